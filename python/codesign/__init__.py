@@ -1,0 +1,48 @@
+"""codesign: co-design of neural networks and edge accelerators.
+
+The accelerator model (``codesign.cost``, ``codesign.hardware``, ``codesign.workload``) needs numpy only.
+The accuracy side and the search import torch lazily (``pip install codesign[search]``).
+
+Public names are re-exported here and resolved on first use, so ``import codesign`` stays cheap and never
+imports torch.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # workload
+    "Layer": "codesign.workload",
+    "Workload": "codesign.workload",
+    "from_scalesim_csv": "codesign.workload",
+    "from_torch": "codesign.workload",
+    "from_timm": "codesign.workload",
+    # hardware
+    "SystolicArray": "codesign.hardware",
+    "preset": "codesign.hardware",
+    "from_scalesim_cfg": "codesign.hardware",
+    # cost
+    "evaluate": "codesign.cost",
+    "evaluate_batch": "codesign.cost",
+    "LayerCost": "codesign.cost",
+    "NetworkCost": "codesign.cost",
+    "BatchResult": "codesign.cost",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'codesign' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
