@@ -1,0 +1,66 @@
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "codesign/model/systolic_cost.hpp"
+
+namespace py = pybind11;
+using namespace codesign;
+
+namespace {
+
+using IntArray = py::array_t<std::int64_t, py::array::c_style>;
+using FloatArray = py::array_t<double, py::array::c_style>;
+
+void check_2d(const py::array& a, const char* what, py::ssize_t cols) {
+    if (a.ndim() != 2 || a.shape(1) != cols) {
+        std::string shape = "(";
+        for (py::ssize_t i = 0; i < a.ndim(); ++i) shape += (i ? ", " : "") + std::to_string(a.shape(i));
+        shape += a.ndim() == 1 ? ",)" : ")";
+        throw py::value_error(std::string(what) + " must have shape (n, " + std::to_string(cols) + "), got " + shape);
+    }
+}
+
+py::tuple systolic_batch(const IntArray& layers, const FloatArray& archs, int threads) {
+    check_2d(layers, "layers", kLayerFields);
+    check_2d(archs, "archs", kArchFields);
+    if (threads < 0) throw py::value_error("threads must be >= 0, got " + std::to_string(threads));
+    const py::ssize_t n_layers = layers.shape(0);
+    const py::ssize_t n_archs = archs.shape(0);
+    py::array_t<std::int32_t> status({n_archs, n_layers});
+    IntArray ints({n_archs, n_layers, static_cast<py::ssize_t>(kSystolicIntFields)});
+    FloatArray floats({n_archs, n_layers, static_cast<py::ssize_t>(kSystolicFloatFields)});
+    const std::int64_t* lp = layers.data();
+    const double* ap = archs.data();
+    std::int32_t* sp = status.mutable_data();
+    std::int64_t* ip = ints.mutable_data();
+    double* fp = floats.mutable_data();
+    {
+        // Pure C++ from here: every Python object was converted above.
+        py::gil_scoped_release release;
+        evaluate_systolic_batch(lp, n_layers, ap, n_archs, threads, sp, ip, fp);
+    }
+    return py::make_tuple(status, ints, floats);
+}
+
+}  // namespace
+
+void bind_systolic(py::module_& m) {
+    py::list int_names, float_names;
+    for (const char* n : kSystolicIntNames) int_names.append(n);
+    for (const char* n : kSystolicFloatNames) float_names.append(n);
+    m.attr("SYSTOLIC_INT_FIELDS") = py::tuple(int_names);
+    m.attr("SYSTOLIC_FLOAT_FIELDS") = py::tuple(float_names);
+    m.attr("LAYER_FIELD_COUNT") = kLayerFields;
+    m.attr("ARCH_FIELD_COUNT") = kArchFields;
+    m.attr("STATUS_NAMES") = py::make_tuple("ok", "invalid layer", "invalid architecture", "SRAM too small", "overflow");
+    m.def("systolic_batch", &systolic_batch, py::arg("layers"), py::arg("archs"), py::arg("threads") = 0,
+          R"doc(Evaluate every layer on every systolic array.
+
+layers: int64 (n_layers, 16) in codesign.workload.LAYER_FIELDS order.
+archs: float64 (n_archs, 7): rows, cols, dataflow (0 os, 1 ws, 2 is), ifmap/filter/ofmap SRAM words,
+       DRAM bandwidth in words per cycle.
+threads: worker threads, 0 = all cores. The GIL is released while the C++ work runs.
+Returns (status int32 (A, L), ints int64 (A, L, len(SYSTOLIC_INT_FIELDS)), floats float64 (A, L, 2)).)doc");
+}

@@ -1,0 +1,52 @@
+// A DNN layer as a 7-deep loop nest: N, K, C, P, Q, R, S (+ input H, W, stride, padding, dilation, groups).
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "codesign/common.hpp"
+
+namespace codesign {
+
+// Field order of the flat int64 row used by batch calls (must equal codesign.workload.LAYER_FIELDS).
+inline constexpr int kLayerFields = 16;
+
+struct Layer {
+    std::int64_t n = 1;  // batch
+    std::int64_t k = 1;  // output channels (all groups)
+    std::int64_t c = 1;  // input channels (all groups)
+    std::int64_t p = 1;  // output rows
+    std::int64_t q = 1;  // output cols
+    std::int64_t r = 1;  // filter rows
+    std::int64_t s = 1;  // filter cols
+    std::int64_t h = 1;  // input rows (unpadded)
+    std::int64_t w = 1;  // input cols (unpadded)
+    std::int64_t stride_h = 1;
+    std::int64_t stride_w = 1;
+    std::int64_t pad_h = 0;  // symmetric zero padding, rows
+    std::int64_t pad_w = 0;
+    std::int64_t dilation_h = 1;
+    std::int64_t dilation_w = 1;
+    std::int64_t groups = 1;
+
+    static Layer from_row(const std::int64_t* row);
+
+    // Empty when valid, else the name of the first offending field.
+    const char* invalid_field() const;
+
+    // GEMM view of one group: M = N*P*Q, N = K/groups, K = (C/groups)*R*S.
+    std::int64_t gemm_m(Checked& ck) const { return ck.mul3(n, p, q); }
+    std::int64_t gemm_n() const { return k / groups; }
+    std::int64_t gemm_k(Checked& ck) const { return ck.mul3(c / groups, r, s); }
+
+    // Distinct input words the layer reads (all groups): N * C * rows_touched * cols_touched, where a row is
+    // touched when some output row's window covers it (padding excluded). Equals N*C*H*W for dense convs.
+    std::int64_t ifmap_unique_words(Checked& ck) const;
+};
+
+// Number of distinct input positions along one axis covered by `out` windows of `taps` taps,
+// `stride` apart, taps `dilation` apart, on an input of `size` with `pad` zeros on each side.
+std::int64_t touched_positions(std::int64_t out, std::int64_t taps, std::int64_t stride, std::int64_t dilation,
+                               std::int64_t size, std::int64_t pad);
+
+}  // namespace codesign

@@ -1,0 +1,238 @@
+#include "codesign/model/systolic_cost.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+#include <vector>
+
+namespace codesign {
+
+const char* const kSystolicIntNames[kSystolicIntFields] = {
+    "sr",
+    "sc",
+    "t",
+    "row_folds",
+    "col_folds",
+    "folds",
+    "cycles_per_fold",
+    "macs",
+    "stall_free_cycles",
+    "stall_cycles",
+    "cycles",
+    "ifmap_sram_reads",
+    "filter_sram_reads",
+    "ofmap_sram_writes",
+    "ofmap_sram_reads",
+    "ifmap_dram_reads",
+    "filter_dram_reads",
+    "ofmap_dram_writes",
+    "ofmap_dram_reads",
+    "ifmap_words",
+    "filter_words",
+    "ofmap_words",
+};
+const char* const kSystolicFloatNames[kSystolicFloatFields] = {"mapping_efficiency", "compute_utilization"};
+
+void write_systolic_row(const SystolicCost& c, std::int64_t* o, double* f) {
+    const std::int64_t v[kSystolicIntFields] = {c.sr,
+                                                c.sc,
+                                                c.t,
+                                                c.row_folds,
+                                                c.col_folds,
+                                                c.folds,
+                                                c.cycles_per_fold,
+                                                c.macs,
+                                                c.stall_free_cycles,
+                                                c.stall_cycles,
+                                                c.cycles,
+                                                c.ifmap_sram_reads,
+                                                c.filter_sram_reads,
+                                                c.ofmap_sram_writes,
+                                                c.ofmap_sram_reads,
+                                                c.ifmap_dram_reads,
+                                                c.filter_dram_reads,
+                                                c.ofmap_dram_writes,
+                                                c.ofmap_dram_reads,
+                                                c.ifmap_words,
+                                                c.filter_words,
+                                                c.ofmap_words};
+    std::copy(v, v + kSystolicIntFields, o);
+    f[0] = c.mapping_efficiency;
+    f[1] = c.compute_utilization;
+}
+
+namespace {
+
+SystolicCost fail(Status s) {
+    SystolicCost c;
+    c.status = s;
+    return c;
+}
+
+}  // namespace
+
+SystolicCost evaluate_systolic(const Layer& layer, const SystolicArray& arch) {
+    if (*layer.invalid_field() != '\0') return fail(Status::InvalidLayer);
+    Checked ck;
+    SystolicCost out;
+    const std::int64_t G = layer.groups;
+    const std::int64_t M = layer.gemm_m(ck);
+    const std::int64_t Nf = layer.gemm_n();
+    const std::int64_t Kw = layer.gemm_k(ck);
+    const std::int64_t R = arch.rows;
+    const std::int64_t C = arch.cols;
+
+    switch (arch.dataflow) {
+        case Dataflow::OS: out.sr = M, out.sc = Nf, out.t = Kw; break;
+        case Dataflow::WS: out.sr = Kw, out.sc = Nf, out.t = M; break;
+        case Dataflow::IS: out.sr = Kw, out.sc = M, out.t = Nf; break;
+    }
+    if (ck.overflow) return fail(Status::Overflow);
+    const std::int64_t rf = ceil_div(out.sr, R);
+    const std::int64_t cf = ceil_div(out.sc, C);
+    out.row_folds = rf;
+    out.col_folds = cf;
+    const std::int64_t folds_g = ck.mul(rf, cf);
+    out.folds = ck.mul(G, folds_g);
+    const std::int64_t preload = arch.dataflow == Dataflow::OS ? 0 : R;
+    out.cycles_per_fold = ck.add(out.t, preload + R + C - 2);
+    out.stall_free_cycles = ck.mul(out.folds, out.cycles_per_fold);
+    const std::int64_t macs_g = ck.mul3(M, Nf, Kw);
+    out.macs = ck.mul(G, macs_g);
+
+    // Footprints (distinct words).
+    out.ifmap_words = layer.ifmap_unique_words(ck);
+    out.filter_words = ck.mul(G, ck.mul(Kw, Nf));
+    out.ofmap_words = ck.mul(G, ck.mul(M, Nf));
+    const std::int64_t in_g = out.ifmap_words / G;
+    const std::int64_t w_g = ck.mul(Kw, Nf);
+    const std::int64_t o_g = ck.mul(M, Nf);
+    const std::int64_t im2col_g = ck.mul(M, Kw);
+
+    // SRAM accesses per group, at the array edge.
+    std::int64_t if_sram = 0, fl_sram = 0, of_w = 0, of_r = 0;
+    switch (arch.dataflow) {
+        case Dataflow::OS:
+            if_sram = ck.mul(cf, im2col_g);
+            fl_sram = ck.mul(rf, w_g);
+            of_w = o_g;
+            break;
+        case Dataflow::WS:
+            if_sram = ck.mul(cf, im2col_g);
+            fl_sram = w_g;
+            of_w = ck.mul(rf, o_g);
+            of_r = ck.mul(rf - 1, o_g);
+            break;
+        case Dataflow::IS:
+            if_sram = im2col_g;
+            fl_sram = ck.mul(cf, w_g);
+            of_w = ck.mul(rf, o_g);
+            of_r = ck.mul(rf - 1, o_g);
+            break;
+    }
+    out.ifmap_sram_reads = ck.mul(G, if_sram);
+    out.filter_sram_reads = ck.mul(G, fl_sram);
+    out.ofmap_sram_writes = ck.mul(G, of_w);
+    out.ofmap_sram_reads = ck.mul(G, of_r);
+
+    // DRAM accesses per group (codesign's model, see header).
+    const std::int64_t half_i = arch.ifmap_sram_words / 2;
+    const std::int64_t half_f = arch.filter_sram_words / 2;
+    const std::int64_t half_o = arch.ofmap_sram_words / 2;
+    std::int64_t if_dram = in_g, fl_dram = w_g, of_dw = o_g, of_dr = 0;
+    std::int64_t out_tile = 0;  // outputs of one column fold, accumulated over row folds (ws/is)
+    switch (arch.dataflow) {
+        case Dataflow::OS:
+            if (in_g > half_i) if_dram = ck.mul(cf, in_g);
+            if (ck.mul(Kw, std::min(C, Nf)) > half_f) fl_dram = ck.mul(rf, w_g);
+            break;
+        case Dataflow::WS:
+            if (in_g > half_i) if_dram = ck.mul(cf, in_g);
+            out_tile = ck.mul(M, std::min(C, Nf));
+            break;
+        case Dataflow::IS:
+            if (w_g > half_f) fl_dram = ck.mul(cf, w_g);
+            out_tile = ck.mul(std::min(C, M), Nf);
+            break;
+    }
+    if (rf > 1 && out_tile > half_o) {
+        of_dw = ck.mul(rf, o_g);
+        of_dr = ck.mul(rf - 1, o_g);
+    }
+    out.ifmap_dram_reads = ck.mul(G, if_dram);
+    out.filter_dram_reads = ck.mul(G, fl_dram);
+    out.ofmap_dram_writes = ck.mul(G, of_dw);
+    out.ofmap_dram_reads = ck.mul(G, of_dr);
+    if (ck.overflow) return fail(Status::Overflow);
+
+    // Double-buffered pipeline over folds with uniform traffic per fold.
+    const double bw = arch.dram_bw_words_per_cycle;
+    const double nf = static_cast<double>(out.folds);
+    const double load = static_cast<double>(ck.add(out.ifmap_dram_reads, ck.add(out.filter_dram_reads, out.ofmap_dram_reads))) / nf / bw;
+    const double store = static_cast<double>(out.ofmap_dram_writes) / nf / bw;
+    const double cyc = static_cast<double>(out.cycles_per_fold);
+    double total = load + store;  // first load and last drain are exposed
+    if (out.folds == 1) {
+        total += cyc;
+    } else {
+        total += std::max(cyc, load) + std::max(cyc, store) + (nf - 2.0) * std::max(cyc, load + store);
+    }
+    const double stall = std::ceil(total - static_cast<double>(out.stall_free_cycles) - 1e-9);
+    if (!(stall < 9.0e18)) return fail(Status::Overflow);
+    out.stall_cycles = std::max<std::int64_t>(0, static_cast<std::int64_t>(stall));
+    out.cycles = ck.add(out.stall_free_cycles, out.stall_cycles);
+
+    const double pes = static_cast<double>(R) * static_cast<double>(C);
+    out.mapping_efficiency =
+        static_cast<double>(out.sr) * static_cast<double>(out.sc) / (static_cast<double>(folds_g) * pes);
+    out.compute_utilization = static_cast<double>(out.macs) / (static_cast<double>(out.stall_free_cycles) * pes);
+    if (ck.overflow) return fail(Status::Overflow);
+    return out;
+}
+
+void evaluate_systolic_batch(const std::int64_t* layers, std::int64_t n_layers, const double* archs,
+                             std::int64_t n_archs, int threads, std::int32_t* status, std::int64_t* ints,
+                             double* floats) {
+    const std::int64_t total = n_layers * n_archs;
+    auto work = [&](std::int64_t begin, std::int64_t end) {
+        std::int64_t cached_arch = -1;
+        SystolicArray arch;
+        Status arch_status = Status::Ok;
+        for (std::int64_t i = begin; i < end; ++i) {
+            const std::int64_t a = i / n_layers;
+            const std::int64_t l = i % n_layers;
+            if (a != cached_arch) {
+                arch = SystolicArray::from_row(archs + a * kArchFields, arch_status);
+                cached_arch = a;
+            }
+            SystolicCost cost;
+            if (arch_status != Status::Ok) {
+                cost.status = arch_status;
+            } else {
+                cost = evaluate_systolic(Layer::from_row(layers + l * kLayerFields), arch);
+            }
+            status[i] = static_cast<std::int32_t>(cost.status);
+            write_systolic_row(cost, ints + i * kSystolicIntFields, floats + i * kSystolicFloatFields);
+        }
+    };
+    int n_threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // Below a few thousand evaluations a thread costs more than it saves.
+    const std::int64_t max_useful = std::max<std::int64_t>(1, total / 4096);
+    n_threads = static_cast<int>(std::min<std::int64_t>(n_threads, max_useful));
+    if (n_threads <= 1) {
+        work(0, total);
+        return;
+    }
+    std::vector<std::thread> pool;
+    pool.reserve(static_cast<std::size_t>(n_threads));
+    const std::int64_t chunk = ceil_div(total, n_threads);
+    for (int t = 0; t < n_threads; ++t) {
+        const std::int64_t b = t * chunk;
+        const std::int64_t e = std::min(total, b + chunk);
+        if (b >= e) break;
+        pool.emplace_back(work, b, e);
+    }
+    for (auto& th : pool) th.join();
+}
+
+}  // namespace codesign

@@ -1,0 +1,153 @@
+"""Shared machinery for categorical search spaces.
+
+A space is a fixed-length sequence of named categorical decisions. A candidate is encoded as a tuple of
+choice indices (one ``int`` per decision, ``0 <= index < len(choices[i])``); :meth:`CategoricalSpace.decode`
+turns such a tuple back into a candidate object and :meth:`CategoricalSpace.encode` does the reverse.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+__all__ = ["CategoricalSpace", "as_generator"]
+
+
+def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """Return ``rng`` if it is a :class:`numpy.random.Generator`, else ``numpy.random.default_rng(rng)``."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise ValueError(f"rng must be a numpy.random.Generator, an int seed or None, got {rng!r}")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Value equality that treats 1 == 1.0 as equal but never matches bools against numbers or str."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    try:
+        return bool(a == b)
+    except Exception:  # pragma: no cover - exotic types
+        return False
+
+
+class CategoricalSpace(ABC, Generic[T]):
+    """A product of named categorical decisions.
+
+    Subclasses set ``self._names`` (tuple of str) and ``self._choices`` (tuple of tuples of allowed values,
+    aligned with the names) and implement :meth:`_values` (candidate -> tuple of values) and
+    :meth:`_build` (tuple of values -> candidate).
+    """
+
+    _names: tuple[str, ...]
+    _choices: tuple[tuple[Any, ...], ...]
+
+    # -- description ---------------------------------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Decision names, in encoding order."""
+        return self._names
+
+    @property
+    def choices(self) -> tuple[tuple[Any, ...], ...]:
+        """Allowed values of each decision, aligned with :attr:`names`."""
+        return self._choices
+
+    @property
+    def cardinalities(self) -> tuple[int, ...]:
+        """Number of choices of each decision."""
+        return tuple(len(c) for c in self._choices)
+
+    @property
+    def size(self) -> int:
+        """Number of distinct candidates (product of the cardinalities; an exact Python int)."""
+        return math.prod(self.cardinalities)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    # -- conversion ----------------------------------------------------------------------------------------
+    @abstractmethod
+    def _values(self, candidate: T) -> tuple[Any, ...]:
+        """Decision values of ``candidate`` in :attr:`names` order (raise ValueError if not a candidate)."""
+
+    @abstractmethod
+    def _build(self, values: tuple[Any, ...]) -> T:
+        """Candidate object from a tuple of (valid) decision values."""
+
+    def encode(self, candidate: T) -> tuple[int, ...]:
+        """Candidate -> tuple of choice indices (length ``len(names)``).
+
+        Raises ValueError naming the first decision whose value is not one of its choices.
+        """
+        values = self._values(candidate)
+        if len(values) != len(self._names):  # pragma: no cover - subclass bug
+            raise ValueError(f"candidate has {len(values)} decisions, space has {len(self._names)}")
+        out = []
+        for name, value, options in zip(self._names, values, self._choices):
+            for i, option in enumerate(options):
+                if _same(value, option):
+                    out.append(i)
+                    break
+            else:
+                raise ValueError(f"{name}={value!r} is not one of the allowed choices {list(options)}")
+        return tuple(out)
+
+    def decode(self, indices: Sequence[int]) -> T:
+        """Tuple of choice indices -> candidate. Raises ValueError on wrong length or out-of-range index."""
+        try:
+            indices = tuple(indices)
+        except TypeError:
+            raise ValueError(f"indices must be a sequence of ints, got {indices!r}") from None
+        if len(indices) != len(self._names):
+            raise ValueError(f"indices has length {len(indices)}, expected {len(self._names)} ({self._names[0]}...)")
+        values = []
+        for name, idx, options in zip(self._names, indices, self._choices):
+            if isinstance(idx, bool) or not isinstance(idx, numbers.Integral):
+                raise ValueError(f"{name} index must be an int, got {idx!r}")
+            if not 0 <= int(idx) < len(options):
+                raise ValueError(f"{name} index {idx} out of range [0, {len(options)})")
+            values.append(options[int(idx)])
+        return self._build(tuple(values))
+
+    def validate(self, candidate: T) -> T:
+        """Return ``candidate`` unchanged if it lies in the space; raise ValueError naming the bad decision."""
+        self.encode(candidate)
+        return candidate
+
+    def decisions(self, candidate: T) -> dict[str, Any]:
+        """``{decision name: value}`` for ``candidate`` (validated)."""
+        self.encode(candidate)
+        return dict(zip(self._names, self._values(candidate)))
+
+    # -- random operators ----------------------------------------------------------------------------------
+    def sample(self, rng: np.random.Generator | int | None = None) -> T:
+        """Uniform random candidate (each decision drawn independently and uniformly)."""
+        g = as_generator(rng)
+        return self.decode(tuple(int(g.integers(n)) for n in self.cardinalities))
+
+    def mutate_indices(self, indices: Sequence[int], rng: np.random.Generator | int | None = None) -> tuple[int, ...]:
+        """Change exactly one decision (chosen uniformly among decisions with >1 choice) to a different
+        choice (chosen uniformly among the others)."""
+        g = as_generator(rng)
+        idx = list(self.encode(self.decode(indices)))
+        free = [i for i, n in enumerate(self.cardinalities) if n > 1]
+        if not free:
+            raise ValueError("space has no decision with more than one choice; nothing to mutate")
+        pos = free[int(g.integers(len(free)))]
+        shift = 1 + int(g.integers(self.cardinalities[pos] - 1))
+        idx[pos] = (idx[pos] + shift) % self.cardinalities[pos]
+        return tuple(idx)
+
+    def mutate(self, candidate: T, rng: np.random.Generator | int | None = None) -> T:
+        """Copy of ``candidate`` with exactly one decision changed (see :meth:`mutate_indices`)."""
+        return self.decode(self.mutate_indices(self.encode(candidate), rng))
