@@ -1,0 +1,300 @@
+"""Hardware descriptions: systolic arrays, their presets, SCALE-Sim config files, and an area proxy.
+
+A :class:`SystolicArray` is a frozen, hashable value. Sizes are in KiB of the given word size; the C++ core
+works in words (``ifmap_sram_words`` etc.). Everything here needs numpy only.
+"""
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ARCH_FIELDS",
+    "DATAFLOWS",
+    "PRESETS",
+    "ScaleSimConfig",
+    "SystolicArray",
+    "from_scalesim_cfg",
+    "preset",
+    "read_scalesim_cfg",
+]
+
+#: Column order of the float64 rows the C++ batch call takes (``SystolicArray.to_row()``).
+ARCH_FIELDS = (
+    "rows",
+    "cols",
+    "dataflow",
+    "ifmap_sram_words",
+    "filter_sram_words",
+    "ofmap_sram_words",
+    "dram_bw_words_per_cycle",
+)
+#: Dataflows in the order of the C++ enum: output-, weight-, input-stationary.
+DATAFLOWS = ("os", "ws", "is")
+
+# --- Area proxy constants -------------------------------------------------------------------------------
+# Source: Jouppi et al., "In-Datacenter Performance Analysis of a Tensor Processing Unit", ISCA 2017, Fig. 2
+# (floorplan): TPU v1 die <= 331 mm^2 in 28 nm; the 256x256 8-bit matrix unit takes 24% of it and the 24 MiB
+# unified buffer 29%. Hence about 0.00121 mm^2 per 8-bit MAC and 0.0039 mm^2 per KiB of SRAM (28 nm).
+MAC_AREA_MM2_INT8 = 0.24 * 331.0 / 65536.0
+SRAM_AREA_MM2_PER_KIB = 0.29 * 331.0 / (24 * 1024)
+#: Fixed area for control, DMA and host interface (an assumption: 1 mm^2; no public breakdown).
+FIXED_AREA_MM2 = 1.0
+
+
+def _positive_int(name: str, value: Any, *, limit: int = 1 << 20) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if value < 1 or value > limit:
+        raise ValueError(f"{name} must be between 1 and {limit}, got {value}")
+    return value
+
+
+def _positive_float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value <= 0.0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class SystolicArray:
+    """A ``rows x cols`` systolic PE array with ifmap, filter and ofmap SRAMs and one DRAM interface.
+
+    Each SRAM is double-buffered (half holds the active tile, half is filled or drained behind it). The
+    model is described in ``cpp/include/codesign/model/systolic_cost.hpp`` and in :mod:`codesign.cost`.
+
+    Attributes:
+        rows, cols: PE rows (SCALE-Sim ``ArrayHeight``) and columns (``ArrayWidth``), 1..2^20.
+        dataflow: ``"os"``, ``"ws"`` or ``"is"`` (output-, weight-, input-stationary).
+        ifmap_sram_kib, filter_sram_kib, ofmap_sram_kib: SRAM capacities in KiB (1024 bytes). Each must hold,
+            in each half, one array row/column of words: ``kib * 1024 / word_bytes >= 2 * max(rows, cols)``.
+        dram_bw_words_per_cycle: DRAM interface bandwidth in words per cycle, shared by reads and writes.
+        word_bytes: bytes per operand word (1 = int8, SCALE-Sim's fixed choice).
+        clock_mhz: clock in MHz, used only to turn cycles into ``latency_ms``.
+        name: a label for reports.
+
+    Raises:
+        TypeError, ValueError: a field of the wrong type or out of range; the message names it.
+    """
+
+    rows: int = 32
+    cols: int = 32
+    dataflow: str = "ws"
+    ifmap_sram_kib: float = 64.0
+    filter_sram_kib: float = 64.0
+    ofmap_sram_kib: float = 64.0
+    dram_bw_words_per_cycle: float = 10.0
+    word_bytes: int = 1
+    clock_mhz: float = 1000.0
+    name: str = "custom"
+    _row: tuple = field(default=(), init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "rows", _positive_int("rows", self.rows))
+        set_(self, "cols", _positive_int("cols", self.cols))
+        if not isinstance(self.dataflow, str) or self.dataflow.lower() not in DATAFLOWS:
+            raise ValueError(f"dataflow must be one of {', '.join(DATAFLOWS)}, got {self.dataflow!r}")
+        set_(self, "dataflow", self.dataflow.lower())
+        set_(self, "word_bytes", _positive_int("word_bytes", self.word_bytes, limit=16))
+        edge = max(self.rows, self.cols)
+        for name in ("ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"):
+            kib = _positive_float(name, getattr(self, name))
+            set_(self, name, kib)
+            words = int(kib * 1024 // self.word_bytes)
+            if words < 2 * edge:
+                need = 2 * edge * self.word_bytes / 1024
+                raise ValueError(
+                    f"{name}={kib:g} is too small: each half of the double-buffered SRAM must hold one array "
+                    f"row/column of {edge} words, so it needs at least {need:g} KiB"
+                )
+            if words > 9e15:
+                raise ValueError(f"{name} must be below 9e15 words, got {kib:g} KiB")
+        set_(self, "dram_bw_words_per_cycle", _positive_float("dram_bw_words_per_cycle", self.dram_bw_words_per_cycle))
+        if self.dram_bw_words_per_cycle > 9e15:
+            raise ValueError(f"dram_bw_words_per_cycle must be below 9e15, got {self.dram_bw_words_per_cycle:g}")
+        set_(self, "clock_mhz", _positive_float("clock_mhz", self.clock_mhz))
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a string, got {self.name!r}")
+        set_(
+            self,
+            "_row",
+            (
+                float(self.rows),
+                float(self.cols),
+                float(DATAFLOWS.index(self.dataflow)),
+                float(self.ifmap_sram_words),
+                float(self.filter_sram_words),
+                float(self.ofmap_sram_words),
+                self.dram_bw_words_per_cycle,
+            ),
+        )
+
+    # -- derived quantities ---------------------------------------------------------------------------
+    @property
+    def ifmap_sram_words(self) -> int:
+        return int(self.ifmap_sram_kib * 1024 // self.word_bytes)
+
+    @property
+    def filter_sram_words(self) -> int:
+        return int(self.filter_sram_kib * 1024 // self.word_bytes)
+
+    @property
+    def ofmap_sram_words(self) -> int:
+        return int(self.ofmap_sram_kib * 1024 // self.word_bytes)
+
+    @property
+    def pes(self) -> int:
+        """Number of PEs (= MACs per cycle at full utilization)."""
+        return self.rows * self.cols
+
+    @property
+    def sram_kib(self) -> float:
+        """Total on-chip SRAM in KiB."""
+        return self.ifmap_sram_kib + self.filter_sram_kib + self.ofmap_sram_kib
+
+    @property
+    def peak_tops(self) -> float:
+        """Peak throughput in tera-operations per second (2 ops per MAC)."""
+        return 2.0 * self.pes * self.clock_mhz * 1e6 / 1e12
+
+    @property
+    def area_mm2(self) -> float:
+        """Area proxy in mm^2 (28 nm): PEs x MAC area + SRAM KiB x SRAM area + fixed overhead.
+
+        Constants from the TPU v1 floorplan (Jouppi et al., ISCA 2017): 0.00121 mm^2 per 8-bit MAC,
+        0.0039 mm^2 per KiB of SRAM; MAC area grows with the square of the word width (array multiplier);
+        1 mm^2 fixed overhead (assumption). A proxy for ranking designs under an area budget, not a layout.
+        """
+        mac = MAC_AREA_MM2_INT8 * self.word_bytes**2
+        return self.pes * mac + self.sram_kib * SRAM_AREA_MM2_PER_KIB + FIXED_AREA_MM2
+
+    def to_row(self) -> tuple[float, ...]:
+        """The float64 row of the C++ batch call, in :data:`ARCH_FIELDS` order."""
+        return self._row
+
+    def replace(self, **changes: Any) -> "SystolicArray":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+
+
+#: Built-in presets. ``google`` and ``scale`` mirror SCALE-Sim v3's bundled configs (TPU-v1-like 256x256 and
+#: its 32x32 example); ``tiny8x8`` and ``eyeriss`` likewise. TPU v1 runs at 700 MHz (Jouppi et al. 2017).
+PRESETS: dict[str, SystolicArray] = {
+    "systolic": SystolicArray(32, 32, "ws", 64, 64, 64, 10.0, name="systolic"),
+    "google": SystolicArray(256, 256, "os", 6144, 6144, 2048, 10.0, clock_mhz=700.0, name="google"),
+    "scale": SystolicArray(32, 32, "ws", 64, 64, 64, 10.0, name="scale"),
+    "tiny8x8": SystolicArray(8, 8, "os", 16, 16, 16, 10.0, name="tiny8x8"),
+    "eyeriss": SystolicArray(12, 14, "ws", 36, 36, 36, 10.0, clock_mhz=200.0, name="eyeriss"),
+}
+
+
+def preset(name: str, **overrides: Any) -> SystolicArray:
+    """A preset by name (see :data:`PRESETS`), optionally with fields overridden.
+
+    Raises:
+        ValueError: unknown name (the message lists the known ones).
+    """
+    key = str(name).lower()
+    if key not in PRESETS:
+        raise ValueError(f"unknown hardware preset {name!r}; known: {', '.join(sorted(PRESETS))}")
+    hw = PRESETS[key]
+    return hw.replace(**overrides) if overrides else hw
+
+
+@dataclass(frozen=True)
+class ScaleSimConfig:
+    """What a SCALE-Sim v3 ``.cfg`` file says, beyond the array itself.
+
+    ``interface`` is ``"USER"`` or ``"CALC"`` (``[run_presets] InterfaceBandwidth``). In USER mode SCALE-Sim
+    feeds ifmap and filter SRAMs at ``ifmap_bw``/``filter_bw`` words per cycle (the ``[layout]`` bank
+    bandwidths) and drains ofmap at ``ofmap_bw`` (``Bandwidth``); see shared/reference/scalesim/MODEL.md s.6.
+    """
+
+    array: SystolicArray
+    interface: str
+    ifmap_bw: int
+    filter_bw: int
+    ofmap_bw: int
+    path: str
+
+
+def _cfg_get(cp: configparser.ConfigParser, path: str, section: str, key: str, kind: type = int) -> Any:
+    if not cp.has_section(section):
+        raise ValueError(f"{path}: missing section [{section}]")
+    if not cp.has_option(section, key):
+        raise ValueError(f"{path}: missing key {key!r} in [{section}]")
+    raw = cp.get(section, key).strip()
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ValueError(f"{path}: [{section}] {key} must be {kind.__name__}, got {raw!r}") from None
+
+
+def read_scalesim_cfg(path: str | os.PathLike[str], *, clock_mhz: float = 1000.0) -> ScaleSimConfig:
+    """Read a SCALE-Sim v3 ``.cfg`` file (``[architecture_presets]``, ``[layout]``, ``[run_presets]``).
+
+    SRAM sizes ``*SramSzkB`` are kilo-words of one byte (SCALE-Sim fixes ``word_size = 1``), read as KiB.
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: a missing section/key or a bad value, naming the file.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"SCALE-Sim config not found: {path}")
+    cp = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
+    cp.optionxform = str  # type: ignore[assignment, method-assign]
+    try:
+        cp.read(path)
+    except configparser.Error as exc:
+        raise ValueError(f"{path}: malformed SCALE-Sim config: {exc}") from None
+    sec = "architecture_presets"
+    df = _cfg_get(cp, path, sec, "Dataflow", str).lower()
+    bandwidth = _cfg_get(cp, path, sec, "Bandwidth", str).split(",")[0].strip()
+    try:
+        bw = int(float(bandwidth))
+    except ValueError:
+        raise ValueError(f"{path}: [{sec}] Bandwidth must be a number, got {bandwidth!r}") from None
+    name = cp.get("general", "run_name", fallback=os.path.splitext(os.path.basename(path))[0]).strip()
+    try:
+        array = SystolicArray(
+            rows=_cfg_get(cp, path, sec, "ArrayHeight"),
+            cols=_cfg_get(cp, path, sec, "ArrayWidth"),
+            dataflow=df,
+            ifmap_sram_kib=_cfg_get(cp, path, sec, "IfmapSramSzkB", float),
+            filter_sram_kib=_cfg_get(cp, path, sec, "FilterSramSzkB", float),
+            ofmap_sram_kib=_cfg_get(cp, path, sec, "OfmapSramSzkB", float),
+            dram_bw_words_per_cycle=bw,
+            word_bytes=1,
+            clock_mhz=clock_mhz,
+            name=name,
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    interface = cp.get("run_presets", "InterfaceBandwidth", fallback="CALC").strip().upper()
+    if interface not in ("USER", "CALC"):
+        raise ValueError(f"{path}: [run_presets] InterfaceBandwidth must be USER or CALC, got {interface!r}")
+    ifmap_bw = int(cp.get("layout", "IfmapSRAMBankBandwidth", fallback=str(bw)))
+    filter_bw = int(cp.get("layout", "FilterSRAMBankBandwidth", fallback=str(bw)))
+    return ScaleSimConfig(array, interface, ifmap_bw, filter_bw, bw, path)
+
+
+def from_scalesim_cfg(path: str | os.PathLike[str], *, clock_mhz: float = 1000.0) -> SystolicArray:
+    """The :class:`SystolicArray` a SCALE-Sim v3 ``.cfg`` file describes (see :func:`read_scalesim_cfg`)."""
+    return read_scalesim_cfg(path, clock_mhz=clock_mhz).array

@@ -1,0 +1,96 @@
+"""SCALE-Sim v3 compatibility: our model's counts in SCALE-Sim's report conventions.
+
+SCALE-Sim (Samajdar et al., "A Systematic Methodology for Characterizing Scalability of DNN Accelerators
+using SCALE-Sim", ISPASS 2020; v3 = pip ``scalesim==3.0.0``) reports some quantities with conventions of
+its own, written out in shared/reference/scalesim/MODEL.md. :func:`report` reproduces its per-layer
+COMPUTE_REPORT and DETAILED_ACCESS_REPORT columns from our closed-form model:
+
+* ``total_cycles`` = ``stall_free_cycles - 1`` (it numbers cycles from 0; stall-free, i.e. its "Total
+  Cycles" minus "Stall Cycles").
+* ``compute_util_pct`` = mean over folds of ``mapped MACs / (PEs * util_cycles)``, where for ws/is it adds the
+  stationary block's width (``cols - 1``) to each fold's cycles (MODEL.md s.4).
+* ``sram_ofmap_writes``: for os it adds ``rows + cols`` per fold on top of the true count (its bug B2);
+  ``sram_ofmap_writes_true`` is the real count.
+* DRAM reads: in USER bandwidth mode it fetches the fold-padded, im2col-expanded prefetch sequence in lines of
+  the bank bandwidth; in CALC mode it counts distinct words. Both are exact only while the operand fits the
+  active half of its SRAM (``*_fits``); otherwise refills depend on its trace replay and we report our own
+  count with the flag False.
+
+Everything here is arithmetic on :func:`codesign.cost.evaluate` results; nothing runs SCALE-Sim.
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+from .cost import NetworkCost, evaluate
+from .hardware import ScaleSimConfig, read_scalesim_cfg
+
+__all__ = ["report"]
+
+
+def _layer_report(c: dict[str, Any], groups: int, gemm: tuple[int, int, int], cfg: ScaleSimConfig) -> dict[str, Any]:
+    hw = cfg.array
+    R, C = hw.rows, hw.cols
+    pes = R * C
+    M, Nf, Kw = gemm
+    rf, cf, folds, cyc = c["row_folds"], c["col_folds"], c["folds"], c["cycles_per_fold"]
+    util_cyc = cyc + (C - 1 if hw.dataflow in ("ws", "is") else 0)
+    out: dict[str, Any] = {
+        "name": c["name"],
+        "total_cycles": c["stall_free_cycles"] - 1,
+        "mapping_efficiency_pct": 100.0 * c["mapping_efficiency"],
+        "compute_util_pct": 100.0 * c["macs"] / (folds * util_cyc * pes),
+        "overall_util_pct": 100.0 * c["macs"] / ((c["stall_free_cycles"] - 1) * pes),
+        "sram_ifmap_reads": c["ifmap_sram_reads"],
+        "sram_filter_reads": c["filter_sram_reads"],
+        "sram_ofmap_writes_true": c["ofmap_sram_writes"],
+        "sram_ofmap_writes": c["ofmap_sram_writes"] + (folds * (R + C) if hw.dataflow == "os" else 0),
+        "dram_ofmap_writes": c["ofmap_sram_writes"],  # every ofmap SRAM write is drained to DRAM
+    }
+    if cfg.interface == "USER":
+        # Length of the prefetch sequence: operand matrix cut into folds, each padded to the array edge.
+        seq = {
+            "os": (rf * R * Kw, cf * C * Kw),
+            "ws": (rf * R * M, cf * C * Kw),
+            "is": (cf * C * Kw, rf * R * Nf),
+        }[hw.dataflow]
+        non_null = (M * Kw, Kw * Nf)
+        # SRAM contents: 100 sets of ceil(words/100) entries, the first 50 active.
+        active = (50 * math.ceil(hw.ifmap_sram_words / 100), 50 * math.ceil(hw.filter_sram_words / 100))
+        bws = (cfg.ifmap_bw, cfg.filter_bw)
+        reads = [groups * math.ceil(s / bw) * bw for s, bw in zip(seq, bws)]
+        fits = [n <= a for n, a in zip(non_null, active)]
+    else:  # CALC: distinct addresses per window of 50 sets of floor(words/100)
+        active = (50 * (hw.ifmap_sram_words // 100), 50 * (hw.filter_sram_words // 100))
+        unique = (c["ifmap_words"], c["filter_words"])
+        reads = list(unique)
+        fits = [u // groups <= a for u, a in zip(unique, active)]
+    out["dram_ifmap_reads"], out["dram_filter_reads"] = reads
+    out["dram_ifmap_fits"], out["dram_filter_fits"] = fits
+    return out
+
+
+def report(x: Any, config: ScaleSimConfig | str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Per-layer SCALE-Sim-convention figures for a Layer, Workload or list of Layers.
+
+    Args:
+        x: what to evaluate (SCALE-Sim conventions assume layers from
+            :func:`codesign.workload.from_scalesim_csv`: no padding, batch 1).
+        config: a :class:`~codesign.hardware.ScaleSimConfig` or the path of a SCALE-Sim ``.cfg``.
+
+    Returns:
+        One dict per layer: ``total_cycles``, ``mapping_efficiency_pct``, ``compute_util_pct``,
+        ``overall_util_pct`` (stall-free), ``sram_ifmap_reads``, ``sram_filter_reads``, ``sram_ofmap_writes``
+        (with bug B2) and ``sram_ofmap_writes_true``, ``dram_ifmap_reads``/``dram_filter_reads`` with
+        ``dram_*_fits`` flags, ``dram_ofmap_writes``.
+    """
+    cfg = config if isinstance(config, ScaleSimConfig) else read_scalesim_cfg(config)
+    layers = list(x.layers) if hasattr(x, "layers") else ([x] if hasattr(x, "to_row") else list(x))
+    cost = evaluate(layers, cfg.array)
+    assert isinstance(cost, NetworkCost)
+    out = []
+    for layer, rec in zip(layers, cost.layers):
+        out.append(_layer_report(rec, layer.groups, (layer.gemm_m, layer.gemm_n, layer.gemm_k), cfg))
+    return out
