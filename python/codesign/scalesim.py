@@ -13,8 +13,10 @@ COMPUTE_REPORT and DETAILED_ACCESS_REPORT columns from our closed-form model:
   ``sram_ofmap_writes_true`` is the real count.
 * DRAM reads: in USER bandwidth mode it fetches the fold-padded, im2col-expanded prefetch sequence in lines of
   the bank bandwidth; in CALC mode it counts distinct words. Both are exact only while the operand fits the
-  active half of its SRAM (``*_fits``); otherwise refills depend on its trace replay and we report our own
-  count with the flag False.
+  active part of its SRAM (``*_fits``: USER mode keeps ``ceil((words//2)/eps)`` sets of ``eps = ceil(words/100)``
+  entries and caps the first fill at half the SRAM; CALC mode moves its window once 50 sets of
+  ``floor(words/100)`` distinct words are full); otherwise refills depend on its trace replay, and the figure
+  is only an estimate, flagged False.
 
 Everything here is arithmetic on :func:`codesign.cost.evaluate` results; nothing runs SCALE-Sim.
 """
@@ -47,7 +49,9 @@ def _layer_report(c: dict[str, Any], groups: int, gemm: tuple[int, int, int], cf
         "sram_filter_reads": c["filter_sram_reads"],
         "sram_ofmap_writes_true": c["ofmap_sram_writes"],
         "sram_ofmap_writes": c["ofmap_sram_writes"] + (folds * (R + C) if hw.dataflow == "os" else 0),
-        "dram_ofmap_writes": c["ofmap_sram_writes"],  # every ofmap SRAM write is drained to DRAM
+        # every ofmap SRAM write is drained to DRAM; when outputs overflow half the ofmap SRAM, SCALE-Sim's
+        # timing-dependent flushes can add a few padding slots on top of this count.
+        "dram_ofmap_writes": c["ofmap_sram_writes"],
     }
     if cfg.interface == "USER":
         # Length of the prefetch sequence: operand matrix cut into folds, each padded to the array edge.
@@ -57,16 +61,19 @@ def _layer_report(c: dict[str, Any], groups: int, gemm: tuple[int, int, int], cf
             "is": (cf * C * Kw, rf * R * Nf),
         }[hw.dataflow]
         non_null = (M * Kw, Kw * Nf)
-        # SRAM contents: 100 sets of ceil(words/100) entries, the first 50 active.
-        active = (50 * math.ceil(hw.ifmap_sram_words / 100), 50 * math.ceil(hw.filter_sram_words / 100))
+        words = (hw.ifmap_sram_words, hw.filter_sram_words)
         bws = (cfg.ifmap_bw, cfg.filter_bw)
-        reads = [groups * math.ceil(s / bw) * bw for s, bw in zip(seq, bws)]
-        fits = [n <= a for n, a in zip(non_null, active)]
-    else:  # CALC: distinct addresses per window of 50 sets of floor(words/100)
+        # SRAM contents: sets of eps = ceil(words/100) entries; ceil((words//2)/eps) sets are active. The first
+        # fill is capped at the active half, and refills happen only once an entry falls outside it.
+        eps = [math.ceil(w / 100) for w in words]
+        active_sets = [math.ceil((w // 2) / e) for w, e in zip(words, eps)]
+        reads = [groups * min(math.ceil((w // 2) / bw), math.ceil(s / bw)) * bw for w, s, bw in zip(words, seq, bws)]
+        fits = [math.ceil(n / e) <= a for n, e, a in zip(non_null, eps, active_sets)]
+    else:  # CALC: distinct addresses; the window moves on once its 50th set of floor(words/100) is full
         active = (50 * (hw.ifmap_sram_words // 100), 50 * (hw.filter_sram_words // 100))
         unique = (c["ifmap_words"], c["filter_words"])
         reads = list(unique)
-        fits = [u // groups <= a for u, a in zip(unique, active)]
+        fits = [u // groups < a for u, a in zip(unique, active)]
     out["dram_ifmap_reads"], out["dram_filter_reads"] = reads
     out["dram_ifmap_fits"], out["dram_filter_fits"] = fits
     return out
