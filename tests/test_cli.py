@@ -1,0 +1,90 @@
+"""The codesign command: evaluate output formats, and one-line errors with exit status 2."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import codesign
+from codesign.cli import app
+
+DATA = Path(__file__).parent / "data" / "scalesim"
+TOPO = str(DATA / "topologies" / "mobilenet.csv")
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, list(args))
+
+
+def test_evaluate_json_matches_python_api():
+    r = run("evaluate", "--network", TOPO, "--hw", "systolic", "--rows", "16", "--cols", "8", "--dataflow", "os",
+            "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    hw = codesign.SystolicArray(16, 8, "os", name="systolic")
+    cost = codesign.evaluate(codesign.from_scalesim_csv(TOPO), hw)
+    assert len(doc["layers"]) == len(cost)
+    for rec, ref in zip(doc["layers"], cost.layers):
+        for key in ("name", "macs", "stall_free_cycles", "stall_cycles", "cycles", "mapping_efficiency", "compute_utilization"):
+            assert rec[key] == ref[key]
+        assert 0 <= rec["mapping_efficiency"] <= 1 and 0 <= rec["compute_utilization"] <= 1
+    for key in ("macs", "cycles", "latency_ms"):
+        assert doc["totals"][key] == pytest.approx(cost.totals[key])
+
+
+def test_evaluate_csv_and_scalesim_cfg(tmp_path):
+    out = tmp_path / "r.csv"
+    r = run("evaluate", "--network", str(DATA / "topologies" / "alexnet_conv5.csv"), "--hw", str(DATA / "configs" / "google.cfg"),
+            "--dataflow", "ws", "--format", "csv", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert len(rows) == 1
+    assert int(rows[0]["stall_free_cycles"]) == 12418  # SCALE-Sim reports 12417 (cycles numbered from 0)
+
+
+def test_evaluate_table():
+    r = run("evaluate", "--network", TOPO, "--hw", "tiny8x8")
+    assert r.exit_code == 0, r.output
+    assert "totals" in r.stdout and "latency_ms" in r.stdout
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--rows", "0"), "rows"),
+    (("--cols", "-3"), "cols"),
+    (("--dataflow", "rs"), "dataflow"),
+    (("--ifmap-sram-kib", "0.001"), "ifmap_sram_kib"),
+    (("--bandwidth", "0"), "dram_bw_words_per_cycle"),
+    (("--hw", "nonexistent_preset"), "nonexistent_preset"),
+    (("--hw", "missing/file.cfg"), "missing/file.cfg"),
+    (("--network", "missing/topology.csv"), "missing/topology.csv"),
+    (("--format", "xml"), "xml"),
+])
+def test_bad_input_exit_2(args, needle):
+    base = {"--network": TOPO}
+    argv = ["evaluate"]
+    if "--network" not in args:
+        argv += ["--network", base["--network"]]
+    r = run(*argv, *args)
+    assert r.exit_code == 2, r.output
+    assert needle in r.output
+    assert "Traceback" not in r.output
+
+
+def test_malformed_csv_line(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+                   "Conv1, 224, 224, 3, 3, 3, zero, 2,\n")
+    r = run("evaluate", "--network", str(bad))
+    assert r.exit_code == 2
+    assert "line 2" in r.output and "zero" in r.output
+
+
+def test_unknown_timm_network():
+    pytest.importorskip("timm")
+    r = run("evaluate", "--network", "resnet5O")
+    assert r.exit_code == 2 and "resnet5O" in r.output
