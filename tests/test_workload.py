@@ -163,7 +163,9 @@ def test_kind_and_name_and_size_limit():
 
 
 def test_kind_fields_must_agree():
-    with pytest.raises(ValueError, match=r"Layer\.r must be 1 for kind 'fc', got 3"):
+    with pytest.raises(ValueError, match=r"Layer\.stride_h must be 1 for kind 'fc', got 2"):
+        Layer("x", "fc", n=3, k=2, c=3, p=1, q=1, r=1, s=1, h=1, w=1, stride_h=2)
+    with pytest.raises(ValueError, match=r"Layer\.p must be 1 for kind 'fc', got 6"):
         Layer("x", "fc", **_valid_fields())
     with pytest.raises(ValueError, match=r"Layer\.h must equal Layer\.p .* for kind 'gemm', got 7"):
         Layer("x", "gemm", n=1, k=2, c=3, p=6, q=1, r=1, s=1, h=7, w=1)
@@ -182,7 +184,7 @@ _BAD_VALUES = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(field=st.sampled_from(LAYER_FIELDS + ("zero",)), bad=_BAD_VALUES, data=st.data())
 def test_invalid_field_always_raises_value_or_type_error(field, bad, data):
     fields = _valid_fields()
@@ -209,7 +211,7 @@ def test_conv_builder_raises_only_value_or_type_error(kwargs):
     assert lay.p >= 1 and lay.q >= 1 and lay.macs > 0
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(cg=st.integers(1, 3), kg=st.integers(1, 3), groups=st.integers(1, 3), n=st.integers(1, 2),
        h=st.integers(1, 14), w=st.integers(1, 14), r=st.integers(1, 5), s=st.integers(1, 5),
        sh=st.integers(1, 3), sw=st.integers(1, 3), ph=st.integers(0, 2), pw=st.integers(0, 2),
@@ -414,6 +416,9 @@ def test_scalesim_malformed_gemm_and_files(tmp_path):
     f.write_text("Layer,M,N,K,\n")
     with pytest.raises(ValueError, match="no layers found"):
         from_scalesim_csv(f)
+    f.write_text("Conv1,224,224,3,3,3,32,2,\nConv2,112,112,3,3,32,1,1,\n")  # header forgotten
+    with pytest.raises(ValueError, match=r"line 1: expected the header row, got the layer row 'Conv1,224"):
+        from_scalesim_csv(f)
     f.write_text("name,a,b\nx,1,2\n")
     with pytest.raises(ValueError, match=r"line 1: header must be"):
         from_scalesim_csv(f)
@@ -465,7 +470,7 @@ def test_from_torch_fallback_reuse_and_linear_leading_dims():
 
         def forward(self, x):
             x = self.a(self.a(x))  # the same module twice
-            if x.sum() >= 0:
+            if x.abs().sum() >= 0:  # always true, but only known at run time
                 x = x
             else:
                 x = self.b(x)
@@ -477,6 +482,7 @@ def test_from_torch_fallback_reuse_and_linear_leading_dims():
     assert wl["head"].n == 1 * 8 * 8 and wl["head"].macs == 64 * 4 * 6
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
 def test_from_torch_string_and_dynamic_padding():
     torch = pytest.importorskip("torch")
     nn = torch.nn
@@ -504,6 +510,9 @@ def test_from_torch_errors():
             from_torch(net, bad)
     with pytest.raises(ValueError, match=r"forward pass of Sequential on input_shape=\(1, 2, 8, 8\) failed"):
         from_torch(net, (1, 2, 8, 8))  # wrong channel count
+    # a bare layer works too; it is named after its class
+    wl = from_torch(nn.Conv2d(3, 8, 3, stride=2), (3, 9, 9))  # unbatched input: n = 1
+    assert wl.names == ["Conv2d"] and wl[0].to_row()[:5] == (1, 8, 3, 4, 4)
     with pytest.raises(ValueError, match="no nn.Conv2d or nn.Linear"):
         from_torch(nn.Sequential(nn.ReLU()), (1, 3, 8, 8))
 
@@ -550,12 +559,21 @@ def test_from_timm_efficientnet_es_and_mnasnet(timm_mod):
     # EfficientNet-EdgeTPU: early stages are fused (a full 3x3 conv, no depthwise)
     assert es["blocks.0.0.conv_exp"].r == 3 and es["blocks.0.0.conv_exp"].groups == 1
     assert any(lay.is_depthwise for lay in es)
-    mn = from_timm("mnasnet_100", resolution=(192, 160), batch=2)
-    assert mn[0].n == 2 and (mn[0].h, mn[0].w) == (192, 160)
     mn224 = from_timm("mnasnet_100")
     assert 4.2e6 < mn224.params < 4.6e6 and 0.28e9 < mn224.macs < 0.34e9
-    # MACs scale with the pixel count and the batch (up to rounding of odd sizes)
-    assert mn.macs == pytest.approx(2 * mn224.macs * (192 * 160) / 224**2, rel=0.03)
+    # resolution and batch reach the input: 96x64 (both divisible by the total stride 32, so every
+    # feature map shrinks exactly by 3/7 x 2/7) at batch 2
+    mn = from_timm("mnasnet_100", resolution=(96, 64), batch=2)
+    assert mn[0].n == 2 and (mn[0].h, mn[0].w) == (96, 64)
+    assert mn.names == mn224.names and mn.params == mn224.params
+
+    def conv_fc(wl):
+        return (sum(lay.macs for lay in wl if lay.kind == "conv"),
+                sum(lay.macs for lay in wl if lay.kind == "fc"))
+
+    (conv, fc), (conv224, fc224) = conv_fc(mn), conv_fc(mn224)
+    assert conv * 49 == conv224 * 2 * 6  # conv MACs scale with batch x pixels
+    assert fc == 2 * fc224 == 2 * 1280 * 1000  # the classifier only with batch
 
 
 def test_from_timm_unknown_name(timm_mod):

@@ -523,8 +523,12 @@ def from_scalesim_csv(path: str | os.PathLike[str], *, name: str | None = None) 
     Two formats are recognised from the header row (the first non-blank line):
 
     * conv: ``Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels,
-      Num Filter, Strides,`` (any header whose 2nd..4th cells are not ``M, N, K`` is read as conv);
-    * GEMM: ``Layer, M, N, K,``.
+      Num Filter, Strides,`` (SCALE-Sim ignores the header's wording; here any header of at least
+      8 non-empty cells whose 2nd..4th cells are not ``M, N, K`` is read as conv);
+    * GEMM: ``Layer, M, N, K,`` (compared case-insensitively).
+
+    A first row whose cells after the name are all integers is a layer row, not a header, and is an
+    error (SCALE-Sim would silently skip that layer).
 
     Rows: cells are stripped of whitespace; blank rows and rows whose cells are all empty are
     skipped; columns after the 8th (conv) or 4th (GEMM) are ignored (e.g. SCALE-Sim's sparsity
@@ -564,13 +568,20 @@ def from_scalesim_csv(path: str | os.PathLike[str], *, name: str | None = None) 
     layers: list[Layer] = []
     columns: tuple[str, ...] | None = None
     with open(path_str, newline="", encoding="utf-8-sig") as f:
-        for lineno, row in enumerate(csv.reader(f), start=1):
+        reader = csv.reader(f)
+        for row in reader:
+            lineno = reader.line_num
             cells = [cell.strip() for cell in row]
             if not any(cells):
                 continue
+            while not cells[-1]:  # the trailing comma SCALE-Sim rows end with, and empty extra columns
+                cells.pop()
             where = f"{path_str}: line {lineno}"
             if columns is None:
                 lowered = [cell.lower() for cell in cells]
+                if len(cells) > 1 and all(_INT_RE.match(cell) for cell in cells[1:] if cell):
+                    raise ValueError(f"{where}: expected the header row, got the layer row "
+                                     f"{','.join(row)!r} (SCALE-Sim skips the first line)")
                 if lowered[1:4] == ["m", "n", "k"]:
                     columns = _GEMM_COLUMNS
                 elif len([cell for cell in cells if cell]) >= len(_CONV_COLUMNS):
@@ -785,8 +796,9 @@ def from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224), *,
     device = param.device if param is not None else torch.device("cpu")
     example = torch.zeros(shape, dtype=dtype, device=device)
 
-    others = sorted({type(m).__name__ for m in module.modules()
-                     if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv3d, torch.nn.modules.conv._ConvTransposeNd))})
+    uncaptured = (torch.nn.Conv1d, torch.nn.Conv3d, torch.nn.ConvTranspose1d, torch.nn.ConvTranspose2d,
+                  torch.nn.ConvTranspose3d)
+    others = sorted({type(m).__name__ for m in module.modules() if isinstance(m, uncaptured)})
     if others:
         warnings.warn(f"from_torch: {name}: layers of type {', '.join(others)} are not captured",
                       stacklevel=2)
@@ -796,6 +808,8 @@ def from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224), *,
     try:
         with torch.no_grad():
             try:
+                if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+                    raise TypeError("a bare layer: fx would trace into its functional call")
                 records = _capture_fx(module, example)
             except Exception:  # noqa: BLE001 - any tracing failure falls back to hooks
                 try:
