@@ -242,7 +242,7 @@ def test_bad_arguments():
 def test_core_rejects_bad_arrays():
     from codesign import _core
 
-    with pytest.raises(ValueError, match=r"layers must have shape \(n, 16\)"):
+    with pytest.raises(ValueError, match=r"layers must have shape \(n, 18\)"):
         _core.systolic_batch(np.zeros((2, 5), np.int64), np.zeros((1, 7)), 1)
     with pytest.raises(TypeError):
         _core.systolic_batch(np.zeros((2, 16), np.float64), np.zeros((1, 7)), 1)

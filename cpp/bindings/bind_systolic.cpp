@@ -13,8 +13,8 @@ namespace {
 using IntArray = py::array_t<std::int64_t, py::array::c_style>;
 using FloatArray = py::array_t<double, py::array::c_style>;
 
-void check_2d(const py::array& a, const char* what, py::ssize_t cols) {
-    if (a.ndim() != 2 || a.shape(1) != cols) {
+void check_2d(const py::array& a, const char* what, py::ssize_t cols, py::ssize_t alt_cols = -1) {
+    if (a.ndim() != 2 || (a.shape(1) != cols && a.shape(1) != alt_cols)) {
         std::string shape = "(";
         for (py::ssize_t i = 0; i < a.ndim(); ++i) shape += (i ? ", " : "") + std::to_string(a.shape(i));
         shape += a.ndim() == 1 ? ",)" : ")";
@@ -23,7 +23,7 @@ void check_2d(const py::array& a, const char* what, py::ssize_t cols) {
 }
 
 py::tuple systolic_batch(const IntArray& layers, const FloatArray& archs, int threads) {
-    check_2d(layers, "layers", kLayerFields);
+    check_2d(layers, "layers", kLayerFields, kLayerFieldsMac);
     check_2d(archs, "archs", kArchFields);
     if (threads < 0) throw py::value_error("threads must be >= 0, got " + std::to_string(threads));
     const py::ssize_t n_layers = layers.shape(0);
@@ -39,7 +39,7 @@ py::tuple systolic_batch(const IntArray& layers, const FloatArray& archs, int th
     {
         // Pure C++ from here: every Python object was converted above.
         py::gil_scoped_release release;
-        evaluate_systolic_batch(lp, n_layers, ap, n_archs, threads, sp, ip, fp);
+        evaluate_systolic_batch(lp, n_layers, static_cast<int>(layers.shape(1)), ap, n_archs, threads, sp, ip, fp);
     }
     return py::make_tuple(status, ints, floats);
 }
@@ -58,7 +58,7 @@ void bind_systolic(py::module_& m) {
     m.def("systolic_batch", &systolic_batch, py::arg("layers"), py::arg("archs"), py::arg("threads") = 0,
           R"doc(Evaluate every layer on every systolic array.
 
-layers: int64 (n_layers, 16) in codesign.workload.LAYER_FIELDS order.
+layers: int64 (n_layers, 18) in codesign.workload.LAYER_FIELDS order ((n_layers, 16): MAC layers, no activation).
 archs: float64 (n_archs, 7): rows, cols, dataflow (0 os, 1 ws, 2 is), ifmap/filter/ofmap SRAM words,
        DRAM bandwidth in words per cycle.
 threads: worker threads, 0 = all cores. The GIL is released while the C++ work runs.

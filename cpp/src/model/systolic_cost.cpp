@@ -73,6 +73,7 @@ SystolicCost fail(Status s) {
 
 SystolicCost evaluate_systolic(const Layer& layer, const SystolicArray& arch) {
     if (*layer.invalid_field() != '\0') return fail(Status::InvalidLayer);
+    if (!layer.is_mac()) return SystolicCost{};
     Checked ck;
     SystolicCost out;
     const std::int64_t G = layer.groups;
@@ -190,7 +191,7 @@ SystolicCost evaluate_systolic(const Layer& layer, const SystolicArray& arch) {
     return out;
 }
 
-void evaluate_systolic_batch(const std::int64_t* layers, std::int64_t n_layers, const double* archs,
+void evaluate_systolic_batch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,
                              std::int64_t n_archs, int threads, std::int32_t* status, std::int64_t* ints,
                              double* floats) {
     const std::int64_t total = n_layers * n_archs;
@@ -209,7 +210,7 @@ void evaluate_systolic_batch(const std::int64_t* layers, std::int64_t n_layers, 
             if (arch_status != Status::Ok) {
                 cost.status = arch_status;
             } else {
-                cost = evaluate_systolic(Layer::from_row(layers + l * kLayerFields), arch);
+                cost = evaluate_systolic(Layer::from_row(layers + l * layer_width, layer_width), arch);
             }
             status[i] = static_cast<std::int32_t>(cost.status);
             write_systolic_row(cost, ints + i * kSystolicIntFields, floats + i * kSystolicFloatFields);

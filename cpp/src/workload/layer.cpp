@@ -5,7 +5,7 @@
 
 namespace codesign {
 
-Layer Layer::from_row(const std::int64_t* row) {
+Layer Layer::from_row(const std::int64_t* row, int width) {
     Layer l;
     l.n = row[0];
     l.k = row[1];
@@ -23,6 +23,11 @@ Layer Layer::from_row(const std::int64_t* row) {
     l.dilation_h = row[13];
     l.dilation_w = row[14];
     l.groups = row[15];
+    if (width >= kLayerFields) {
+        // Out-of-range codes are kept as sentinels and reported by invalid_field().
+        l.op = (row[16] >= 0 && row[16] < kOpCount) ? static_cast<Op>(row[16]) : static_cast<Op>(-1);
+        l.act = (row[17] >= 0 && row[17] < kActCount) ? static_cast<Act>(row[17]) : static_cast<Act>(-1);
+    }
     return l;
 }
 
@@ -47,6 +52,8 @@ const char* Layer::invalid_field() const {
         if (value < 1 || value > kMaxDim) return name;
     }
     if (pad_w < 0 || pad_w >= kMaxDim) return "pad_w";
+    if (static_cast<std::int32_t>(op) < 0) return "op";
+    if (static_cast<std::int32_t>(act) < 0) return "act";
     if (c % groups != 0) return "groups";
     if (k % groups != 0) return "groups";
     return "";

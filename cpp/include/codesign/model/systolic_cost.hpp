@@ -55,7 +55,8 @@ struct SystolicCost {
     double compute_utilization = 0.0;  // macs / (stall_free_cycles * PEs)
 };
 
-// Evaluates one layer on one array. Never throws; invalid input gives a non-Ok status.
+// Evaluates one layer on one array. Never throws; invalid input gives a non-Ok status. Like SCALE-Sim, the
+// systolic model costs MAC layers only: pool/add/mul layers get zero cycles and accesses (status Ok).
 SystolicCost evaluate_systolic(const Layer& layer, const SystolicArray& arch);
 
 // Number of int64 and float64 output columns per (arch, layer) pair of the batch call, and their names.
@@ -65,10 +66,10 @@ extern const char* const kSystolicIntNames[kSystolicIntFields];
 extern const char* const kSystolicFloatNames[kSystolicFloatFields];
 void write_systolic_row(const SystolicCost& cost, std::int64_t* ints, double* floats);
 
-// Evaluates every layer on every architecture: layers is (n_layers x kLayerFields) int64, archs is
+// Evaluates every layer on every architecture: layers is (n_layers x layer_width) int64 (width 16 or 18), archs is
 // (n_archs x kArchFields) float64, outputs are row-major (n_archs x n_layers x fields). Runs on `threads`
 // threads (0: hardware concurrency); results do not depend on the thread count.
-void evaluate_systolic_batch(const std::int64_t* layers, std::int64_t n_layers, const double* archs,
+void evaluate_systolic_batch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,
                              std::int64_t n_archs, int threads, std::int32_t* status, std::int64_t* ints,
                              double* floats);
 

@@ -9,7 +9,17 @@
 namespace codesign {
 
 // Field order of the flat int64 row used by batch calls (must equal codesign.workload.LAYER_FIELDS).
-inline constexpr int kLayerFields = 16;
+// Rows of the first 16 fields only (no op, act) are accepted too: they describe MAC layers without activation.
+inline constexpr int kLayerFields = 18;
+inline constexpr int kLayerFieldsMac = 16;
+
+// What a layer computes: MAC layers (conv, FC, GEMM) on the array; the rest on vector units.
+enum class Op : std::int32_t { Mac = 0, Pool = 1, Add = 2, Mul = 3 };
+inline constexpr std::int64_t kOpCount = 4;
+
+// Activation functions (codesign.workload.ACTIVATIONS order).
+enum class Act : std::int32_t { None = 0, Relu, Relu6, HSwish, HSigmoid, Sigmoid, Swish, Gelu, Tanh };
+inline constexpr std::int64_t kActCount = 9;
 
 struct Layer {
     std::int64_t n = 1;  // batch
@@ -28,8 +38,12 @@ struct Layer {
     std::int64_t dilation_h = 1;
     std::int64_t dilation_w = 1;
     std::int64_t groups = 1;
+    Op op = Op::Mac;
+    Act act = Act::None;
 
-    static Layer from_row(const std::int64_t* row);
+    // Reads `width` (16 or 18) fields; with 16, op = Mac and act = None.
+    static Layer from_row(const std::int64_t* row, int width = kLayerFields);
+    bool is_mac() const { return op == Op::Mac; }
 
     // Empty when valid, else the name of the first offending field.
     const char* invalid_field() const;
