@@ -54,7 +54,7 @@ void bind_systolic(py::module_& m) {
     m.attr("SYSTOLIC_FLOAT_FIELDS") = py::tuple(float_names);
     m.attr("LAYER_FIELD_COUNT") = kLayerFields;
     m.attr("ARCH_FIELD_COUNT") = kArchFields;
-    m.attr("STATUS_NAMES") = py::make_tuple("ok", "invalid layer", "invalid architecture", "SRAM too small", "overflow");
+    m.attr("STATUS_NAMES") = py::make_tuple("ok", "invalid layer", "invalid architecture", "SRAM too small", "overflow", "no legal mapping", "invalid energy table");
     m.def("systolic_batch", &systolic_batch, py::arg("layers"), py::arg("archs"), py::arg("threads") = 0,
           R"doc(Evaluate every layer on every systolic array.
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Iterator, Sequence, Union
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -60,7 +60,7 @@ def _layers_array(x: Any) -> tuple[np.ndarray, list[str]]:
 
 def _check_hw(hw: Any) -> SystolicArray:
     if not isinstance(hw, SystolicArray):
-        raise TypeError(f"hw must be a codesign.SystolicArray, got {type(hw).__name__}")
+        raise TypeError(f"hw must be a codesign.SystolicArray or codesign.EdgeTpuConfig, got {type(hw).__name__}")
     return hw
 
 
@@ -166,13 +166,17 @@ class NetworkCost:
         return pd.DataFrame(self.layers)
 
 
-def evaluate(x: Any, hw: SystolicArray, *, threads: int = 1) -> Union[LayerCost, NetworkCost]:
-    """Cost of a layer (-> :class:`LayerCost`) or a workload / list of layers (-> :class:`NetworkCost`).
+def evaluate(x: Any, hw: Any, *, threads: int = 1, mapper: Any = None) -> Any:
+    """Cost of a layer (-> :class:`LayerCost`) or a workload / list of layers (-> :class:`NetworkCost`) on a
+    :class:`~codesign.hardware.SystolicArray`; on an :class:`~codesign.hardware.EdgeTpuConfig`, the mapper's
+    best mapping of every layer (-> :class:`EdgeTpuNetworkCost`, see :func:`evaluate_edgetpu`).
 
     Raises:
         TypeError: ``x`` or ``hw`` of the wrong type. ValueError: a layer the array cannot run (the message
         names the layer and the reason, e.g. overflow of int64 counts).
     """
+    if type(hw).__name__ == "EdgeTpuConfig":
+        return evaluate_edgetpu(x, hw, mapper=mapper)
     hw = _check_hw(hw)
     layers, names = _layers_array(x)
     status, ints, floats = _core.systolic_batch(layers, np.asarray([hw.to_row()]), threads)
@@ -233,7 +237,7 @@ class BatchResult:
         return out
 
 
-def evaluate_batch(x: Any, hws: Sequence[SystolicArray] | SystolicArray, *, threads: int = 0) -> BatchResult:
+def evaluate_batch(x: Any, hws: Any, *, threads: int = 0, mapper: Any = None) -> Any:
     """Evaluate every layer of ``x`` (Layer, Workload or list of Layers) on every array in ``hws``.
 
     One C++ call; the GIL is released while it runs and ``threads`` workers share the work (0 = all cores).
@@ -243,14 +247,223 @@ def evaluate_batch(x: Any, hws: Sequence[SystolicArray] | SystolicArray, *, thre
     Raises:
         TypeError: wrong argument types. ValueError: an empty list of arrays, a negative thread count.
     """
-    if isinstance(hws, SystolicArray):
+    if isinstance(hws, (SystolicArray, EdgeTpuConfig)):
         hws = [hws]
-    hws = [_check_hw(h) for h in hws]
+    hws = list(hws)
     if not hws:
-        raise ValueError("hws must hold at least one SystolicArray, got an empty sequence")
+        raise ValueError("hws must hold at least one SystolicArray or EdgeTpuConfig, got an empty sequence")
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
         raise ValueError(f"threads must be an int >= 0, got {threads!r}")
+    if all(isinstance(h, EdgeTpuConfig) for h in hws):
+        return _edgetpu_run(x, hws, mapper or MapperOptions(), int(threads))
+    hws = [_check_hw(h) for h in hws]
     layers, names = _layers_array(x)
     archs = np.asarray([h.to_row() for h in hws], dtype=np.float64)
     status, ints, floats = _core.systolic_batch(layers, archs, int(threads))
     return BatchResult(hws, names, status, ints, floats)
+
+
+# =====================================================================================================
+# Edge-TPU-like template: mapper + cost model (C++ cpp/include/codesign/model/edgetpu_cost.hpp)
+# =====================================================================================================
+from .hardware import EdgeTpuConfig  # noqa: E402
+
+#: Per-layer fields of the Edge-TPU model (float64), in the C++ core's order.
+EDGETPU_FIELDS: tuple[str, ...] = tuple(_core.EDGETPU_OUT_FIELDS)
+EDGETPU_TOTALS: tuple[str, ...] = tuple(_core.EDGETPU_TOTAL_FIELDS)
+_E_INDEX = {n: i for i, n in enumerate(EDGETPU_FIELDS)}
+_T_INDEX = {n: i for i, n in enumerate(EDGETPU_TOTALS)}
+_DIMS = tuple(_core.DIM_NAMES)
+_METRICS = ("latency", "energy", "edp")
+#: Energy components of a layer, by memory level and data space (pJ).
+ENERGY_PARTS = ("mac_pj", "vector_pj", "core_w_pj", "pe_i_pj", "pe_o_pj", "onchip_w_pj", "dram_w_pj", "dram_i_pj",
+                "dram_o_pj", "leak_pj")
+
+
+@dataclass(frozen=True)
+class MapperOptions:
+    """Options of the per-layer mapper.
+
+    metric: ``latency``, ``energy`` or ``edp`` (ties broken by the other of latency/energy).
+    budget: most mappings evaluated per layer (0 = the whole map space, usually a few hundred mappings).
+    patience: when sampling (budget below the map-space size), stop after this many non-improving mappings.
+    seed: sampling order; results are deterministic for a seed. threads: batch calls (0 = all cores).
+    """
+
+    metric: str = "latency"
+    budget: int = 0
+    patience: int = 0
+    seed: int = 0
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.metric not in _METRICS:
+            raise ValueError(f"metric must be one of {', '.join(_METRICS)}, got {self.metric!r}")
+        for name in ("budget", "patience", "seed", "threads"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+
+    def args(self) -> tuple[int, int, int, int]:
+        return _METRICS.index(self.metric), int(self.budget), int(self.patience), int(self.seed)
+
+
+def _mapping_text(row: np.ndarray) -> str:
+    sp = "/".join(_DIMS[int(row[_E_INDEX[k]])] for k in ("map_pe_x", "map_pe_y", "map_lanes", "map_simd"))
+    order = "W-outer" if row[_E_INDEX["order"]] == 0 else "A-outer"
+    inner = "ws" if row[_E_INDEX["inner"]] == 0 else "os"
+    return f"{sp} wt={int(row[_E_INDEX['weight_tiles']])} at={int(row[_E_INDEX['spatial_tiles']])} {order} {inner}"
+
+
+class EdgeTpuNetworkCost:
+    """Per-layer costs of a network on one :class:`~codesign.hardware.EdgeTpuConfig`, and their totals.
+
+    ``values`` is float64 (L, len(EDGETPU_FIELDS)); ``net`` the C++ network totals. Cycles and bytes are
+    per inference; energies in pJ (``energy_mj`` in totals); ``latency_ms`` includes the per-inference overhead.
+    """
+
+    def __init__(self, names: list[str], hw: EdgeTpuConfig, values: np.ndarray, net: np.ndarray):
+        self.names, self.hw, self.values, self.net = names, hw, values, net
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, field: str) -> np.ndarray:
+        if field in _E_INDEX:
+            return self.values[:, _E_INDEX[field]]
+        if field == "latency_ms":
+            return self.values[:, _E_INDEX["cycles"]] / (self.hw.clock_mhz * 1e3)
+        raise KeyError(f"unknown cost field {field!r}; known: {', '.join(EDGETPU_FIELDS)}, latency_ms")
+
+    def layer(self, i: int) -> dict[str, Any]:
+        row = self.values[i]
+        rec: dict[str, Any] = {"name": self.names[i]}
+        for n, v in zip(EDGETPU_FIELDS, row.tolist()):
+            rec[n] = v
+        rec["latency_ms"] = rec["cycles"] / (self.hw.clock_mhz * 1e3)
+        rec["bound"] = "memory" if rec["memory_bound"] else "compute"
+        rec["mapping"] = _mapping_text(row)
+        return rec
+
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        return [self.layer(i) for i in range(len(self))]
+
+    @cached_property
+    def totals(self) -> dict[str, Any]:
+        t: dict[str, Any] = {n: float(v) for n, v in zip(EDGETPU_TOTALS, self.net.tolist())}
+        t["layers"] = len(self)
+        t["energy_mj"] = t["energy_pj"] * 1e-9
+        for part in ENERGY_PARTS:
+            t[part] = float(self[part].sum())
+        t["edp_mj_ms"] = t["energy_mj"] * t["latency_ms"]
+        t["area_mm2"] = self.hw.area_mm2
+        t["memory_bound_layers"] = int(self["memory_bound"].sum())
+        return t
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hw": self.hw.to_dict(), "layers": self.layers, "totals": dict(self.totals)}
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(self.layers)
+
+
+class EdgeTpuBatchResult:
+    """One network on A configurations: status int32 (A, L), values float64 (A, L, F), totals float64 (A, T)."""
+
+    def __init__(self, hws: list[EdgeTpuConfig], names: list[str], status: np.ndarray, values: np.ndarray, totals: np.ndarray):
+        self.hws, self.names, self.status, self.values, self.totals_array = hws, names, status, values, totals
+
+    @property
+    def ok(self) -> np.ndarray:
+        return ~self.status.any(axis=1)
+
+    def field(self, name: str) -> np.ndarray:
+        return self.values[:, :, _E_INDEX[name]]
+
+    def total(self, name: str) -> np.ndarray:
+        """(A,) network totals (``latency_ms``, ``energy_pj``, ``cycles``, ...; ``area_mm2``); NaN where a layer failed."""
+        if name == "area_mm2":
+            return np.array([h.area_mm2 for h in self.hws])
+        if name == "energy_mj":
+            return self.total("energy_pj") * 1e-9
+        if name not in _T_INDEX:
+            raise KeyError(f"unknown total {name!r}; known: {', '.join(EDGETPU_TOTALS)}, area_mm2, energy_mj")
+        return np.where(self.ok, self.totals_array[:, _T_INDEX[name]], np.nan)
+
+    def network(self, a: int) -> EdgeTpuNetworkCost:
+        return EdgeTpuNetworkCost(self.names, self.hws[a], self.values[a], self.totals_array[a])
+
+    def reasons(self) -> list[str]:
+        out = []
+        for a in range(len(self.hws)):
+            bad = np.flatnonzero(self.status[a])
+            out.append("" if not bad.size else f"layer {self.names[bad[0]]!r}: {_STATUS[int(self.status[a, bad[0]])]}")
+        return out
+
+
+def _edgetpu_run(x: Any, hws: list[EdgeTpuConfig], mapper: MapperOptions, threads: int) -> EdgeTpuBatchResult:
+    layers, names = _layers_array(x)
+    archs = np.asarray([h.to_row() for h in hws], dtype=np.float64)
+    rows = [h.energy_row() for h in hws]
+    energy = np.asarray(rows[:1] if all(r == rows[0] for r in rows) else rows, dtype=np.float64)
+    metric, budget, patience, seed = mapper.args()
+    status, values, totals = _core.edgetpu_batch(layers, archs, energy, metric, budget, patience, seed, threads)
+    return EdgeTpuBatchResult(hws, names, status, values, totals)
+
+
+def _explain(code: int, name: str, hw: Any) -> str:
+    reason = _STATUS[code] if 0 <= code < len(_STATUS) else f"status {code}"
+    if reason == "no legal mapping":
+        return (f"layer {name!r} has no legal mapping on {hw.name}: its smallest tile does not fit half the core "
+                f"memory ({hw.core_mem_kib:g} KiB) or half the PE memory ({hw.pe_mem_kib:g} KiB)")
+    return f"layer {name!r} cannot be evaluated on {hw.name}: {reason}"
+
+
+def evaluate_edgetpu(x: Any, hw: EdgeTpuConfig, *, mapper: MapperOptions | None = None) -> EdgeTpuNetworkCost:
+    """Map and cost a workload (or layer list) on one Edge-TPU-like configuration.
+
+    Raises:
+        ValueError: a layer with no legal mapping (the message names it and the memories) or invalid input.
+    """
+    mapper = mapper or MapperOptions()
+    res = _edgetpu_run(x, [hw], mapper, 1)
+    bad = np.flatnonzero(res.status[0])
+    if bad.size:
+        raise ValueError(_explain(int(res.status[0, bad[0]]), res.names[bad[0]], hw))
+    return res.network(0)
+
+
+def map_space(layer: Any, hw: EdgeTpuConfig, *, weights_cached: bool = True, input_spilled: bool = False,
+              output_spilled: bool = False) -> dict[str, np.ndarray]:
+    """Every legal mapping of one layer on ``hw``, costed: a dict of (M,) arrays, one per field, plus
+    ``mapping`` (text). Use it to check the mapper or to plot a map space."""
+    if not hasattr(layer, "to_row"):
+        raise TypeError(f"layer must be a codesign.Layer, got {type(layer).__name__}")
+    st, status, values = _core.edgetpu_map_space(np.asarray(layer.to_row(), np.int64), np.asarray(hw.to_row()),
+                                                 np.asarray(hw.energy_row()), weights_cached, input_spilled, output_spilled)
+    if st:
+        raise ValueError(_explain(st, layer.name, hw))
+    ok = status == 0
+    out = {n: values[ok, i] for i, n in enumerate(EDGETPU_FIELDS)}
+    out["mapping"] = np.array([_mapping_text(r) for r in values[ok]])
+    return out
+
+
+def map_layer(layer: Any, hw: EdgeTpuConfig, *, mapper: MapperOptions | None = None, weights_cached: bool = True,
+              input_spilled: bool = False, output_spilled: bool = False) -> dict[str, Any]:
+    """The mapper's best mapping of one layer (a record of every field, ``mapping`` as text)."""
+    mapper = mapper or MapperOptions()
+    if not hasattr(layer, "to_row"):
+        raise TypeError(f"layer must be a codesign.Layer, got {type(layer).__name__}")
+    metric, budget, patience, seed = mapper.args()
+    st, values = _core.edgetpu_map_layer(np.asarray(layer.to_row(), np.int64), np.asarray(hw.to_row()),
+                                         np.asarray(hw.energy_row()), weights_cached, input_spilled, output_spilled,
+                                         metric, budget, patience, seed)
+    if st:
+        raise ValueError(_explain(st, layer.name, hw))
+    rec = {"name": layer.name, **dict(zip(EDGETPU_FIELDS, values.tolist()))}
+    rec["mapping"] = _mapping_text(values)
+    return rec

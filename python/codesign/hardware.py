@@ -298,3 +298,191 @@ def read_scalesim_cfg(path: str | os.PathLike[str], *, clock_mhz: float = 1000.0
 def from_scalesim_cfg(path: str | os.PathLike[str], *, clock_mhz: float = 1000.0) -> SystolicArray:
     """The :class:`SystolicArray` a SCALE-Sim v3 ``.cfg`` file describes (see :func:`read_scalesim_cfg`)."""
     return read_scalesim_cfg(path, clock_mhz=clock_mhz).array
+
+
+# ===================================================================================================
+# The Edge-TPU-like template
+# ===================================================================================================
+
+#: Column order of the float64 rows of the C++ Edge-TPU batch call (``EdgeTpuConfig.to_row()``).
+EDGETPU_FIELDS = (
+    "pe_x", "pe_y", "lanes", "simd", "core_mem_bytes", "pe_mem_bytes", "global_mem_bytes", "io_bytes_per_cycle",
+    "clock_mhz", "act_bytes", "weight_bytes", "psum_bytes", "layer_overhead_cycles", "tile_overhead_cycles",
+    "inference_overhead_cycles", "activation_buffers",
+)
+#: Data types of the template: (activation/weight bytes, partial-sum bytes).
+DATA_TYPES = {"int8": (1, 4), "bf16": (2, 4), "fp32": (4, 4)}
+
+
+@dataclass(frozen=True)
+class Technology:
+    """Energy and area constants of one technology, kept apart from the accelerator's structure.
+
+    Energy (pJ): ``mac_pj[data_type]`` per MAC (multiply + accumulate), ``vector_op_pj`` per vector-unit
+    operation, SRAM ``sram_pj_per_byte_ref`` per byte accessed at ``sram_ref_kib`` of capacity, growing with the
+    square root of capacity (a CACTI-like rule: wordline/bitline length grows with the side of the array),
+    ``dram_pj_per_byte`` per byte over the DRAM / host link. Leakage (mW): ``leak_mw_per_kib`` of SRAM and
+    ``leak_mw_per_mac`` per MAC unit. Area (mm^2): ``mac_mm2[data_type]`` per MAC unit, ``sram_mm2_per_kib``,
+    ``fixed_mm2`` for control, DMA and I/O.
+    """
+
+    name: str
+    mac_pj: dict
+    vector_op_pj: float
+    sram_pj_per_byte_ref: float
+    sram_ref_kib: float
+    dram_pj_per_byte: float
+    leak_mw_per_kib: float
+    leak_mw_per_mac: float
+    mac_mm2: dict
+    sram_mm2_per_kib: float
+    fixed_mm2: float
+    onchip_bytes_per_cycle: float = 0.0  # per PE, for on-chip tile fills (0: lanes * simd bytes per cycle)
+    sources: str = ""
+
+    def sram_pj_per_byte(self, kib: float) -> float:
+        """SRAM access energy in pJ per byte for a memory of ``kib`` KiB (square-root law)."""
+        return self.sram_pj_per_byte_ref * math.sqrt(kib / self.sram_ref_kib)
+
+    def energy_row(self, data_type: str) -> tuple[float, ...]:
+        return (self.mac_pj[data_type], self.vector_op_pj * DATA_TYPES[data_type][0], self.sram_pj_per_byte_ref,
+                self.sram_ref_kib * 1024.0, self.dram_pj_per_byte, self.leak_mw_per_kib, self.leak_mw_per_mac,
+                self.onchip_bytes_per_cycle)
+
+
+#: 45 nm energies (Horowitz, "Computing's energy problem", ISSCC 2014): int8 mult 0.2 pJ + int32 add 0.1 pJ
+#: per int8 MAC; fp16 mult 1.1 + fp32 add 0.9 for bf16; fp32 mult 3.7 + add 0.9; a 64-bit read of an 8 KB SRAM
+#: 10 pJ (1.25 pJ/byte), 32 KB 20 pJ (the square-root law gives 2.5 pJ/byte: it agrees); DRAM 1.3-2.6 nJ per
+#: 64 bits (midpoint 1.95 nJ = 244 pJ/byte). Leakage is an assumption (5 uW per KiB of SRAM, 1 uW per MAC).
+#: Area at 28 nm: 0.00121 mm^2 per int8 MAC unit (TPU v1 floorplan: 24% of <= 331 mm^2 for 65,536 MACs, Jouppi
+#: et al., ISCA 2017), x4 for 16-bit and x16 for 32-bit (array-multiplier area grows with the square of the
+#: width); SRAM 0.00166 mm^2 per KiB (a 0.127 um^2 28 nm 6T bitcell x 8192 bits x 1.6 for periphery, an
+#: assumption); 1 mm^2 fixed (assumption).
+TECH_45NM = Technology(
+    name="horowitz45",
+    mac_pj={"int8": 0.3, "bf16": 2.0, "fp32": 4.6},
+    vector_op_pj=0.1,
+    sram_pj_per_byte_ref=1.25,
+    sram_ref_kib=8.0,
+    dram_pj_per_byte=244.0,
+    leak_mw_per_kib=0.005,
+    leak_mw_per_mac=0.001,
+    mac_mm2={"int8": 0.00121, "bf16": 0.00484, "fp32": 0.0194},
+    sram_mm2_per_kib=0.00166,
+    fixed_mm2=1.0,
+    sources="Horowitz ISSCC 2014 (energy, 45 nm); Jouppi et al. ISCA 2017 (MAC area, 28 nm); see docstring",
+)
+
+
+@dataclass(frozen=True)
+class EdgeTpuConfig:
+    """One configuration of the Edge-TPU-like template (Google's 2021 co-design work; FACTS.md).
+
+    Structure: ``pe_x x pe_y`` PEs; each PE has ``lanes`` compute lanes of ``simd`` MAC units
+    (MACs per cycle = pe_x * pe_y * lanes * simd), a core memory (``core_mem_kib``, weights) and a PE memory
+    (``pe_mem_kib``, activations and partial sums); an optional shared global memory (``global_mem_kib``);
+    an I/O link to DRAM or the host at ``io_bw_gbps`` GB/s (1e9 bytes/s). On-chip memory (global + all PE
+    memories) caches parameters when they fit and holds activations between layers.
+
+    Timing: ``clock_mhz``; ``layer_overhead_us`` per layer, ``tile_overhead_cycles`` per temporal tile and
+    ``inference_overhead_us`` per inference are fixed costs (calibrated for the ``edgetpu`` preset).
+    ``activation_buffers``: how many times the largest layer's (input + output) the compiler keeps on chip for
+    activations (2: ping-pong buffers); the rest of the on-chip memory caches parameters.
+    ``data_type``: ``int8`` (default), ``bf16`` or ``fp32``. ``technology``: energy and area constants.
+
+    Raises:
+        TypeError, ValueError: a field out of range; the message names it.
+    """
+
+    pe_x: int = 4
+    pe_y: int = 4
+    lanes: int = 4
+    simd: int = 64
+    core_mem_kib: float = 32.0
+    pe_mem_kib: float = 2048.0
+    global_mem_kib: float = 0.0
+    io_bw_gbps: float = 10.0
+    clock_mhz: float = 500.0
+    data_type: str = "int8"
+    layer_overhead_us: float = 0.0
+    tile_overhead_cycles: float = 0.0
+    inference_overhead_us: float = 0.0
+    activation_buffers: float = 2.0
+    technology: Technology = TECH_45NM
+    name: str = "edgetpu-template"
+    _row: tuple = field(default=(), init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        for name in ("pe_x", "pe_y", "lanes"):
+            set_(self, name, _positive_int(name, getattr(self, name), limit=4096))
+        set_(self, "simd", _positive_int("simd", self.simd, limit=65536))
+        for name in ("core_mem_kib", "pe_mem_kib", "io_bw_gbps", "clock_mhz", "activation_buffers"):
+            set_(self, name, _positive_float(name, getattr(self, name)))
+        for name in ("global_mem_kib", "layer_overhead_us", "tile_overhead_cycles", "inference_overhead_us"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{name} must be a number, got {value!r}")
+            if not math.isfinite(float(value)) or float(value) < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+            set_(self, name, float(value))
+        if self.data_type not in DATA_TYPES:
+            raise ValueError(f"data_type must be one of {', '.join(DATA_TYPES)}, got {self.data_type!r}")
+        if not isinstance(self.technology, Technology):
+            raise TypeError(f"technology must be a codesign.hardware.Technology, got {self.technology!r}")
+        for name in ("core_mem_kib", "pe_mem_kib", "global_mem_kib"):
+            if getattr(self, name) > 1e12:
+                raise ValueError(f"{name} must be below 1e12 KiB, got {getattr(self, name):g}")
+        word, psum = DATA_TYPES[self.data_type]
+        cyc_per_us = self.clock_mhz
+        set_(self, "_row", (
+            float(self.pe_x), float(self.pe_y), float(self.lanes), float(self.simd), self.core_mem_kib * 1024.0,
+            self.pe_mem_kib * 1024.0, self.global_mem_kib * 1024.0, self.io_bw_gbps * 1e9 / (self.clock_mhz * 1e6),
+            self.clock_mhz, float(word), float(word), float(psum), self.layer_overhead_us * cyc_per_us,
+            self.tile_overhead_cycles, self.inference_overhead_us * cyc_per_us, self.activation_buffers,
+        ))
+
+    @property
+    def pes(self) -> int:
+        return self.pe_x * self.pe_y
+
+    @property
+    def macs_per_cycle(self) -> int:
+        """pe_x * pe_y * lanes * simd."""
+        return self.pe_x * self.pe_y * self.lanes * self.simd
+
+    @property
+    def peak_tops(self) -> float:
+        """Peak tera-operations per second (2 per MAC)."""
+        return 2.0 * self.macs_per_cycle * self.clock_mhz * 1e6 / 1e12
+
+    @property
+    def sram_kib(self) -> float:
+        """All on-chip SRAM in KiB (core and PE memories of every PE, plus the global memory)."""
+        return self.pes * (self.core_mem_kib + self.pe_mem_kib) + self.global_mem_kib
+
+    @property
+    def onchip_kib(self) -> float:
+        """On-chip memory that caches parameters and holds activations (global + PE memories), KiB."""
+        return self.pes * self.pe_mem_kib + self.global_mem_kib
+
+    @property
+    def area_mm2(self) -> float:
+        """Area in mm^2: MAC units x MAC area + SRAM KiB x SRAM area + fixed overhead (``technology``)."""
+        t = self.technology
+        return self.macs_per_cycle * t.mac_mm2[self.data_type] + self.sram_kib * t.sram_mm2_per_kib + t.fixed_mm2
+
+    def to_row(self) -> tuple[float, ...]:
+        """The float64 row of the C++ batch call, in :data:`EDGETPU_FIELDS` order."""
+        return self._row
+
+    def energy_row(self) -> tuple[float, ...]:
+        return self.technology.energy_row(self.data_type)
+
+    def replace(self, **changes: Any) -> "EdgeTpuConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init and f.name != "technology"}
+        out["technology"] = self.technology.name
+        return out

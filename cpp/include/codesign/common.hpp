@@ -14,6 +14,8 @@ enum class Status : std::int32_t {
     InvalidArch = 2,   // an architecture field out of range (zero rows, NaN bandwidth, unknown dataflow, ...)
     SramTooSmall = 3,  // an SRAM cannot double-buffer one array row/column of words
     Overflow = 4,      // a cycle or access count does not fit in a signed 64-bit integer
+    NoMapping = 5,     // no legal mapping: a minimal tile does not fit core or PE memory
+    InvalidEnergy = 6, // an energy-table field out of range
 };
 
 // Accumulates overflow instead of wrapping: every operation on an overflowed value stays overflowed.

@@ -1,0 +1,149 @@
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "codesign/model/edgetpu_cost.hpp"
+
+namespace py = pybind11;
+using namespace codesign;
+
+namespace {
+
+using IntArray = py::array_t<std::int64_t, py::array::c_style>;
+using FloatArray = py::array_t<double, py::array::c_style>;
+
+std::string shape_of(const py::array& a) {
+    std::string s = "(";
+    for (py::ssize_t i = 0; i < a.ndim(); ++i) s += (i ? ", " : "") + std::to_string(a.shape(i));
+    return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+void need_cols(const py::array& a, const char* what, py::ssize_t cols, py::ssize_t alt = -1) {
+    if (a.ndim() != 2 || (a.shape(1) != cols && a.shape(1) != alt))
+        throw py::value_error(std::string(what) + " must have shape (n, " + std::to_string(cols) + "), got " + shape_of(a));
+}
+
+MapperOptions make_options(int metric, std::int64_t budget, std::int64_t patience, std::uint64_t seed, int threads) {
+    if (metric < 0 || metric > 2) throw py::value_error("metric must be 0 (latency), 1 (energy) or 2 (edp), got " + std::to_string(metric));
+    if (budget < 0) throw py::value_error("budget must be >= 0, got " + std::to_string(budget));
+    if (patience < 0) throw py::value_error("patience must be >= 0, got " + std::to_string(patience));
+    if (threads < 0) throw py::value_error("threads must be >= 0, got " + std::to_string(threads));
+    MapperOptions o;
+    o.metric = static_cast<Metric>(metric);
+    o.budget = budget;
+    o.patience = patience;
+    o.seed = seed;
+    o.threads = threads;
+    return o;
+}
+
+py::tuple edgetpu_batch(const IntArray& layers, const FloatArray& archs, const FloatArray& energy, int metric,
+                        std::int64_t budget, std::int64_t patience, std::uint64_t seed, int threads) {
+    need_cols(layers, "layers", kLayerFields, kLayerFieldsMac);
+    need_cols(archs, "archs", kEdgeTpuFields);
+    need_cols(energy, "energy", kEnergyFields);
+    const MapperOptions opt = make_options(metric, budget, patience, seed, threads);
+    const py::ssize_t L = layers.shape(0), A = archs.shape(0), E = energy.shape(0);
+    if (E != 1 && E != A) throw py::value_error("energy must have 1 row or one per architecture (" + std::to_string(A) + "), got " + std::to_string(E));
+    py::array_t<std::int32_t> status({A, L});
+    FloatArray out({A, L, static_cast<py::ssize_t>(kEdgeTpuOutFields)});
+    FloatArray totals({A, static_cast<py::ssize_t>(kEdgeTpuTotals)});
+    const std::int64_t* lp = layers.data();
+    const double* ap = archs.data();
+    const double* ep = energy.data();
+    std::int32_t* sp = status.mutable_data();
+    double* op = out.mutable_data();
+    double* tp = totals.mutable_data();
+    const int width = static_cast<int>(layers.shape(1));
+    {
+        py::gil_scoped_release release;
+        evaluate_edgetpu_batch(lp, L, width, ap, A, ep, E, opt, sp, op, tp);
+    }
+    return py::make_tuple(status, out, totals);
+}
+
+struct Single {
+    Layer layer;
+    EdgeTpuArch arch;
+    EnergyTable energy;
+    LayerContext ctx;
+    Status status = Status::Ok;
+};
+
+Single parse_single(const IntArray& layer, const FloatArray& arch, const FloatArray& energy, bool cached, bool in_spill,
+                    bool out_spill) {
+    if (layer.ndim() != 1 || (layer.shape(0) != kLayerFields && layer.shape(0) != kLayerFieldsMac))
+        throw py::value_error("layer must have shape (18,), got " + shape_of(layer));
+    if (arch.ndim() != 1 || arch.shape(0) != kEdgeTpuFields) throw py::value_error("arch must have shape (16,), got " + shape_of(arch));
+    if (energy.ndim() != 1 || energy.shape(0) != kEnergyFields) throw py::value_error("energy must have shape (8,), got " + shape_of(energy));
+    Single s;
+    s.layer = Layer::from_row(layer.data(), static_cast<int>(layer.shape(0)));
+    Status est = Status::Ok;
+    s.arch = EdgeTpuArch::from_row(arch.data(), s.status);
+    s.energy = EnergyTable::from_row(energy.data(), est);
+    if (s.status == Status::Ok) s.status = est;
+    if (s.status == Status::Ok && *s.layer.invalid_field() != '\0') s.status = Status::InvalidLayer;
+    s.ctx.weights_cached = cached;
+    s.ctx.input_spilled = in_spill;
+    s.ctx.output_spilled = out_spill;
+    return s;
+}
+
+py::tuple map_space(const IntArray& layer, const FloatArray& arch, const FloatArray& energy, bool cached, bool in_spill,
+                    bool out_spill) {
+    const Single s = parse_single(layer, arch, energy, cached, in_spill, out_spill);
+    std::vector<EdgeTpuCost> costs;
+    if (s.status == Status::Ok) {
+        py::gil_scoped_release release;
+        for (const Mapping& m : edgetpu_map_space(s.layer, s.arch)) costs.push_back(evaluate_edgetpu_mapping(s.layer, s.arch, s.energy, s.ctx, m));
+    }
+    const py::ssize_t M = static_cast<py::ssize_t>(costs.size());
+    py::array_t<std::int32_t> status(M);
+    FloatArray out({M, static_cast<py::ssize_t>(kEdgeTpuOutFields)});
+    for (py::ssize_t i = 0; i < M; ++i) {
+        status.mutable_at(i) = static_cast<std::int32_t>(costs[static_cast<std::size_t>(i)].status);
+        std::copy(costs[static_cast<std::size_t>(i)].v, costs[static_cast<std::size_t>(i)].v + kEdgeTpuOutFields, out.mutable_data(i, 0));
+    }
+    return py::make_tuple(static_cast<int>(s.status), status, out);
+}
+
+py::tuple map_layer(const IntArray& layer, const FloatArray& arch, const FloatArray& energy, bool cached, bool in_spill,
+                    bool out_spill, int metric, std::int64_t budget, std::int64_t patience, std::uint64_t seed) {
+    const MapperOptions opt = make_options(metric, budget, patience, seed, 1);
+    const Single s = parse_single(layer, arch, energy, cached, in_spill, out_spill);
+    EdgeTpuCost c;
+    if (s.status != Status::Ok) {
+        c.status = s.status;
+    } else {
+        py::gil_scoped_release release;
+        c = map_edgetpu_layer(s.layer, s.arch, s.energy, s.ctx, opt);
+    }
+    FloatArray out(static_cast<py::ssize_t>(kEdgeTpuOutFields));
+    std::copy(c.v, c.v + kEdgeTpuOutFields, out.mutable_data());
+    return py::make_tuple(static_cast<int>(c.status), out);
+}
+
+}  // namespace
+
+void bind_edgetpu(py::module_& m) {
+    py::list names, totals, dims;
+    for (const char* n : kEdgeTpuNames) names.append(n);
+    for (const char* n : kEdgeTpuTotalNames) totals.append(n);
+    for (const char* n : {"G", "N", "K", "C", "P", "Q", "R", "S"}) dims.append(n);
+    m.attr("EDGETPU_OUT_FIELDS") = py::tuple(names);
+    m.attr("EDGETPU_TOTAL_FIELDS") = py::tuple(totals);
+    m.attr("EDGETPU_ARCH_FIELD_COUNT") = kEdgeTpuFields;
+    m.attr("ENERGY_FIELD_COUNT") = kEnergyFields;
+    m.attr("DIM_NAMES") = py::tuple(dims);
+    m.def("edgetpu_batch", &edgetpu_batch, py::arg("layers"), py::arg("archs"), py::arg("energy"), py::arg("metric") = 0,
+          py::arg("budget") = 0, py::arg("patience") = 0, py::arg("seed") = 0, py::arg("threads") = 0,
+          "Map and cost every layer of one network on every Edge-TPU-like architecture (GIL released, threads over "
+          "architectures). Returns (status int32 (A, L), values float64 (A, L, F), totals float64 (A, T)).");
+    m.def("edgetpu_map_space", &map_space, py::arg("layer"), py::arg("arch"), py::arg("energy"), py::arg("weights_cached") = true,
+          py::arg("input_spilled") = false, py::arg("output_spilled") = false,
+          "Every legal mapping of one layer, costed: (status, per-mapping status (M,), values (M, F)).");
+    m.def("edgetpu_map_layer", &map_layer, py::arg("layer"), py::arg("arch"), py::arg("energy"), py::arg("weights_cached") = true,
+          py::arg("input_spilled") = false, py::arg("output_spilled") = false, py::arg("metric") = 0, py::arg("budget") = 0,
+          py::arg("patience") = 0, py::arg("seed") = 0, "The mapper's best mapping of one layer: (status, values (F,)).");
+}

@@ -1,0 +1,60 @@
+// The Edge-TPU-like accelerator template: a 2-D array of PEs, each with compute lanes of SIMD MAC units, a
+// core memory (weights) and a PE memory (activations, partial sums); an optional shared global memory; and a
+// host/DRAM I/O link. Technology (energy, area) lives apart, in EnergyTable, so a technology swap never
+// touches the structure.
+//
+// Sources: the published hardware search space and microarchitecture outline of the Edge-TPU-like template
+// (Google, 2021; shared/reference/FACTS.md), and Coral Edge TPU vendor figures (4 TOPS int8, ~8 MB SRAM).
+#pragma once
+
+#include <cstdint>
+
+#include "codesign/common.hpp"
+
+namespace codesign {
+
+// Field order of the float64 architecture rows (must equal codesign.hardware.EDGETPU_FIELDS).
+inline constexpr int kEdgeTpuFields = 16;
+
+struct EdgeTpuArch {
+    std::int64_t pe_x = 4, pe_y = 4;  // PE grid
+    std::int64_t lanes = 4;           // compute lanes per PE
+    std::int64_t simd = 64;           // SIMD MAC units per lane
+    double core_mem_bytes = 32768;    // per PE: weights
+    double pe_mem_bytes = 2097152;    // per PE: activations and partial sums
+    double global_mem_bytes = 0;      // shared, optional (0 = none): cached parameters, activations
+    double io_bytes_per_cycle = 20;   // host/DRAM link
+    double clock_mhz = 500;
+    std::int64_t act_bytes = 1;       // activation word
+    std::int64_t weight_bytes = 1;    // weight word
+    std::int64_t psum_bytes = 4;      // partial-sum word
+    double layer_overhead_cycles = 0;      // fixed cost per layer (instruction issue, synchronisation)
+    double tile_overhead_cycles = 0;       // fixed cost per temporal tile (DMA descriptor, buffer swap)
+    double inference_overhead_cycles = 0;  // fixed cost per inference (host invocation, link round trip)
+    double activation_buffers = 2;         // activation working sets reserved on chip (2 = ping-pong)
+
+    static EdgeTpuArch from_row(const double* row, Status& status);
+
+    std::int64_t pes() const { return pe_x * pe_y; }
+    std::int64_t macs_per_cycle() const { return pe_x * pe_y * lanes * simd; }
+    // On-chip capacity that can cache parameters and hold activations between layers.
+    double onchip_bytes() const { return global_mem_bytes + static_cast<double>(pes()) * pe_mem_bytes; }
+};
+
+// Energy per action in pJ and leakage in mW, for one technology (see codesign.hardware for values and sources).
+inline constexpr int kEnergyFields = 8;
+struct EnergyTable {
+    double mac_pj = 0.3;              // one MAC at the array's data width (multiply + accumulate)
+    double vector_op_pj = 0.1;        // one vector-unit operation (pooling, add, multiply, activation step)
+    double sram_pj_per_byte_ref = 1.25;  // SRAM access energy per byte at the reference capacity
+    double sram_ref_bytes = 8192;        // reference capacity; energy grows with sqrt(capacity / ref)
+    double dram_pj_per_byte = 160;       // DRAM / host link energy per byte
+    double leak_mw_per_kib = 0.002;      // SRAM leakage per KiB
+    double leak_mw_per_mac = 0.0005;     // datapath leakage per MAC unit
+    double onchip_bytes_per_cycle = 0;   // on-chip parameter/activation fill bandwidth per PE (0 = simd*lanes)
+
+    static EnergyTable from_row(const double* row, Status& status);
+    double sram_pj_per_byte(double capacity_bytes) const;
+};
+
+}  // namespace codesign

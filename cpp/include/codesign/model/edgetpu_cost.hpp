@@ -1,0 +1,87 @@
+// Analytical cost of layers and networks on the Edge-TPU-like template (arch/edgetpu.hpp), with a mapper.
+//
+// Per MAC layer (conv, grouped/depthwise conv, FC, GEMM), a mapping (mapper/mapping.hpp) chooses:
+//   * the loop dimension unrolled on each spatial level: PE columns and rows and lanes take one of
+//     G, N, K, P, Q (independent outputs); SIMD units take K (input broadcast) or C (reduction). Nothing
+//     reduces across groups, so a depthwise conv (K = C = 1 per group) leaves the SIMD units idle but one,
+//     as on the real array.
+//   * weight tiles in core memory and activation tiles in PE memory (each at most half the memory: double
+//     buffering), the order of the two tile loops, and weight- or output-stationary lanes.
+// Compute cycles = prod_d ceil(D_d / U_d) with U_d the product of the spatial sizes given to d, so shapes
+// that do not divide the array lose cycles. Vector cycles (activation functions, pooling, eltwise) run on one
+// SIMD-wide vector unit per PE. DRAM/host traffic: parameters not cached on chip are streamed every inference
+// (and again per activation tile when tiles are reloaded); activations that do not fit on chip spill.
+// Latency (cycles) = max(compute + vector, I/O transfer) + the exposed first-tile fill + per-layer and
+// per-tile overheads: double-buffered, so transfers overlap compute except the first fill (a roofline per
+// layer, as in Timeloop's and ZigZag's latency models, plus their onloading term).
+// Energy = MACs x mac_pj + vector ops x vector_op_pj + per-byte SRAM energies (sqrt of capacity law) for core,
+// PE and global memory traffic + DRAM bytes x dram_pj + leakage x latency.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "codesign/arch/edgetpu.hpp"
+#include "codesign/common.hpp"
+#include "codesign/mapper/mapping.hpp"
+#include "codesign/workload/layer.hpp"
+
+namespace codesign {
+
+// What the network pass decided for one layer.
+struct LayerContext {
+    bool weights_cached = true;   // parameters on chip (loaded once per model, not per inference)
+    bool input_spilled = false;   // input read from DRAM/host
+    bool output_spilled = false;  // output written to DRAM/host
+};
+
+// Output columns of one layer (all float64, see kEdgeTpuNames).
+enum EdgeTpuField : int {
+    F_cycles = 0, F_compute_cycles, F_vector_cycles, F_io_cycles, F_fill_cycles, F_overhead_cycles,
+    F_macs, F_ops, F_utilization, F_memory_bound,
+    F_dram_w_bytes, F_dram_i_bytes, F_dram_o_bytes, F_core_mem_bytes, F_pe_mem_bytes, F_onchip_w_bytes,
+    F_energy_pj, F_mac_pj, F_vector_pj, F_core_w_pj, F_pe_i_pj, F_pe_o_pj, F_onchip_w_pj,
+    F_dram_w_pj, F_dram_i_pj, F_dram_o_pj, F_leak_pj,
+    F_weights_cached, F_input_spilled, F_output_spilled,
+    F_map_pe_x, F_map_pe_y, F_map_lanes, F_map_simd, F_weight_tiles, F_spatial_tiles, F_order, F_inner,
+    F_mappings_evaluated, F_map_space_size,
+    kEdgeTpuOutFields
+};
+extern const char* const kEdgeTpuNames[kEdgeTpuOutFields];
+
+struct EdgeTpuCost {
+    Status status = Status::Ok;
+    double v[kEdgeTpuOutFields] = {};
+    Mapping mapping;
+};
+
+// Cost of one mapping of one layer (MAC or not). Never throws.
+EdgeTpuCost evaluate_edgetpu_mapping(const Layer& layer, const EdgeTpuArch& arch, const EnergyTable& energy,
+                                     const LayerContext& ctx, const Mapping& mapping);
+
+// All legal mappings of a MAC layer (for a non-MAC layer: one fixed mapping).
+std::vector<Mapping> edgetpu_map_space(const Layer& layer, const EdgeTpuArch& arch);
+
+// The best mapping of a layer by options.metric, searched over the map space (whole, or a seeded sample of
+// options.budget mappings with patience). Status NoMapping when none is legal.
+EdgeTpuCost map_edgetpu_layer(const Layer& layer, const EdgeTpuArch& arch, const EnergyTable& energy,
+                              const LayerContext& ctx, const MapperOptions& options);
+
+// Decides parameter caching and activation spilling for a network (see the .cpp for the rules).
+std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& layers, const EdgeTpuArch& arch);
+
+// Network totals columns.
+enum EdgeTpuTotal : int {
+    T_cycles = 0, T_latency_ms, T_energy_pj, T_macs, T_dram_bytes, T_params_bytes, T_cached_params_bytes,
+    T_streamed_params_bytes, T_utilization, T_inference_overhead_cycles, kEdgeTpuTotals
+};
+extern const char* const kEdgeTpuTotalNames[kEdgeTpuTotals];
+
+// Batch: every layer of one network on every (arch, energy) row. layers (L x width), archs (A x
+// kEdgeTpuFields), energy (A x kEnergyFields or 1 x kEnergyFields). Outputs: status (A x L), per-layer
+// values (A x L x kEdgeTpuOutFields), totals (A x kEdgeTpuTotals). Threads over architectures.
+void evaluate_edgetpu_batch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,
+                            std::int64_t n_archs, const double* energy, std::int64_t n_energy,
+                            const MapperOptions& options, std::int32_t* status, double* out, double* totals);
+
+}  // namespace codesign

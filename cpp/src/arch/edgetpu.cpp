@@ -1,0 +1,57 @@
+#include "codesign/arch/edgetpu.hpp"
+
+#include <cmath>
+
+namespace codesign {
+
+namespace {
+bool pos_int(double v, std::int64_t max, std::int64_t& out) {
+    if (!std::isfinite(v) || v < 1.0 || v > static_cast<double>(max) || std::floor(v) != v) return false;
+    out = static_cast<std::int64_t>(v);
+    return true;
+}
+bool nonneg(double v) { return std::isfinite(v) && v >= 0.0 && v < 1e18; }
+bool pos(double v) { return std::isfinite(v) && v > 0.0 && v < 1e18; }
+}  // namespace
+
+EdgeTpuArch EdgeTpuArch::from_row(const double* r, Status& status) {
+    EdgeTpuArch a;
+    const bool ok = pos_int(r[0], 1 << 12, a.pe_x) && pos_int(r[1], 1 << 12, a.pe_y) && pos_int(r[2], 1 << 12, a.lanes) &&
+                    pos_int(r[3], 1 << 16, a.simd) && pos(r[4]) && pos(r[5]) && nonneg(r[6]) && pos(r[7]) && pos(r[8]) &&
+                    pos_int(r[9], 16, a.act_bytes) && pos_int(r[10], 16, a.weight_bytes) && pos_int(r[11], 16, a.psum_bytes) &&
+                    nonneg(r[12]) && nonneg(r[13]) && nonneg(r[14]) && pos(r[15]);
+    status = ok ? Status::Ok : Status::InvalidArch;
+    a.core_mem_bytes = r[4];
+    a.pe_mem_bytes = r[5];
+    a.global_mem_bytes = r[6];
+    a.io_bytes_per_cycle = r[7];
+    a.clock_mhz = r[8];
+    a.layer_overhead_cycles = r[12];
+    a.tile_overhead_cycles = r[13];
+    a.inference_overhead_cycles = r[14];
+    a.activation_buffers = r[15];
+    return a;
+}
+
+EnergyTable EnergyTable::from_row(const double* r, Status& status) {
+    EnergyTable e;
+    bool ok = true;
+    for (int i = 0; i < kEnergyFields; ++i) ok = ok && nonneg(r[i]);
+    ok = ok && r[3] > 0.0;
+    status = ok ? Status::Ok : Status::InvalidEnergy;
+    e.mac_pj = r[0];
+    e.vector_op_pj = r[1];
+    e.sram_pj_per_byte_ref = r[2];
+    e.sram_ref_bytes = r[3];
+    e.dram_pj_per_byte = r[4];
+    e.leak_mw_per_kib = r[5];
+    e.leak_mw_per_mac = r[6];
+    e.onchip_bytes_per_cycle = r[7];
+    return e;
+}
+
+double EnergyTable::sram_pj_per_byte(double capacity_bytes) const {
+    return sram_pj_per_byte_ref * std::sqrt(capacity_bytes / sram_ref_bytes);
+}
+
+}  // namespace codesign

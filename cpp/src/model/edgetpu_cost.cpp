@@ -1,0 +1,532 @@
+#include "codesign/model/edgetpu_cost.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <thread>
+
+namespace codesign {
+
+const char* const kEdgeTpuNames[kEdgeTpuOutFields] = {
+    "cycles", "compute_cycles", "vector_cycles", "io_cycles", "fill_cycles", "overhead_cycles",
+    "macs", "ops", "utilization", "memory_bound",
+    "dram_w_bytes", "dram_i_bytes", "dram_o_bytes", "core_mem_bytes", "pe_mem_bytes", "onchip_w_bytes",
+    "energy_pj", "mac_pj", "vector_pj", "core_w_pj", "pe_i_pj", "pe_o_pj", "onchip_w_pj",
+    "dram_w_pj", "dram_i_pj", "dram_o_pj", "leak_pj",
+    "weights_cached", "input_spilled", "output_spilled",
+    "map_pe_x", "map_pe_y", "map_lanes", "map_simd", "weight_tiles", "spatial_tiles", "order", "inner",
+    "mappings_evaluated", "map_space_size",
+};
+const char* const kEdgeTpuTotalNames[kEdgeTpuTotals] = {
+    "cycles", "latency_ms", "energy_pj", "macs", "dram_bytes", "params_bytes", "cached_params_bytes",
+    "streamed_params_bytes", "utilization", "inference_overhead_cycles",
+};
+
+namespace {
+
+// Vector-unit operations per output element for each activation (codesign.workload.ACTIVATIONS order).
+// ReLU/ReLU6 are clamps folded into the requantising output path (free); the others are piecewise
+// polynomial / lookup approximations of a few operations each. An assumption, not a datasheet figure.
+constexpr double kActOps[kActCount] = {0, 0, 0, 3, 2, 8, 9, 10, 8};
+
+double dceil(double a, double b) { return std::ceil(a / b); }
+
+struct Shape {
+    double d[kDims];
+};
+
+Shape layer_shape(const Layer& l) {
+    Shape s{};
+    s.d[DimG] = static_cast<double>(l.groups);
+    s.d[DimN] = static_cast<double>(l.n);
+    s.d[DimK] = static_cast<double>(l.k / l.groups);
+    s.d[DimC] = static_cast<double>(l.c / l.groups);
+    s.d[DimP] = static_cast<double>(l.p);
+    s.d[DimQ] = static_cast<double>(l.q);
+    s.d[DimR] = static_cast<double>(l.r);
+    s.d[DimS] = static_cast<double>(l.s);
+    return s;
+}
+
+double in_extent(double out, double taps, double stride, double dilation, double size, double pad) {
+    return std::min((out - 1.0) * stride + (taps - 1.0) * dilation + 1.0, size + 2.0 * pad);
+}
+
+constexpr std::int32_t kPeDims[] = {DimG, DimN, DimK, DimP, DimQ};
+constexpr std::int32_t kSimdDims[] = {DimK, DimC};
+
+double level_size(const EdgeTpuArch& a, int level) {
+    switch (level) {
+        case 0: return static_cast<double>(a.pe_x);
+        case 1: return static_cast<double>(a.pe_y);
+        case 2: return static_cast<double>(a.lanes);
+        default: return static_cast<double>(a.simd);
+    }
+}
+
+// Per-PE footprints in bytes for a spatial assignment and tiling.
+struct Tiles {
+    double share[kDims];  // per-PE extent of each dimension
+    double w_pe, i_pe, o_pe;
+    double k_units;       // G*K per PE: the granularity of weight tiles before C is split
+};
+
+Tiles per_pe(const Layer& l, const Shape& s, const EdgeTpuArch& a, const std::int32_t* spatial) {
+    Tiles t{};
+    double upe[kDims];
+    std::fill(upe, upe + kDims, 1.0);
+    upe[spatial[0]] *= static_cast<double>(a.pe_x);
+    upe[spatial[1]] *= static_cast<double>(a.pe_y);
+    for (int d = 0; d < kDims; ++d) t.share[d] = dceil(s.d[d], upe[d]);
+    const double rows = in_extent(t.share[DimP], s.d[DimR], double(l.stride_h), double(l.dilation_h), double(l.h), double(l.pad_h));
+    const double cols = in_extent(t.share[DimQ], s.d[DimS], double(l.stride_w), double(l.dilation_w), double(l.w), double(l.pad_w));
+    t.k_units = t.share[DimG] * t.share[DimK];
+    t.w_pe = t.k_units * t.share[DimC] * s.d[DimR] * s.d[DimS] * double(a.weight_bytes);
+    t.i_pe = t.share[DimN] * t.share[DimG] * t.share[DimC] * rows * cols * double(a.act_bytes);
+    t.o_pe = t.share[DimN] * t.k_units * t.share[DimP] * t.share[DimQ] * double(a.act_bytes);
+    return t;
+}
+
+// Working set in PE memory of one activation tile: input rows for p_tile output rows plus the output tile.
+double pe_tile_bytes(const Layer& l, const Tiles& t, const EdgeTpuArch& a, double kt, double pt) {
+    const double c_tiles = std::max(1.0, dceil(kt, t.k_units));
+    const double k_tile = dceil(t.k_units, std::min(kt, t.k_units));
+    const double c_tile = dceil(t.share[DimC], c_tiles);
+    const double p_tile = dceil(t.share[DimP], pt);
+    const double rows = in_extent(p_tile, double(l.r), double(l.stride_h), double(l.dilation_h), double(l.h), double(l.pad_h));
+    const double cols = in_extent(t.share[DimQ], double(l.s), double(l.stride_w), double(l.dilation_w), double(l.w), double(l.pad_w));
+    const double in = t.share[DimN] * c_tile * rows * cols * double(a.act_bytes) * (t.share[DimG] > 1 ? dceil(t.share[DimG], std::min(kt, t.share[DimG])) : 1.0);
+    const double ob = c_tiles > 1.0 ? double(a.psum_bytes) : double(a.act_bytes);
+    const double out = t.share[DimN] * k_tile * p_tile * t.share[DimQ] * ob;
+    return in + out;
+}
+
+// Smallest weight-tile count whose tile fits half the core memory (0 if even one channel does not fit).
+double min_weight_tiles(const Layer& l, const Tiles& t, const EdgeTpuArch& a) {
+    const double half = a.core_mem_bytes / 2.0;
+    const double one_channel = double(l.r) * double(l.s) * double(a.weight_bytes);
+    if (one_channel > half) return 0.0;
+    const double max_tiles = t.k_units * t.share[DimC];
+    const double kt = std::max(1.0, dceil(t.w_pe, half));
+    if (kt <= t.k_units) return kt;
+    // Split C too: tiles are (one K unit) x (C / c_tiles).
+    const double c_per_tile = std::floor(half / one_channel);
+    return std::min(max_tiles, t.k_units * dceil(t.share[DimC], c_per_tile));
+}
+
+// Smallest activation-tile count (split along P) that fits half the PE memory for kt weight tiles (0: none).
+double min_spatial_tiles(const Layer& l, const Tiles& t, const EdgeTpuArch& a, double kt) {
+    const double half = a.pe_mem_bytes / 2.0;
+    double pt = 1.0;
+    while (true) {
+        if (pe_tile_bytes(l, t, a, kt, pt) <= half) return pt;
+        if (pt >= t.share[DimP]) return 0.0;
+        pt = std::min(t.share[DimP], pt * 2.0);
+    }
+}
+
+void fill_mapping_fields(EdgeTpuCost& c, const Mapping& m) {
+    c.v[F_map_pe_x] = m.spatial[0];
+    c.v[F_map_pe_y] = m.spatial[1];
+    c.v[F_map_lanes] = m.spatial[2];
+    c.v[F_map_simd] = m.spatial[3];
+    c.v[F_weight_tiles] = static_cast<double>(m.weight_tiles);
+    c.v[F_spatial_tiles] = static_cast<double>(m.spatial_tiles);
+    c.v[F_order] = m.order;
+    c.v[F_inner] = m.inner;
+    c.mapping = m;
+}
+
+void finish(EdgeTpuCost& c, const EdgeTpuArch& a, const EnergyTable& e, double exec_cycles) {
+    double* v = c.v;
+    v[F_cycles] = std::max(exec_cycles, v[F_io_cycles]) + v[F_fill_cycles] + v[F_overhead_cycles];
+    v[F_memory_bound] = v[F_io_cycles] > exec_cycles ? 1.0 : 0.0;
+    const double macs_per_cycle = static_cast<double>(a.macs_per_cycle());
+    v[F_utilization] = v[F_macs] > 0 ? v[F_macs] / (v[F_cycles] * macs_per_cycle) : 0.0;
+    const double sram_kib = a.onchip_bytes() / 1024.0 + static_cast<double>(a.pes()) * a.core_mem_bytes / 1024.0;
+    const double leak_mw = e.leak_mw_per_kib * sram_kib + e.leak_mw_per_mac * macs_per_cycle;
+    const double seconds = v[F_cycles] / (a.clock_mhz * 1e6);
+    v[F_leak_pj] = leak_mw * 1e-3 * seconds * 1e12;
+    v[F_energy_pj] = v[F_mac_pj] + v[F_vector_pj] + v[F_core_w_pj] + v[F_pe_i_pj] + v[F_pe_o_pj] + v[F_onchip_w_pj] +
+                     v[F_dram_w_pj] + v[F_dram_i_pj] + v[F_dram_o_pj] + v[F_leak_pj];
+}
+
+EdgeTpuCost evaluate_vector_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx) {
+    EdgeTpuCost c;
+    double* v = c.v;
+    const double n = double(l.n), ch = double(l.c), h = double(l.h), w = double(l.w);
+    const double out = n * double(l.k) * double(l.p) * double(l.q);
+    double in = n * ch * h * w;
+    double ops = 0.0;
+    switch (l.op) {
+        case Op::Pool: ops = out * double(l.r) * double(l.s); break;
+        case Op::Add: ops = out; in *= 2.0; break;
+        case Op::Mul: ops = out; in += n * ch; break;
+        case Op::Mac: break;
+    }
+    const double ab = double(a.act_bytes);
+    const double vec_width = static_cast<double>(a.pes() * a.simd);
+    v[F_ops] = ops;
+    v[F_vector_cycles] = std::ceil((ops + out * kActOps[static_cast<int>(l.act)]) / vec_width);
+    v[F_dram_i_bytes] = ctx.input_spilled ? in * ab : 0.0;
+    v[F_dram_o_bytes] = ctx.output_spilled ? out * ab : 0.0;
+    v[F_io_cycles] = (v[F_dram_i_bytes] + v[F_dram_o_bytes]) / a.io_bytes_per_cycle;
+    v[F_pe_mem_bytes] = (in + out) * ab;
+    v[F_overhead_cycles] = a.layer_overhead_cycles;
+    const double e_pe = e.sram_pj_per_byte(a.pe_mem_bytes);
+    v[F_vector_pj] = (ops + out * kActOps[static_cast<int>(l.act)]) * e.vector_op_pj;
+    v[F_pe_i_pj] = in * ab * e_pe;
+    v[F_pe_o_pj] = out * ab * e_pe;
+    v[F_dram_i_pj] = v[F_dram_i_bytes] * e.dram_pj_per_byte;
+    v[F_dram_o_pj] = v[F_dram_o_bytes] * e.dram_pj_per_byte;
+    v[F_weights_cached] = 1.0;
+    v[F_input_spilled] = ctx.input_spilled;
+    v[F_output_spilled] = ctx.output_spilled;
+    Mapping m;
+    m.spatial[0] = DimK, m.spatial[1] = DimK, m.spatial[2] = DimK, m.spatial[3] = DimK;
+    fill_mapping_fields(c, m);
+    finish(c, a, e, v[F_vector_cycles]);
+    return c;
+}
+
+}  // namespace
+
+EdgeTpuCost evaluate_edgetpu_mapping(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
+                                     const Mapping& m) {
+    if (*l.invalid_field() != '\0') {
+        EdgeTpuCost bad;
+        bad.status = Status::InvalidLayer;
+        return bad;
+    }
+    if (!l.is_mac()) return evaluate_vector_layer(l, a, e, ctx);
+    EdgeTpuCost c;
+    double* v = c.v;
+    const Shape s = layer_shape(l);
+    double U[kDims];
+    std::fill(U, U + kDims, 1.0);
+    for (int lev = 0; lev < kSpatialLevels; ++lev) U[m.spatial[lev]] *= level_size(a, lev);
+    double t[kDims];
+    double compute = 1.0;
+    for (int d = 0; d < kDims; ++d) {
+        t[d] = dceil(s.d[d], U[d]);
+        compute *= t[d];
+    }
+    const double macs = s.d[DimG] * s.d[DimN] * s.d[DimK] * s.d[DimC] * s.d[DimP] * s.d[DimQ] * s.d[DimR] * s.d[DimS];
+    const Tiles tl = per_pe(l, s, a, m.spatial);
+    const double kt = static_cast<double>(m.weight_tiles);
+    const double pt = static_cast<double>(m.spatial_tiles);
+    if (tl.w_pe / kt > a.core_mem_bytes / 2.0 + 1e-9 || pe_tile_bytes(l, tl, a, kt, pt) > a.pe_mem_bytes / 2.0 + 1e-9) {
+        c.status = Status::NoMapping;
+        return c;
+    }
+    const double ab = double(a.act_bytes), wb = double(a.weight_bytes), pb = double(a.psum_bytes);
+    const double pes = static_cast<double>(a.pes());
+    const double out_elems = s.d[DimG] * s.d[DimN] * s.d[DimK] * s.d[DimP] * s.d[DimQ];
+    const double w_layer = s.d[DimG] * s.d[DimK] * s.d[DimC] * s.d[DimR] * s.d[DimS] * wb;
+    Checked ck;
+    const double i_layer = static_cast<double>(l.ifmap_unique_words(ck)) * ab;
+
+    // Reloads: weights per activation tile when activation tiles are outer and weights are tiled;
+    // activations per weight tile when weight tiles are outer and activations are tiled.
+    const double w_loads = (kt <= 1.0 || m.order == 0) ? 1.0 : pt;
+    const double i_loads = (pt <= 1.0 || m.order == 1) ? 1.0 : kt;
+
+    // Off-chip traffic (DRAM or host link).
+    v[F_dram_w_bytes] = ctx.weights_cached ? 0.0 : w_layer * w_loads;
+    v[F_dram_i_bytes] = ctx.input_spilled ? i_layer * i_loads : 0.0;
+    v[F_dram_o_bytes] = ctx.output_spilled ? out_elems * ab : 0.0;
+    v[F_onchip_w_bytes] = ctx.weights_cached ? w_layer * w_loads : 0.0;
+
+    // Spatial broadcast / reduction inside a PE (lanes and SIMD levels).
+    double bw_w = 1.0, bw_i = 1.0, red_o = 1.0;
+    for (int lev = 2; lev < kSpatialLevels; ++lev) {
+        const std::int32_t d = m.spatial[lev];
+        const double sz = std::min(level_size(a, lev), s.d[d]);
+        if (d == DimN || d == DimP || d == DimQ) bw_w *= sz;
+        if (d == DimK) bw_i *= sz;
+        if (d == DimC) red_o *= sz;
+    }
+    const double reduction_steps = t[DimC] * t[DimR] * t[DimS];
+    double core_reads, psum_bytes_moved;
+    if (m.inner == 0) {  // weight-stationary lanes: a weight serves the lane's N, P, Q loop
+        core_reads = macs / (bw_w * t[DimN] * t[DimP] * t[DimQ]) * wb;
+        psum_bytes_moved = reduction_steps > 1.0 ? 2.0 * (macs / red_o) * pb : out_elems * ab;
+    } else {  // output-stationary lanes: the accumulator holds an output over its reduction loop
+        core_reads = macs / bw_w * wb;
+        const double c_tiles = std::max(1.0, dceil(kt, tl.k_units));
+        psum_bytes_moved = c_tiles > 1.0 ? 2.0 * c_tiles * out_elems * pb : out_elems * ab;
+    }
+    const double core_writes = tl.w_pe * pes * w_loads;
+    const double pe_i_reads = macs / bw_i * ab;
+    const double pe_i_writes = tl.i_pe * pes * i_loads;
+    v[F_core_mem_bytes] = core_reads + core_writes;
+    v[F_pe_mem_bytes] = pe_i_reads + pe_i_writes + psum_bytes_moved;
+
+    // Time.
+    v[F_macs] = macs;
+    v[F_ops] = macs;
+    v[F_compute_cycles] = compute;
+    v[F_vector_cycles] = std::ceil(out_elems * kActOps[static_cast<int>(l.act)] / (pes * double(a.simd)));
+    v[F_io_cycles] = (v[F_dram_w_bytes] + v[F_dram_i_bytes] + v[F_dram_o_bytes]) / a.io_bytes_per_cycle;
+    const double onchip_bw = e.onchip_bytes_per_cycle > 0 ? e.onchip_bytes_per_cycle : double(a.simd * a.lanes);
+    const double w_first = tl.w_pe / kt;  // per PE
+    const double i_first = tl.i_pe / pt;
+    const double fill_w = ctx.weights_cached ? w_first / onchip_bw : (w_layer / kt) / a.io_bytes_per_cycle;
+    const double fill_i = ctx.input_spilled ? (i_layer / pt) / a.io_bytes_per_cycle : i_first / onchip_bw;
+    v[F_fill_cycles] = std::ceil(fill_w + fill_i);
+    v[F_overhead_cycles] = a.layer_overhead_cycles + a.tile_overhead_cycles * kt * pt;
+
+    // Energy.
+    const double e_core = e.sram_pj_per_byte(a.core_mem_bytes);
+    const double e_pe = e.sram_pj_per_byte(a.pe_mem_bytes);
+    const double e_src = e.sram_pj_per_byte(a.global_mem_bytes > 0 ? a.global_mem_bytes : a.pe_mem_bytes);
+    v[F_mac_pj] = macs * e.mac_pj;
+    v[F_vector_pj] = out_elems * kActOps[static_cast<int>(l.act)] * e.vector_op_pj;
+    v[F_core_w_pj] = (core_reads + core_writes) * e_core;
+    v[F_pe_i_pj] = (pe_i_reads + pe_i_writes) * e_pe;
+    v[F_pe_o_pj] = psum_bytes_moved * e_pe;
+    v[F_onchip_w_pj] = v[F_onchip_w_bytes] * e_src;
+    v[F_dram_w_pj] = v[F_dram_w_bytes] * e.dram_pj_per_byte;
+    v[F_dram_i_pj] = v[F_dram_i_bytes] * e.dram_pj_per_byte;
+    v[F_dram_o_pj] = v[F_dram_o_bytes] * e.dram_pj_per_byte;
+    v[F_weights_cached] = ctx.weights_cached;
+    v[F_input_spilled] = ctx.input_spilled;
+    v[F_output_spilled] = ctx.output_spilled;
+    fill_mapping_fields(c, m);
+    finish(c, a, e, v[F_compute_cycles] + v[F_vector_cycles]);
+    for (double x : c.v) {
+        if (!std::isfinite(x)) {
+            c.status = Status::Overflow;
+            break;
+        }
+    }
+    return c;
+}
+
+std::vector<Mapping> edgetpu_map_space(const Layer& l, const EdgeTpuArch& a) {
+    std::vector<Mapping> space;
+    if (*l.invalid_field() != '\0') return space;
+    if (!l.is_mac()) {
+        Mapping m;
+        m.spatial[0] = DimK, m.spatial[1] = DimK, m.spatial[2] = DimK, m.spatial[3] = DimK;
+        space.push_back(m);
+        return space;
+    }
+    const Shape s = layer_shape(l);
+    // Per level, the dimensions worth unrolling: allowed and larger than one (else the first allowed: idle).
+    std::vector<std::int32_t> choices[kSpatialLevels];
+    for (int lev = 0; lev < kSpatialLevels; ++lev) {
+        const std::int32_t* dims = lev == 3 ? kSimdDims : kPeDims;
+        const int nd = lev == 3 ? 2 : 5;
+        for (int i = 0; i < nd; ++i)
+            if (s.d[dims[i]] > 1.0) choices[lev].push_back(dims[i]);
+        if (choices[lev].empty()) choices[lev].push_back(lev == 3 ? DimC : DimK);
+    }
+    for (std::int32_t d0 : choices[0])
+        for (std::int32_t d1 : choices[1]) {
+            if (a.pe_x == a.pe_y && d1 < d0) continue;  // a square grid: (d0, d1) and (d1, d0) are the same
+            for (std::int32_t d2 : choices[2])
+                for (std::int32_t d3 : choices[3]) {
+                    Mapping m;
+                    m.spatial[0] = d0, m.spatial[1] = d1, m.spatial[2] = d2, m.spatial[3] = d3;
+                    const Tiles tl = per_pe(l, s, a, m.spatial);
+                    const double kt0 = min_weight_tiles(l, tl, a);
+                    if (kt0 <= 0.0) continue;
+                    const double kt_max = tl.k_units * tl.share[DimC];
+                    for (int ki = 0; ki < 3; ++ki) {
+                        const double kt = std::min(kt_max, kt0 * double(1 << ki));
+                        if (ki > 0 && kt <= kt0 * double(1 << (ki - 1))) break;
+                        const double pt0 = min_spatial_tiles(l, tl, a, kt);
+                        if (pt0 <= 0.0) continue;
+                        for (int pi = 0; pi < 3; ++pi) {
+                            const double pt = std::min(tl.share[DimP], pt0 * double(1 << pi));
+                            if (pi > 0 && pt <= pt0 * double(1 << (pi - 1))) break;
+                            const bool both_tiled = kt > 1.0 && pt > 1.0;
+                            for (std::int32_t order = 0; order < (both_tiled ? 2 : 1); ++order)
+                                for (std::int32_t inner = 0; inner < 2; ++inner) {
+                                    m.weight_tiles = static_cast<std::int64_t>(kt);
+                                    m.spatial_tiles = static_cast<std::int64_t>(pt);
+                                    m.order = order;
+                                    m.inner = inner;
+                                    space.push_back(m);
+                                }
+                        }
+                    }
+                }
+        }
+    return space;
+}
+
+namespace {
+
+double metric_value(const EdgeTpuCost& c, Metric metric) {
+    switch (metric) {
+        case Metric::Latency: return c.v[F_cycles];
+        case Metric::Energy: return c.v[F_energy_pj];
+        case Metric::Edp: return c.v[F_cycles] * c.v[F_energy_pj];
+    }
+    return c.v[F_cycles];
+}
+
+double tie_value(const EdgeTpuCost& c, Metric metric) {
+    return metric == Metric::Latency ? c.v[F_energy_pj] : c.v[F_cycles];
+}
+
+std::uint64_t splitmix64(std::uint64_t& state) {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+}  // namespace
+
+EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
+                              const MapperOptions& opt) {
+    if (*l.invalid_field() != '\0') {
+        EdgeTpuCost bad;
+        bad.status = Status::InvalidLayer;
+        return bad;
+    }
+    std::vector<Mapping> space = edgetpu_map_space(l, a);
+    EdgeTpuCost best;
+    best.status = Status::NoMapping;
+    const std::int64_t size = static_cast<std::int64_t>(space.size());
+    std::int64_t limit = size;
+    if (opt.budget > 0 && opt.budget < size) {
+        // Seeded Fisher-Yates shuffle (splitmix64: the same order on every platform), then take the first `budget`.
+        std::uint64_t state = opt.seed ^ 0xC0DE5167ULL;
+        for (std::int64_t i = size - 1; i > 0; --i) {
+            const std::int64_t j = static_cast<std::int64_t>(splitmix64(state) % static_cast<std::uint64_t>(i + 1));
+            std::swap(space[static_cast<std::size_t>(i)], space[static_cast<std::size_t>(j)]);
+        }
+        limit = opt.budget;
+    }
+    double best_m = std::numeric_limits<double>::infinity(), best_t = best_m;
+    std::int64_t evaluated = 0, since_best = 0;
+    for (std::int64_t i = 0; i < limit; ++i) {
+        const EdgeTpuCost c = evaluate_edgetpu_mapping(l, a, e, ctx, space[static_cast<std::size_t>(i)]);
+        ++evaluated;
+        if (c.status != Status::Ok) continue;
+        const double mv = metric_value(c, opt.metric), tv = tie_value(c, opt.metric);
+        if (mv < best_m || (mv == best_m && tv < best_t)) {
+            best = c;
+            best_m = mv;
+            best_t = tv;
+            since_best = 0;
+        } else if (opt.patience > 0 && limit < size && ++since_best >= opt.patience) {
+            break;
+        }
+    }
+    best.v[F_mappings_evaluated] = static_cast<double>(evaluated);
+    best.v[F_map_space_size] = static_cast<double>(size);
+    return best;
+}
+
+std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& layers, const EdgeTpuArch& a) {
+    // Activations: `activation_buffers` times the largest (input + output) of any layer is reserved on chip
+    // (2: the next layer's buffers are filled while this one runs), capped at the on-chip size; a layer
+    // whose input + output exceeds the on-chip size spills both to DRAM. Parameters: the rest of the
+    // on-chip memory caches whole layers' weights in network order while they fit (as the Edge TPU compiler
+    // does); the others are streamed over the I/O link on every inference. The network input arrives from the
+    // host and the last output returns to it.
+    std::vector<LayerContext> ctx(layers.size());
+    const double onchip = a.onchip_bytes();
+    double act_need = 0.0;
+    std::vector<double> act(layers.size());
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        const Layer& l = layers[i];
+        double in = double(l.n) * double(l.c) * double(l.h) * double(l.w) * (l.op == Op::Add ? 2.0 : 1.0);
+        const double out = double(l.n) * double(l.k) * double(l.p) * double(l.q);
+        act[i] = (in + out) * double(a.act_bytes);
+        act_need = std::max(act_need, act[i]);
+    }
+    const double act_cap = std::min(act_need * a.activation_buffers, onchip);
+    double param_room = onchip - act_cap;
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        const Layer& l = layers[i];
+        const double w = l.is_mac() ? double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(a.weight_bytes) : 0.0;
+        if (w <= param_room) {
+            param_room -= w;
+            ctx[i].weights_cached = true;
+        } else {
+            ctx[i].weights_cached = false;
+        }
+        const bool spill = act[i] > std::min(act_cap, onchip);
+        ctx[i].input_spilled = spill;
+        ctx[i].output_spilled = spill;
+    }
+    if (!ctx.empty()) {
+        ctx.front().input_spilled = true;
+        ctx.back().output_spilled = true;
+    }
+    return ctx;
+}
+
+void evaluate_edgetpu_batch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,
+                            std::int64_t n_archs, const double* energy, std::int64_t n_energy, const MapperOptions& opt,
+                            std::int32_t* status, double* out, double* totals) {
+    std::vector<Layer> ls(static_cast<std::size_t>(n_layers));
+    for (std::int64_t i = 0; i < n_layers; ++i) ls[static_cast<std::size_t>(i)] = Layer::from_row(layers + i * layer_width, layer_width);
+    auto work = [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t ai = begin; ai < end; ++ai) {
+            Status st = Status::Ok, est = Status::Ok;
+            const EdgeTpuArch a = EdgeTpuArch::from_row(archs + ai * kEdgeTpuFields, st);
+            const EnergyTable e = EnergyTable::from_row(energy + (n_energy == 1 ? 0 : ai) * kEnergyFields, est);
+            if (st == Status::Ok) st = est;
+            double* tot = totals + ai * kEdgeTpuTotals;
+            std::fill(tot, tot + kEdgeTpuTotals, 0.0);
+            std::vector<LayerContext> ctx;
+            if (st == Status::Ok) ctx = edgetpu_network_context(ls, a);
+            double cycles = 0.0, energy_pj = 0.0, macs = 0.0, dram = 0.0, params = 0.0, cached = 0.0;
+            for (std::int64_t li = 0; li < n_layers; ++li) {
+                const std::size_t lz = static_cast<std::size_t>(li);
+                EdgeTpuCost c;
+                if (st != Status::Ok) {
+                    c.status = st;
+                } else {
+                    c = map_edgetpu_layer(ls[lz], a, e, ctx[lz], opt);
+                }
+                status[ai * n_layers + li] = static_cast<std::int32_t>(c.status);
+                double* o = out + (ai * n_layers + li) * kEdgeTpuOutFields;
+                std::copy(c.v, c.v + kEdgeTpuOutFields, o);
+                if (c.status != Status::Ok) continue;
+                cycles += c.v[F_cycles];
+                energy_pj += c.v[F_energy_pj];
+                macs += c.v[F_macs];
+                dram += c.v[F_dram_w_bytes] + c.v[F_dram_i_bytes] + c.v[F_dram_o_bytes];
+                const Layer& l = ls[lz];
+                const double w = l.is_mac() ? double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(a.weight_bytes) : 0.0;
+                params += w;
+                if (ctx[lz].weights_cached) cached += w;
+            }
+            if (st != Status::Ok) continue;
+            cycles += a.inference_overhead_cycles;
+            tot[T_cycles] = cycles;
+            tot[T_latency_ms] = cycles / (a.clock_mhz * 1e3);
+            tot[T_energy_pj] = energy_pj;
+            tot[T_macs] = macs;
+            tot[T_dram_bytes] = dram;
+            tot[T_params_bytes] = params;
+            tot[T_cached_params_bytes] = cached;
+            tot[T_streamed_params_bytes] = params - cached;
+            tot[T_utilization] = cycles > 0 ? macs / (cycles * static_cast<double>(a.macs_per_cycle())) : 0.0;
+            tot[T_inference_overhead_cycles] = a.inference_overhead_cycles;
+        }
+    };
+    int n_threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    n_threads = static_cast<int>(std::min<std::int64_t>(n_threads, n_archs));
+    if (n_threads <= 1) {
+        work(0, n_archs);
+        return;
+    }
+    std::vector<std::thread> pool;
+    const std::int64_t chunk = ceil_div(n_archs, n_threads);
+    for (int t = 0; t < n_threads; ++t) {
+        const std::int64_t b = t * chunk, e = std::min(n_archs, b + chunk);
+        if (b < e) pool.emplace_back(work, b, e);
+    }
+    for (auto& th : pool) th.join();
+}
+
+}  // namespace codesign
