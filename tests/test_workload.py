@@ -18,8 +18,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from codesign.workload import (
+    ACTIVATIONS,
     LAYER_FIELDS,
+    LAYER_KINDS,
     MAX_DIM,
+    OP_CODES,
     Layer,
     Workload,
     from_scalesim_csv,
@@ -28,13 +31,21 @@ from codesign.workload import (
 )
 
 TOPO = Path(__file__).parent / "data" / "scalesim" / "topologies"
+#: Layer lists of timm models as from_timm gave them before ops= existed (name, kind, the 16 integer
+#: columns), written by that version of the code: ops="mac" must reproduce them exactly.
+MAC_GOLDENS = Path(__file__).parent / "data" / "workload" / "timm_mac_layers.json"
+INT_FIELDS = LAYER_FIELDS[:16]
 
 
 # ============================================================================ Layer: closed forms
 
 def test_layer_fields_order_is_the_cpp_contract():
     assert LAYER_FIELDS == ("n", "k", "c", "p", "q", "r", "s", "h", "w", "stride_h", "stride_w",
-                            "pad_h", "pad_w", "dilation_h", "dilation_w", "groups")
+                            "pad_h", "pad_w", "dilation_h", "dilation_w", "groups", "op", "act")
+    assert LAYER_KINDS == ("conv", "fc", "gemm", "pool", "add", "mul")
+    assert OP_CODES == {"conv": 0, "fc": 0, "gemm": 0, "pool": 1, "add": 2, "mul": 3}
+    assert ACTIVATIONS == ("none", "relu", "relu6", "hswish", "hsigmoid", "sigmoid", "swish", "gelu",
+                           "tanh")
 
 
 def test_conv_stride_pad_dilation_groups():
@@ -50,7 +61,7 @@ def test_conv_stride_pad_dilation_groups():
     assert lay.ifmap_words == 16 * 28 * 28
     assert lay.ofmap_words == 32 * 169
     assert not lay.is_depthwise
-    assert lay.to_row() == (1, 32, 16, 13, 13, 3, 3, 28, 28, 2, 2, 1, 1, 2, 2, 4)
+    assert lay.to_row() == (1, 32, 16, 13, 13, 3, 3, 28, 28, 2, 2, 1, 1, 2, 2, 4, 0, 0)
 
 
 def test_conv_asymmetric_pairs_and_batch():
@@ -62,7 +73,7 @@ def test_conv_asymmetric_pairs_and_batch():
     assert (lay.p, lay.q) == (4, 12)
     assert lay.macs == 2 * 6 * 8 * 4 * 12 * 3 * 5 == 69_120
     assert lay.gemm_m == 2 * 4 * 12
-    assert lay.to_row() == (2, 6, 8, 4, 12, 3, 5, 10, 20, 2, 1, 0, 2, 1, 3, 1)
+    assert lay.to_row() == (2, 6, 8, 4, 12, 3, 5, 10, 20, 2, 1, 0, 2, 1, 3, 1, 0, 0)
 
 
 def test_depthwise():
@@ -81,7 +92,7 @@ def test_depthwise():
 def test_fc():
     lay = Layer.fc("fc", in_features=512, out_features=1000, n=4)
     assert lay.kind == "fc"
-    assert lay.to_row() == (4, 1000, 512, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1)
+    assert lay.to_row() == (4, 1000, 512, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0)
     assert lay.macs == 4 * 512 * 1000 == 2_048_000
     assert lay.weights == 512_000
     assert (lay.gemm_m, lay.gemm_n, lay.gemm_k) == (4, 1000, 512)
@@ -104,6 +115,119 @@ def test_numpy_ints_are_coerced_and_layer_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         lay.k = 5  # type: ignore[misc]
     assert pickle.loads(pickle.dumps(lay)) == lay
+
+
+# ============================================================================ Layer: pool, add, mul, act
+
+def test_pool_closed_form():
+    # ResNet stem max pool: 3x3, stride 2, pad 1 on 112x112x64:
+    # P = floor((112 + 2*1 - 3)/2) + 1 = floor(111/2) + 1 = 56
+    lay = Layer.pool("mp", c=64, h=112, w=112, r=3, stride=2, padding=1, mode="max")
+    assert (lay.kind, lay.p, lay.q, lay.s, lay.k, lay.groups) == ("pool", 56, 56, 3, 64, 64)
+    assert lay.ops == 64 * 56 * 56 * 9 == 1_806_336  # N*C*P*Q*R*S
+    assert lay.macs == 0 and lay.weights == 0
+    assert lay.ifmap_words == 64 * 112 * 112 and lay.ofmap_words == 64 * 56 * 56
+    assert not lay.is_depthwise and not lay.is_mac  # stored depthwise, but not a depthwise conv
+    assert lay.to_row() == (1, 64, 64, 56, 56, 3, 3, 112, 112, 2, 2, 1, 1, 1, 1, 64, 1, 0)
+    # stride defaults to the window (2, 3): P = floor((7 - 2)/2) + 1 = 3, Q = floor((9 - 3)/3) + 1 = 3
+    lay = Layer.pool("ap", c=3, h=7, w=9, r=2, s=3, n=2)
+    assert (lay.p, lay.q, lay.stride_h, lay.stride_w) == (3, 3, 2, 3)
+    assert lay.ops == 2 * 3 * 3 * 3 * 2 * 3 == 324
+    # mode is checked, not stored
+    assert Layer.pool("x", c=3, h=7, w=9, r=2, s=3, n=2, mode="max") == Layer.pool("x", c=3, h=7, w=9, r=2, s=3, n=2)
+
+
+def test_global_pool_add_mul_closed_forms():
+    gp = Layer.global_pool("gp", c=1280, h=7, w=7)
+    assert gp == Layer.pool("gp", c=1280, h=7, w=7, r=7, stride=7)
+    assert gp.to_row() == (1, 1280, 1280, 1, 1, 7, 7, 7, 7, 7, 7, 0, 0, 1, 1, 1280, 1, 0)
+    assert gp.ops == 1280 * 49 == 62_720
+    # residual add of two 56x56x24 maps with the ReLU that follows it
+    add = Layer.add("add", c=24, h=56, w=56, act="relu")
+    assert add.to_row() == (1, 24, 24, 56, 56, 1, 1, 56, 56, 1, 1, 0, 0, 1, 1, 24, 2, 1)
+    assert add.ops == 24 * 56 * 56 == 75_264 and add.macs == 0 and add.weights == 0
+    assert add.ifmap_words == 2 * 75_264 and add.ofmap_words == 75_264  # two inputs, one output
+    # SE scaling, batch 2: (2, 96, 56, 56) map times a (2, 96, 1, 1) gate
+    mul = Layer.mul("se", c=96, h=56, w=56, n=2)
+    assert mul.to_row() == (2, 96, 96, 56, 56, 1, 1, 56, 56, 1, 1, 0, 0, 1, 1, 96, 3, 0)
+    assert mul.ops == 2 * 96 * 56 * 56 == 602_112
+    assert mul.ifmap_words == 602_112 + 2 * 96 and mul.ofmap_words == 602_112
+    # MAC kinds: ops == macs
+    conv = Layer.conv("c", c=8, k=16, h=8, w=8, r=3, padding=1, act="swish")
+    assert conv.ops == conv.macs == 16 * 8 * 64 * 9
+    assert conv.to_row()[16:] == (0, 6) and (conv.op_code, conv.act_code) == (0, 6)
+    wl = Workload("w", [conv, gp, add, mul])
+    assert wl.macs == conv.macs
+    assert wl.ops == conv.macs + 62_720 + 75_264 + 602_112
+    assert wl.weights == conv.weights
+    arr = wl.to_array()
+    assert arr.shape == (4, 18)
+    assert arr[:, LAYER_FIELDS.index("op")].tolist() == [0, 1, 2, 3]
+    assert arr[:, LAYER_FIELDS.index("act")].tolist() == [6, 0, 1, 0]
+
+
+def test_act_codes_and_validation():
+    for code, act in enumerate(ACTIVATIONS):
+        assert Layer.fc("f", in_features=2, out_features=3, act=act).to_row()[-1] == code
+    assert Layer.gemm("g", m=2, n=3, k=4).act == "none"
+    with pytest.raises(ValueError, match=r"^Layer\.act must be one of \(.*\), got 'silu'$"):
+        Layer("x", "conv", **_valid_fields(), act="silu")
+    with pytest.raises(ValueError, match=r"Layer\.act .*got 'ReLU'"):
+        Layer.conv("x", c=1, k=1, h=3, w=3, r=1, act="ReLU")
+    with pytest.raises(ValueError, match=r"Layer\.act .*got 'mish'"):
+        Layer.add("x", c=1, h=3, w=3, act="mish")
+    with pytest.raises(TypeError, match=r"Layer\.act .*got None \(NoneType\)"):
+        Layer("x", "conv", **_valid_fields(), act=None)  # type: ignore[arg-type]
+    lay = Layer("x", "conv", **_valid_fields(), act="relu6")
+    assert dataclasses.replace(lay, act="none").act == "none"
+    assert pickle.loads(pickle.dumps(lay)) == lay and lay != dataclasses.replace(lay, act="none")
+
+
+def test_vector_kind_fields_must_agree():
+    def fields(**kw):
+        return {**dict(n=1, k=4, c=4, p=5, q=5, r=1, s=1, h=5, w=5, groups=4), **kw}
+
+    Layer("ok", "add", **fields())
+    with pytest.raises(ValueError, match=r"Layer\.k must equal Layer\.c = 4 for kind 'add', got 8"):
+        Layer("x", "add", **fields(k=8))
+    with pytest.raises(ValueError, match=r"Layer\.groups must equal Layer\.c = 4 for kind 'mul', got 1"):
+        Layer("x", "mul", **fields(groups=1))
+    with pytest.raises(ValueError, match=r"Layer\.r must be 1 for kind 'mul', got 3"):
+        Layer("x", "mul", **fields(r=3))
+    with pytest.raises(ValueError, match=r"Layer\.pad_w must be 0 for kind 'add', got 1"):
+        Layer("x", "add", **fields(pad_w=1))
+    with pytest.raises(ValueError, match=r"Layer\.q must equal Layer\.w = 5 for kind 'add', got 4"):
+        Layer("x", "add", **fields(q=4))
+    with pytest.raises(ValueError, match=r"Layer\.k must equal Layer\.c = 4 for kind 'pool', got 2"):
+        Layer("x", "pool", **fields(k=2, groups=2))
+    with pytest.raises(ValueError, match=r"Layer\.add\.c must be a positive int, got 0"):
+        Layer.add("x", c=0, h=5, w=5)
+    with pytest.raises(ValueError, match=r"Layer\.n must be a positive int, got -1"):
+        Layer.add("x", c=1, h=5, w=5, n=-1)
+    with pytest.raises(ValueError, match=r"Layer\.pool\.c must be a positive int, got 0"):
+        Layer.global_pool("x", c=0, h=5, w=5)
+    with pytest.raises(TypeError, match=r"Layer\.mul\.h must be a positive int, got 5\.0"):
+        Layer.mul("x", c=2, h=5.0, w=5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"mode must be 'avg' or 'max', got 'min'"):
+        Layer.pool("x", c=2, h=5, w=5, r=2, mode="min")
+    with pytest.raises(ValueError, match=r"padding\[1\] = 2 must be at most half the window s = 3"):
+        Layer.pool("x", c=2, h=5, w=5, r=3, padding=(1, 2))
+    with pytest.raises(ValueError, match=r"output rows P = .* < 1 for h=2, pad_h=0, r=3"):
+        Layer.pool("x", c=2, h=2, w=5, r=3)
+    with pytest.raises(ValueError, match=r"Layer\.pool\.r must be a positive int, got 0"):
+        Layer.pool("x", c=2, h=2, w=5, r=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(c=st.integers(1, 3), n=st.integers(1, 2), h=st.integers(1, 12), w=st.integers(1, 12),
+       r=st.integers(1, 4), s=st.integers(1, 4), sh=st.integers(1, 3), sw=st.integers(1, 3),
+       ph=st.integers(0, 2), pw=st.integers(0, 2))
+def test_pool_output_size_matches_torch(c, n, h, w, r, s, sh, sw, ph, pw):
+    torch = pytest.importorskip("torch")
+    assume(2 * ph <= r and 2 * pw <= s and r <= h + 2 * ph and s <= w + 2 * pw)
+    lay = Layer.pool("x", c=c, h=h, w=w, r=r, s=s, stride=(sh, sw), padding=(ph, pw), n=n)
+    out = torch.nn.functional.max_pool2d(torch.zeros(n, c, h, w), (r, s), (sh, sw), (ph, pw))
+    assert tuple(out.shape) == (lay.n, lay.k, lay.p, lay.q)
 
 
 # ============================================================================ Layer: validation
@@ -151,8 +275,8 @@ def test_conv_output_smaller_than_one():
 
 
 def test_kind_and_name_and_size_limit():
-    with pytest.raises(ValueError, match=r"Layer\.kind must be one of .*, got 'pool'"):
-        Layer("x", "pool", **_valid_fields())
+    with pytest.raises(ValueError, match=r"Layer\.kind must be one of .*, got 'attn'"):
+        Layer("x", "attn", **_valid_fields())
     with pytest.raises(TypeError, match=r"Layer\.name must be a str"):
         Layer(3, "conv", **_valid_fields())  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"Layer\.name must be a non-empty"):
@@ -185,11 +309,11 @@ _BAD_VALUES = st.one_of(
 
 
 @settings(max_examples=100, deadline=None)
-@given(field=st.sampled_from(LAYER_FIELDS + ("zero",)), bad=_BAD_VALUES, data=st.data())
+@given(field=st.sampled_from(INT_FIELDS + ("zero",)), bad=_BAD_VALUES, data=st.data())
 def test_invalid_field_always_raises_value_or_type_error(field, bad, data):
     fields = _valid_fields()
     if field == "zero":  # zero is invalid for every field except the pads
-        field = data.draw(st.sampled_from([f for f in LAYER_FIELDS if not f.startswith("pad")]))
+        field = data.draw(st.sampled_from([f for f in INT_FIELDS if not f.startswith("pad")]))
         bad = 0
     fields[field] = bad
     with pytest.raises((ValueError, TypeError)) as info:
@@ -265,7 +389,7 @@ def test_workload_lookup_errors():
 def test_workload_to_array_cached_read_only():
     wl = _small_workload()
     arr = wl.to_array()
-    assert arr.dtype == np.int64 and arr.shape == (3, 16)
+    assert arr.dtype == np.int64 and arr.shape == (3, 18)
     assert arr is wl.to_array()
     assert not arr.flags.writeable
     with pytest.raises(ValueError):
@@ -323,7 +447,7 @@ def test_scalesim_subsets():
     assert (mob["Conv24"].k, mob["Conv24"].c, mob["Conv24"].groups) == (1, 512, 1)
     assert mob["Conv24"].macs == 49 * 9 * 512
     fc = from_scalesim_csv(TOPO / "resnet18_fc.csv")["FC"]
-    assert fc.to_row() == (1, 1000, 512, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1)
+    assert fc.to_row() == (1, 1000, 512, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0)
     # GEMM format, CRLF line endings: M=128, N=64, K=128
     tr = from_scalesim_csv(TOPO / "transformer_attn_qk_v.csv", name="attn")
     assert tr.name == "attn" and tr.names == ["SD_MatMul_QK_00", "SD_MatMul_V_00"]
@@ -357,7 +481,8 @@ def test_scalesim_full_topologies():
     # 1x1 stride-2 shortcut on 56x56: ceil((56 - 1 + 2)/2) = 29 (PyTorch with no padding: 28)
     assert res["CB3s"].p == 29
     assert res["FC6"].macs == 2048 * 1000
-    assert res.to_array().shape == (54, 16)
+    assert res.to_array().shape == (54, 18)
+    assert not res.to_array()[:, 16:].any()  # op conv, act none
 
 
 def test_scalesim_dp_layer_becomes_grouped_conv(tmp_path):
@@ -371,7 +496,7 @@ def test_scalesim_dp_layer_becomes_grouped_conv(tmp_path):
     # SCALE-Sim runs 32 layers of C=1, N=2 each: total MACs 32 * 14*14 * 9 * 2
     assert (dp.c, dp.k, dp.groups) == (32, 64, 32)
     assert dp.macs == 32 * 14 * 14 * 9 * 2
-    assert wl["Conv2"].to_row() == (1, 8, 64, 14, 14, 1, 1, 14, 14, 1, 1, 0, 0, 1, 1, 1)
+    assert wl["Conv2"].to_row() == (1, 8, 64, 14, 14, 1, 1, 14, 14, 1, 1, 0, 0, 1, 1, 1, 0, 0)
 
 
 def test_scalesim_repeated_names_made_unique(tmp_path):
@@ -444,10 +569,16 @@ def test_from_torch_small_sequential():
     wl = from_torch(net, (2, 3, 32, 30), name="tiny")
     assert net.training and net[1].training  # mode restored
     assert wl.name == "tiny" and wl.source == "torch:Sequential"
-    assert wl.names == ["0", "3", "6"]
-    # conv 0: P = floor((32 + 2 - 2 - 1)/2) + 1 = 16, Q = floor((30 + 2 - 2 - 1)/2) + 1 = 15
+    assert wl.names == ["0", "3", "4", "6"]
+    # conv 0: P = floor((32 + 2 - 2 - 1)/2) + 1 = 16, Q = floor((30 + 2 - 2 - 1)/2) + 1 = 15;
+    # the ReLU after its BatchNorm is fused into it
     assert wl["0"] == Layer("0", "conv", n=2, k=16, c=3, p=16, q=15, r=3, s=3, h=32, w=30,
-                            stride_h=2, stride_w=2, pad_h=1, pad_w=1)
+                            stride_h=2, stride_w=2, pad_h=1, pad_w=1, act="relu")
+    # AdaptiveAvgPool2d(1) on 16 x 15: a global pool
+    assert wl["4"] == Layer.global_pool("4", c=16, h=16, w=15, n=2)
+    mac = from_torch(net, (2, 3, 32, 30), name="tiny", ops="mac")
+    assert mac.names == ["0", "3", "6"] and mac["0"].act == "none"
+    assert mac.layers == tuple(dataclasses.replace(lay, act="none") for lay in wl if lay.kind != "pool")
     assert wl["3"] == Layer("3", "conv", n=2, k=16, c=16, p=16, q=15, r=3, s=3, h=16, w=15,
                             pad_h=1, pad_w=1, groups=16)
     assert wl["3"].is_depthwise
@@ -478,7 +609,7 @@ def test_from_torch_fallback_reuse_and_linear_leading_dims():
 
     wl = from_torch(Branchy(), (1, 4, 8, 8))
     assert wl.names == ["a", "a#2", "head"]
-    assert wl["a#2"].to_row() == wl["a"].to_row() == (1, 4, 4, 8, 8, 3, 3, 8, 8, 1, 1, 1, 1, 1, 1, 1)
+    assert wl["a#2"].to_row() == wl["a"].to_row() == (1, 4, 4, 8, 8, 3, 3, 8, 8, 1, 1, 1, 1, 1, 1, 1, 0, 0)
     assert wl["head"].n == 1 * 8 * 8 and wl["head"].macs == 64 * 4 * 6
 
 
@@ -525,8 +656,18 @@ def timm_mod():
     return pytest.importorskip("timm")
 
 
+_TIMM_CACHE: dict = {}
+
+
+def _timm(name: str, ops: str) -> Workload:
+    """from_timm(name, ops=ops), built once per test session (workloads are immutable)."""
+    if (name, ops) not in _TIMM_CACHE:
+        _TIMM_CACHE[name, ops] = from_timm(name, ops=ops)
+    return _TIMM_CACHE[name, ops]
+
+
 def test_from_timm_mobilenetv2(timm_mod):
-    wl = from_timm("mobilenetv2_100")
+    wl = _timm("mobilenetv2_100", "mac")
     assert wl.source == "timm:mobilenetv2_100" and wl.name == "mobilenetv2_100"
     # Sandler et al. 2018 (MobileNetV2), Table 4: 300M multiply-adds at 224x224.
     assert wl.macs == pytest.approx(300e6, rel=0.02)
@@ -541,13 +682,13 @@ def test_from_timm_mobilenetv2(timm_mod):
 
 
 def test_from_timm_resnet50(timm_mod):
-    wl = from_timm("resnet50")
+    wl = _timm("resnet50", "all")
     # He et al. 2016 (Table 1: 3.8e9 FLOPs, counted as multiply-adds, without the stride fix);
     # torchvision's ResNet50_Weights.IMAGENET1K_V1 docs: 4.09 GFLOPS (multiply-adds), 25,557,032 params.
     assert wl.macs == pytest.approx(4.1e9, rel=0.02)
     assert wl.params == pytest.approx(25.6e6, rel=0.02)
-    assert len(wl) == 54  # 1 stem + 16 bottlenecks x 3 + 4 downsample convs + fc
-    assert wl["conv1"].to_row() == (1, 64, 3, 112, 112, 7, 7, 224, 224, 2, 2, 3, 3, 1, 1, 1)
+    assert sum(lay.is_mac for lay in wl) == 54  # 1 stem + 16 bottlenecks x 3 + 4 downsample convs + fc
+    assert wl["conv1"].to_row() == (1, 64, 3, 112, 112, 7, 7, 224, 224, 2, 2, 3, 3, 1, 1, 1, 0, 1)
     assert wl["fc"].to_row()[:3] == (1, 1000, 2048)
 
 
@@ -581,3 +722,244 @@ def test_from_timm_unknown_name(timm_mod):
         from_timm("resnet5O")
     with pytest.raises(ValueError, match=r"from_timm\.batch must be a positive int, got 0"):
         from_timm("resnet50", batch=0)
+
+
+# ============================================================================ torch: ops="all"
+
+def _tail(wl: Workload) -> list[tuple[str, str, str]]:
+    return [(lay.name, lay.kind, lay.act) for lay in wl]
+
+
+def test_from_torch_all_ops_functional_forms():
+    torch = pytest.importorskip("torch")
+    nn, F = torch.nn, torch.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+            self.bn1 = nn.BatchNorm2d(8)
+            self.c2 = nn.Conv2d(8, 8, 3, padding=1)
+            self.c3 = nn.Conv2d(8, 8, 1)
+            self.c4 = nn.Conv2d(8, 8, 1)
+            self.fc = nn.Linear(8, 4)
+            self.scale = nn.Parameter(torch.ones(1, 8, 1, 1))
+
+        def forward(self, x):
+            x = F.relu(self.bn1(self.c1(x)))         # fused into c1 through the BatchNorm
+            x = F.max_pool2d(x, 3, 2, 1)             # 16x16 -> 8x8
+            y = self.c2(x)
+            y = y * torch.sigmoid(y)                 # swish, fused into c2
+            z = self.c3(y)
+            z = z + z.sigmoid()                      # c3's output feeds two ops: nothing fused; an add
+            z = z + 1.0                              # a Python number: ignored
+            z = z * self.scale                       # a constant per-channel scale: ignored
+            g = z.mean((2, 3), keepdim=True)         # SE squeeze: a global pool
+            z = z * torch.sigmoid(self.c4(g))        # SE excite: sigmoid fused into c4, then a mul
+            z = F.avg_pool2d(z, 2, ceil_mode=True)   # 8x8 -> 4x4
+            z = torch.mean(z, dim=[-1, -2])          # global pool flattened to (N, C)
+            return torch.tanh(self.fc(z.flatten(1)))
+
+    wl = from_torch(Net(), (2, 3, 16, 16))
+    assert _tail(wl) == [("c1", "conv", "relu"), ("max_pool2d", "pool", "none"), ("c2", "conv", "swish"),
+                         ("c3", "conv", "none"), ("add", "add", "none"), ("mean", "pool", "none"),
+                         ("c4", "conv", "sigmoid"), ("mul", "mul", "none"), ("avg_pool2d", "pool", "none"),
+                         ("mean#2", "pool", "none"), ("fc", "fc", "tanh")]
+    # P = floor((16 + 2 - 3)/2) + 1 = 8
+    assert wl["max_pool2d"] == Layer.pool("max_pool2d", c=8, h=16, w=16, r=3, stride=2, padding=1, n=2)
+    assert wl["add"] == Layer.add("add", c=8, h=8, w=8, n=2)
+    assert wl["mean"] == Layer.global_pool("mean", c=8, h=8, w=8, n=2)
+    assert wl["mul"] == Layer.mul("mul", c=8, h=8, w=8, n=2)
+    assert wl["avg_pool2d"] == Layer.pool("avg_pool2d", c=8, h=8, w=8, r=2, n=2)
+    assert wl["mean#2"] == Layer.global_pool("mean#2", c=8, h=4, w=4, n=2)
+    # the MAC layers alone, activations cleared, are exactly ops="mac"
+    mac = from_torch(Net(), (2, 3, 16, 16), ops="mac")
+    assert mac.layers == tuple(dataclasses.replace(lay, act="none") for lay in wl if lay.is_mac)
+    assert wl.macs == mac.macs
+    # vector ops: 2*8*8*8*9 + 3 * 2*8*64 + 2*8*16*4 + 2*8*16
+    assert wl.ops - wl.macs == 9216 + 3 * 1024 + 1024 + 256
+
+
+def test_from_torch_all_ops_modules_and_timm_layers():
+    torch = pytest.importorskip("torch")
+    timm_layers = pytest.importorskip("timm.layers")
+    from timm.layers.activations import GELU, HardSigmoid, Swish
+    nn = torch.nn
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), timm_layers.BatchNormAct2d(8, act_layer=nn.ReLU6),   # 0, 1
+        nn.Conv2d(8, 8, 3, padding=1, groups=8), timm_layers.BatchNormAct2d(8, apply_act=False),
+        nn.Hardswish(),                                                                     # 2-4
+        nn.Conv2d(8, 8, 1), Swish(),                                                        # 5, 6
+        nn.MaxPool2d(3, 2, 1, ceil_mode=True),                                              # 7
+        nn.Conv2d(8, 8, 1), nn.Dropout(), HardSigmoid(),                                    # 8-10
+        nn.AvgPool2d(2, ceil_mode=True),                                                    # 11
+        nn.AdaptiveAvgPool2d(2),                                                            # 12
+        nn.Conv2d(8, 8, 1), nn.Identity(), nn.Tanh(), nn.ReLU(),                            # 13-16
+        timm_layers.SelectAdaptivePool2d(pool_type="avg", flatten=True),                    # 17
+        nn.Linear(8, 4), GELU(),                                                            # 18, 19
+    )
+    wl = from_torch(net, (1, 3, 16, 16))
+    assert _tail(wl) == [("0", "conv", "relu6"), ("2", "conv", "hswish"), ("5", "conv", "swish"),
+                         ("7", "pool", "none"), ("8", "conv", "hsigmoid"), ("11", "pool", "none"),
+                         ("12", "pool", "none"), ("13", "conv", "tanh"), ("17", "pool", "none"),
+                         ("18", "fc", "gelu")]  # the ReLU after the Tanh: dropped
+    # ceil_mode: 16 -> ceil((16 + 2 - 3)/2) + 1 = 9 (floor: 8); the module's pad 1 is kept
+    assert wl["7"].to_row() == (1, 8, 8, 9, 9, 3, 3, 16, 16, 2, 2, 1, 1, 1, 1, 8, 1, 0)
+    # 9 -> ceil((9 - 2)/2) + 1 = 5; adaptive 5 -> 2: window ceil(5/2) = 3, stride floor(5/2) = 2
+    assert (wl["11"].p, wl["11"].pad_h) == (5, 0)
+    assert wl["12"].to_row()[:11] == (1, 8, 8, 2, 2, 3, 3, 5, 5, 2, 2)
+    assert wl["17"] == Layer.global_pool("17", c=8, h=2, w=2)
+    # the same module with forward hooks (as when torch.fx fails) finds the same: all are modules
+    from codesign.workload import _capture_hooks_all
+    with torch.no_grad():
+        recs = _capture_hooks_all(net.eval(), torch.zeros(1, 3, 16, 16))
+    assert [(r.layer.name, r.layer.kind, r.act) for r in recs] == _tail(wl)
+    # pool type "": an identity, not a pool; the activation walks back through it
+    net2 = nn.Sequential(nn.Conv2d(3, 4, 1), timm_layers.SelectAdaptivePool2d(pool_type=""), nn.SiLU())
+    assert _tail(from_torch(net2, (1, 3, 4, 4))) == [("0", "conv", "swish")]
+    # "catavgmax" concatenates avg and max (2C outputs): still one global pool over the C inputs
+    net3 = nn.Sequential(nn.Conv2d(3, 4, 1), timm_layers.SelectAdaptivePool2d(pool_type="catavgmax", flatten=True))
+    assert from_torch(net3, (2, 3, 5, 6))[1] == Layer.global_pool("1", c=4, h=5, w=6, n=2)
+
+
+def test_from_torch_all_ops_hook_fallback():
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    class Branchy(nn.Module):  # data-dependent branch: torch.fx cannot trace it
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(8)
+            self.act1 = nn.ReLU(inplace=True)
+            self.pool = nn.MaxPool2d(2)
+            self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+            self.bn2 = nn.BatchNorm2d(8)
+            self.act2 = nn.ReLU(inplace=True)
+            self.gap = nn.AdaptiveAvgPool2d(1)
+            self.drop = nn.Dropout()
+            self.fc = nn.Linear(8, 4)
+            self.gate = nn.Sigmoid()
+
+        def forward(self, x):
+            x = self.pool(self.act1(self.bn1(self.conv1(x))))
+            shortcut = x if x.sum() > -1 else -x
+            y = self.bn2(self.conv2(x))
+            y += shortcut      # in place: the ReLU that follows belongs to this add (unseen by hooks)
+            y = self.act2(y)
+            y = y * y.mean((2, 3), keepdim=True)   # functional: unseen by hooks
+            return self.gate(self.fc(self.drop(self.gap(y).flatten(1))))
+
+    wl = from_torch(Branchy(), (1, 3, 8, 8))
+    assert _tail(wl) == [("conv1", "conv", "relu"), ("pool", "pool", "none"), ("conv2", "conv", "none"),
+                         ("gap", "pool", "none"), ("fc", "fc", "sigmoid")]
+    assert wl["pool"] == Layer.pool("pool", c=8, h=8, w=8, r=2)
+    assert [lay.name for lay in from_torch(Branchy(), (1, 3, 8, 8), ops="mac")] == ["conv1", "conv2", "fc"]
+    # a bare pooling module is captured too (named after its class); P = floor((9 + 2 - 3)/2) + 1 = 5
+    wl = from_torch(nn.MaxPool2d(3, 2, 1), (1, 4, 9, 9))
+    assert wl.layers == (Layer.pool("MaxPool2d", c=4, h=9, w=9, r=3, stride=2, padding=1),)
+
+
+def test_from_torch_ops_argument_errors():
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    net = nn.Sequential(nn.Conv2d(3, 4, 3))
+    for bad in ["MAC", "vector", None, 1]:
+        with pytest.raises(ValueError, match=r"from_torch ops must be one of \('all', 'mac'\), got"):
+            from_torch(net, (1, 3, 8, 8), ops=bad)
+    with pytest.raises(ValueError, match=r"no nn\.Conv2d or nn\.Linear call, pooling, residual add"):
+        from_torch(nn.Sequential(nn.ReLU(), nn.Flatten()), (1, 3, 8, 8))
+    with pytest.raises(ValueError, match=r"from_timm ops must be one of"):
+        from_timm("resnet50", ops="everything")
+
+
+# ============================================================================ timm: ops="all" / "mac"
+
+@pytest.mark.parametrize("name", ["mobilenetv2_100", "resnet50", "efficientnet_b0"])
+def test_from_timm_mac_reproduces_previous_layers(timm_mod, name):
+    import json
+
+    golden = json.loads(MAC_GOLDENS.read_text())[name]
+    mac = _timm(name, "mac")
+    assert [[lay.name, lay.kind, list(lay.to_row()[:16])] for lay in mac] == golden["layers"]
+    assert all(lay.act == "none" for lay in mac)
+    assert (mac.macs, mac.params) == (golden["macs"], golden["params"])
+    # ops="all" holds the same MAC layers in the same order, only with activations fused
+    full = _timm(name, "all")
+    assert tuple(dataclasses.replace(lay, act="none") for lay in full if lay.is_mac) == mac.layers
+    assert (full.macs, full.params, full.weights) == (mac.macs, mac.params, mac.weights)
+
+
+def test_from_timm_mobilenetv2_all_ops(timm_mod):
+    wl = _timm("mobilenetv2_100", "all")
+    kinds = [lay.kind for lay in wl]
+    assert (kinds.count("conv"), kinds.count("fc"), kinds.count("add"), kinds.count("pool"),
+            kinds.count("mul"), len(wl)) == (52, 1, 10, 1, 0, 64)
+    # residuals: stride-1 blocks with equal in/out channels, stages of 1, 2, 3, 4, 3, 3, 1 blocks
+    adds = [lay for lay in wl if lay.kind == "add"]
+    assert [a.name for a in adds] == ["blocks.1.1.add", "blocks.2.1.add", "blocks.2.2.add", "blocks.3.1.add",
+                                      "blocks.3.2.add", "blocks.3.3.add", "blocks.4.1.add", "blocks.4.2.add",
+                                      "blocks.5.1.add", "blocks.5.2.add"]
+    assert adds[0] == Layer.add("blocks.1.1.add", c=24, h=56, w=56)
+    assert wl[-2] == Layer.global_pool("global_pool", c=1280, h=7, w=7)
+    assert wl[-3].name == "conv_head" and wl[-1].name == "classifier"
+    # ReLU6 on every conv but the 17 linear-bottleneck projections: stem + block 0's depthwise +
+    # 16 x (expand + depthwise) + head = 35
+    relu6 = [lay.name for lay in wl if lay.act == "relu6"]
+    assert len(relu6) == 35 and all(wl[nm].kind == "conv" for nm in relu6)
+    assert relu6[:3] == ["conv_stem", "blocks.0.0.conv_dw", "blocks.1.0.conv_pw"] and relu6[-1] == "conv_head"
+    projections = [lay.name for lay in wl if lay.kind == "conv" and lay.act == "none"]
+    assert projections == ["blocks.0.0.conv_pw"] + [f"blocks.{s}.{b}.conv_pwl" for s, n in
+                                                   enumerate([1, 2, 3, 4, 3, 3, 1]) for b in range(n)][1:]
+    assert all(lay.act == "none" for lay in wl if lay.kind != "conv")
+    assert wl.macs == pytest.approx(300e6, rel=0.02)
+    # vector ops: the adds 56*56*24 + 2*28*28*32 + 3*14*14*64 + 2*14*14*96 + 2*7*7*160, the pool 7*7*1280
+    assert wl.ops - wl.macs == 75_264 + 50_176 + 37_632 + 37_632 + 15_680 + 62_720
+
+
+def test_from_timm_resnet50_all_ops(timm_mod):
+    wl = _timm("resnet50", "all")
+    kinds = [lay.kind for lay in wl]
+    assert (kinds.count("conv"), kinds.count("fc"), kinds.count("add"), kinds.count("pool"),
+            kinds.count("mul"), len(wl)) == (53, 1, 16, 2, 0, 72)
+    # stem: conv 7x7/2 + BN + ReLU, then max pool 3x3/2 pad 1: 112 -> 56
+    assert wl[0].name == "conv1" and wl[0].act == "relu"
+    assert wl[1] == Layer.pool("maxpool", c=64, h=112, w=112, r=3, stride=2, padding=1)
+    # each bottleneck: conv1, conv2 with ReLU, conv3 (+ downsample) without; the ReLU after the add
+    adds = [lay for lay in wl if lay.kind == "add"]
+    assert all(a.act == "relu" for a in adds) and adds[0] == Layer.add("layer1.0.add", c=256, h=56, w=56,
+                                                                        act="relu")
+    assert [a.c for a in adds] == [256] * 3 + [512] * 4 + [1024] * 6 + [2048] * 3
+    assert [lay.name for lay in wl if lay.act == "relu" and lay.kind == "conv"] == ["conv1"] + [
+        f"layer{i}.{b}.conv{j}" for i, n in enumerate([3, 4, 6, 3], 1) for b in range(n) for j in (1, 2)]
+    assert all(lay.act == "none" for lay in wl if lay.name.endswith(("conv3", "downsample.0")))
+    assert wl[-2] == Layer.global_pool("global_pool", c=2048, h=7, w=7) and wl[-1].name == "fc"
+    assert wl[-1].act == "none"
+
+
+def test_from_timm_efficientnet_b0_all_ops(timm_mod):
+    wl = _timm("efficientnet_b0", "all")
+    kinds = [lay.kind for lay in wl]
+    assert (kinds.count("conv"), kinds.count("fc"), kinds.count("add"), kinds.count("pool"),
+            kinds.count("mul"), len(wl)) == (81, 1, 9, 17, 16, 124)
+    # every block has squeeze-excite: mean -> conv_reduce (swish) -> conv_expand (sigmoid) -> mul
+    muls = [i for i, lay in enumerate(wl) if lay.kind == "mul"]
+    for i in muls:
+        se = wl[i].name[: -len(".mul")]
+        assert [lay.name for lay in wl.layers[i - 3:i + 1]] == [f"{se}.mean", f"{se}.conv_reduce",
+                                                                f"{se}.conv_expand", f"{se}.mul"]
+        pool, reduce_, expand, mul = wl.layers[i - 3:i + 1]
+        assert (pool.r, pool.s, pool.p, pool.q) == (mul.h, mul.w, 1, 1) and pool.c == mul.c == expand.k
+        assert (reduce_.act, expand.act) == ("swish", "sigmoid")
+    assert wl["blocks.1.0.se.mul"] == Layer.mul("blocks.1.0.se.mul", c=96, h=56, w=56)
+    # swish on the stem, every expand and depthwise conv, every SE reduce and the head: 49;
+    # the 16 projections (conv_pw of block 0, conv_pwl of the others) have none
+    swish = [lay.name for lay in wl if lay.act == "swish"]
+    assert len(swish) == 49 and swish[0] == "conv_stem" and swish[-1] == "conv_head"
+    assert sorted(lay.name.rsplit(".", 1)[-1] for lay in wl if lay.kind == "conv" and lay.act == "none") == \
+        ["conv_pw"] + ["conv_pwl"] * 15
+    # residuals: stages of 1, 2, 2, 3, 3, 4, 1 blocks -> 0 + 1 + 1 + 2 + 2 + 3 + 0 = 9
+    assert [lay.name for lay in wl if lay.kind == "add"] == [
+        "blocks.1.1.add", "blocks.2.1.add", "blocks.3.1.add", "blocks.3.2.add", "blocks.4.1.add",
+        "blocks.4.2.add", "blocks.5.1.add", "blocks.5.2.add", "blocks.5.3.add"]
+    assert wl[-2] == Layer.global_pool("global_pool", c=1280, h=7, w=7)
