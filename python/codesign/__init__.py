@@ -22,6 +22,8 @@ _EXPORTS = {
     "from_timm": "codesign.workload",
     # hardware
     "SystolicArray": "codesign.hardware",
+    "EdgeTpuConfig": "codesign.hardware",
+    "Technology": "codesign.hardware",
     "preset": "codesign.hardware",
     "from_scalesim_cfg": "codesign.hardware",
     # cost
@@ -30,6 +32,10 @@ _EXPORTS = {
     "LayerCost": "codesign.cost",
     "NetworkCost": "codesign.cost",
     "BatchResult": "codesign.cost",
+    "MapperOptions": "codesign.cost",
+    "EdgeTpuNetworkCost": "codesign.cost",
+    "map_layer": "codesign.cost",
+    "map_space": "codesign.cost",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

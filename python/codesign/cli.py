@@ -60,8 +60,12 @@ def load_workload(network: str, resolution: int, batch: int) -> Any:
     return wl.from_timm(network, resolution=resolution, batch=batch)
 
 
+SYSTOLIC_OPTIONS = ("rows", "cols", "dataflow", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "dram_bw_words_per_cycle")
+EDGETPU_OPTIONS = ("pe_x", "pe_y", "lanes", "simd", "core_mem_kib", "pe_mem_kib", "global_mem_kib", "io_bw_gbps", "data_type")
+
+
 def load_hardware(hw: str, overrides: dict[str, Any]) -> Any:
-    """A SystolicArray from a preset name or a SCALE-Sim .cfg path, with CLI overrides applied."""
+    """A SystolicArray or EdgeTpuConfig from a preset name or a SCALE-Sim .cfg path, with CLI overrides."""
     from . import hardware
 
     if hw.lower().endswith(".cfg") or os.path.sep in hw:
@@ -71,6 +75,11 @@ def load_hardware(hw: str, overrides: dict[str, Any]) -> Any:
     else:
         base = hardware.preset(hw)
     changes = {k: v for k, v in overrides.items() if v is not None}
+    own = EDGETPU_OPTIONS if isinstance(base, hardware.EdgeTpuConfig) else SYSTOLIC_OPTIONS
+    other = [k for k in changes if k not in own and k != "clock_mhz"]
+    if other:
+        flag = "--" + other[0].replace("_", "-").replace("dram-bw-words-per-cycle", "bandwidth")
+        raise UsageError(f"{flag} does not apply to --hw {hw} ({type(base).__name__})")
     return base.replace(**changes) if changes else base
 
 
@@ -104,14 +113,53 @@ def render_table(cost: Any, title: str, console: Console) -> None:
     console.print(tot)
 
 
+EDGETPU_COLUMNS = (
+    "name", "macs", "ops", "cycles", "compute_cycles", "vector_cycles", "io_cycles", "fill_cycles", "overhead_cycles",
+    "utilization", "bound", "energy_pj", "mac_pj", "core_w_pj", "pe_i_pj", "pe_o_pj", "onchip_w_pj", "dram_w_pj",
+    "dram_i_pj", "dram_o_pj", "leak_pj", "dram_w_bytes", "dram_i_bytes", "dram_o_bytes", "weights_cached", "mapping",
+    "latency_ms",
+)
+
+
+def render_edgetpu_table(cost: Any, title: str, console: Console) -> None:
+    cols = ("name", "macs", "cycles", "compute_cycles", "io_cycles", "utilization", "bound", "energy_pj", "dram_w_bytes",
+            "dram_i_bytes", "dram_o_bytes", "mapping", "latency_ms")
+    heads = ("layer", "MACs", "cycles", "compute", "I/O", "util", "bound", "energy pJ", "DRAM W B", "DRAM I B",
+             "DRAM O B", "mapping (PEx/PEy/lane/SIMD, tiles, order, lanes)", "ms")
+    table = Table(title=title, header_style="bold", pad_edge=False)
+    for i, h in enumerate(heads):
+        table.add_column(h, justify="left" if i in (0, 6, 11) else "right", no_wrap=i in (0, 11))
+    for rec in cost.layers:
+        row = []
+        for c in cols:
+            v = rec[c]
+            if c != "utilization" and isinstance(v, float) and v.is_integer():
+                v = int(v)
+            row.append(_fmt(v))
+        table.add_row(*row)
+    console.print(table)
+    t = cost.totals
+    tot = Table(title="totals", show_header=False)
+    tot.add_column("metric")
+    tot.add_column("value", justify="right")
+    for key in ("layers", "macs", "cycles", "latency_ms", "utilization", "energy_mj", "mac_pj", "core_w_pj", "pe_i_pj",
+                "pe_o_pj", "onchip_w_pj", "dram_w_pj", "dram_i_pj", "dram_o_pj", "leak_pj", "edp_mj_ms", "dram_bytes",
+                "params_bytes", "cached_params_bytes", "streamed_params_bytes", "memory_bound_layers", "area_mm2"):
+        v = t[key]
+        tot.add_row(key, _fmt(int(v) if isinstance(v, float) and v.is_integer() and key != "utilization" else v))
+    console.print(tot)
+
+
 def cost_records(cost: Any) -> list[dict[str, Any]]:
-    return [{c: rec[c] for c in LAYER_COLUMNS} for rec in cost.layers]
+    cols = LAYER_COLUMNS if type(cost).__name__ == "NetworkCost" else EDGETPU_COLUMNS
+    return [{c: rec[c] for c in cols} for rec in cost.layers]
 
 
 @app.command()
 def evaluate(
     network: str = typer.Option("mobilenetv2_100", "--network", "-n", help="timm model name or SCALE-Sim topology CSV"),
-    hw: str = typer.Option("systolic", "--hw", help="hardware preset (systolic, google, scale, tiny8x8, eyeriss) or SCALE-Sim .cfg"),
+    hw: str = typer.Option("systolic", "--hw", help="hardware preset (systolic, google/tpu-v1, scale, tiny8x8, eyeriss; "
+                           "edgetpu, edgetpu-baseline, tpu-v1-like, eyeriss-like) or a SCALE-Sim .cfg"),
     rows: Optional[int] = typer.Option(None, help="PE rows (override)"),
     cols: Optional[int] = typer.Option(None, help="PE columns (override)"),
     dataflow: Optional[str] = typer.Option(None, help="os, ws or is (override)"),
@@ -120,6 +168,18 @@ def evaluate(
     ofmap_sram_kib: Optional[float] = typer.Option(None, help="ofmap SRAM KiB (override)"),
     bandwidth: Optional[float] = typer.Option(None, "--bandwidth", help="DRAM words per cycle (override)"),
     clock_mhz: Optional[float] = typer.Option(None, help="clock in MHz, for latency_ms (override)"),
+    pe_x: Optional[int] = typer.Option(None, help="Edge-TPU template: PEs in x (override)"),
+    pe_y: Optional[int] = typer.Option(None, help="Edge-TPU template: PEs in y (override)"),
+    lanes: Optional[int] = typer.Option(None, help="Edge-TPU template: compute lanes per PE (override)"),
+    simd: Optional[int] = typer.Option(None, help="Edge-TPU template: SIMD units per lane (override)"),
+    core_mem_kib: Optional[float] = typer.Option(None, help="Edge-TPU template: core memory per PE, KiB"),
+    pe_mem_kib: Optional[float] = typer.Option(None, help="Edge-TPU template: PE memory per PE, KiB"),
+    global_mem_kib: Optional[float] = typer.Option(None, help="Edge-TPU template: shared global memory, KiB"),
+    io_bw_gbps: Optional[float] = typer.Option(None, help="Edge-TPU template: I/O (DRAM/host) bandwidth, GB/s"),
+    data_type: Optional[str] = typer.Option(None, help="Edge-TPU template: int8, bf16 or fp32"),
+    metric: str = typer.Option("latency", help="mapper metric: latency, energy or edp"),
+    budget: int = typer.Option(0, help="mapper: most mappings per layer (0 = whole map space)"),
+    seed: int = typer.Option(0, help="mapper: sampling seed"),
     resolution: int = typer.Option(224, help="input resolution for timm networks (px)"),
     batch: int = typer.Option(1, help="batch size N for timm networks"),
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
@@ -134,18 +194,27 @@ def evaluate(
                 raise UsageError(f"{name} must be >= 1, got {value}")
         hardware = load_hardware(hw, dict(rows=rows, cols=cols, dataflow=dataflow, ifmap_sram_kib=ifmap_sram_kib,
                                           filter_sram_kib=filter_sram_kib, ofmap_sram_kib=ofmap_sram_kib,
-                                          dram_bw_words_per_cycle=bandwidth, clock_mhz=clock_mhz))
-        workload = load_workload(network, resolution, batch)
+                                          dram_bw_words_per_cycle=bandwidth, clock_mhz=clock_mhz, pe_x=pe_x, pe_y=pe_y,
+                                          lanes=lanes, simd=simd, core_mem_kib=core_mem_kib, pe_mem_kib=pe_mem_kib,
+                                          global_mem_kib=global_mem_kib, io_bw_gbps=io_bw_gbps, data_type=data_type))
+        from .cost import MapperOptions
         from .cost import evaluate as run
 
-        cost = run(workload, hardware)
+        mapper = MapperOptions(metric=metric, budget=budget, seed=seed)
+        workload = load_workload(network, resolution, batch)
+        cost = run(workload, hardware, mapper=mapper)
     except (UsageError, ValueError, TypeError, FileNotFoundError) as exc:
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return
     if fmt == "table":
-        console = Console(width=max(Console().width, 200)) if output is None else Console(file=open(output, "w"), width=220)
-        render_table(cost, f"{workload.name} on {hardware.name}: {hardware.rows}x{hardware.cols} {hardware.dataflow}, "
-                           f"{hardware.clock_mhz:g} MHz", console)
+        console = Console(width=max(Console().width, 200)) if output is None else Console(file=open(output, "w"), width=240)
+        if type(cost).__name__ == "NetworkCost":
+            render_table(cost, f"{workload.name} on {hardware.name}: {hardware.rows}x{hardware.cols} {hardware.dataflow}, "
+                               f"{hardware.clock_mhz:g} MHz", console)
+        else:
+            render_edgetpu_table(cost, f"{workload.name} on {hardware.name}: {hardware.pe_x}x{hardware.pe_y} PEs x "
+                                       f"{hardware.lanes} lanes x {hardware.simd} SIMD, {hardware.clock_mhz:g} MHz, "
+                                       f"{hardware.data_type}; mapper metric {metric}", console)
         return
     if fmt == "json":
         doc = {"network": workload.name, "hw": hardware.to_dict(), "layers": cost_records(cost), "totals": dict(cost.totals)}

@@ -18,6 +18,10 @@ __all__ = [
     "ARCH_FIELDS",
     "DATAFLOWS",
     "PRESETS",
+    "EDGETPU_PRESETS",
+    "EdgeTpuConfig",
+    "Technology",
+    "TECH_45NM",
     "ScaleSimConfig",
     "SystolicArray",
     "from_scalesim_cfg",
@@ -203,19 +207,7 @@ PRESETS: dict[str, SystolicArray] = {
     "tiny8x8": SystolicArray(8, 8, "os", 16, 16, 16, 10.0, name="tiny8x8"),
     "eyeriss": SystolicArray(12, 14, "ws", 36, 36, 36, 10.0, clock_mhz=200.0, name="eyeriss"),
 }
-
-
-def preset(name: str, **overrides: Any) -> SystolicArray:
-    """A preset by name (see :data:`PRESETS`), optionally with fields overridden.
-
-    Raises:
-        ValueError: unknown name (the message lists the known ones).
-    """
-    key = str(name).lower()
-    if key not in PRESETS:
-        raise ValueError(f"unknown hardware preset {name!r}; known: {', '.join(sorted(PRESETS))}")
-    hw = PRESETS[key]
-    return hw.replace(**overrides) if overrides else hw
+PRESETS["tpu-v1"] = PRESETS["google"]
 
 
 @dataclass(frozen=True)
@@ -486,3 +478,56 @@ class EdgeTpuConfig:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init and f.name != "technology"}
         out["technology"] = self.technology.name
         return out
+
+
+#: Eyeriss-like technology, from Timeloop's Eyeriss exercise energy table (Accelergy, 45 nm, 16-bit words;
+#: shared/reference/timeloop/): MAC 2.2 pJ; 128 KiB global buffer 52.6 pJ per 64-bit read = 6.6 pJ/byte (the
+#: reference point of the square-root law); DRAM (LPDDR4) 512 pJ per 64-bit access = 64 pJ/byte. Leakage and
+#: area as in :data:`TECH_45NM`.
+TECH_EYERISS = dataclasses.replace(
+    TECH_45NM, name="eyeriss45", mac_pj={"int8": 1.1, "bf16": 2.2, "fp32": 4.4}, vector_op_pj=0.2,
+    sram_pj_per_byte_ref=6.6, sram_ref_kib=128.0, dram_pj_per_byte=64.0,
+    sources="Timeloop eyeriss_like exercise ERT (Accelergy, 45 nm)",
+)
+
+#: Edge-TPU-like presets.
+#:
+#: ``edgetpu`` is the Coral Edge TPU (4x4 PEs x 4 lanes x 64 SIMD = 4096 MACs/cycle at 500 MHz = 4 TOPS int8;
+#: 16 x 512 KiB = 8 MiB on-chip memory; USB 3.0 host link), calibrated against the measured latencies in
+#: tests/data/coral/ with four constants, each physical: the link's payload rate 0.5 GB/s (USB 3.0's 5 Gbit/s
+#: less its 8b/10b line code, which ResNet-50's streamed parameters pin down), one on-chip working set of
+#: activations (``activation_buffers`` = 1), 800 us per inference (host invocation over USB) and 15 us per layer
+#: (instruction issue and synchronisation; the slope between shallow MobileNet v1 and deep MobileNet v2).
+#: ``edgetpu-baseline`` is the published template baseline (4x4 PEs, 4 lanes, 64 SIMD, 2 MiB PE memory,
+#: 32 KiB core memory), on-SoC (no host overhead) with a 10 GB/s DRAM interface. ``tpu-v1-like`` is a
+#: 256x256 weight-stationary TPU v1 in template terms (28 MiB unified buffer + accumulators, 30 GB/s DDR3,
+#: 700 MHz; Jouppi et al. 2017). ``eyeriss-like`` mirrors Timeloop's Eyeriss exercise: 14x12 PEs of one 16-bit
+#: MAC, 384 B weight scratchpads, a 128 KiB global buffer and its energy table (:data:`TECH_EYERISS`); the
+#: row-stationary dataflow itself is not reproduced by this template.
+EDGETPU_PRESETS: dict[str, EdgeTpuConfig] = {
+    "edgetpu": EdgeTpuConfig(4, 4, 4, 64, core_mem_kib=32, pe_mem_kib=512, io_bw_gbps=0.5, clock_mhz=500,
+                             layer_overhead_us=15.0, inference_overhead_us=800.0, activation_buffers=1.0,
+                             name="edgetpu"),
+    "edgetpu-baseline": EdgeTpuConfig(4, 4, 4, 64, core_mem_kib=32, pe_mem_kib=2048, io_bw_gbps=10.0, clock_mhz=500,
+                                      layer_overhead_us=15.0, activation_buffers=1.0, name="edgetpu-baseline"),
+    "tpu-v1-like": EdgeTpuConfig(1, 1, 256, 256, core_mem_kib=256, pe_mem_kib=28 * 1024, io_bw_gbps=30.0, clock_mhz=700,
+                                 activation_buffers=1.0, name="tpu-v1-like"),
+    "eyeriss-like": EdgeTpuConfig(14, 12, 1, 1, core_mem_kib=0.375, pe_mem_kib=1.0, global_mem_kib=128, io_bw_gbps=1.6,
+                                  clock_mhz=200, data_type="bf16", activation_buffers=1.0, technology=TECH_EYERISS,
+                                  name="eyeriss-like"),
+}
+
+
+def preset(name: str, **overrides: Any) -> Any:
+    """A hardware preset by name: a :class:`SystolicArray` (:data:`PRESETS`) or an :class:`EdgeTpuConfig`
+    (:data:`EDGETPU_PRESETS`), optionally with fields overridden.
+
+    Raises:
+        ValueError: unknown name (the message lists the known ones).
+    """
+    key = str(name).lower()
+    table: dict[str, Any] = {**PRESETS, **EDGETPU_PRESETS}
+    if key not in table:
+        raise ValueError(f"unknown hardware preset {name!r}; known: {', '.join(sorted(table))}")
+    hw = table[key]
+    return hw.replace(**overrides) if overrides else hw

@@ -191,17 +191,31 @@ EdgeTpuCost evaluate_vector_layer(const Layer& l, const EdgeTpuArch& a, const En
 
 }  // namespace
 
-EdgeTpuCost evaluate_edgetpu_mapping(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
-                                     const Mapping& m) {
-    if (*l.invalid_field() != '\0') {
-        EdgeTpuCost bad;
-        bad.status = Status::InvalidLayer;
-        return bad;
-    }
-    if (!l.is_mac()) return evaluate_vector_layer(l, a, e, ctx);
+namespace {
+
+// Per-layer quantities that do not depend on the mapping.
+struct Prep {
+    Shape s;
+    double macs, out_elems, w_layer, i_layer;
+};
+
+Prep prepare(const Layer& l, const EdgeTpuArch& a) {
+    Prep p;
+    p.s = layer_shape(l);
+    const Shape& s = p.s;
+    p.macs = s.d[DimG] * s.d[DimN] * s.d[DimK] * s.d[DimC] * s.d[DimP] * s.d[DimQ] * s.d[DimR] * s.d[DimS];
+    p.out_elems = s.d[DimG] * s.d[DimN] * s.d[DimK] * s.d[DimP] * s.d[DimQ];
+    p.w_layer = s.d[DimG] * s.d[DimK] * s.d[DimC] * s.d[DimR] * s.d[DimS] * double(a.weight_bytes);
+    Checked ck;
+    p.i_layer = static_cast<double>(l.ifmap_unique_words(ck)) * double(a.act_bytes);
+    return p;
+}
+
+EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Tiles& tl, const EdgeTpuArch& a, const EnergyTable& e,
+                              const LayerContext& ctx, const Mapping& m) {
     EdgeTpuCost c;
     double* v = c.v;
-    const Shape s = layer_shape(l);
+    const Shape& s = p.s;
     double U[kDims];
     std::fill(U, U + kDims, 1.0);
     for (int lev = 0; lev < kSpatialLevels; ++lev) U[m.spatial[lev]] *= level_size(a, lev);
@@ -211,8 +225,7 @@ EdgeTpuCost evaluate_edgetpu_mapping(const Layer& l, const EdgeTpuArch& a, const
         t[d] = dceil(s.d[d], U[d]);
         compute *= t[d];
     }
-    const double macs = s.d[DimG] * s.d[DimN] * s.d[DimK] * s.d[DimC] * s.d[DimP] * s.d[DimQ] * s.d[DimR] * s.d[DimS];
-    const Tiles tl = per_pe(l, s, a, m.spatial);
+    const double macs = p.macs;
     const double kt = static_cast<double>(m.weight_tiles);
     const double pt = static_cast<double>(m.spatial_tiles);
     if (tl.w_pe / kt > a.core_mem_bytes / 2.0 + 1e-9 || pe_tile_bytes(l, tl, a, kt, pt) > a.pe_mem_bytes / 2.0 + 1e-9) {
@@ -221,10 +234,9 @@ EdgeTpuCost evaluate_edgetpu_mapping(const Layer& l, const EdgeTpuArch& a, const
     }
     const double ab = double(a.act_bytes), wb = double(a.weight_bytes), pb = double(a.psum_bytes);
     const double pes = static_cast<double>(a.pes());
-    const double out_elems = s.d[DimG] * s.d[DimN] * s.d[DimK] * s.d[DimP] * s.d[DimQ];
-    const double w_layer = s.d[DimG] * s.d[DimK] * s.d[DimC] * s.d[DimR] * s.d[DimS] * wb;
-    Checked ck;
-    const double i_layer = static_cast<double>(l.ifmap_unique_words(ck)) * ab;
+    const double out_elems = p.out_elems;
+    const double w_layer = p.w_layer;
+    const double i_layer = p.i_layer;
 
     // Reloads: weights per activation tile when activation tiles are outer and weights are tiled;
     // activations per weight tile when weight tiles are outer and activations are tiled.
@@ -294,66 +306,123 @@ EdgeTpuCost evaluate_edgetpu_mapping(const Layer& l, const EdgeTpuArch& a, const
     v[F_output_spilled] = ctx.output_spilled;
     fill_mapping_fields(c, m);
     finish(c, a, e, v[F_compute_cycles] + v[F_vector_cycles]);
-    for (double x : c.v) {
-        if (!std::isfinite(x)) {
-            c.status = Status::Overflow;
-            break;
-        }
-    }
+    if (!std::isfinite(v[F_cycles]) || !std::isfinite(v[F_energy_pj])) c.status = Status::Overflow;
     return c;
 }
+
+}  // namespace
+
+EdgeTpuCost evaluate_edgetpu_mapping(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
+                                     const Mapping& m) {
+    if (*l.invalid_field() != '\0') {
+        EdgeTpuCost bad;
+        bad.status = Status::InvalidLayer;
+        return bad;
+    }
+    if (!l.is_mac()) return evaluate_vector_layer(l, a, e, ctx);
+    const Prep p = prepare(l, a);
+    return evaluate_prepared(l, p, per_pe(l, p.s, a, m.spatial), a, e, ctx, m);
+}
+
+namespace {
+
+// Spatial unrollings worth trying: per level, the allowed dimensions larger than one (else one idle choice);
+// on a square PE grid (d0, d1) and (d1, d0) are the same.
+template <typename Fn>
+void for_each_spatial(const Shape& s, const EdgeTpuArch& a, Fn&& fn) {
+    std::int32_t choices[kSpatialLevels][5];
+    int n_choices[kSpatialLevels];
+    for (int lev = 0; lev < kSpatialLevels; ++lev) {
+        const std::int32_t* dims = lev == 3 ? kSimdDims : kPeDims;
+        const int nd = lev == 3 ? 2 : 5;
+        n_choices[lev] = 0;
+        for (int i = 0; i < nd; ++i)
+            if (s.d[dims[i]] > 1.0) choices[lev][n_choices[lev]++] = dims[i];
+        if (n_choices[lev] == 0) choices[lev][n_choices[lev]++] = lev == 3 ? DimC : DimK;
+    }
+    Mapping m;
+    for (int i0 = 0; i0 < n_choices[0]; ++i0)
+        for (int i1 = 0; i1 < n_choices[1]; ++i1) {
+            const std::int32_t d0 = choices[0][i0], d1 = choices[1][i1];
+            if (a.pe_x == a.pe_y && d1 < d0) continue;
+            for (int i2 = 0; i2 < n_choices[2]; ++i2)
+                for (int i3 = 0; i3 < n_choices[3]; ++i3) {
+                    m.spatial[0] = d0, m.spatial[1] = d1, m.spatial[2] = choices[2][i2], m.spatial[3] = choices[3][i3];
+                    fn(m);
+                }
+        }
+}
+
+// Temporal choices for one spatial unrolling: weight tiles (the fewest that fit half the core memory, x2, x4),
+// activation tiles (likewise for half the PE memory), the order of the two tile loops when both are tiled, and
+// the lane stationarity. Calls fn(mapping) for each.
+template <typename Fn>
+void for_each_tiling(const Layer& l, const Tiles& tl, const EdgeTpuArch& a, Mapping m, Fn&& fn) {
+    const double kt0 = min_weight_tiles(l, tl, a);
+    if (kt0 <= 0.0) return;
+    const double kt_max = tl.k_units * tl.share[DimC];
+    for (int ki = 0; ki < 3; ++ki) {
+        const double kt = std::min(kt_max, kt0 * double(1 << ki));
+        if (ki > 0 && kt <= kt0 * double(1 << (ki - 1))) break;
+        const double pt0 = min_spatial_tiles(l, tl, a, kt);
+        if (pt0 <= 0.0) continue;
+        for (int pi = 0; pi < 3; ++pi) {
+            const double pt = std::min(tl.share[DimP], pt0 * double(1 << pi));
+            if (pi > 0 && pt <= pt0 * double(1 << (pi - 1))) break;
+            const bool both_tiled = kt > 1.0 && pt > 1.0;
+            for (std::int32_t order = 0; order < (both_tiled ? 2 : 1); ++order)
+                for (std::int32_t inner = 0; inner < 2; ++inner) {
+                    m.weight_tiles = static_cast<std::int64_t>(kt);
+                    m.spatial_tiles = static_cast<std::int64_t>(pt);
+                    m.order = order;
+                    m.inner = inner;
+                    fn(m);
+                }
+        }
+    }
+}
+
+// Calls fn(mapping, tiles) for every legal mapping of a MAC layer.
+template <typename Fn>
+void for_each_mapping(const Layer& l, const Shape& s, const EdgeTpuArch& a, Fn&& fn) {
+    for_each_spatial(s, a, [&](const Mapping& sp) {
+        const Tiles tl = per_pe(l, s, a, sp.spatial);
+        for_each_tiling(l, tl, a, sp, [&](const Mapping& m) { fn(m, tl); });
+    });
+}
+
+// Lower bounds of a spatial unrolling's latency (cycles) and energy (pJ) over all its tilings: compute and
+// vector cycles plus the per-layer overhead; MAC, vector and leakage energy over that time.
+void spatial_bounds(const Layer& l, const Prep& p, const EdgeTpuArch& a, const EnergyTable& e, const Mapping& m,
+                    double& lb_cycles, double& lb_energy) {
+    double U[kDims];
+    std::fill(U, U + kDims, 1.0);
+    for (int lev = 0; lev < kSpatialLevels; ++lev) U[m.spatial[lev]] *= level_size(a, lev);
+    double compute = 1.0;
+    for (int d = 0; d < kDims; ++d) compute *= dceil(p.s.d[d], U[d]);
+    const double act_ops = p.out_elems * kActOps[static_cast<int>(l.act)];
+    lb_cycles = compute + std::ceil(act_ops / (static_cast<double>(a.pes()) * double(a.simd))) + a.layer_overhead_cycles;
+    const double sram_kib = a.onchip_bytes() / 1024.0 + static_cast<double>(a.pes()) * a.core_mem_bytes / 1024.0;
+    const double leak_mw = e.leak_mw_per_kib * sram_kib + e.leak_mw_per_mac * static_cast<double>(a.macs_per_cycle());
+    lb_energy = p.macs * e.mac_pj + act_ops * e.vector_op_pj + leak_mw * 1e-3 * lb_cycles / (a.clock_mhz * 1e6) * 1e12;
+}
+
+Mapping vector_mapping() {
+    Mapping m;
+    m.spatial[0] = DimK, m.spatial[1] = DimK, m.spatial[2] = DimK, m.spatial[3] = DimK;
+    return m;
+}
+
+}  // namespace
 
 std::vector<Mapping> edgetpu_map_space(const Layer& l, const EdgeTpuArch& a) {
     std::vector<Mapping> space;
     if (*l.invalid_field() != '\0') return space;
     if (!l.is_mac()) {
-        Mapping m;
-        m.spatial[0] = DimK, m.spatial[1] = DimK, m.spatial[2] = DimK, m.spatial[3] = DimK;
-        space.push_back(m);
+        space.push_back(vector_mapping());
         return space;
     }
-    const Shape s = layer_shape(l);
-    // Per level, the dimensions worth unrolling: allowed and larger than one (else the first allowed: idle).
-    std::vector<std::int32_t> choices[kSpatialLevels];
-    for (int lev = 0; lev < kSpatialLevels; ++lev) {
-        const std::int32_t* dims = lev == 3 ? kSimdDims : kPeDims;
-        const int nd = lev == 3 ? 2 : 5;
-        for (int i = 0; i < nd; ++i)
-            if (s.d[dims[i]] > 1.0) choices[lev].push_back(dims[i]);
-        if (choices[lev].empty()) choices[lev].push_back(lev == 3 ? DimC : DimK);
-    }
-    for (std::int32_t d0 : choices[0])
-        for (std::int32_t d1 : choices[1]) {
-            if (a.pe_x == a.pe_y && d1 < d0) continue;  // a square grid: (d0, d1) and (d1, d0) are the same
-            for (std::int32_t d2 : choices[2])
-                for (std::int32_t d3 : choices[3]) {
-                    Mapping m;
-                    m.spatial[0] = d0, m.spatial[1] = d1, m.spatial[2] = d2, m.spatial[3] = d3;
-                    const Tiles tl = per_pe(l, s, a, m.spatial);
-                    const double kt0 = min_weight_tiles(l, tl, a);
-                    if (kt0 <= 0.0) continue;
-                    const double kt_max = tl.k_units * tl.share[DimC];
-                    for (int ki = 0; ki < 3; ++ki) {
-                        const double kt = std::min(kt_max, kt0 * double(1 << ki));
-                        if (ki > 0 && kt <= kt0 * double(1 << (ki - 1))) break;
-                        const double pt0 = min_spatial_tiles(l, tl, a, kt);
-                        if (pt0 <= 0.0) continue;
-                        for (int pi = 0; pi < 3; ++pi) {
-                            const double pt = std::min(tl.share[DimP], pt0 * double(1 << pi));
-                            if (pi > 0 && pt <= pt0 * double(1 << (pi - 1))) break;
-                            const bool both_tiled = kt > 1.0 && pt > 1.0;
-                            for (std::int32_t order = 0; order < (both_tiled ? 2 : 1); ++order)
-                                for (std::int32_t inner = 0; inner < 2; ++inner) {
-                                    m.weight_tiles = static_cast<std::int64_t>(kt);
-                                    m.spatial_tiles = static_cast<std::int64_t>(pt);
-                                    m.order = order;
-                                    m.inner = inner;
-                                    space.push_back(m);
-                                }
-                        }
-                    }
-                }
-        }
+    for_each_mapping(l, layer_shape(l), a, [&](const Mapping& m, const Tiles&) { space.push_back(m); });
     return space;
 }
 
@@ -388,34 +457,74 @@ EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const Energy
         bad.status = Status::InvalidLayer;
         return bad;
     }
-    std::vector<Mapping> space = edgetpu_map_space(l, a);
+    if (!l.is_mac()) {
+        EdgeTpuCost c = evaluate_vector_layer(l, a, e, ctx);
+        c.v[F_mappings_evaluated] = 1.0;
+        c.v[F_map_space_size] = 1.0;
+        return c;
+    }
+    const Prep p = prepare(l, a);
     EdgeTpuCost best;
     best.status = Status::NoMapping;
-    const std::int64_t size = static_cast<std::int64_t>(space.size());
-    std::int64_t limit = size;
-    if (opt.budget > 0 && opt.budget < size) {
-        // Seeded Fisher-Yates shuffle (splitmix64: the same order on every platform), then take the first `budget`.
-        std::uint64_t state = opt.seed ^ 0xC0DE5167ULL;
-        for (std::int64_t i = size - 1; i > 0; --i) {
-            const std::int64_t j = static_cast<std::int64_t>(splitmix64(state) % static_cast<std::uint64_t>(i + 1));
-            std::swap(space[static_cast<std::size_t>(i)], space[static_cast<std::size_t>(j)]);
-        }
-        limit = opt.budget;
-    }
     double best_m = std::numeric_limits<double>::infinity(), best_t = best_m;
-    std::int64_t evaluated = 0, since_best = 0;
-    for (std::int64_t i = 0; i < limit; ++i) {
-        const EdgeTpuCost c = evaluate_edgetpu_mapping(l, a, e, ctx, space[static_cast<std::size_t>(i)]);
+    std::int64_t evaluated = 0, since_best = 0, size = 0;
+    bool stop = false;
+    auto consider = [&](const EdgeTpuCost& c, bool sampling) {
         ++evaluated;
-        if (c.status != Status::Ok) continue;
+        if (c.status != Status::Ok) return;
         const double mv = metric_value(c, opt.metric), tv = tie_value(c, opt.metric);
         if (mv < best_m || (mv == best_m && tv < best_t)) {
             best = c;
             best_m = mv;
             best_t = tv;
             since_best = 0;
-        } else if (opt.patience > 0 && limit < size && ++since_best >= opt.patience) {
-            break;
+        } else if (sampling && opt.patience > 0 && ++since_best >= opt.patience) {
+            stop = true;
+        }
+    };
+    if (opt.budget == 0) {
+        // The whole map space, branch and bound: spatial unrollings in order of their lower bound; one whose bound
+        // exceeds the best mapping so far cannot hold the optimum and its tilings are only counted.
+        struct Cand {
+            Mapping m;
+            double lb;
+        };
+        std::vector<Cand> cands;
+        cands.reserve(256);
+        for_each_spatial(p.s, a, [&](const Mapping& m) {
+            double lbc = 0.0, lbe = 0.0;
+            spatial_bounds(l, p, a, e, m, lbc, lbe);
+            const double lb = opt.metric == Metric::Latency ? lbc : opt.metric == Metric::Energy ? lbe : lbc * lbe;
+            cands.push_back({m, lb});
+        });
+        std::stable_sort(cands.begin(), cands.end(), [](const Cand& x, const Cand& y) { return x.lb < y.lb; });
+        for (const Cand& cand : cands) {
+            const Tiles tl = per_pe(l, p.s, a, cand.m.spatial);
+            if (cand.lb > best_m) {
+                for_each_tiling(l, tl, a, cand.m, [&](const Mapping&) { ++size; });
+                continue;
+            }
+            for_each_tiling(l, tl, a, cand.m, [&](const Mapping& m) {
+                ++size;
+                consider(evaluate_prepared(l, p, tl, a, e, ctx, m), false);
+            });
+        }
+    } else {
+        std::vector<Mapping> space = edgetpu_map_space(l, a);
+        size = static_cast<std::int64_t>(space.size());
+        const bool sampling = opt.budget < size;
+        if (sampling) {
+            // Seeded Fisher-Yates shuffle (splitmix64: the same order on every platform); take the first `budget`.
+            std::uint64_t state = opt.seed ^ 0xC0DE5167ULL;
+            for (std::int64_t i = size - 1; i > 0; --i) {
+                const std::int64_t j = static_cast<std::int64_t>(splitmix64(state) % static_cast<std::uint64_t>(i + 1));
+                std::swap(space[static_cast<std::size_t>(i)], space[static_cast<std::size_t>(j)]);
+            }
+        }
+        const std::int64_t limit = std::min(size, opt.budget);
+        for (std::int64_t i = 0; i < limit && !stop; ++i) {
+            const Mapping& m = space[static_cast<std::size_t>(i)];
+            consider(evaluate_prepared(l, p, per_pe(l, p.s, a, m.spatial), a, e, ctx, m), sampling);
         }
     }
     best.v[F_mappings_evaluated] = static_cast<double>(evaluated);
@@ -428,7 +537,8 @@ std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& laye
     // (2: the next layer's buffers are filled while this one runs), capped at the on-chip size; a layer
     // whose input + output exceeds the on-chip size spills both to DRAM. Parameters: the rest of the
     // on-chip memory caches whole layers' weights in network order while they fit (as the Edge TPU compiler
-    // does); the others are streamed over the I/O link on every inference. The network input arrives from the
+    // does); from the first layer that does not fit on, parameters are streamed over the I/O link on every
+    // inference (a prefix rule, so more on-chip memory never caches less). The network input arrives from the
     // host and the last output returns to it.
     std::vector<LayerContext> ctx(layers.size());
     const double onchip = a.onchip_bytes();
@@ -443,15 +553,13 @@ std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& laye
     }
     const double act_cap = std::min(act_need * a.activation_buffers, onchip);
     double param_room = onchip - act_cap;
+    bool caching = true;
     for (std::size_t i = 0; i < layers.size(); ++i) {
         const Layer& l = layers[i];
         const double w = l.is_mac() ? double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(a.weight_bytes) : 0.0;
-        if (w <= param_room) {
-            param_room -= w;
-            ctx[i].weights_cached = true;
-        } else {
-            ctx[i].weights_cached = false;
-        }
+        caching = caching && w <= param_room;
+        if (caching) param_room -= w;
+        ctx[i].weights_cached = caching;
         const bool spill = act[i] > std::min(act_cap, onchip);
         ctx[i].input_spilled = spill;
         ctx[i].output_spilled = spill;
