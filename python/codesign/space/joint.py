@@ -80,6 +80,11 @@ class JointSpace(CategoricalSpace[Candidate]):
             arch=self.network._build(values[: self._n_net]), hw=self.hardware._build(values[self._n_net :])
         )
 
+    def to_block_strings(self, candidate: Candidate) -> list[list[str]]:
+        """The network part's timm block strings (see :meth:`NetworkSpace.to_block_strings`)."""
+        self.validate(candidate)
+        return self.network.to_block_strings(candidate.arch)
+
     def split(self, indices: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Joint encoding -> (network indices, hardware indices)."""
         indices = tuple(indices)
