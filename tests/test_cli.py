@@ -88,3 +88,29 @@ def test_unknown_timm_network():
     pytest.importorskip("timm")
     r = run("evaluate", "--network", "resnet5O")
     assert r.exit_code == 2 and "resnet5O" in r.output
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--budget", "0"), "--budget"),
+    (("--target-latency-ms", "-1"), "--target-latency-ms"),
+    (("--controller", "bayes"), "bayes"),
+    (("--mode", "medium"), "medium"),
+])
+def test_search_bad_input_exit_2(tmp_path, args, needle):
+    r = run("search", "--out", str(tmp_path / "s"), *args)
+    assert r.exit_code == 2, r.output
+    assert needle in r.output and "Traceback" not in r.output
+
+
+def test_search_tiny_run_and_refuses_to_clobber(tmp_path):
+    pytest.importorskip("torch")
+    if not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").exists():
+        pytest.skip("dataset-fashion-mnist not installed")
+    out = tmp_path / "s"
+    r = run("search", "--out", str(out), "--budget", "3", "--proxy-steps", "5", "--population", "2")
+    assert r.exit_code == 0, r.output
+    lines = (out / "trials.jsonl").read_text().splitlines()
+    assert len(lines) == 3
+    assert (out / "pareto.csv").read_text().startswith("trial,")
+    again = run("search", "--out", str(out), "--budget", "3")
+    assert again.exit_code == 2 and "exists" in again.output
