@@ -36,12 +36,22 @@ _EXPORTS = {
     "EdgeTpuNetworkCost": "codesign.cost",
     "map_layer": "codesign.cost",
     "map_space": "codesign.cost",
+    # sweeps and mapping studies (``codesign.sweep`` is the module, callable as ``codesign.sweep(...)``)
+    "load_space": "codesign.sweep",
+    "SweepSpace": "codesign.sweep",
+    "map_study": "codesign.mapping_study",
+    "parse_layer": "codesign.mapping_study",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+#: Submodules reachable as attributes without an explicit import.
+_SUBMODULES = ("cost", "hardware", "workload", "scalesim", "sweep", "mapping_study", "space", "search", "evaluation")
+
+__all__ = sorted(_EXPORTS) + ["sweep", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"codesign.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'codesign' has no attribute {name!r}")

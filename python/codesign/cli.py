@@ -289,6 +289,11 @@ def search(
     console.print(f"trials: {summary.trials_path}\nPareto front: {summary.pareto_path}")
 
 
+from .cli_sweep import register as _register_sweep  # noqa: E402
+
+_register_sweep(app)
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,107 @@
+"""Sweep throughput and memory (figures in benchmarks/README.md, section "Sweeps, mapping studies and peers").
+
+* Edge-TPU-like sweep of the published space (sampled) for MobileNetV2, at 1 and 2 C++ threads, through
+  ``codesign.sweep`` with Parquet output: configurations per second, end to end (planning, configuration
+  objects, batched calls, Parquet writes, Pareto front).
+* Systolic sweep (ResNet-50) at 1 and 2 threads.
+* Memory per million result rows: peak RSS of a subprocess writing 1,000,000 rows to Parquet, minus that of one
+  writing 100,000 rows with the same chunk size (flat memory means about 0 MB per million rows).
+* Mapping study of one layer (the whole map space, ranked).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import sys
+import textwrap
+
+import pytest
+
+import codesign
+from codesign import sweep as sw
+
+pytest.importorskip("pyarrow")
+
+
+@pytest.fixture(scope="module")
+def mobilenetv2():
+    pytest.importorskip("timm")
+    return codesign.from_timm("mobilenetv2_100")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sweep_edgetpu_space_throughput(benchmark, mobilenetv2, tmp_path, threads):
+    n = 1000 * threads
+    counter = iter(range(1000))
+
+    def run():
+        return sw.sweep(mobilenetv2, "edgetpu-space", sample=n, seed=0, out=tmp_path / f"s{next(counter)}",
+                        threads=threads, chunk_size=500)
+
+    c0 = time.process_time()
+    summ = benchmark.pedantic(run, rounds=1, iterations=1)
+    cpu = time.process_time() - c0
+    benchmark.extra_info.update({"configurations": n, "configs_per_s": n / benchmark.stats.stats.mean,
+                                 "cpu_s": cpu, "configs_per_cpu_s": n / cpu})
+    assert summ.rows == n and len(summ.pareto)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sweep_systolic_space_throughput(benchmark, resnet50, tmp_path, threads):
+    n = 5000
+    counter = iter(range(1000))
+
+    def run():
+        return sw.sweep(resnet50, "systolic-space", sample=n, seed=0, out=tmp_path / f"s{next(counter)}",
+                        threads=threads, chunk_size=2500)
+
+    c0 = time.process_time()
+    summ = benchmark.pedantic(run, rounds=1, iterations=1)
+    cpu = time.process_time() - c0
+    benchmark.extra_info.update({"configurations": n, "configs_per_s": n / benchmark.stats.stats.mean,
+                                 "cpu_s": cpu, "configs_per_cpu_s": n / cpu})
+    assert summ.rows == n
+
+
+MEMORY_SCRIPT = textwrap.dedent("""
+    import json, sys, time
+    import codesign
+    from codesign import sweep as sw
+    n_rows, out = int(sys.argv[1]), sys.argv[2]
+    nets = [codesign.Workload(f"n{i}", [codesign.Layer.conv("c", c=8 + i, k=16, h=14, w=14, r=3, padding=1)])
+            for i in range(10)]
+    space = {"base": "systolic", "grid": {"rows": list(range(1, 101)), "cols": list(range(1, 101)),
+                                          "dataflow": ["os", "ws", "is"], "dram_bw_words_per_cycle": [4, 8, 16, 32]}}
+    t = time.perf_counter()
+    summ = sw.sweep(nets, space, sample=n_rows // len(nets), seed=0, out=out, chunk_size=5000, threads=1)
+    # VmHWM: this process's peak RSS (ru_maxrss would include the parent's, inherited through fork and exec)
+    hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+    print(json.dumps({"rows": summ.rows, "seconds": time.perf_counter() - t, "max_rss_mb": hwm / 1024}))
+""")
+
+
+def _measure(tmp_path, n_rows):
+    script = tmp_path / "mem.py"
+    script.write_text(MEMORY_SCRIPT)
+    out = subprocess.run([sys.executable, str(script), str(n_rows), str(tmp_path / f"m{n_rows}")], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_sweep_memory_per_million_rows(benchmark, tmp_path):
+    small = _measure(tmp_path, 100_000)
+    big = benchmark.pedantic(_measure, args=(tmp_path, 1_000_000), rounds=1, iterations=1)
+    assert big["rows"] == 1_000_000
+    growth = (big["max_rss_mb"] - small["max_rss_mb"]) / 0.9    # MB per million extra rows
+    benchmark.extra_info.update({"rss_mb_100k_rows": small["max_rss_mb"], "rss_mb_1m_rows": big["max_rss_mb"],
+                                 "rss_growth_mb_per_million_rows": growth, "rows_per_s": 1e6 / big["seconds"]})
+    assert growth < 100, (small, big)
+
+
+def test_map_study_one_layer(benchmark):
+    from codesign.mapping_study import map_study, parse_layer
+
+    layer = parse_layer("conv K=64 C=64 P=56 Q=56 R=3 S=3")
+    study = benchmark(map_study, layer, codesign.preset("edgetpu"))
+    benchmark.extra_info["mappings"] = study.size

@@ -1,0 +1,235 @@
+"""The ``codesign sweep``, ``codesign map`` and ``codesign plot`` commands (``register(app)`` adds them).
+
+Bad input is answered with one line on stderr naming the option and the value, and exit status 2.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        if v != v:
+            return "nan"
+        if v.is_integer() and abs(v) < 1e15:
+            return f"{int(v):,}"
+        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.4e}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def _table(df: Any, columns: list[str], title: str) -> Table:
+    t = Table(title=title, header_style="bold", pad_edge=False)
+    for i, c in enumerate(columns):
+        t.add_column(c, justify="left" if i == 0 or c == "mapping" else "right", no_wrap=c == "mapping")
+    for rec in df[columns].itertuples(index=False):
+        t.add_row(*[str(v) if c in ("config_id", "rank") else _fmt(v.item() if hasattr(v, "item") else v)
+                    for c, v in zip(columns, rec)])
+    return t
+
+
+def sweep_command(
+    network: List[str] = typer.Option(["mobilenetv2_100"], "--network", "-n",
+                                      help="timm model name or SCALE-Sim topology CSV (repeat for several)"),
+    space: str = typer.Option("edgetpu-space", "--space",
+                              help="edgetpu-space (the template's 50,000 published configurations), systolic-space, "
+                                   "or a YAML/TOML/JSON space file"),
+    where: Optional[str] = typer.Option(None, "--where",
+                                        help="filter over configuration fields, e.g. 'pe_x * pe_y <= 16 and simd >= 32'"),
+    sample: Optional[int] = typer.Option(None, "--sample", help="evaluate N configurations drawn at random"),
+    seed: int = typer.Option(0, "--seed", help="seed of --sample"),
+    out: Path = typer.Option(Path("runs/sweep"), "--out", "-o",
+                             help="a directory (Parquet dataset) or a .csv file"),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="parquet or csv (default: from --out)"),
+    chunk_size: int = typer.Option(1024, "--chunk-size", help="configurations per batched call and written chunk"),
+    threads: int = typer.Option(0, "--threads", help="C++ threads per batched call (0 = all cores)"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="start a Dask LocalCluster of N worker processes"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:PORT"),
+    resume: bool = typer.Option(False, "--resume", help="continue the sweep in --out"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="start afresh even if --out holds a sweep"),
+    metric: str = typer.Option("latency", "--metric", help="Edge-TPU mapper metric: latency, energy or edp"),
+    budget: int = typer.Option(0, "--budget", help="Edge-TPU mapper: most mappings per layer (0 = all)"),
+    patience: int = typer.Option(0, "--patience", help="Edge-TPU mapper: stop after N non-improving mappings"),
+    mapper_seed: int = typer.Option(0, "--mapper-seed", help="Edge-TPU mapper: sampling seed"),
+    objectives: Optional[str] = typer.Option(None, "--objectives",
+                                             help="Pareto objectives, comma-separated (default latency_ms,energy_mj,"
+                                                  "area_mm2; latency_ms,area_mm2 for systolic spaces)"),
+    top: int = typer.Option(15, "--top", help="Pareto rows printed per network"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar on stderr"),
+    resolution: int = typer.Option(224, "--resolution", help="input resolution for timm networks (px)"),
+    batch: int = typer.Option(1, "--batch", help="batch size N for timm networks"),
+) -> None:
+    """Sweep a hardware space for one or more networks: batched, streamed to Parquet/CSV, resumable, Dask-ready; prints the Pareto front."""
+    from .cost import MapperOptions
+    from .sweep import sweep
+
+    try:
+        for name, value in (("--resolution", resolution), ("--batch", batch), ("--top", top)):
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        mapper = MapperOptions(metric=metric, budget=budget, patience=patience, seed=mapper_seed)
+        objs = [o.strip() for o in objectives.split(",") if o.strip()] if objectives else None
+        if objectives is not None and not objs:
+            raise ValueError(f"--objectives must name at least one metric, got {objectives!r}")
+        summary = sweep(list(network), space, where=where, sample=sample, seed=seed, out=out, fmt=fmt, resume=resume,
+                        overwrite=overwrite, chunk_size=chunk_size, threads=threads, mapper=mapper,
+                        scheduler=scheduler, workers=workers, objectives=objs, progress=progress,
+                        resolution=resolution, batch=batch)
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
+        _fail(_first_line(exc))
+        return
+    console = Console(width=max(Console().width, 160))
+    resumed = f", {summary.chunks_skipped} resumed" if summary.chunks_skipped else ""
+    console.print(f"[bold]{summary.configs:,}[/] configurations x {len(network)} network(s) = {summary.rows:,} rows in "
+                  f"{summary.chunks} chunks ({summary.chunks_computed} computed{resumed}) in {summary.seconds:.1f} s "
+                  f"(evaluation {summary.eval_seconds:.1f} s, {summary.configs_per_s:,.0f} configurations/s); "
+                  f"{summary.failed:,} rows with ok=False")
+    pareto = summary.pareto
+    if len(pareto):
+        from .sweep import load_space
+
+        fields = list(load_space(space).fields)
+        for net, part in pareto.groupby("network", sort=False):
+            cols = ["config_id", *fields, *summary.objectives]
+            title = (f"{net}: {len(part):,} Pareto-optimal configurations (minimising "
+                     f"{', '.join(summary.objectives)}){'; first ' + str(top) if len(part) > top else ''}")
+            console.print(_table(part.head(top), cols, title))
+    else:
+        console.print("no configuration could be evaluated: no Pareto front")
+    console.print(f"results: {summary.out} ({summary.format})\nPareto front: {summary.pareto_path}")
+
+
+def map_command(
+    layer: str = typer.Option(..., "--layer", "-l", help="e.g. 'conv K=64 C=64 P=56 Q=56 R=3 S=3', 'dwconv C=96 P=56 "
+                                                        "R=3 stride=2', 'fc C=1280 K=1000', 'gemm M=128 N=64 K=128'"),
+    hw: str = typer.Option("edgetpu", "--hw", help="hardware preset or SCALE-Sim .cfg (as codesign evaluate)"),
+    metric: str = typer.Option("latency", "--metric", help="rank by latency, energy or edp"),
+    dataflow: Optional[str] = typer.Option(None, "--dataflow",
+                                           help="systolic: os, ws or is (default: all three); Edge-TPU: lanes ws or os"),
+    top: int = typer.Option(10, "--top", "-k", help="alternatives shown"),
+    dump_all: bool = typer.Option(False, "--all", help="write the whole evaluated map space (Parquet, or CSV for .csv)"),
+    out: Path = typer.Option(Path("mapspace.parquet"), "--out", "-o", help="where --all writes"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json (the top-k)"),
+    budget: int = typer.Option(0, "--budget", help="mapper: most mappings (0 = exhaustive)"),
+    seed: int = typer.Option(0, "--seed", help="mapper: sampling seed"),
+    pe_x: Optional[int] = typer.Option(None, help="Edge-TPU template: PEs in x (override)"),
+    pe_y: Optional[int] = typer.Option(None, help="Edge-TPU template: PEs in y (override)"),
+    lanes: Optional[int] = typer.Option(None, help="Edge-TPU template: lanes per PE (override)"),
+    simd: Optional[int] = typer.Option(None, help="Edge-TPU template: SIMD units per lane (override)"),
+    core_mem_kib: Optional[float] = typer.Option(None, help="Edge-TPU template: core memory per PE, KiB"),
+    pe_mem_kib: Optional[float] = typer.Option(None, help="Edge-TPU template: PE memory per PE, KiB"),
+    io_bw_gbps: Optional[float] = typer.Option(None, help="Edge-TPU template: I/O bandwidth, GB/s"),
+    rows: Optional[int] = typer.Option(None, help="systolic: PE rows (override)"),
+    cols: Optional[int] = typer.Option(None, help="systolic: PE columns (override)"),
+) -> None:
+    """Best mapping of one layer on one accelerator and the top-k alternatives with their costs; --all dumps the map space."""
+    from .cli import UsageError, load_hardware
+    from .cost import MapperOptions
+    from .mapping_study import map_study, parse_layer
+
+    try:
+        if fmt not in ("table", "csv", "json"):
+            raise ValueError(f"--format must be table, csv or json, got {fmt!r}")
+        if top < 1:
+            raise ValueError(f"--top must be >= 1, got {top}")
+        the_layer = parse_layer(layer)
+        hardware = load_hardware(hw, dict(pe_x=pe_x, pe_y=pe_y, lanes=lanes, simd=simd, core_mem_kib=core_mem_kib,
+                                          pe_mem_kib=pe_mem_kib, io_bw_gbps=io_bw_gbps, rows=rows, cols=cols))
+        study = map_study(the_layer, hardware, metric=metric, dataflow=dataflow,
+                          mapper=MapperOptions(metric=metric, budget=budget, seed=seed))
+    except (UsageError, ValueError, TypeError, FileNotFoundError) as exc:
+        _fail(_first_line(exc))
+        return
+    space = study.space
+    if dump_all:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if out.suffix.lower() == ".csv":
+                space.to_csv(out, index=False)
+            else:
+                space.to_parquet(out, index=False)
+        except ImportError as exc:
+            _fail(f"--all needs pyarrow for Parquet (pip install pyarrow) or a .csv --out: {_first_line(exc)}")
+            return
+        except OSError as exc:
+            _fail(f"--out {str(out)!r}: {_first_line(exc)}")
+            return
+        err.print(f"wrote {len(space):,} mappings to {out}")
+    head = space.head(top)
+    if fmt == "json":
+        doc = {"layer": the_layer.name, "hw": hardware.to_dict(), "metric": metric, "map_space_size": len(space),
+               "best": json.loads(head.head(1).to_json(orient="records"))[0],
+               "top": json.loads(head.to_json(orient="records"))}
+        if study.mapper_best is not None:
+            doc["mapper_best"] = study.mapper_best
+        sys.stdout.write(json.dumps(doc, indent=1) + "\n")
+        return
+    if fmt == "csv":
+        sys.stdout.write(head.to_csv(index=False))
+        return
+    console = Console(width=max(Console().width, 160))
+    edge = type(hardware).__name__ == "EdgeTpuConfig"
+    cols_ = (["rank", "mapping", "cycles", "latency_ms", "energy_pj", "utilization", "bound_text", "core_mem_bytes",
+              "pe_mem_bytes", "dram_w_bytes"] if edge else
+             ["rank", "mapping", "cycles", "stall_cycles", "mapping_efficiency", "compute_utilization", "latency_ms"])
+    if edge:
+        head = head.assign(bound_text=["memory" if b else "compute" for b in head["memory_bound"]])
+    best = space.iloc[0]
+    shape = (f"N={the_layer.n} K={the_layer.k} C={the_layer.c} P={the_layer.p} Q={the_layer.q} R={the_layer.r} "
+             f"S={the_layer.s} stride={the_layer.stride_h} groups={the_layer.groups}")
+    console.print(f"[bold]{the_layer.kind} {shape}[/] on {hardware.name}: {len(space):,} legal mappings, "
+                  f"ranked by {metric}")
+    console.print(f"best: [bold]{best['mapping']}[/]  cycles {_fmt(float(best['cycles']))}"
+                  + (f", energy {_fmt(float(best['energy_pj']))} pJ" if edge else ""))
+    console.print(_table(head, [c for c in cols_ if c in head.columns], f"top {len(head)}"))
+
+
+def plot_command(
+    results: Path = typer.Argument(..., help="sweep output (Parquet directory or CSV) or a map space (codesign map --all)"),
+    x: str = typer.Option(..., "--x", help="swept parameter on the x axis, e.g. pe_x, simd, io_bw_gbps"),
+    y: Optional[str] = typer.Option(None, "--y", help="metrics, comma-separated (default latency_ms,energy_mj)"),
+    network: Optional[str] = typer.Option(None, "--network", "-n", help="only this network"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="PNG path (default: RESULTS_X.png next to it)"),
+    title: Optional[str] = typer.Option(None, "--title", help="figure title"),
+) -> None:
+    """Plot latency/energy (or any metric) against a swept parameter: every point, best and median per value (PNG)."""
+    from .mapping_study import plot_sweep, read_table
+
+    try:
+        df = read_table(results)
+        ys = [c.strip() for c in y.split(",") if c.strip()] if y else None
+        target = out or results.with_name(f"{results.stem}_{x}.png")
+        path = plot_sweep(df, x, y=ys, out=target, network=network, title=title)
+    except (ValueError, TypeError, FileNotFoundError, ImportError, OSError) as exc:
+        _fail(_first_line(exc))
+        return
+    err.print(f"wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``sweep``, ``map`` and ``plot`` commands to the ``codesign`` Typer app."""
+    app.command("sweep")(sweep_command)
+    app.command("map")(map_command)
+    app.command("plot")(plot_command)
