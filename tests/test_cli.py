@@ -113,4 +113,4 @@ def test_search_tiny_run_and_refuses_to_clobber(tmp_path):
     assert len(lines) == 3
     assert (out / "pareto.csv").read_text().startswith("trial,")
     again = run("search", "--out", str(out), "--budget", "3")
-    assert again.exit_code == 2 and "exists" in again.output
+    assert again.exit_code == 2 and "--resume" in again.output and "--overwrite" in again.output

@@ -14,7 +14,10 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from . import __version__
 
 app = typer.Typer(
     add_completion=False,
@@ -38,18 +41,43 @@ class UsageError(Exception):
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"codesign {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version and exit"),
+) -> None:
+    """Co-design of neural networks and edge accelerators."""
+
+
+#: Largest input resolution and batch the CLI traces (shape propagation runs a real forward pass on the CPU).
+MAX_RESOLUTION = 2048
+MAX_BATCH = 256
 
 
 def load_workload(network: str, resolution: int, batch: int) -> Any:
     """A Workload from a SCALE-Sim topology CSV path or a timm model name."""
     from . import workload as wl
 
-    if network.lower().endswith(".csv") or os.path.sep in network:
+    if not network.strip():
+        raise UsageError("--network must name a timm model or a SCALE-Sim topology CSV, got ''")
+    if network.lower().endswith(".csv") or os.path.sep in network or os.path.isfile(network):
+        if os.path.isdir(network):
+            raise UsageError(f"--network {network!r} is a directory, not a SCALE-Sim topology CSV")
         if not os.path.isfile(network):
             raise UsageError(f"--network {network!r}: no such file")
-        return wl.from_scalesim_csv(network)
+        try:
+            return wl.from_scalesim_csv(network)
+        except UnicodeDecodeError:
+            raise UsageError(f"--network {network!r}: not a text (SCALE-Sim topology CSV) file") from None
     try:
         import timm  # noqa: F401
     except ImportError:
@@ -57,7 +85,12 @@ def load_workload(network: str, resolution: int, batch: int) -> Any:
             f"--network {network!r}: building timm models needs the torch extra "
             "(pip install 'codesign[search]'); a SCALE-Sim topology CSV works without it"
         ) from None
-    return wl.from_timm(network, resolution=resolution, batch=batch)
+    try:
+        return wl.from_timm(network, resolution=resolution, batch=batch)
+    except (RuntimeError, MemoryError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"--network {network!r} at --resolution {resolution}, --batch {batch}: the model's forward "
+                         f"pass failed ({first[:200]})") from None
 
 
 SYSTOLIC_OPTIONS = ("rows", "cols", "dataflow", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "dram_bw_words_per_cycle")
@@ -71,7 +104,10 @@ def load_hardware(hw: str, overrides: dict[str, Any]) -> Any:
     if hw.lower().endswith(".cfg") or os.path.sep in hw:
         if not os.path.isfile(hw):
             raise UsageError(f"--hw {hw!r}: no such file")
-        base = hardware.from_scalesim_cfg(hw)
+        try:
+            base = hardware.from_scalesim_cfg(hw)
+        except UnicodeDecodeError:
+            raise UsageError(f"--hw {hw!r}: not a text (SCALE-Sim .cfg) file") from None
     else:
         base = hardware.preset(hw)
     changes = {k: v for k, v in overrides.items() if v is not None}
@@ -85,7 +121,9 @@ def load_hardware(hw: str, overrides: dict[str, Any]) -> Any:
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.4e}"
+        if v.is_integer() and abs(v) < 1e15:
+            return f"{int(v):,}"
+        return f"{v:.4g}"
     if isinstance(v, int):
         return f"{v:,}"
     return str(v)
@@ -101,7 +139,7 @@ def render_table(cost: Any, title: str, console: Console) -> None:
     for i, h in enumerate(heads):
         table.add_column(h, justify="left" if i == 0 else "right", no_wrap=i == 0)
     for rec in cost.layers:
-        table.add_row(*[_fmt(rec[c]) for c in cols])
+        table.add_row(*[escape(_fmt(rec[c])) for c in cols])
     console.print(table)
     t = cost.totals
     tot = Table(title="totals", show_header=False, header_style="bold")
@@ -133,9 +171,11 @@ def render_edgetpu_table(cost: Any, title: str, console: Console) -> None:
         row = []
         for c in cols:
             v = rec[c]
-            if c != "utilization" and isinstance(v, float) and v.is_integer():
+            if c == "mapping" and not rec["macs"]:
+                v = "- (vector unit)"
+            elif c != "utilization" and isinstance(v, float) and v.is_integer():
                 v = int(v)
-            row.append(_fmt(v))
+            row.append(escape(_fmt(v)))
         table.add_row(*row)
     console.print(table)
     t = cost.totals
@@ -189,9 +229,11 @@ def evaluate(
     try:
         if fmt not in ("table", "csv", "json"):
             raise UsageError(f"--format must be table, csv or json, got {fmt!r}")
-        for name, value in (("--resolution", resolution), ("--batch", batch)):
-            if value < 1:
-                raise UsageError(f"{name} must be >= 1, got {value}")
+        for name, value, top in (("--resolution", resolution, MAX_RESOLUTION), ("--batch", batch, MAX_BATCH)):
+            if not 1 <= value <= top:
+                raise UsageError(f"{name} must be between 1 and {top}, got {value}")
+        if not 0 <= seed < 2**63:
+            raise UsageError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
         hardware = load_hardware(hw, dict(rows=rows, cols=cols, dataflow=dataflow, ifmap_sram_kib=ifmap_sram_kib,
                                           filter_sram_kib=filter_sram_kib, ofmap_sram_kib=ofmap_sram_kib,
                                           dram_bw_words_per_cycle=bandwidth, clock_mhz=clock_mhz, pe_x=pe_x, pe_y=pe_y,
@@ -207,7 +249,14 @@ def evaluate(
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return
     if fmt == "table":
-        console = Console(width=max(Console().width, 200)) if output is None else Console(file=open(output, "w"), width=240)
+        if output is None:
+            console = Console(width=max(Console().width, 160))
+        else:
+            try:
+                console = Console(file=open(output, "w"), width=240)
+            except OSError as exc:
+                _fail(f"--output {str(output)!r}: cannot write ({exc.strerror or exc})")
+                return
         if type(cost).__name__ == "NetworkCost":
             render_table(cost, f"{workload.name} on {hardware.name}: {hardware.rows}x{hardware.cols} {hardware.dataflow}, "
                                f"{hardware.clock_mhz:g} MHz", console)
@@ -216,20 +265,29 @@ def evaluate(
                                        f"{hardware.lanes} lanes x {hardware.simd} SIMD, {hardware.clock_mhz:g} MHz, "
                                        f"{hardware.data_type}; mapper metric {metric}", console)
         return
+    records = cost_records(cost)
     if fmt == "json":
-        doc = {"network": workload.name, "hw": hardware.to_dict(), "layers": cost_records(cost), "totals": dict(cost.totals)}
-        text = json.dumps(doc, indent=1)
+        doc = {"network": workload.name, "hw": hardware.to_dict(), "layers": records, "totals": dict(cost.totals)}
+        try:
+            text = json.dumps(doc, indent=1, allow_nan=False)
+        except ValueError:
+            _fail("the result holds an infinite or NaN value (check --clock-mhz and bandwidths); refusing to write invalid JSON")
+            return
     else:
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(LAYER_COLUMNS), lineterminator="\n")
+        writer = csv.DictWriter(buf, fieldnames=list(records[0]) if records else list(LAYER_COLUMNS), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(cost_records(cost))
+        writer.writerows(records)
         text = buf.getvalue()
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
-        Path(output).write_text(text)
-        err.print(f"wrote {output}")
+        try:
+            Path(output).write_text(text)
+        except OSError as exc:
+            _fail(f"--output {str(output)!r}: cannot write ({exc.strerror or exc})")
+            return
+        err.print(f"wrote {escape(str(output))}")
 
 
 @app.command()
@@ -261,6 +319,8 @@ def search(
         _fail(f"--controller must be evolution or random, got {controller!r}")
     if mode not in ("soft", "hard"):
         _fail(f"--mode must be soft or hard, got {mode!r}")
+    if resume and overwrite:
+        _fail("--resume and --overwrite contradict each other: pass one")
     try:
         from .search.runner import run_search
     except ImportError as exc:
@@ -269,6 +329,9 @@ def search(
     try:
         summary = run_search(out, seed=seed, resume=resume, overwrite=overwrite, controller=controller, mode=mode,
                              **{k: v for k, v in kwargs.items() if v is not None})
+    except FileExistsError:
+        _fail(f"--out {str(out)!r} already holds a search checkpoint: pass --resume to continue it or --overwrite to start afresh")
+        return
     except (ValueError, TypeError, OSError) as exc:
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return
@@ -279,7 +342,7 @@ def search(
     if summary.pareto:
         table = Table(title="Pareto front (accuracy max, latency_ms min, area_mm2 min)", header_style="bold")
         for col in ("trial", "accuracy", "latency_ms", "area_mm2", "reward", "hw"):
-            table.add_column(col, justify="left" if col == "hw" else "right")
+            table.add_column(col, justify="left" if col == "hw" else "right", overflow="fold")
         for rec in summary.pareto:
             m = rec.get("metrics", rec)
             table.add_row(str(rec.get("trial", "")), _fmt(float(m.get("accuracy", float("nan")))),

@@ -177,6 +177,8 @@ def evaluate(x: Any, hw: Any, *, threads: int = 1, mapper: Any = None) -> Any:
     """
     if type(hw).__name__ == "EdgeTpuConfig":
         return evaluate_edgetpu(x, hw, mapper=mapper)
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
+        raise ValueError(f"threads must be an int >= 0, got {threads!r}")
     hw = _check_hw(hw)
     layers, names = _layers_array(x)
     status, ints, floats = _core.systolic_batch(layers, np.asarray([hw.to_row()]), threads)
@@ -249,13 +251,17 @@ def evaluate_batch(x: Any, hws: Any, *, threads: int = 0, mapper: Any = None) ->
     """
     if isinstance(hws, (SystolicArray, EdgeTpuConfig)):
         hws = [hws]
+    if not isinstance(hws, (list, tuple)) and not hasattr(hws, "__iter__"):
+        raise TypeError(f"hws must be a SystolicArray, an EdgeTpuConfig or a sequence of them, got {type(hws).__name__}")
     hws = list(hws)
     if not hws:
         raise ValueError("hws must hold at least one SystolicArray or EdgeTpuConfig, got an empty sequence")
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
         raise ValueError(f"threads must be an int >= 0, got {threads!r}")
     if all(isinstance(h, EdgeTpuConfig) for h in hws):
-        return _edgetpu_run(x, hws, mapper or MapperOptions(), int(threads))
+        return _edgetpu_run(x, hws, _check_mapper(mapper), int(threads))
+    if any(isinstance(h, EdgeTpuConfig) for h in hws):
+        raise TypeError("hws must be all SystolicArray or all EdgeTpuConfig, got a mix; evaluate them in two calls")
     hws = [_check_hw(h) for h in hws]
     layers, names = _layers_array(x)
     archs = np.asarray([h.to_row() for h in hws], dtype=np.float64)
@@ -301,8 +307,8 @@ class MapperOptions:
             raise ValueError(f"metric must be one of {', '.join(_METRICS)}, got {self.metric!r}")
         for name in ("budget", "patience", "seed", "threads"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**63:
+                raise ValueError(f"{name} must be an int between 0 and 2**63 - 1, got {value!r}")
 
     def args(self) -> tuple[int, int, int, int]:
         return _METRICS.index(self.metric), int(self.budget), int(self.patience), int(self.seed)
@@ -404,6 +410,20 @@ class EdgeTpuBatchResult:
         return out
 
 
+def _check_mapper(mapper: Any) -> MapperOptions:
+    if mapper is None:
+        return MapperOptions()
+    if not isinstance(mapper, MapperOptions):
+        raise TypeError(f"mapper must be a codesign.MapperOptions, got {mapper!r}")
+    return mapper
+
+
+def _check_edgetpu(hw: Any) -> EdgeTpuConfig:
+    if not isinstance(hw, EdgeTpuConfig):
+        raise TypeError(f"hw must be a codesign.EdgeTpuConfig (the mapper works on the Edge-TPU-like template), got {type(hw).__name__}")
+    return hw
+
+
 def _edgetpu_run(x: Any, hws: list[EdgeTpuConfig], mapper: MapperOptions, threads: int) -> EdgeTpuBatchResult:
     layers, names = _layers_array(x)
     archs = np.asarray([h.to_row() for h in hws], dtype=np.float64)
@@ -428,8 +448,8 @@ def evaluate_edgetpu(x: Any, hw: EdgeTpuConfig, *, mapper: MapperOptions | None 
     Raises:
         ValueError: a layer with no legal mapping (the message names it and the memories) or invalid input.
     """
-    mapper = mapper or MapperOptions()
-    res = _edgetpu_run(x, [hw], mapper, 1)
+    mapper = _check_mapper(mapper)
+    res = _edgetpu_run(x, [_check_edgetpu(hw)], mapper, 1)
     bad = np.flatnonzero(res.status[0])
     if bad.size:
         raise ValueError(_explain(int(res.status[0, bad[0]]), res.names[bad[0]], hw))
@@ -442,6 +462,7 @@ def map_space(layer: Any, hw: EdgeTpuConfig, *, weights_cached: bool = True, inp
     ``mapping`` (text). Use it to check the mapper or to plot a map space."""
     if not hasattr(layer, "to_row"):
         raise TypeError(f"layer must be a codesign.Layer, got {type(layer).__name__}")
+    hw = _check_edgetpu(hw)
     st, status, values = _core.edgetpu_map_space(np.asarray(layer.to_row(), np.int64), np.asarray(hw.to_row()),
                                                  np.asarray(hw.energy_row()), weights_cached, input_spilled, output_spilled)
     if st:
@@ -455,9 +476,10 @@ def map_space(layer: Any, hw: EdgeTpuConfig, *, weights_cached: bool = True, inp
 def map_layer(layer: Any, hw: EdgeTpuConfig, *, mapper: MapperOptions | None = None, weights_cached: bool = True,
               input_spilled: bool = False, output_spilled: bool = False) -> dict[str, Any]:
     """The mapper's best mapping of one layer (a record of every field, ``mapping`` as text)."""
-    mapper = mapper or MapperOptions()
+    mapper = _check_mapper(mapper)
     if not hasattr(layer, "to_row"):
         raise TypeError(f"layer must be a codesign.Layer, got {type(layer).__name__}")
+    hw = _check_edgetpu(hw)
     metric, budget, patience, seed = mapper.args()
     st, values = _core.edgetpu_map_layer(np.asarray(layer.to_row(), np.int64), np.asarray(hw.to_row()),
                                          np.asarray(hw.energy_row()), weights_cached, input_spilled, output_spilled,
