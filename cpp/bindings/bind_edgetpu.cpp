@@ -3,7 +3,9 @@
 
 #include <string>
 
+#include "batch_guard.hpp"
 #include "codesign/model/edgetpu_cost.hpp"
+#include "codesign/parallel.hpp"
 
 namespace py = pybind11;
 using namespace codesign;
@@ -24,28 +26,30 @@ void need_cols(const py::array& a, const char* what, py::ssize_t cols, py::ssize
         throw py::value_error(std::string(what) + " must have shape (n, " + std::to_string(cols) + "), got " + shape_of(a));
 }
 
-MapperOptions make_options(int metric, std::int64_t budget, std::int64_t patience, std::uint64_t seed, int threads) {
+MapperOptions make_options(int metric, std::int64_t budget, std::int64_t patience, std::uint64_t seed, std::int64_t threads) {
     if (metric < 0 || metric > 2) throw py::value_error("metric must be 0 (latency), 1 (energy) or 2 (edp), got " + std::to_string(metric));
     if (budget < 0) throw py::value_error("budget must be >= 0, got " + std::to_string(budget));
     if (patience < 0) throw py::value_error("patience must be >= 0, got " + std::to_string(patience));
-    if (threads < 0) throw py::value_error("threads must be >= 0, got " + std::to_string(threads));
     MapperOptions o;
     o.metric = static_cast<Metric>(metric);
     o.budget = budget;
     o.patience = patience;
     o.seed = seed;
-    o.threads = threads;
+    o.threads = codesign_bindings::thread_count(threads);
     return o;
 }
 
 py::tuple edgetpu_batch(const IntArray& layers, const FloatArray& archs, const FloatArray& energy, int metric,
-                        std::int64_t budget, std::int64_t patience, std::uint64_t seed, int threads) {
+                        std::int64_t budget, std::int64_t patience, std::uint64_t seed, std::int64_t threads) {
     need_cols(layers, "layers", kLayerFields, kLayerFieldsMac);
     need_cols(archs, "archs", kEdgeTpuFields);
     need_cols(energy, "energy", kEnergyFields);
     const MapperOptions opt = make_options(metric, budget, patience, seed, threads);
     const py::ssize_t L = layers.shape(0), A = archs.shape(0), E = energy.shape(0);
     if (E != 1 && E != A) throw py::value_error("energy must have 1 row or one per architecture (" + std::to_string(A) + "), got " + std::to_string(E));
+    codesign_bindings::check_batch_memory("edgetpu_batch", A, L,
+                                          static_cast<std::int64_t>(sizeof(std::int32_t) + kEdgeTpuOutFields * sizeof(double)),
+                                          static_cast<std::int64_t>(kEdgeTpuTotals * sizeof(double)));
     py::array_t<std::int32_t> status({A, L});
     FloatArray out({A, L, static_cast<py::ssize_t>(kEdgeTpuOutFields)});
     FloatArray totals({A, static_cast<py::ssize_t>(kEdgeTpuTotals)});
@@ -56,10 +60,11 @@ py::tuple edgetpu_batch(const IntArray& layers, const FloatArray& archs, const F
     double* op = out.mutable_data();
     double* tp = totals.mutable_data();
     const int width = static_cast<int>(layers.shape(1));
-    {
-        py::gil_scoped_release release;
-        evaluate_edgetpu_batch(lp, L, width, ap, A, ep, E, opt, sp, op, tp);
-    }
+    // Chunks of architectures (each a whole network), the GIL released in each, Ctrl-C checked between them.
+    const std::int64_t per_chunk = resolve_threads(opt.threads, A);
+    codesign_bindings::run_chunked(A, per_chunk, per_chunk, [&](std::int64_t b, std::int64_t e) {
+        evaluate_edgetpu_batch_range(lp, L, width, ap, A, ep, E, opt, sp, op, tp, b, e);
+    });
     return py::make_tuple(status, out, totals);
 }
 
@@ -139,7 +144,8 @@ void bind_edgetpu(py::module_& m) {
     m.def("edgetpu_batch", &edgetpu_batch, py::arg("layers"), py::arg("archs"), py::arg("energy"), py::arg("metric") = 0,
           py::arg("budget") = 0, py::arg("patience") = 0, py::arg("seed") = 0, py::arg("threads") = 0,
           "Map and cost every layer of one network on every Edge-TPU-like architecture (GIL released, threads over "
-          "architectures). Returns (status int32 (A, L), values float64 (A, L, F), totals float64 (A, T)).");
+          "architectures, in chunks of about 50 ms: Ctrl-C between them raises KeyboardInterrupt; MemoryError up front "
+          "when the results would not fit in memory). Returns (status int32 (A, L), values float64 (A, L, F), totals float64 (A, T)).");
     m.def("edgetpu_map_space", &map_space, py::arg("layer"), py::arg("arch"), py::arg("energy"), py::arg("weights_cached") = true,
           py::arg("input_spilled") = false, py::arg("output_spilled") = false,
           "Every legal mapping of one layer, costed: (status, per-mapping status (M,), values (M, F)).");

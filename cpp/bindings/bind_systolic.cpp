@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "batch_guard.hpp"
 #include "codesign/model/systolic_cost.hpp"
 
 namespace py = pybind11;
@@ -22,12 +23,17 @@ void check_2d(const py::array& a, const char* what, py::ssize_t cols, py::ssize_
     }
 }
 
-py::tuple systolic_batch(const IntArray& layers, const FloatArray& archs, int threads) {
+py::tuple systolic_batch(const IntArray& layers, const FloatArray& archs, std::int64_t threads_arg) {
     check_2d(layers, "layers", kLayerFields, kLayerFieldsMac);
     check_2d(archs, "archs", kArchFields);
-    if (threads < 0) throw py::value_error("threads must be >= 0, got " + std::to_string(threads));
+    const int threads = codesign_bindings::thread_count(threads_arg);
     const py::ssize_t n_layers = layers.shape(0);
     const py::ssize_t n_archs = archs.shape(0);
+    codesign_bindings::check_batch_memory(
+        "systolic_batch", n_archs, n_layers,
+        static_cast<std::int64_t>(sizeof(std::int32_t) + kSystolicIntFields * sizeof(std::int64_t) +
+                                  kSystolicFloatFields * sizeof(double)),
+        0);
     py::array_t<std::int32_t> status({n_archs, n_layers});
     IntArray ints({n_archs, n_layers, static_cast<py::ssize_t>(kSystolicIntFields)});
     FloatArray floats({n_archs, n_layers, static_cast<py::ssize_t>(kSystolicFloatFields)});
@@ -36,11 +42,13 @@ py::tuple systolic_batch(const IntArray& layers, const FloatArray& archs, int th
     std::int32_t* sp = status.mutable_data();
     std::int64_t* ip = ints.mutable_data();
     double* fp = floats.mutable_data();
-    {
-        // Pure C++ from here: every Python object was converted above.
-        py::gil_scoped_release release;
-        evaluate_systolic_batch(lp, n_layers, static_cast<int>(layers.shape(1)), ap, n_archs, threads, sp, ip, fp);
-    }
+    const int width = static_cast<int>(layers.shape(1));
+    // Chunks of (architecture, layer) pairs, the GIL released in each, Ctrl-C checked between them.
+    codesign_bindings::run_chunked(static_cast<std::int64_t>(n_archs) * n_layers, 16, 16,
+                                   [&](std::int64_t b, std::int64_t e) {
+                                       evaluate_systolic_batch_range(lp, n_layers, width, ap, n_archs, threads, sp,
+                                                                     ip, fp, b, e);
+                                   });
     return py::make_tuple(status, ints, floats);
 }
 
@@ -61,6 +69,8 @@ void bind_systolic(py::module_& m) {
 layers: int64 (n_layers, 18) in codesign.workload.LAYER_FIELDS order ((n_layers, 16): MAC layers, no activation).
 archs: float64 (n_archs, 7): rows, cols, dataflow (0 os, 1 ws, 2 is), ifmap/filter/ofmap SRAM words,
        DRAM bandwidth in words per cycle.
-threads: worker threads, 0 = all cores. The GIL is released while the C++ work runs.
+threads: worker threads, 0 = all cores. The GIL is released while the C++ work runs, in chunks of about
+         50 ms; Ctrl-C between chunks raises KeyboardInterrupt. MemoryError, before any work, when the
+         results would not fit in memory.
 Returns (status int32 (A, L), ints int64 (A, L, len(SYSTOLIC_INT_FIELDS)), floats float64 (A, L, 2)).)doc");
 }

@@ -9,6 +9,7 @@ import configparser
 import dataclasses
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,15 @@ def _positive_float(name: str, value: Any) -> float:
     return value
 
 
+def _clock(name: str, value: Any) -> float:
+    """A clock in MHz between 1 Hz and 1 PHz, so that cycles / clock stays finite (a denormal clock made
+    latency_ms infinite)."""
+    value = _positive_float(name, value)
+    if not 1e-6 <= value <= 1e9:
+        raise ValueError(f"{name} must be between 1e-06 and 1e+09 MHz, got {value:g}")
+    return value
+
+
 @dataclass(frozen=True)
 class SystolicArray:
     """A ``rows x cols`` systolic PE array with ifmap, filter and ofmap SRAMs and one DRAM interface.
@@ -118,6 +128,8 @@ class SystolicArray:
         for name in ("ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"):
             kib = _positive_float(name, getattr(self, name))
             set_(self, name, kib)
+            if kib * 1024 / self.word_bytes > 9e15:  # before int(): kib * 1024 may be inf
+                raise ValueError(f"{name} must be below 9e15 words, got {kib:g} KiB")
             words = int(kib * 1024 // self.word_bytes)
             if words < 2 * edge:
                 need = 2 * edge * self.word_bytes / 1024
@@ -130,7 +142,7 @@ class SystolicArray:
         set_(self, "dram_bw_words_per_cycle", _positive_float("dram_bw_words_per_cycle", self.dram_bw_words_per_cycle))
         if self.dram_bw_words_per_cycle > 9e15:
             raise ValueError(f"dram_bw_words_per_cycle must be below 9e15, got {self.dram_bw_words_per_cycle:g}")
-        set_(self, "clock_mhz", _positive_float("clock_mhz", self.clock_mhz))
+        set_(self, "clock_mhz", _clock("clock_mhz", self.clock_mhz))
         if not isinstance(self.name, str):
             raise TypeError(f"name must be a string, got {self.name!r}")
         set_(
@@ -227,16 +239,82 @@ class ScaleSimConfig:
     path: str
 
 
-def _cfg_get(cp: configparser.ConfigParser, path: str, section: str, key: str, kind: type = int) -> Any:
-    if not cp.has_section(section):
-        raise ValueError(f"{path}: missing section [{section}]")
-    if not cp.has_option(section, key):
-        raise ValueError(f"{path}: missing key {key!r} in [{section}]")
-    raw = cp.get(section, key).strip()
-    try:
-        return kind(raw)
-    except ValueError:
-        raise ValueError(f"{path}: [{section}] {key} must be {kind.__name__}, got {raw!r}") from None
+#: Config keys of [architecture_presets] behind each SystolicArray field (to point at the line of a bad value).
+_CFG_KEYS = {"rows": "ArrayHeight", "cols": "ArrayWidth", "dataflow": "Dataflow", "ifmap_sram_kib": "IfmapSramSzkB",
+             "filter_sram_kib": "FilterSramSzkB", "ofmap_sram_kib": "OfmapSramSzkB",
+             "dram_bw_words_per_cycle": "Bandwidth"}
+_CFG_SECTION_RE = re.compile(r"^\s*\[([^\]]+)\]")
+_CFG_KEY_RE = re.compile(r"^\s*([^:=\s#;\[][^:=]*?)\s*[:=]")
+
+
+def _cfg_lines(text: str) -> dict[tuple[str, str], int]:
+    """(section, key) -> 1-based line number of the key, and (section, "") -> the section header's line."""
+    lines: dict[tuple[str, str], int] = {}
+    section = ""
+    for i, line in enumerate(text.splitlines(), start=1):
+        m = _CFG_SECTION_RE.match(line)
+        if m:
+            section = m.group(1).strip()
+            lines.setdefault((section, ""), i)
+            continue
+        m = _CFG_KEY_RE.match(line)
+        if m and section:
+            lines.setdefault((section, m.group(1).strip()), i)
+    return lines
+
+
+def _cfg_parse_error(exc: configparser.Error) -> str:
+    """One line for a configparser error: where, then what."""
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"line {exc.lineno}: malformed SCALE-Sim config: no [section] header before {exc.line.strip()!r}"
+    if isinstance(exc, configparser.DuplicateOptionError):
+        return f"line {exc.lineno}: malformed SCALE-Sim config: key {exc.option!r} appears twice in [{exc.section}]"
+    if isinstance(exc, configparser.DuplicateSectionError):
+        return f"line {exc.lineno}: malformed SCALE-Sim config: section [{exc.section}] appears twice"
+    if isinstance(exc, configparser.ParsingError) and exc.errors:
+        lineno, line = exc.errors[0]
+        return f"line {lineno}: malformed SCALE-Sim config: cannot parse {str(line).strip()!r}"
+    return "malformed SCALE-Sim config: " + " ".join(str(exc).split())
+
+
+class _Cfg:
+    """A parsed config file that answers bad values with the file and line."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.lines = _cfg_lines(text)
+        self.cp = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
+        self.cp.optionxform = str  # type: ignore[assignment, method-assign]
+        try:
+            self.cp.read_string(text, source=path)
+        except configparser.Error as exc:
+            raise ValueError(f"{path}: {_cfg_parse_error(exc)}") from None
+
+    def where(self, section: str, key: str) -> str:
+        line = self.lines.get((section, key))
+        return f"{self.path}: line {line}: [{section}] {key}" if line else f"{self.path}: [{section}] {key}"
+
+    def raw(self, section: str, key: str, fallback: str | None = None) -> str:
+        if not self.cp.has_section(section):
+            if fallback is not None:
+                return fallback
+            raise ValueError(f"{self.path}: missing section [{section}]")
+        if not self.cp.has_option(section, key):
+            if fallback is not None:
+                return fallback
+            at = self.lines.get((section, ""))
+            raise ValueError(f"{self.path}: missing key {key!r} in [{section}]" + (f" (the section starts at line {at})" if at else ""))
+        try:
+            return self.cp.get(section, key).strip()
+        except configparser.Error as exc:  # e.g. a bad %(interpolation)s
+            raise ValueError(f"{self.where(section, key)}: {exc}") from None
+
+    def get(self, section: str, key: str, kind: type = int, fallback: str | None = None) -> Any:
+        raw = self.raw(section, key, fallback)
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ValueError(f"{self.where(section, key)} must be {kind.__name__}, got {raw!r}") from None
 
 
 def read_scalesim_cfg(path: str | os.PathLike[str], *, clock_mhz: float = 1000.0) -> ScaleSimConfig:
@@ -245,45 +323,53 @@ def read_scalesim_cfg(path: str | os.PathLike[str], *, clock_mhz: float = 1000.0
     SRAM sizes ``*SramSzkB`` are kilo-words of one byte (SCALE-Sim fixes ``word_size = 1``), read as KiB.
 
     Raises:
-        FileNotFoundError: no such file. ValueError: a missing section/key or a bad value, naming the file.
+        FileNotFoundError: no such file. ValueError: a file that is not UTF-8 text, malformed, or has a missing
+            section/key or a bad value; the message names the file, the line (where there is one) and the value.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"SCALE-Sim config not found: {path}")
-    cp = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
-    cp.optionxform = str  # type: ignore[assignment, method-assign]
+    with open(path, "rb") as fh:
+        data = fh.read(1 << 24)  # 16 MiB: far beyond any real config
+        if fh.read(1):
+            raise ValueError(f"{path}: not a SCALE-Sim config: larger than 16 MiB")
     try:
-        cp.read(path)
-    except configparser.Error as exc:
-        raise ValueError(f"{path}: malformed SCALE-Sim config: {exc}") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ValueError(f"{path}: line {line}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    cfg = _Cfg(path, text)
     sec = "architecture_presets"
-    df = _cfg_get(cp, path, sec, "Dataflow", str).lower()
-    bandwidth = _cfg_get(cp, path, sec, "Bandwidth", str).split(",")[0].strip()
+    df = cfg.get(sec, "Dataflow", str).lower()
+    bandwidth = cfg.get(sec, "Bandwidth", str).split(",")[0].strip()
     try:
-        bw = int(float(bandwidth))
+        bw_value = float(bandwidth)
+        if not math.isfinite(bw_value):
+            raise ValueError
+        bw = int(bw_value)
     except ValueError:
-        raise ValueError(f"{path}: [{sec}] Bandwidth must be a number, got {bandwidth!r}") from None
-    name = cp.get("general", "run_name", fallback=os.path.splitext(os.path.basename(path))[0]).strip()
+        raise ValueError(f"{cfg.where(sec, 'Bandwidth')} must be a finite number, got {bandwidth!r}") from None
+    name = cfg.raw("general", "run_name", fallback=os.path.splitext(os.path.basename(path))[0])
+    fields = dict(
+        rows=cfg.get(sec, "ArrayHeight"),
+        cols=cfg.get(sec, "ArrayWidth"),
+        dataflow=df,
+        ifmap_sram_kib=cfg.get(sec, "IfmapSramSzkB", float),
+        filter_sram_kib=cfg.get(sec, "FilterSramSzkB", float),
+        ofmap_sram_kib=cfg.get(sec, "OfmapSramSzkB", float),
+        dram_bw_words_per_cycle=bw,
+    )
     try:
-        array = SystolicArray(
-            rows=_cfg_get(cp, path, sec, "ArrayHeight"),
-            cols=_cfg_get(cp, path, sec, "ArrayWidth"),
-            dataflow=df,
-            ifmap_sram_kib=_cfg_get(cp, path, sec, "IfmapSramSzkB", float),
-            filter_sram_kib=_cfg_get(cp, path, sec, "FilterSramSzkB", float),
-            ofmap_sram_kib=_cfg_get(cp, path, sec, "OfmapSramSzkB", float),
-            dram_bw_words_per_cycle=bw,
-            word_bytes=1,
-            clock_mhz=clock_mhz,
-            name=name,
-        )
+        array = SystolicArray(**fields, word_bytes=1, clock_mhz=clock_mhz, name=name)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
-    interface = cp.get("run_presets", "InterfaceBandwidth", fallback="CALC").strip().upper()
+        field_name = str(exc).split(" ", 1)[0].split("=", 1)[0]
+        key = _CFG_KEYS.get(field_name)
+        raise ValueError(f"{cfg.where(sec, key) if key else path}: {exc}") from None
+    interface = cfg.raw("run_presets", "InterfaceBandwidth", fallback="CALC").upper()
     if interface not in ("USER", "CALC"):
-        raise ValueError(f"{path}: [run_presets] InterfaceBandwidth must be USER or CALC, got {interface!r}")
-    ifmap_bw = int(cp.get("layout", "IfmapSRAMBankBandwidth", fallback=str(bw)))
-    filter_bw = int(cp.get("layout", "FilterSRAMBankBandwidth", fallback=str(bw)))
+        raise ValueError(f"{cfg.where('run_presets', 'InterfaceBandwidth')} must be USER or CALC, got {interface!r}")
+    ifmap_bw = cfg.get("layout", "IfmapSRAMBankBandwidth", int, fallback=str(bw))
+    filter_bw = cfg.get("layout", "FilterSRAMBankBandwidth", int, fallback=str(bw))
     return ScaleSimConfig(array, interface, ifmap_bw, filter_bw, bw, path)
 
 
@@ -411,6 +497,7 @@ class EdgeTpuConfig:
         set_(self, "simd", _positive_int("simd", self.simd, limit=65536))
         for name in ("core_mem_kib", "pe_mem_kib", "io_bw_gbps", "clock_mhz", "activation_buffers"):
             set_(self, name, _positive_float(name, getattr(self, name)))
+        set_(self, "clock_mhz", _clock("clock_mhz", self.clock_mhz))
         for name in ("global_mem_kib", "layer_overhead_us", "tile_overhead_cycles", "inference_overhead_us"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -418,7 +505,7 @@ class EdgeTpuConfig:
             if not math.isfinite(float(value)) or float(value) < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
             set_(self, name, float(value))
-        if self.data_type not in DATA_TYPES:
+        if not isinstance(self.data_type, str) or self.data_type not in DATA_TYPES:
             raise ValueError(f"data_type must be one of {', '.join(DATA_TYPES)}, got {self.data_type!r}")
         if not isinstance(self.technology, Technology):
             raise TypeError(f"technology must be a codesign.hardware.Technology, got {self.technology!r}")
@@ -433,6 +520,13 @@ class EdgeTpuConfig:
             self.clock_mhz, float(word), float(word), float(psum), self.layer_overhead_us * cyc_per_us,
             self.tile_overhead_cycles, self.inference_overhead_us * cyc_per_us, self.activation_buffers,
         ))
+        # The core refuses row values of 1e18 or more (an "invalid architecture" naming no field): name it here.
+        for name, i, unit in (("io_bw_gbps", 7, "bytes per cycle"), ("layer_overhead_us", 12, "cycles"),
+                              ("tile_overhead_cycles", 13, "cycles"), ("inference_overhead_us", 14, "cycles"),
+                              ("activation_buffers", 15, "working sets")):
+            if not self._row[i] < 1e18:
+                raise ValueError(f"{name}={getattr(self, name):g} is too large: at clock_mhz={self.clock_mhz:g} it is "
+                                 f"{self._row[i]:g} {unit}, and the model takes below 1e18")
 
     @property
     def pes(self) -> int:

@@ -748,8 +748,10 @@ def from_scalesim_csv(path: str | os.PathLike[str], *, name: str | None = None) 
 
     Raises:
         ValueError: an unreadable header, a row with too few cells, an empty layer name, a cell
-            that is not an integer >= 1, a filter larger than the ifmap, or no layers. The message
-            names the file, the 1-based line number, the column and the value found.
+            that is not an integer >= 1, a filter larger than the ifmap, or no layers; bytes that
+            are not UTF-8 or a malformed CSV record (e.g. a cell over the csv module's field size
+            limit). The message names the file, the 1-based line number, the column and the value
+            found.
         OSError: the file cannot be opened.
     """
     path_str = os.fspath(path)
@@ -759,7 +761,7 @@ def from_scalesim_csv(path: str | os.PathLike[str], *, name: str | None = None) 
     columns: tuple[str, ...] | None = None
     with open(path_str, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
-        for row in reader:
+        for row in _csv_rows(reader, path_str):
             lineno = reader.line_num
             cells = [cell.strip() for cell in row]
             if not any(cells):
@@ -789,6 +791,32 @@ def from_scalesim_csv(path: str | os.PathLike[str], *, name: str | None = None) 
     layers = [layer if layer.name == nm else dataclasses.replace(layer, name=nm)
               for layer, nm in zip(layers, names)]
     return Workload(name, layers, source=path_str)
+
+
+def _csv_rows(reader: Any, path: str) -> Iterator[list[str]]:
+    """The rows of a csv.reader, with a malformed CSV (csv.Error, e.g. a cell over the field size limit) or a
+    byte sequence that is not UTF-8 raised as a ValueError naming the file and the line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ValueError(f"{path}: line {reader.line_num}: malformed CSV: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: line {_first_non_utf8_line(path)}: not UTF-8 text ({exc.reason})") from None
+        yield row
+
+
+def _first_non_utf8_line(path: str) -> int | str:
+    """1-based number of the first line of a file that is not valid UTF-8 ("?" if none is found)."""
+    with open(path, "rb") as fh:
+        for i, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return i
+    return "?"
 
 
 def _scalesim_row(cells: list[str], columns: tuple[str, ...], where: str) -> Layer:

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <thread>
+
+#include "codesign/parallel.hpp"
 
 namespace codesign {
 
@@ -151,6 +152,16 @@ void finish(EdgeTpuCost& c, const EdgeTpuArch& a, const EnergyTable& e, double e
                      v[F_dram_w_pj] + v[F_dram_i_pj] + v[F_dram_o_pj] + v[F_leak_pj];
 }
 
+// Any value beyond double range (extreme but valid inputs: a denormal I/O bandwidth, 2^31-sized layers) makes
+// the result an overflow, never an inf or NaN.
+void flag_nonfinite(EdgeTpuCost& c) {
+    for (const double x : c.v)
+        if (!std::isfinite(x)) {
+            c.status = Status::Overflow;
+            return;
+        }
+}
+
 EdgeTpuCost evaluate_vector_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx) {
     EdgeTpuCost c;
     double* v = c.v;
@@ -186,6 +197,7 @@ EdgeTpuCost evaluate_vector_layer(const Layer& l, const EdgeTpuArch& a, const En
     m.spatial[0] = DimK, m.spatial[1] = DimK, m.spatial[2] = DimK, m.spatial[3] = DimK;
     fill_mapping_fields(c, m);
     finish(c, a, e, v[F_vector_cycles]);
+    flag_nonfinite(c);
     return c;
 }
 
@@ -207,7 +219,14 @@ Prep prepare(const Layer& l, const EdgeTpuArch& a) {
     p.out_elems = s.d[DimG] * s.d[DimN] * s.d[DimK] * s.d[DimP] * s.d[DimQ];
     p.w_layer = s.d[DimG] * s.d[DimK] * s.d[DimC] * s.d[DimR] * s.d[DimS] * double(a.weight_bytes);
     Checked ck;
-    p.i_layer = static_cast<double>(l.ifmap_unique_words(ck)) * double(a.act_bytes);
+    const std::int64_t words = l.ifmap_unique_words(ck);
+    if (ck.overflow) {  // beyond int64 words: the same product in floating point (finite, as every other field)
+        const double rows = double(touched_positions(l.p, l.r, l.stride_h, l.dilation_h, l.h, l.pad_h));
+        const double cols = double(touched_positions(l.q, l.s, l.stride_w, l.dilation_w, l.w, l.pad_w));
+        p.i_layer = double(l.n) * double(l.c) * rows * cols * double(a.act_bytes);
+    } else {
+        p.i_layer = static_cast<double>(words) * double(a.act_bytes);
+    }
     return p;
 }
 
@@ -306,7 +325,7 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Tiles& tl, co
     v[F_output_spilled] = ctx.output_spilled;
     fill_mapping_fields(c, m);
     finish(c, a, e, v[F_compute_cycles] + v[F_vector_cycles]);
-    if (!std::isfinite(v[F_cycles]) || !std::isfinite(v[F_energy_pj])) c.status = Status::Overflow;
+    flag_nonfinite(c);
     return c;
 }
 
@@ -320,6 +339,14 @@ EdgeTpuCost evaluate_edgetpu_mapping(const Layer& l, const EdgeTpuArch& a, const
         return bad;
     }
     if (!l.is_mac()) return evaluate_vector_layer(l, a, e, ctx);
+    bool legal = m.weight_tiles >= 1 && m.spatial_tiles >= 1 && (m.order == 0 || m.order == 1) &&
+                 (m.inner == 0 || m.inner == 1);
+    for (const std::int32_t d : m.spatial) legal = legal && d >= 0 && d < kDims;
+    if (!legal) {  // a mapping from outside the map space (the C++ API takes any)
+        EdgeTpuCost bad;
+        bad.status = Status::NoMapping;
+        return bad;
+    }
     const Prep p = prepare(l, a);
     return evaluate_prepared(l, p, per_pe(l, p.s, a, m.spatial), a, e, ctx, m);
 }
@@ -539,13 +566,14 @@ std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& laye
     // on-chip memory caches whole layers' weights in network order while they fit (as the Edge TPU compiler
     // does); from the first layer that does not fit on, parameters are streamed over the I/O link on every
     // inference (a prefix rule, so more on-chip memory never caches less). The network input arrives from the
-    // host and the last output returns to it.
+    // host and the last output returns to it. Invalid layers (reported as such by the callers) take no room.
     std::vector<LayerContext> ctx(layers.size());
     const double onchip = a.onchip_bytes();
     double act_need = 0.0;
     std::vector<double> act(layers.size());
     for (std::size_t i = 0; i < layers.size(); ++i) {
         const Layer& l = layers[i];
+        if (*l.invalid_field() != '\0') continue;
         double in = double(l.n) * double(l.c) * double(l.h) * double(l.w) * (l.op == Op::Add ? 2.0 : 1.0);
         const double out = double(l.n) * double(l.k) * double(l.p) * double(l.q);
         act[i] = (in + out) * double(a.act_bytes);
@@ -556,7 +584,7 @@ std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& laye
     bool caching = true;
     for (std::size_t i = 0; i < layers.size(); ++i) {
         const Layer& l = layers[i];
-        const double w = l.is_mac() ? double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(a.weight_bytes) : 0.0;
+        const double w = l.is_mac() && *l.invalid_field() == '\0' ? double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(a.weight_bytes) : 0.0;
         caching = caching && w <= param_room;
         if (caching) param_room -= w;
         ctx[i].weights_cached = caching;
@@ -571,9 +599,13 @@ std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& laye
     return ctx;
 }
 
-void evaluate_edgetpu_batch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,
-                            std::int64_t n_archs, const double* energy, std::int64_t n_energy, const MapperOptions& opt,
-                            std::int32_t* status, double* out, double* totals) {
+void evaluate_edgetpu_batch_range(const std::int64_t* layers, std::int64_t n_layers, int layer_width,
+                                  const double* archs, std::int64_t n_archs, const double* energy,
+                                  std::int64_t n_energy, const MapperOptions& opt, std::int32_t* status, double* out,
+                                  double* totals, std::int64_t arch_begin, std::int64_t arch_end) {
+    arch_begin = std::max<std::int64_t>(0, arch_begin);
+    arch_end = std::min(arch_end, n_archs);
+    if (arch_begin >= arch_end || n_layers < 0) return;
     std::vector<Layer> ls(static_cast<std::size_t>(n_layers));
     for (std::int64_t i = 0; i < n_layers; ++i) ls[static_cast<std::size_t>(i)] = Layer::from_row(layers + i * layer_width, layer_width);
     auto work = [&](std::int64_t begin, std::int64_t end) {
@@ -620,21 +652,23 @@ void evaluate_edgetpu_batch(const std::int64_t* layers, std::int64_t n_layers, i
             tot[T_streamed_params_bytes] = params - cached;
             tot[T_utilization] = cycles > 0 ? macs / (cycles * static_cast<double>(a.macs_per_cycle())) : 0.0;
             tot[T_inference_overhead_cycles] = a.inference_overhead_cycles;
+            // Totals beyond double range (e.g. a clock of a denormal MHz): flagged as overflow, never inf.
+            bool finite = true;
+            for (int t = 0; t < kEdgeTpuTotals; ++t) finite = finite && std::isfinite(tot[t]);
+            if (!finite) {
+                std::fill(tot, tot + kEdgeTpuTotals, 0.0);
+                for (std::int64_t li = 0; li < n_layers; ++li) status[ai * n_layers + li] = static_cast<std::int32_t>(Status::Overflow);
+            }
         }
     };
-    int n_threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    n_threads = static_cast<int>(std::min<std::int64_t>(n_threads, n_archs));
-    if (n_threads <= 1) {
-        work(0, n_archs);
-        return;
-    }
-    std::vector<std::thread> pool;
-    const std::int64_t chunk = ceil_div(n_archs, n_threads);
-    for (int t = 0; t < n_threads; ++t) {
-        const std::int64_t b = t * chunk, e = std::min(n_archs, b + chunk);
-        if (b < e) pool.emplace_back(work, b, e);
-    }
-    for (auto& th : pool) th.join();
+    parallel_ranges(resolve_threads(opt.threads, arch_end - arch_begin), arch_begin, arch_end, work);
+}
+
+void evaluate_edgetpu_batch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,
+                            std::int64_t n_archs, const double* energy, std::int64_t n_energy, const MapperOptions& opt,
+                            std::int32_t* status, double* out, double* totals) {
+    evaluate_edgetpu_batch_range(layers, n_layers, layer_width, archs, n_archs, energy, n_energy, opt, status, out,
+                                 totals, 0, n_archs);
 }
 
 }  // namespace codesign

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <thread>
 #include <vector>
+
+#include "codesign/parallel.hpp"
 
 namespace codesign {
 
@@ -191,15 +192,18 @@ SystolicCost evaluate_systolic(const Layer& layer, const SystolicArray& arch) {
     return out;
 }
 
-void evaluate_systolic_batch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,
-                             std::int64_t n_archs, int threads, std::int32_t* status, std::int64_t* ints,
-                             double* floats) {
-    const std::int64_t total = n_layers * n_archs;
-    auto work = [&](std::int64_t begin, std::int64_t end) {
+void evaluate_systolic_batch_range(const std::int64_t* layers, std::int64_t n_layers, int layer_width,
+                                   const double* archs, std::int64_t n_archs, int threads, std::int32_t* status,
+                                   std::int64_t* ints, double* floats, std::int64_t begin, std::int64_t end) {
+    if (n_layers <= 0 || n_archs <= 0) return;
+    begin = std::max<std::int64_t>(0, begin);
+    end = std::min(end, n_layers * n_archs);
+    if (begin >= end) return;
+    auto work = [&](std::int64_t b, std::int64_t e) {
         std::int64_t cached_arch = -1;
         SystolicArray arch;
         Status arch_status = Status::Ok;
-        for (std::int64_t i = begin; i < end; ++i) {
+        for (std::int64_t i = b; i < e; ++i) {
             const std::int64_t a = i / n_layers;
             const std::int64_t l = i % n_layers;
             if (a != cached_arch) {
@@ -216,24 +220,16 @@ void evaluate_systolic_batch(const std::int64_t* layers, std::int64_t n_layers, 
             write_systolic_row(cost, ints + i * kSystolicIntFields, floats + i * kSystolicFloatFields);
         }
     };
-    int n_threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     // Below a few thousand evaluations a thread costs more than it saves.
-    const std::int64_t max_useful = std::max<std::int64_t>(1, total / 4096);
-    n_threads = static_cast<int>(std::min<std::int64_t>(n_threads, max_useful));
-    if (n_threads <= 1) {
-        work(0, total);
-        return;
-    }
-    std::vector<std::thread> pool;
-    pool.reserve(static_cast<std::size_t>(n_threads));
-    const std::int64_t chunk = ceil_div(total, n_threads);
-    for (int t = 0; t < n_threads; ++t) {
-        const std::int64_t b = t * chunk;
-        const std::int64_t e = std::min(total, b + chunk);
-        if (b >= e) break;
-        pool.emplace_back(work, b, e);
-    }
-    for (auto& th : pool) th.join();
+    parallel_ranges(resolve_threads(threads, (end - begin) / 4096), begin, end, work);
+}
+
+void evaluate_systolic_batch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,
+                             std::int64_t n_archs, int threads, std::int32_t* status, std::int64_t* ints,
+                             double* floats) {
+    if (n_layers <= 0 || n_archs <= 0) return;
+    evaluate_systolic_batch_range(layers, n_layers, layer_width, archs, n_archs, threads, status, ints, floats, 0,
+                                  n_layers * n_archs);
 }
 
 }  // namespace codesign

@@ -33,7 +33,7 @@ Layer Layer::from_row(const std::int64_t* row, int width) {
 
 const char* Layer::invalid_field() const {
     constexpr std::int64_t kMaxDim = std::int64_t{1} << 31;
-    const std::array<std::pair<const char*, std::int64_t>, 15> positive{{{"n", n},
+    const std::array<std::pair<const char*, std::int64_t>, 14> positive{{{"n", n},
                                                                          {"k", k},
                                                                          {"c", c},
                                                                          {"p", p},
@@ -46,11 +46,11 @@ const char* Layer::invalid_field() const {
                                                                          {"stride_w", stride_w},
                                                                          {"dilation_h", dilation_h},
                                                                          {"dilation_w", dilation_w},
-                                                                         {"groups", groups},
-                                                                         {"pad_h", pad_h + 1}}};
+                                                                         {"groups", groups}}};
     for (const auto& [name, value] : positive) {
         if (value < 1 || value > kMaxDim) return name;
     }
+    if (pad_h < 0 || pad_h >= kMaxDim) return "pad_h";  // (not pad_h + 1 <= kMaxDim: that overflows at INT64_MAX)
     if (pad_w < 0 || pad_w >= kMaxDim) return "pad_w";
     if (static_cast<std::int32_t>(op) < 0) return "op";
     if (static_cast<std::int32_t>(act) < 0) return "act";
@@ -59,28 +59,74 @@ const char* Layer::invalid_field() const {
     return "";
 }
 
-std::int64_t touched_positions(std::int64_t out, std::int64_t taps, std::int64_t stride, std::int64_t dilation,
-                               std::int64_t size, std::int64_t pad) {
-    const std::int64_t lo = pad;  // real input occupies [pad, pad + size) in padded coordinates
-    const std::int64_t hi = pad + size;
-    auto overlap = [&](std::int64_t a, std::int64_t b) {  // |[a, b) ∩ [lo, hi)|
-        return std::max<std::int64_t>(0, std::min(b, hi) - std::max(a, lo));
+namespace detail {
+
+std::int64_t touched_disjoint(std::int64_t out, std::int64_t taps, std::int64_t stride, std::int64_t lo,
+                              std::int64_t hi) {
+    // Windows [e*stride, e*stride + taps), e in [0, out), are disjoint (stride >= taps), so the measure of their
+    // union below x is additive: `full` whole windows end at or before x, and the next one may be cut by x.
+    auto covered_below = [&](std::int64_t x) -> std::int64_t {
+        if (x <= 0) return 0;
+        const std::int64_t full = x < taps ? 0 : std::min(out, (x - taps) / stride + 1);
+        const std::int64_t part = full < out ? std::max<std::int64_t>(0, std::min(taps, x - full * stride)) : 0;
+        return full * taps + part;
     };
-    if (dilation == 1) {
-        if (stride <= taps) return overlap(0, (out - 1) * stride + taps);  // windows overlap or abut
-        std::int64_t count = 0;                                            // disjoint windows
-        for (std::int64_t e = 0; e < out; ++e) count += overlap(e * stride, e * stride + taps);
-        return count;
-    }
-    // Dilated: mark taps explicitly (rare). Past 16 Mi positions, fall back to the no-reuse bound.
+    return covered_below(hi) - covered_below(lo);
+}
+
+std::int64_t touched_dilated_marks(std::int64_t out, std::int64_t taps, std::int64_t stride, std::int64_t dilation,
+                                   std::int64_t lo, std::int64_t hi) {
+    // Marks every tap of every window: O(out * taps + span).
     const std::int64_t span = (out - 1) * stride + (taps - 1) * dilation + 1;
-    if (span > (std::int64_t{1} << 24) || hi > (std::int64_t{1} << 24)) return std::min(size, out * taps);
     std::vector<char> hit(static_cast<std::size_t>(std::max(span, hi)), 0);
     for (std::int64_t e = 0; e < out; ++e)
         for (std::int64_t j = 0; j < taps; ++j) hit[static_cast<std::size_t>(e * stride + j * dilation)] = 1;
     std::int64_t count = 0;
     for (std::int64_t i = lo; i < std::min(hi, span); ++i) count += hit[static_cast<std::size_t>(i)];
     return count;
+}
+
+std::int64_t touched_dilated_scan(std::int64_t out, std::int64_t taps, std::int64_t stride, std::int64_t dilation,
+                                  std::int64_t lo, std::int64_t hi) {
+    // Tap j touches the progression j*dilation + stride*[0, out): within the residue class of j*dilation modulo
+    // stride, the interval [j*dilation, j*dilation + out*stride). Every tap's interval has the same length, so a
+    // position x is touched iff the latest tap start at or before x in x's class is less than out*stride behind
+    // it. One pass over the positions, remembering the latest start per class: O(span + taps), memory O(stride).
+    const std::int64_t span = (out - 1) * stride + (taps - 1) * dilation + 1;
+    const std::int64_t end = std::min(hi, span);
+    if (end <= lo) return 0;
+    const std::int64_t reach = out * stride;
+    // Positions are below 2^24 here (see touched_positions), so int32 holds them; with out * taps > 2^24 and a span
+    // of at most 2^24, stride < 2^24 / 6: at most 11 MiB.
+    std::vector<std::int32_t> last_start(static_cast<std::size_t>(std::min(stride, end)), -1);
+    std::int64_t next_tap = 0, count = 0;
+    for (std::int64_t x = 0; x < end; ++x) {
+        std::int32_t& last = last_start[static_cast<std::size_t>(x % stride)];
+        if (next_tap < taps && next_tap * dilation == x) {
+            last = static_cast<std::int32_t>(x);
+            ++next_tap;
+        }
+        if (x >= lo && last >= 0 && x - last < reach) ++count;
+    }
+    return count;
+}
+
+}  // namespace detail
+
+std::int64_t touched_positions(std::int64_t out, std::int64_t taps, std::int64_t stride, std::int64_t dilation,
+                               std::int64_t size, std::int64_t pad) {
+    const std::int64_t lo = pad;  // real input occupies [pad, pad + size) in padded coordinates
+    const std::int64_t hi = pad + size;
+    if (dilation == 1) {
+        if (stride <= taps) return std::max<std::int64_t>(0, std::min((out - 1) * stride + taps, hi) - lo);  // windows overlap or abut
+        return detail::touched_disjoint(out, taps, stride, lo, hi);                                          // disjoint windows
+    }
+    // Dilated: past 16 Mi positions, fall back to the no-reuse bound. Otherwise count exactly, by marking taps
+    // when there are few, else by one scan of the positions; both take O(16 Mi) steps and 16 MiB at most.
+    const std::int64_t span = (out - 1) * stride + (taps - 1) * dilation + 1;
+    if (span > (std::int64_t{1} << 24) || hi > (std::int64_t{1} << 24)) return std::min(size, out * taps);
+    if (out * taps <= (std::int64_t{1} << 24)) return detail::touched_dilated_marks(out, taps, stride, dilation, lo, hi);
+    return detail::touched_dilated_scan(out, taps, stride, dilation, lo, hi);
 }
 
 std::int64_t Layer::ifmap_unique_words(Checked& ck) const {

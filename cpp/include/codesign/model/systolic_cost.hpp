@@ -68,9 +68,17 @@ void write_systolic_row(const SystolicCost& cost, std::int64_t* ints, double* fl
 
 // Evaluates every layer on every architecture: layers is (n_layers x layer_width) int64 (width 16 or 18), archs is
 // (n_archs x kArchFields) float64, outputs are row-major (n_archs x n_layers x fields). Runs on `threads`
-// threads (0: hardware concurrency); results do not depend on the thread count.
+// threads (0: hardware concurrency); results do not depend on the thread count. Never throws except
+// std::bad_alloc; thread-safe (no shared state: concurrent calls with distinct outputs are independent).
 void evaluate_systolic_batch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,
                              std::int64_t n_archs, int threads, std::int32_t* status, std::int64_t* ints,
                              double* floats);
+
+// The same for the (architecture, layer) pairs with flat index i = arch * n_layers + layer in [begin, end) only,
+// written at their places in the full-size outputs: callers split a long batch into chunks (to check for
+// Ctrl-C between them) and get results identical to one call.
+void evaluate_systolic_batch_range(const std::int64_t* layers, std::int64_t n_layers, int layer_width,
+                                   const double* archs, std::int64_t n_archs, int threads, std::int32_t* status,
+                                   std::int64_t* ints, double* floats, std::int64_t begin, std::int64_t end);
 
 }  // namespace codesign
