@@ -298,3 +298,267 @@ def test_spaces_import_without_torch():
             "print(any(m in sys.modules for m in ('torch', 'timm')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# =====================================================================================================
+# issue 4: the named spaces, block strings -> model / workload, the Edge-TPU hardware space, space files
+# =====================================================================================================
+from pathlib import Path  # noqa: E402
+
+from codesign.space import (  # noqa: E402
+    EDGETPU_HW_CHOICES,
+    EDGETPU_HW_FIELDS,
+    FBNET_LAYERS,
+    FBNET_OPS,
+    BlockSpec,
+    EdgeTpuHardwareSpace,
+    EdgeTpuNetCandidate,
+    EdgeTpuNetworkSpace,
+    FBNetCandidate,
+    NetworkDef,
+    SubSpace,
+    hardware_space,
+    load_space_file,
+    network_space,
+    parse_block,
+)
+
+ETPU = network_space("edgetpu")
+MNV2 = network_space("mobilenetv2")
+FBNET = network_space("fbnet")
+ETPU_HW = hardware_space("edgetpu-space")
+FBNET_REF = Path("/work/shared/reference/fbnet")
+
+#: timm's efficientnet_es arch_def (timm/models/efficientnet.py, _gen_efficientnet_edge)
+ES_ARCH = [["er_r1_k3_s1_e4_c24_fc24_noskip"], ["er_r2_k3_s2_e8_c32"], ["er_r4_k3_s2_e8_c48"],
+           ["ir_r5_k5_s2_e8_c96"], ["ir_r4_k5_s1_e8_c144"], ["ir_r2_k5_s2_e8_c192"]]
+
+
+def _layers(wl):
+    return [dataclasses.astuple(layer) for layer in wl.layers]
+
+
+def test_named_space_sizes_by_hand():
+    # edgetpu: per stage block 2 x kernel 2 x expansion 4 x width 4 = 64; depths 1..d+1 (<= 6) for d = 1,2,4,5,4,2
+    assert ETPU.depth_choices == ((1, 2), (1, 2, 3), (1, 2, 3, 4, 5), (1, 2, 3, 4, 5, 6), (1, 2, 3, 4, 5), (1, 2, 3))
+    assert ETPU.size == 64**6 * 2 * 3 * 5 * 6 * 5 * 3 == 185_542_587_187_200
+    assert len(ETPU.names) == 30 and ETPU.names[:5] == ("stage1.block", "stage1.kernel", "stage1.expansion",
+                                                        "stage1.depth", "stage1.width")
+    # mobilenetv2 (issue's): the first space x SE {0, 0.25} x act {relu6, swish} per stage
+    assert len(MNV2.names) == 42 and MNV2.names[4:6] == ("stage1.se", "stage1.act")
+    assert MNV2.size == NET.size * 4**7
+    assert FBNET.size == 9**22 and FBNET.names[0] == "layer0.op" and len(FBNET.names) == 22
+    assert ETPU_HW.size == 5 * 5 * 4 * 4 * 5 * 5 * 5 == 50_000
+    assert ETPU_HW.names == EDGETPU_HW_FIELDS
+
+
+def test_efficientnet_edgetpu_s_is_a_member_and_round_trips():
+    es = EdgeTpuNetCandidate.efficientnet_edgetpu_s()
+    assert ETPU.reference == es
+    assert ETPU.to_block_strings(es) == ES_ARCH
+    enc = ETPU.encode(es)
+    assert ETPU.decode(enc) == es and ETPU.encode(ETPU.decode(enc)) == enc
+    # stage 1: fused, k3, e4 (index 1 of 2,4,6,8), depth 1, width 1.0
+    assert enc[:5] == (1, 0, 1, 0, 2)
+    assert ETPU.decisions(es)["stage4.block"] == "ibn" and ETPU.decisions(es)["stage6.depth"] == 2
+
+
+def test_efficientnet_edgetpu_s_workload_equals_timm_model():
+    timm = pytest.importorskip("timm")
+    from codesign.workload import from_torch
+
+    ref = timm.create_model("efficientnet_es")
+    ref.eval()
+    ours = ETPU.workload(ETPU.reference)
+    traced = from_torch(ref, (1, 3, 224, 224))
+    assert _layers(ours) == _layers(traced)
+    assert ours.params == traced.params == sum(p.numel() for p in ref.parameters()) == 5_438_392
+
+
+@pytest.mark.parametrize("space, cand", [
+    (MNV2, NetworkCandidate(kernel=(3, 5, 7, 3, 5, 7, 3), expansion=(1, 3, 6, 6, 1, 3, 6), depth=(1, 2, 2, 1, 3, 1, 2),
+                            width=(1.0, 0.5, 0.75, 1.25, 1.0, 0.5, 1.0), se=(0.25, 0, 0.25, 0, 0.25, 0.25, 0),
+                            act=("swish", "relu6", "swish", "swish", "relu6", "relu6", "swish"))),
+    (ETPU, EdgeTpuNetCandidate(block=("ibn", "fused", "ibn", "fused", "ibn", "fused"), kernel=(5, 3, 5, 3, 3, 5),
+                               expansion=(2, 4, 6, 8, 2, 4), depth=(2, 1, 2, 1, 2, 1),
+                               width=(0.5, 1.25, 0.75, 0.5, 1.0, 0.75))),
+    (FBNET, FBNetCandidate(ops=("skip", "k5_e1_g2", "skip", "k3_e3", "skip", "skip", "k3_e1_g2", "k5_e6", "skip",
+                                "k3_e6", "skip", "k5_e3", "k3_e1", "skip", "k5_e1", "skip", "k3_e1_g2", "skip",
+                                "k5_e6", "k3_e3", "skip", "skip"))),
+])
+def test_model_and_workload_agree_layer_by_layer(space, cand):
+    """The torch model (timm's builder from the block strings) and the analytic workload are one definition."""
+    pytest.importorskip("timm")
+    from codesign.workload import from_torch
+
+    model = space.build_model(cand)
+    model.eval()
+    traced = from_torch(model, (1, 3, 224, 224))
+    ours = space.workload(cand)
+    assert _layers(ours) == _layers(traced)
+    assert ours.params == traced.params == sum(p.numel() for p in model.parameters())
+    # the accuracy proxy's scaled-down variant agrees too
+    small = space.build_model(cand, num_classes=10, in_chans=1, channel_scale=0.5, num_features=640)
+    small.eval()
+    nd = space.network_def(cand)
+    assert _layers(nd.workload(input_shape=(1, 1, 32, 32), num_classes=10, channel_scale=0.5, num_features=640)) == \
+        _layers(from_torch(small, (1, 1, 32, 32)))
+
+
+def test_mobilenetv2_space_se_and_swish_block_strings():
+    c = dataclasses.replace(NetworkCandidate.mobilenet_v2(), se=(0.25,) + (0.0,) * 6,
+                            act=("relu6", "swish") + ("relu6",) * 5)
+    assert MNV2.to_block_strings(c)[:2] == [["ds_r1_k3_s1_c16_se0.25"], ["ir_r2_k3_s2_e6_c24_nsw"]]
+    assert MNV2.reference == NetworkCandidate.mobilenet_v2()
+    wl = MNV2.workload(c)
+    assert wl["blocks.0.0.se.conv_expand"].act == "sigmoid" and wl["blocks.0.0.se.conv_reduce"].k == 8  # 32 in * 0.25
+    assert wl["blocks.1.0.conv_pw"].act == "swish" and wl["conv_stem"].act == "relu6"
+    # the first space does not hold SE or swish, and says which decision is wrong
+    with pytest.raises(ValueError, match=r"stage1\.se=0\.25"):
+        NET.validate(c)
+    with pytest.raises(ValueError, match="act"):
+        NetworkSpace(activations=("relu6", "gelu"))
+
+
+def test_fbnet_space_follows_the_reference_tables():
+    assert [(s, c, st) for s, c, st in FBNET_LAYERS][:6] == [(0, 16, 1), (1, 24, 2), (1, 24, 1), (1, 24, 1),
+                                                             (1, 24, 1), (2, 32, 2)]
+    assert len(FBNET_LAYERS) == 22 and list(FBNET_OPS) == ["k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2",
+                                                           "k5_e3", "k5_e6", "skip"]
+    if (FBNET_REF / "fbnet_layers.csv").is_file():
+        import csv
+
+        with open(FBNET_REF / "fbnet_layers.csv") as fh:
+            rows = [r for r in csv.DictReader(fh) if r["dataset"] == "ImageNet"]
+        assert [(int(r["stage"]), int(r["cout"]), int(r["stride"])) for r in rows] == list(FBNET_LAYERS)
+        with open(FBNET_REF / "fbnet_ops.csv") as fh:
+            ops = list(csv.DictReader(fh))
+        for r in ops:
+            spec = FBNET_OPS[r["op_name"]]
+            assert (spec is None) == (r["is_skip"] == "1")
+            if spec is not None:
+                assert spec == (int(r["kernel"]), int(r["expansion"]), int(r["group"]))
+    # skip: identity where shapes allow (layer 0: 16 -> 16, stride 1), else a 1x1 conv with the stride
+    c = FBNetCandidate(ops=("skip",) * 22)
+    assert FBNET.to_block_strings(c) == [["cn_r1_k1_s2_c24"], ["cn_r1_k1_s2_c32"], ["cn_r1_k1_s2_c64"],
+                                         ["cn_r1_k1_s1_c112"], ["cn_r1_k1_s2_c184"], ["cn_r1_k1_s1_c352"]]
+    wl = FBNET.workload(FBNetCandidate.uniform("k3_e1_g2"))
+    assert wl["blocks.1.0.conv_pw"].groups == 2 and wl["blocks.1.0.conv_pwl"].groups == 2
+    assert wl["conv_stem"].k == 16 and wl["conv_head"].k == 1984
+    with pytest.raises(ValueError, match="op="):
+        FBNetCandidate.uniform("k7_e6")
+    with pytest.raises(ValueError, match=r"layer3\.op='k9'"):
+        FBNET.validate(FBNetCandidate(ops=("skip",) * 3 + ("k9",) + ("skip",) * 18))
+
+
+@pytest.mark.parametrize("text", ["ir_r2_k3_s2_e6_c24_se0.25", "er_r1_k3_s1_e4_c24_fc24_noskip", "ds_r1_k3_s1_c16",
+                                  "cn_r1_k1_s2_c24", "ir_r1_k5_s1_e3_c40_nsw", "ir_r1_k3_s1_e1_c16_pg2",
+                                  "er_r2_k5_s2_e8_c32_gs16"])
+def test_block_strings_round_trip_and_match_timm(text):
+    spec = parse_block(text)
+    assert parse_block(spec.to_string()) == spec
+    builder = pytest.importorskip("timm.models._efficientnet_builder")
+    args, reps = builder._decode_block_str(text)
+    assert reps == spec.repeat and args["out_chs"] == spec.out and args["stride"] == spec.stride
+    assert args["block_type"] == spec.type
+
+
+def test_block_string_errors_name_the_token():
+    with pytest.raises(ValueError, match="'zz'"):
+        parse_block("zz_r1_k3_s1_c8")
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['q'\]"):
+        parse_block("ir_r1_k3_s1_e6_c8_q3")
+    with pytest.raises(ValueError, match="'e'"):
+        parse_block("ir_r1_k3_s1_c8")
+    with pytest.raises(ValueError, match="pw_groups"):
+        BlockSpec("er", 1, 3, 1, 8, exp=4.0, pw_groups=2)
+    with pytest.raises(ValueError, match="stage 1 is empty"):
+        NetworkDef((("ds_r1_k3_s1_c16",), ()))
+    with pytest.raises(ValueError, match="channel_scale"):
+        NetworkDef((("ds_r1_k3_s1_c16",),)).workload(channel_scale=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(indices_for(ETPU_HW))
+def test_edgetpu_hardware_encode_decode_round_trip(idx):
+    hw = ETPU_HW.decode(idx)
+    assert ETPU_HW.encode(hw) == idx and ETPU_HW.decode(ETPU_HW.encode(hw)) == hw
+    assert hw.clock_mhz == 500.0 and hw.data_type == "int8" and hw.layer_overhead_us == 15.0
+    assert hw.macs_per_cycle == hw.pe_x * hw.pe_y * hw.lanes * hw.simd
+
+
+def test_edgetpu_hardware_space_published_values_and_baseline():
+    assert EDGETPU_HW_CHOICES == {"pe_x": (1, 2, 4, 6, 8), "pe_y": (1, 2, 4, 6, 8), "lanes": (1, 2, 4, 8),
+                                  "simd": (16, 32, 64, 128), "pe_mem_kib": (512, 1024, 2048, 3072, 4096),
+                                  "core_mem_kib": (8, 16, 32, 64, 128), "io_bw_gbps": (5, 10, 15, 20, 25)}
+    base = ETPU_HW.default
+    assert (base.pe_x, base.pe_y, base.lanes, base.simd, base.pe_mem_kib, base.core_mem_kib, base.io_bw_gbps) == \
+        (4, 4, 4, 64, 2048.0, 32.0, 10.0)
+    assert base.macs_per_cycle == 4096 and base.name == "4x4x4x64-pe2048-core32-io10"
+    assert ETPU_HW.encode(base) == (2, 2, 2, 2, 2, 2, 1)
+    import codesign
+
+    with pytest.raises(ValueError, match="inference_overhead_us"):
+        ETPU_HW.encode(codesign.preset("edgetpu"))  # Coral preset: USB host overhead, not in the template space
+    with pytest.raises(ValueError, match="pe_x=3"):
+        ETPU_HW.validate(base.replace(pe_x=3))
+    with pytest.raises(ValueError, match="unknown Edge-TPU hardware decision"):
+        EdgeTpuHardwareSpace(rows=(8,))
+    with pytest.raises(ValueError, match="lanes choices must be ints"):
+        EdgeTpuHardwareSpace(lanes=(1.5,))
+
+
+def test_joint_edgetpu_space_hashes_and_restricts():
+    joint = JointSpace(ETPU, ETPU_HW)
+    assert len(joint.names) == 37 and joint.size == ETPU.size * 50_000
+    c = joint.sample(3)
+    assert {c: 1}[joint.decode(joint.encode(c))] == 1  # EdgeTpuConfig is unhashable; Candidate hashes its fields
+    net_only = joint.restrict(hw=ETPU_HW.default)
+    assert isinstance(net_only, SubSpace) and net_only.names == ETPU.names and net_only.searches == "network"
+    m = net_only.sample(1)
+    assert m.hw == ETPU_HW.default and net_only.decode(net_only.encode(m)) == m
+    hw_only = joint.restrict(arch=ETPU.reference)
+    assert hw_only.names == ETPU_HW.names and hw_only.sample(0).arch == ETPU.reference
+    with pytest.raises(ValueError, match="fixed hardware"):
+        net_only.encode(c)
+    with pytest.raises(ValueError, match="exactly one"):
+        SubSpace(joint)
+
+
+def test_space_file_toml(tmp_path):
+    p = tmp_path / "space.toml"
+    p.write_text('[network]\ntype = "edgetpu"\nkernels = [3]\nexpansions = [4, 8]\n\n'
+                 '[hardware]\ntype = "edgetpu-space"\npe_x = [2, 4]\nio_bw_gbps = [10, 20]\n')
+    joint = load_space_file(p)
+    assert isinstance(joint, JointSpace) and isinstance(joint.network, EdgeTpuNetworkSpace)
+    assert joint.network.kernels == (3,) and "stage1.kernel" in joint.network.names
+    assert joint.hardware.choices[0] == (2, 4) and joint.hardware.size == 2 * 5 * 4 * 4 * 5 * 5 * 2
+    p.write_text('[network]\ntype = "fbnet"\nops = ["k3_e6", "skip"]\n')
+    assert load_space_file(p).size == 2**22
+    p.write_text('[network]\ntype = "edgetpu"\nkernel = [3]\n')
+    with pytest.raises(ValueError, match="no setting 'kernel'"):
+        load_space_file(p)
+    p.write_text('[netwrk]\ntype = "edgetpu"\n')
+    with pytest.raises(ValueError, match="netwrk"):
+        load_space_file(p)
+    with pytest.raises(ValueError, match="unknown network space 'mnasnet'"):
+        network_space("mnasnet")
+
+
+def test_space_file_yaml(tmp_path):
+    pytest.importorskip("yaml")
+    p = tmp_path / "space.yaml"
+    p.write_text("network:\n  type: mobilenetv2\n  kernels: [3, 5]\nhardware:\n  type: systolic-space\n  rows: [16, 32]\n")
+    joint = load_space_file(p)
+    assert joint.network.kernels == (3, 5) and joint.hardware.choices[0] == (16, 32)
+
+
+def test_sampled_members_build_workloads_fast():
+    import time
+
+    t0 = time.perf_counter()
+    for space in (ETPU, MNV2, FBNET):
+        for seed in range(5):
+            wl = space.workload(space.sample(seed))
+            assert wl.macs > 0 and wl.layers[-1].name == "classifier"
+    assert time.perf_counter() - t0 < 5.0  # analytic: ~1 ms each (torch tracing takes ~1 s)

@@ -290,70 +290,10 @@ def evaluate(
         err.print(f"wrote {escape(str(output))}")
 
 
-@app.command()
-def search(
-    out: Path = typer.Option(Path("runs/search"), "--out", help="output folder (trials.jsonl, pareto.csv, checkpoint.json)"),
-    budget: Optional[int] = typer.Option(None, help="number of trials (default 32)"),
-    population: Optional[int] = typer.Option(None, help="regularized-evolution population size (default 8)"),
-    target_latency_ms: Optional[float] = typer.Option(None, help="latency target T of the MnasNet reward, ms (default 5)"),
-    area_limit_mm2: Optional[float] = typer.Option(None, help="hard area constraint, mm^2 (default 6)"),
-    proxy_steps: Optional[int] = typer.Option(None, help="Fashion-MNIST training steps per network (default 80)"),
-    controller: str = typer.Option("evolution", help="evolution or random"),
-    mode: str = typer.Option("soft", help="MnasNet reward: soft (alpha=beta=-0.07) or hard (alpha=0, beta=-1)"),
-    time_limit_s: Optional[float] = typer.Option(None, help="stop (checkpointed) after this many seconds"),
-    seed: int = typer.Option(0, help="random seed"),
-    resume: bool = typer.Option(False, "--resume", help="continue the search checkpointed in --out"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="start afresh even if --out holds a checkpoint"),
-) -> None:
-    """Joint search of a MobileNetV2-style network and a systolic array (regularized evolution, MnasNet reward).
-
-    Accuracy comes from a short Fashion-MNIST proxy training (see README: a ranking signal, not ImageNet
-    accuracy); latency from the systolic cost model on the 224-px ImageNet-shaped network.
-    """
-    kwargs = dict(budget=budget, population=population, target_latency_ms=target_latency_ms,
-                  area_limit_mm2=area_limit_mm2, proxy_steps=proxy_steps, time_limit_s=time_limit_s)
-    for key, value in kwargs.items():
-        if value is not None and value <= 0:
-            _fail(f"--{key.replace('_', '-')} must be > 0, got {value}")
-    if controller not in ("evolution", "random"):
-        _fail(f"--controller must be evolution or random, got {controller!r}")
-    if mode not in ("soft", "hard"):
-        _fail(f"--mode must be soft or hard, got {mode!r}")
-    if resume and overwrite:
-        _fail("--resume and --overwrite contradict each other: pass one")
-    try:
-        from .search.runner import run_search
-    except ImportError as exc:
-        _fail(f"search needs the search extra (pip install 'codesign[search]'): {exc}")
-        return
-    try:
-        summary = run_search(out, seed=seed, resume=resume, overwrite=overwrite, controller=controller, mode=mode,
-                             **{k: v for k, v in kwargs.items() if v is not None})
-    except FileExistsError:
-        _fail(f"--out {str(out)!r} already holds a search checkpoint: pass --resume to continue it or --overwrite to start afresh")
-        return
-    except (ValueError, TypeError, OSError) as exc:
-        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        return
-    console = Console()
-    console.print(f"[bold]{summary.n_trials}[/] trials ({summary.n_complete} complete, {summary.n_infeasible} infeasible, "
-                  f"{summary.n_failed} failed) in {summary.seconds:.0f} s; {summary.trained_networks} networks trained, "
-                  f"{summary.proxy_cache_hits} accuracy cache hits")
-    if summary.pareto:
-        table = Table(title="Pareto front (accuracy max, latency_ms min, area_mm2 min)", header_style="bold")
-        for col in ("trial", "accuracy", "latency_ms", "area_mm2", "reward", "hw"):
-            table.add_column(col, justify="left" if col == "hw" else "right", overflow="fold")
-        for rec in summary.pareto:
-            m = rec.get("metrics", rec)
-            table.add_row(str(rec.get("trial", "")), _fmt(float(m.get("accuracy", float("nan")))),
-                          _fmt(float(m.get("latency_ms", float("nan")))), _fmt(float(m.get("area_mm2", float("nan")))),
-                          _fmt(float(rec.get("reward") or float("nan"))), str(rec.get("hw", {}).get("name", "")))
-        console.print(table)
-    console.print(f"trials: {summary.trials_path}\nPareto front: {summary.pareto_path}")
-
-
+from .cli_search import register as _register_search  # noqa: E402
 from .cli_sweep import register as _register_sweep  # noqa: E402
 
+_register_search(app)
 _register_sweep(app)
 
 

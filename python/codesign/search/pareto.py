@@ -1,10 +1,11 @@
 """Pareto archive and hypervolume.
 
 Default objectives: ``accuracy`` (maximise, fraction), ``latency_ms`` (minimise, ms), ``area_mm2``
-(minimise, mm^2). A point *dominates* another if it is no worse in every objective and strictly better in at
+(minimise, mm^2); :data:`EDGETPU_OBJECTIVES` adds ``energy_mj`` (minimise, mJ per inference). A point *dominates* another if it is no worse in every objective and strictly better in at
 least one. The hypervolume is the Lebesgue measure of the region dominated by the front and bounded by a
-reference point (Zitzler & Thiele, PPSN 1998); it is exact in 1-D, 2-D (staircase sweep, O(n log n)) and 3-D
-(slicing along the last objective, summing exact 2-D areas, O(n^2 log n)).
+reference point (Zitzler & Thiele, PPSN 1998); it is exact in any dimension: 1-D, 2-D (staircase sweep,
+O(n log n)), and k >= 3 by slicing along the last objective and summing exact (k-1)-D volumes ("HSO", While et
+al., IEEE TEC 2006; O(n^(k-1) log n), fine for the fronts of a search).
 """
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_OBJECTIVES", "dominates", "nondominated", "hypervolume", "ParetoArchive"]
+__all__ = ["DEFAULT_OBJECTIVES", "EDGETPU_OBJECTIVES", "dominates", "nondominated", "hypervolume", "ParetoArchive"]
 
 #: (metric name, "max" | "min") of the default archive.
 DEFAULT_OBJECTIVES: tuple[tuple[str, str], ...] = (("accuracy", "max"), ("latency_ms", "min"), ("area_mm2", "min"))
+#: Objectives of searches on the Edge-TPU-like template (which reports energy).
+EDGETPU_OBJECTIVES: tuple[tuple[str, str], ...] = (("accuracy", "max"), ("latency_ms", "min"), ("energy_mj", "min"),
+                                                    ("area_mm2", "min"))
 
 
 def _check_senses(senses: Sequence[str], k: int) -> tuple[str, ...]:
@@ -89,7 +93,7 @@ def _hv2d(m: np.ndarray, ref: np.ndarray) -> float:
 
 
 def hypervolume(points: Any, reference: Sequence[float], senses: Sequence[str]) -> float:
-    """Hypervolume dominated by ``points`` ((n, k) array, k in 1..3) and bounded by ``reference``.
+    """Hypervolume dominated by ``points`` ((n, k) array, any k >= 1) and bounded by ``reference``.
 
     Args:
         points: objective vectors, shape ``(n, k)``.
@@ -110,23 +114,29 @@ def hypervolume(points: Any, reference: Sequence[float], senses: Sequence[str]) 
         raise ValueError(f"reference must have {k} entries, got shape {ref_.shape}")
     if not np.all(np.isfinite(ref_)):
         raise ValueError(f"reference must be finite, got {reference!r}")
-    if k > 3:
-        raise ValueError(f"hypervolume supports 1 to 3 objectives, got {k}")
     r = _as_minimisation(ref_[None, :], senses)[0]
     m = m[np.all(m < r, axis=1)]
+    if m.shape[0] == 0:
+        return 0.0
+    return float(_hv(m, r))
+
+
+def _hv(m: np.ndarray, r: np.ndarray) -> float:
+    """Exact hypervolume of minimisation points (all strictly better than ``r``), any dimension."""
+    k = m.shape[1]
     if m.shape[0] == 0:
         return 0.0
     if k == 1:
         return float(r[0] - m[:, 0].min())
     if k == 2:
         return _hv2d(m, r)
-    # k == 3: slice along the last objective
-    zs = np.unique(m[:, 2])
+    m = m[nondominated(m, ("min",) * k)] if m.shape[0] > 1 else m
+    zs = np.unique(m[:, -1])
     hv = 0.0
     for i, z in enumerate(zs):
-        z_next = zs[i + 1] if i + 1 < len(zs) else r[2]
-        hv += _hv2d(m[m[:, 2] <= z][:, :2], r[:2]) * float(z_next - z)
-    return float(hv)
+        z_next = zs[i + 1] if i + 1 < len(zs) else r[-1]
+        hv += _hv(m[m[:, -1] <= z][:, :-1], r[:-1]) * float(z_next - z)
+    return hv
 
 
 class ParetoArchive:
@@ -202,5 +212,5 @@ class ParetoArchive:
         return np.stack([self.vector(m) for _, m in self.front()])
 
     def hypervolume(self, reference: Sequence[float]) -> float:
-        """:func:`hypervolume` of the members (k <= 3 objectives)."""
+        """:func:`hypervolume` of the members."""
         return hypervolume(self.points(), reference, self.senses)

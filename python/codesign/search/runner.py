@@ -1,25 +1,45 @@
-"""The joint network + hardware search loop.
+"""The co-design search loop: strategies, checkpoints, resume, outputs.
 
-:func:`run_search` repeats ask -> evaluate -> reward -> tell with a :class:`RegularizedEvolution` (or
-:class:`RandomSearch`) controller over a :class:`~codesign.space.JointSpace`:
+:func:`run_search` repeats ask -> evaluate -> reward -> tell with a controller (regularized evolution, random
+search, REINFORCE or PPO) over a joint network x hardware space, following one of the strategies of the
+co-design work (FACTS.md):
 
-1. area: ``hw.area_mm2`` above ``area_limit_mm2`` -> ``infeasible`` result at once (no training);
-2. latency: :func:`codesign.cost.evaluate` of the candidate's ImageNet workload (input ``(1, 3, 224, 224)``,
-   1000 classes, built once per network with :func:`codesign.workload.from_torch`) on the array;
-   a ValueError (the array cannot run a layer) -> ``infeasible``;
-3. accuracy: the Fashion-MNIST proxy (:class:`codesign.evaluation.ProxyEvaluator`), cached per network, so a
-   hardware-only mutation costs milliseconds;
-4. reward: MnasNet reward (Tan et al., CVPR 2019, Eq. 2) with the latency target (:class:`Objective`).
+==================  ==============================================================================================
+strategy            what is searched
+==================  ==============================================================================================
+``joint``           network and hardware decisions in one sequence, one controller
+``network-only``    the network on a fixed accelerator (platform-aware NAS; default the hardware space's
+                    baseline, e.g. the Edge-TPU template baseline; ``fixed_hw="edgetpu"`` for the Coral device)
+``hardware-only``   the accelerator for a fixed network (default the network space's reference, e.g.
+                    EfficientNet-EdgeTPU-S)
+``net-then-hw``     phase-wise: ``phase_split`` of the budget network-only on the fixed accelerator, then the
+                    rest hardware-only for the best network found
+``hw-then-net``     phase-wise: hardware-only for the reference network first, then network-only on the best
+                    accelerator found
+==================  ==============================================================================================
+
+``networks=[...]`` is the multi-model use case: several fixed networks on one accelerator (hardware search),
+their latencies summed, maxed, or each held to its own target (:class:`~codesign.search.objective.MultiModelObjective`).
+
+Every trial is evaluated by :class:`~codesign.search.evaluator.SearchEvaluator`: area check, one batched cost
+call per network per batch, accuracy once per distinct network (cached, also across a resume), reward.
 
 Files written to ``out_dir``:
 
-* ``trials.jsonl`` - one JSON object per trial: ``trial`` (0-based id), ``batch``, ``decisions``
-  (decision name -> value), ``encoding`` (choice indices), ``blocks`` (timm block strings), ``hw``
-  (SystolicArray fields), ``metrics``, ``reward`` (null unless complete), ``fitness``, ``status``, ``reason``,
-  ``seconds``, ``proxy_cached``;
-* ``pareto.csv`` - the feasible trials on the (accuracy max, latency_ms min, area_mm2 min) Pareto front;
-* ``checkpoint.json`` - configuration, controller state, all trials and the proxy cache, rewritten atomically
-  (temp file + ``os.replace``) after every batch; ``run_search(..., resume=True)`` continues from it;
+* ``trials.jsonl`` - one JSON object per trial: ``trial`` (0-based id), ``batch``, ``phase`` and
+  ``phase_name``, ``decisions`` (decision name -> value, network then hardware), ``encoding`` (choice indices in
+  the phase's controller space), ``net_encoding`` / ``hw_encoding`` (in the network / hardware space; None when
+  the fixed hardware is not a member), ``blocks`` (timm block strings), ``network`` (short name), ``hw`` (the
+  configuration's fields), ``metrics``, ``reward`` (null unless complete), ``fitness``, ``status``
+  (``complete`` / ``infeasible`` / ``failed``), ``reason``, ``seconds``, ``proxy_cached`` (accuracy from the
+  cache), ``cached`` (whole result from the candidate cache);
+* ``pareto.csv`` - the complete trials on the Pareto front over accuracy (max), latency, energy (Edge-TPU-like
+  hardware) and area (min);
+* ``checkpoint.json`` - configuration, trial count, phase state, controller state and accuracy cache, written
+  atomically (temp file, fsync, ``os.replace``) after every batch, once that batch's trial lines are on disk;
+  ``run_search(..., resume=True)`` truncates ``trials.jsonl`` to the checkpoint's count and continues exactly
+  as an uninterrupted run would (also after SIGKILL);
+* ``search.png`` - accuracy vs latency and vs energy (or area), fronts marked (needs matplotlib);
 * ``summary.json`` - the :class:`SearchSummary` at the end.
 """
 from __future__ import annotations
@@ -29,18 +49,25 @@ import json
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codesign.space.joint import Candidate, JointSpace
+from codesign.space._base import CategoricalSpace
+from codesign.space.joint import Candidate, JointSpace, SubSpace
+from codesign.space.nas import NetworkSpaceBase
 
+from .evaluator import FixedNetworks, SearchEvaluator, SurrogateAccuracy
 from .evolution import RandomSearch, RegularizedEvolution
-from .objective import Objective, Result, fitness
-from .pareto import DEFAULT_OBJECTIVES, ParetoArchive
+from .objective import MultiModelObjective, Objective, fitness
+from .pareto import DEFAULT_OBJECTIVES, EDGETPU_OBJECTIVES, ParetoArchive, hypervolume
+from .policy import PPO, Reinforce
 
-__all__ = ["JointEvaluator", "SearchSummary", "run_search", "load_trials", "DEFAULTS"]
+__all__ = ["SearchEvaluator", "JointEvaluator", "SearchSummary", "run_search", "load_trials", "DEFAULTS",
+           "STRATEGIES", "CONTROLLERS", "make_controller", "resolve_spaces", "AUTO"]
+
+from .evaluator import JointEvaluator  # noqa: E402  (re-export, the first search's name)
 
 #: Defaults of :func:`run_search`, chosen so that a default search takes under 5 minutes on 2 CPU cores.
 DEFAULTS: dict[str, Any] = {
@@ -55,13 +82,17 @@ DEFAULTS: dict[str, Any] = {
     "hw_mutation_prob": 0.5,
     "mode": "soft",
 }
+#: Strategy names of :func:`run_search`.
+STRATEGIES: tuple[str, ...] = ("joint", "network-only", "hardware-only", "net-then-hw", "hw-then-net")
+#: Controller names of :func:`run_search` / :func:`make_controller`.
+CONTROLLERS: tuple[str, ...] = ("evolution", "random", "reinforce", "ppo")
+#: Per hardware-space kind: (default latency target ms, default area limit mm^2). Edge-TPU-like: 3 ms (the issue's
+#: example) and 62 mm^2 (the template baseline's 61.2 mm^2, rounded up, so the baseline is feasible).
+_HW_DEFAULTS = {"systolic": (5.0, 6.0), "edgetpu": (3.0, 62.0)}
+#: Marker for "the default of the hardware space's kind" (see :data:`_HW_DEFAULTS`).
+AUTO = "auto"
 
-_CHECKPOINT_VERSION = 1
-PARETO_COLUMNS = (
-    "trial", "accuracy", "latency_ms", "area_mm2", "reward",
-    "rows", "cols", "dataflow", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "dram_bw_words_per_cycle",
-    "blocks",
-)
+_CHECKPOINT_VERSION = 2
 
 
 def _jsonable(x: Any) -> Any:
@@ -77,85 +108,21 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-class JointEvaluator:
-    """Evaluates joint candidates: area check, latency on the cost model, proxy accuracy, reward.
-
-    Args:
-        space: the joint space.
-        objective: reward and area limit.
-        proxy: the accuracy proxy (any object with ``evaluate(arch) -> ProxyResult``; default a
-            :class:`~codesign.evaluation.ProxyEvaluator` with default settings).
-
-    Workloads are cached per network (timm block strings) in memory.
-    """
-
-    def __init__(self, space: JointSpace, objective: Objective, proxy: Any = None) -> None:
-        self.space = space
-        self.objective = objective
-        if proxy is None:
-            from codesign.evaluation.proxy import ProxyEvaluator
-
-            proxy = ProxyEvaluator(space=space.network)
-        self.proxy = proxy
-        self._workloads: dict[tuple[str, ...], Any] = {}
-
-    def workload(self, arch: Any) -> Any:
-        """The network's 224-px ImageNet :class:`~codesign.workload.Workload` (cached)."""
-        key = tuple(b for stage in self.space.network.to_block_strings(arch) for b in stage)
-        wl = self._workloads.get(key)
-        if wl is None:
-            wl = self.space.network.workload(arch)
-            self._workloads[key] = wl
-        return wl
-
-    def __call__(self, cand: Candidate) -> tuple[Result, dict[str, Any]]:
-        """Evaluate one candidate -> (Result, info) where info has ``proxy_cached`` and ``seconds``."""
-        t0 = time.perf_counter()
-        info: dict[str, Any] = {"proxy_cached": None}
-        self.space.validate(cand)
-        hw = cand.hw
-        area = float(hw.area_mm2)
-        bad = self.objective.area_check(area)
-        if bad is not None:
-            info["seconds"] = time.perf_counter() - t0
-            return bad, info
-        metrics: dict[str, Any] = {"area_mm2": area}
-        try:
-            wl = self.workload(cand.arch)
-            metrics["macs"] = int(wl.macs)
-            metrics["params"] = int(wl.params)
-        except Exception as exc:  # noqa: BLE001 - any failure to build the network is a failed trial
-            info["seconds"] = time.perf_counter() - t0
-            return Result(metrics, "failed", f"workload: {type(exc).__name__}: {exc}"), info
-        from codesign.cost import evaluate
-
-        try:
-            totals = evaluate(wl, hw).totals
-        except ValueError as exc:
-            metrics["constraint_violation"] = 1.0
-            info["seconds"] = time.perf_counter() - t0
-            return Result(metrics, "infeasible", f"hardware cannot run the network: {exc}"), info
-        except Exception as exc:  # noqa: BLE001
-            info["seconds"] = time.perf_counter() - t0
-            return Result(metrics, "failed", f"cost model: {type(exc).__name__}: {exc}"), info
-        metrics["latency_ms"] = float(totals["latency_ms"])
-        metrics["cycles"] = int(totals["cycles"])
-        for key in ("stall_cycles", "compute_utilization", "overall_utilization", "dram_bytes"):
-            if key in totals:
-                metrics[key] = totals[key]
-        try:
-            pr = self.proxy.evaluate(cand.arch)
-        except Exception as exc:  # noqa: BLE001
-            info["seconds"] = time.perf_counter() - t0
-            return Result(metrics, "failed", f"accuracy proxy: {type(exc).__name__}: {exc}"), info
-        metrics["accuracy"] = float(pr.accuracy)
-        metrics["proxy_train_loss"] = float(pr.train_loss)
-        metrics["proxy_params"] = int(pr.params)
-        metrics["proxy_seconds"] = float(pr.seconds)
-        info["proxy_cached"] = bool(pr.cached)
-        result = self.objective(metrics)
-        info["seconds"] = time.perf_counter() - t0
-        return result, info
+def make_controller(name: str, space: CategoricalSpace, *, seed: int = 0, population: int = 8, sample_size: int = 3,
+                    options: Mapping[str, Any] | None = None) -> Any:
+    """A controller by name (:data:`CONTROLLERS`) over ``space``; ``options`` are extra keyword arguments
+    (e.g. ``{"lr": 0.1}`` for reinforce / ppo, ``{"clip": 0.1}`` for ppo)."""
+    opts = dict(options or {})
+    if name == "evolution":
+        return RegularizedEvolution(space, population_size=population, sample_size=min(sample_size, population),
+                                    seed=seed, **opts)
+    if name == "random":
+        return RandomSearch(space, seed=seed, **opts)
+    if name == "reinforce":
+        return Reinforce(space, seed=seed, **opts)
+    if name == "ppo":
+        return PPO(space, seed=seed, **opts)
+    raise ValueError(f"controller must be one of {', '.join(CONTROLLERS)}, got controller={name!r}")
 
 
 @dataclass
@@ -167,11 +134,14 @@ class SearchSummary:
         n_trials: trials recorded (including those of earlier runs when resumed).
         n_complete, n_infeasible, n_failed: trials per status.
         best: the trial record with the highest reward (None if no trial is complete).
-        pareto: trial records on the (accuracy, latency_ms, area_mm2) front, best accuracy first.
+        pareto: trial records on the Pareto front, best accuracy first.
         seconds: wall-clock seconds of this call.
-        trained_networks: proxy trainings run in this call; proxy_cache_hits: evaluations served by the cache.
-        trials_path, pareto_path, checkpoint_path: files in ``out_dir``.
+        trained_networks: accuracy evaluations run in this call; proxy_cache_hits: evaluations served by the cache.
+        trials_path, pareto_path, checkpoint_path: files in ``out_dir``; plot_path: the PNG (None if not drawn).
         config: the configuration checked on resume. stopped_early: True if ``time_limit_s`` ended the run.
+        hypervolume: 2-D hypervolume of (accuracy max, latency_ms min) over complete trials, reference
+            (0, ``hv_reference_ms``). best_under_target: the best reward among complete trials within every
+            target (None if none). strategy: the strategy name.
     """
 
     out_dir: str
@@ -189,6 +159,11 @@ class SearchSummary:
     checkpoint_path: str
     config: dict[str, Any] = field(default_factory=dict)
     stopped_early: bool = False
+    plot_path: str | None = None
+    hypervolume: float = 0.0
+    hv_reference_ms: float = 0.0
+    best_under_target: float | None = None
+    strategy: str = "joint"
 
     @property
     def feasible_fraction(self) -> float:
@@ -220,26 +195,23 @@ def _write_json_atomic(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-def _pareto(trials: list[dict[str, Any]]) -> ParetoArchive:
-    archive = ParetoArchive(DEFAULT_OBJECTIVES)
+def _archive(trials: list[dict[str, Any]], objectives: Sequence[tuple[str, str]]) -> ParetoArchive:
+    archive = ParetoArchive(objectives)
     for t in trials:
-        if t["status"] == "complete":
+        if t["status"] == "complete" and all(n in t["metrics"] for n, _ in objectives):
             archive.add(t["metrics"], t)
     return archive
 
 
-def _write_pareto(path: Path, archive: ParetoArchive) -> None:
+def _write_pareto(path: Path, archive: ParetoArchive, hw_names: Sequence[str]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(PARETO_COLUMNS)
+        w.writerow(["trial", *archive.names, "reward", *hw_names, "network", "blocks"])
         for t, m in archive.front():
             hw = t["hw"]
-            w.writerow([
-                t["trial"], m["accuracy"], m["latency_ms"], m["area_mm2"], t["reward"],
-                hw["rows"], hw["cols"], hw["dataflow"], hw["ifmap_sram_kib"], hw["filter_sram_kib"],
-                hw["ofmap_sram_kib"], hw["dram_bw_words_per_cycle"], " ".join(t["blocks"]),
-            ])
+            w.writerow([t["trial"], *(m[n] for n in archive.names), t["reward"], *(hw.get(n) for n in hw_names),
+                        t.get("network", ""), " ".join(t["blocks"])])
     os.replace(tmp, path)
 
 
@@ -249,13 +221,122 @@ def _positive_int(name: str, v: Any) -> int:
     return v
 
 
+def resolve_spaces(space: Any = None, hw: Any = None, *, hw_mutation_prob: float = 0.5) -> tuple[JointSpace, Any]:
+    """(joint space, fixed hardware or None) from :func:`run_search`'s ``space`` and ``hw`` arguments.
+
+    ``space``: None (``NetworkSpace()``, the first search's), a name (``mobilenetv2``, ``mobilenetv2-base``,
+    ``edgetpu``, ``fbnet``), a ``.toml``/``.yaml`` space file, a network space or a :class:`JointSpace`.
+    ``hw``: None (``HardwareSpace()``, systolic arrays), a hardware-space name (``edgetpu-space``,
+    ``systolic-space``), a hardware space, or a fixed accelerator: a preset name (``edgetpu``,
+    ``edgetpu-baseline``, ``systolic``, ...) or a configuration, returned as the second element (its space is
+    the default space of its kind).
+    """
+    from codesign.hardware import EdgeTpuConfig, SystolicArray, preset
+    from codesign.space.hw import EdgeTpuHardwareSpace, HardwareSpace
+    from codesign.space.registry import HARDWARE_SPACES, load_space_file, network_space
+
+    fixed = None
+    net: Any = space
+    if isinstance(space, (str, os.PathLike)) and (str(space).lower().endswith((".toml", ".yaml", ".yml"))):
+        net = load_space_file(space)
+    elif isinstance(space, str):
+        net = network_space(space)
+    if isinstance(net, JointSpace):
+        if hw is not None:
+            raise ValueError("space is already a joint space (it defines its hardware); leave hw unset")
+        return JointSpace(net.network, net.hardware, hw_mutation_prob=hw_mutation_prob), None
+    if net is None:
+        from codesign.space.nas import NetworkSpace
+
+        net = NetworkSpace()
+    if not isinstance(net, NetworkSpaceBase):
+        raise ValueError(f"space must be a network space name, file or object, got space={space!r}")
+    if hw is None:
+        hws: Any = HardwareSpace()
+    elif isinstance(hw, str) and hw.lower() in HARDWARE_SPACES:
+        hws = HARDWARE_SPACES[hw.lower()]()
+    elif isinstance(hw, str):
+        try:
+            fixed = preset(hw)
+        except ValueError:
+            raise ValueError(f"hw={hw!r} is neither a hardware space ({', '.join(HARDWARE_SPACES)}) nor a preset") from None
+        hws = EdgeTpuHardwareSpace() if isinstance(fixed, EdgeTpuConfig) else HardwareSpace()
+    elif isinstance(hw, (EdgeTpuConfig, SystolicArray)):
+        fixed = hw
+        hws = EdgeTpuHardwareSpace() if isinstance(fixed, EdgeTpuConfig) else HardwareSpace()
+    elif isinstance(hw, CategoricalSpace):
+        hws = hw
+    else:
+        raise ValueError(f"hw must be a hardware space name or object, a preset name or a configuration, got hw={hw!r}")
+    return JointSpace(net, hws, hw_mutation_prob=hw_mutation_prob), fixed
+
+
+def _fixed_networks(networks: Any, accuracies: Mapping[str, float] | None) -> FixedNetworks:
+    """FixedNetworks from timm names / Workloads / a name -> Workload mapping."""
+    if isinstance(networks, FixedNetworks):
+        return networks
+    if isinstance(networks, Mapping):
+        return FixedNetworks(dict(networks), accuracies)
+    if isinstance(networks, str):
+        networks = [n for n in networks.split(",") if n.strip()]
+    items: dict[str, Any] = {}
+    for n in networks:
+        if isinstance(n, str):
+            from codesign.workload import from_timm
+
+            items[n.strip()] = from_timm(n.strip())
+        elif hasattr(n, "to_array"):
+            items[n.name] = n
+        else:
+            raise ValueError(f"networks must be timm model names or Workloads, got {n!r}")
+    return FixedNetworks(items, accuracies)
+
+
+def _resolve_accuracy(accuracy: Any, joint: JointSpace, proxy_settings: Any, proxy_steps: int,
+                      data_dir: Any) -> tuple[Any, Any]:
+    """(evaluator, JSON description for the configuration)."""
+    if isinstance(joint.network, FixedNetworks):
+        return None, {"kind": "fixed", "accuracies": joint.network.accuracies}
+    if accuracy == "proxy":
+        from codesign.evaluation.proxy import ProxyEvaluator, ProxySettings
+
+        if proxy_settings is None:
+            proxy_settings = ProxySettings(steps=_positive_int("proxy_steps", proxy_steps))
+        elif not isinstance(proxy_settings, ProxySettings):
+            raise ValueError(f"proxy_settings must be a ProxySettings, got {proxy_settings!r}")
+        return (ProxyEvaluator(proxy_settings, space=joint.network, data_dir=data_dir),
+                {"kind": "proxy", **proxy_settings.to_dict()})
+    if accuracy == "surrogate":
+        ev = SurrogateAccuracy(joint.network)
+        return ev, ev.to_dict()
+    if isinstance(accuracy, str):
+        raise ValueError(f"accuracy must be 'proxy', 'surrogate' or an evaluator object, got accuracy={accuracy!r}")
+    if not (hasattr(accuracy, "evaluate") or callable(accuracy)):
+        raise ValueError(f"accuracy must have an evaluate(arch) method, got accuracy={accuracy!r}")
+    desc = accuracy.to_dict() if hasattr(accuracy, "to_dict") else {"kind": type(accuracy).__name__,
+                                                                   "repr": repr(accuracy)}
+    return accuracy, desc
+
+
+def _phases(strategy: str, budget: int, split: float) -> list[tuple[str, int]]:
+    """[(phase kind, cumulative trial count at which it ends)]."""
+    b1 = min(max(1, int(round(budget * split))), budget - 1) if budget > 1 else budget
+    return {
+        "joint": [("joint", budget)],
+        "network-only": [("network", budget)],
+        "hardware-only": [("hardware", budget)],
+        "net-then-hw": [("network", b1), ("hardware", budget)],
+        "hw-then-net": [("hardware", b1), ("network", budget)],
+    }[strategy]
+
+
 def run_search(
     out_dir: str | os.PathLike[str],
     *,
     budget: int = DEFAULTS["budget"],
     population: int = DEFAULTS["population"],
-    target_latency_ms: float = DEFAULTS["target_latency_ms"],
-    area_limit_mm2: float | None = DEFAULTS["area_limit_mm2"],
+    target_latency_ms: Any = AUTO,
+    area_limit_mm2: Any = AUTO,
     seed: int = DEFAULTS["seed"],
     proxy_steps: int = DEFAULTS["proxy_steps"],
     progress: bool = True,
@@ -269,35 +350,72 @@ def run_search(
     proxy_settings: Any = None,
     data_dir: str | os.PathLike[str] | None = None,
     time_limit_s: float | None = None,
+    space: Any = None,
+    hw: Any = None,
+    strategy: str = "joint",
+    fixed_hw: Any = None,
+    fixed_arch: Any = None,
+    phase_split: float = 0.5,
+    target_energy_mj: float | None = None,
+    target_edp_mj_ms: float | None = None,
+    abs_beta: float = -0.10,
+    accuracy: Any = "proxy",
+    controller_options: Mapping[str, Any] | None = None,
+    networks: Any = None,
+    network_accuracies: Mapping[str, float] | None = None,
+    aggregate: str = "sum",
+    network_targets: Mapping[str, float] | None = None,
+    plot: bool = True,
+    threads: int = 0,
+    mapper: Any = None,
 ) -> SearchSummary:
-    """Joint network + hardware search (see the module docstring).
+    """Co-design search (see the module docstring).
 
     Args:
-        out_dir: folder for ``trials.jsonl``, ``pareto.csv``, ``checkpoint.json`` and ``summary.json``.
-        budget: total trials (including those of a resumed run).
+        out_dir: folder for ``trials.jsonl``, ``pareto.csv``, ``checkpoint.json``, ``search.png``,
+            ``summary.json``.
+        budget: total trials (including those of a resumed run and of every phase).
         population: regularized-evolution population size ``P`` (the first ``P`` trials are random).
-        target_latency_ms: MnasNet latency target ``T`` in ms (224-px ImageNet inference on the array).
-        area_limit_mm2: hard area limit in mm^2 (None: no limit).
-        seed: seed of the controller (the proxy's training seed is ``proxy_settings.seed``, default 0).
-        proxy_steps: proxy training steps per network (ignored if ``proxy_settings`` is given).
+        target_latency_ms: latency target ``T`` in ms; ``"auto"``: 5 ms on systolic arrays, 3 ms on the
+            Edge-TPU-like template, none when another target is given; None: no latency target.
+        area_limit_mm2: hard area limit in mm^2; ``"auto"``: 6 (systolic), 62 (Edge-TPU-like: the baseline's
+            area); None: no limit.
+        seed: seed of the controller (phase ``i`` uses ``seed + i``).
+        proxy_steps: proxy training steps per network (``accuracy="proxy"``; ignored if ``proxy_settings``).
         progress: show a rich progress bar on stderr (best reward, feasible share, trials/s).
         resume: continue from ``out_dir/checkpoint.json`` (the configuration must match except ``budget``).
         overwrite: start afresh even if ``out_dir`` holds a checkpoint (otherwise FileExistsError).
         sample_size: tournament size ``S``. batch_size: candidates asked per batch (checkpoint granularity).
-        hw_mutation_prob: probability that a mutation changes the hardware rather than the network.
-        mode: "soft" or "hard" MnasNet exponents. controller: "evolution" or "random".
+        hw_mutation_prob: probability that a joint mutation changes the hardware rather than the network.
+        mode: ``"soft"`` / ``"hard"`` (MnasNet) or ``"abs"`` (TuNAS, with ``abs_beta``).
+        controller: ``"evolution"``, ``"random"``, ``"reinforce"`` or ``"ppo"``; controller_options: extra
+            keyword arguments of its class.
         proxy_settings: a :class:`codesign.evaluation.ProxySettings` overriding ``proxy_steps``.
         data_dir: Fashion-MNIST folder (default: the Debian package's).
         time_limit_s: stop asking for new batches once this many seconds have passed in this call (the
             running batch finishes; ``SearchSummary.stopped_early`` tells; ``resume=True`` can continue).
-            None (default): run the whole budget.
+        space: network space (name, file, object) or joint space; see :func:`resolve_spaces`. Default: the first
+            search's MobileNetV2-style space.
+        hw: hardware space or fixed accelerator; see :func:`resolve_spaces`. Default: systolic arrays.
+        strategy: one of :data:`STRATEGIES` (see the module docstring).
+        fixed_hw: the accelerator of network-only phases (a configuration or preset name; default ``hw`` when
+            that is a fixed accelerator, else the hardware space's ``default``).
+        fixed_arch: the network of hardware-only phases (a candidate of the network space; default its
+            ``reference``).
+        phase_split: share of the budget given to the first phase of a phase-wise strategy.
+        target_energy_mj, target_edp_mj_ms: energy / EDP targets (Edge-TPU-like hardware only).
+        accuracy: ``"proxy"`` (Fashion-MNIST proxy, :mod:`codesign.evaluation.proxy`), ``"surrogate"``
+            (:class:`~codesign.search.evaluator.SurrogateAccuracy`, no training) or an evaluator object with
+            ``evaluate(arch)``.
+        networks: multi-model use case: timm model names (comma-separated string or list), Workloads or a
+            ``{name: Workload}`` mapping; the search is then over the hardware only. network_accuracies: their
+            accuracies (default 1.0). aggregate: ``"sum"``, ``"max"`` or ``"each"`` (with ``network_targets``).
+        plot: draw ``search.png`` at the end (needs matplotlib).
+        threads: worker threads of the batched cost calls (0 = all cores). mapper: Edge-TPU mapper options.
 
-    Returns a :class:`SearchSummary`. With the defaults (32 trials, population 8, 80 proxy steps) a search
-    took 142 s on the 2-core development machine (19 proxy trainings, 9 cache hits, 4 area-infeasible
-    trials); time grows with CPU contention (2-3x seen on a shared machine), ``time_limit_s`` caps it.
+    Returns a :class:`SearchSummary`. With the first search's defaults (32 trials, population 8, 80 proxy steps)
+    a search took 142 s on the 2-core development machine.
     """
-    from codesign.evaluation.proxy import ProxyEvaluator, ProxySettings
-
     budget = _positive_int("budget", budget)
     if time_limit_s is not None and (isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float))
                                      or not time_limit_s > 0):
@@ -305,32 +423,94 @@ def run_search(
     population = _positive_int("population", population)
     batch_size = _positive_int("batch_size", batch_size)
     sample_size = _positive_int("sample_size", sample_size)
-    if controller not in ("evolution", "random"):
-        raise ValueError(f"controller must be 'evolution' or 'random', got controller={controller!r}")
-    if proxy_settings is None:
-        proxy_settings = ProxySettings(steps=_positive_int("proxy_steps", proxy_steps))
-    elif not isinstance(proxy_settings, ProxySettings):
-        raise ValueError(f"proxy_settings must be a ProxySettings, got {proxy_settings!r}")
-    objective = Objective(target_latency_ms=target_latency_ms, area_limit_mm2=area_limit_mm2, mode=mode)
-    space = JointSpace(hw_mutation_prob=hw_mutation_prob)
-    if controller == "evolution":
-        ctrl: Any = RegularizedEvolution(space, population_size=population, sample_size=min(sample_size, population),
-                                         seed=seed)
+    if controller not in CONTROLLERS:
+        raise ValueError(f"controller must be one of {', '.join(CONTROLLERS)}, got controller={controller!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got strategy={strategy!r}")
+    if isinstance(phase_split, bool) or not isinstance(phase_split, (int, float)) or not 0 < phase_split < 1:
+        raise ValueError(f"phase_split must be in (0, 1), got phase_split={phase_split!r}")
+
+    # -- spaces ------------------------------------------------------------------------------------------------
+    if networks is not None:
+        if space is not None:
+            raise ValueError("networks= (multi-model) fixes the networks; leave space unset")
+        if strategy not in ("joint", "hardware-only"):
+            raise ValueError(f"networks= (multi-model) searches the hardware only; strategy={strategy!r} is not allowed")
+        joint, preset_hw = resolve_spaces(None, hw, hw_mutation_prob=hw_mutation_prob)
+        if preset_hw is not None:
+            raise ValueError("networks= (multi-model) searches the hardware; hw must be a hardware space")
+        joint = JointSpace(_fixed_networks(networks, network_accuracies), joint.hardware, hw_mutation_prob=1.0)
+        strategy = "hardware-only"
     else:
-        ctrl = RandomSearch(space, seed=seed)
-    proxy = ProxyEvaluator(proxy_settings, space=space.network, data_dir=data_dir)
-    evaluator = JointEvaluator(space, objective, proxy)
+        joint, preset_hw = resolve_spaces(space, hw, hw_mutation_prob=hw_mutation_prob)
+    kind = getattr(joint.hardware, "kind", "systolic")
+    if preset_hw is not None:
+        if strategy != "network-only":
+            raise ValueError(f"hw={getattr(preset_hw, 'name', hw)!r} is a fixed accelerator: use strategy='network-only' "
+                             f"(or give a hardware space such as 'edgetpu-space' for strategy={strategy!r})")
+        if fixed_hw is None:
+            fixed_hw = preset_hw
+    if isinstance(fixed_hw, str):
+        from codesign.hardware import preset
+
+        fixed_hw = preset(fixed_hw)
+    if fixed_hw is None and strategy in ("network-only", "net-then-hw"):
+        fixed_hw = getattr(joint.hardware, "default", None)
+        if fixed_hw is None:
+            raise ValueError("the hardware space has no default configuration; pass fixed_hw")
+    if fixed_arch is None and strategy in ("hardware-only", "hw-then-net"):
+        try:
+            fixed_arch = joint.network.reference
+        except ValueError as exc:
+            raise ValueError(f"the network space's reference network is not a member ({exc}); pass fixed_arch") from None
+    elif fixed_arch is not None:
+        joint.network.validate(fixed_arch)
+
+    # -- objective -------------------------------------------------------------------------------------------
+    lat_default, area_default = _HW_DEFAULTS.get(kind, (5.0, None))
+    if target_latency_ms == AUTO:
+        target_latency_ms = None if (target_energy_mj is not None or target_edp_mj_ms is not None) else lat_default
+    if area_limit_mm2 == AUTO:
+        area_limit_mm2 = area_default
+    if (target_energy_mj is not None or target_edp_mj_ms is not None) and kind != "edgetpu":
+        raise ValueError("energy and EDP targets need the Edge-TPU-like hardware (hw='edgetpu-space' or an "
+                         "Edge-TPU preset): the systolic model reports no energy")
+    if isinstance(joint.network, FixedNetworks):
+        objective: Objective = MultiModelObjective(
+            networks=joint.network.network_names, aggregate=aggregate, targets=network_targets,
+            target_latency_ms=target_latency_ms if aggregate != "each" else None, area_limit_mm2=area_limit_mm2,
+            mode=mode, abs_beta=abs_beta)
+    else:
+        objective = Objective(target_latency_ms=target_latency_ms, target_energy_mj=target_energy_mj,
+                              target_edp_mj_ms=target_edp_mj_ms, area_limit_mm2=area_limit_mm2, mode=mode,
+                              abs_beta=abs_beta)
+    acc_eval, acc_desc = _resolve_accuracy(accuracy, joint, proxy_settings, proxy_steps, data_dir)
+    evaluator = SearchEvaluator(joint, objective, acc_eval, mapper=mapper, threads=threads)
+    objectives = EDGETPU_OBJECTIVES if kind == "edgetpu" else DEFAULT_OBJECTIVES
 
     config = _jsonable({
         "population": population, "sample_size": sample_size, "batch_size": batch_size, "seed": seed,
-        "hw_mutation_prob": hw_mutation_prob, "controller": controller, "objective": objective.to_dict(),
-        "proxy": proxy_settings.to_dict(), "space": repr(space),
+        "hw_mutation_prob": hw_mutation_prob, "controller": controller,
+        "controller_options": dict(controller_options or {}), "objective": objective.to_dict(),
+        "proxy" if acc_desc.get("kind") == "proxy" else "accuracy": acc_desc, "space": repr(joint),
+        "strategy": strategy, "phase_split": phase_split,
+        "fixed_hw": fixed_hw.to_dict() if fixed_hw is not None else None,
+        "fixed_arch": list(joint.network.encode(fixed_arch)) if fixed_arch is not None else None,
+        "mapper": repr(evaluator.mapper) if evaluator.mapper is not None else None,
     })
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     trials_path, pareto_path, ckpt_path = out / "trials.jsonl", out / "pareto.csv", out / "checkpoint.json"
+    if resume and not ckpt_path.is_file():
+        raise FileNotFoundError(f"resume=True but there is no checkpoint at {ckpt_path}")
+    out.mkdir(parents=True, exist_ok=True)
     trials: list[dict[str, Any]] = []
+    phase_ends = [end for _, end in _phases(strategy, budget, phase_split)]
+    phase_kinds = [k for k, _ in _phases(strategy, budget, phase_split)]
+    phase = 0
+    phase_fixed: list[Any] = [None] * len(phase_kinds)
+    ctrl_state = None
+    batch_no = 0
     if resume:
         if not ckpt_path.is_file():
             raise FileNotFoundError(f"resume=True but there is no checkpoint at {ckpt_path}")
@@ -341,22 +521,95 @@ def run_search(
         if ckpt["config"] != config:
             diff = sorted(k for k in set(config) | set(ckpt["config"]) if config.get(k) != ckpt["config"].get(k))
             raise ValueError(f"{ckpt_path}: configuration differs from the checkpoint in {diff}")
-        ctrl.load_state_dict(ckpt["controller"])
-        proxy.load_cache_state(ckpt.get("proxy_cache", []))
-        trials = list(ckpt["trials"])
+        n_saved = int(ckpt["n_trials"])
+        trials = load_trials(trials_path)[:n_saved] if trials_path.is_file() else []
+        if len(trials) != n_saved:
+            raise ValueError(f"{trials_path} holds {len(trials)} trials, the checkpoint {n_saved}")
+        phase = int(ckpt["phase"])
+        if len(phase_kinds) > 1:
+            phase_ends = [int(e) for e in ckpt["phase_ends"][:-1]] + [budget]
+        phase_fixed = list(ckpt["phase_fixed"])
+        ctrl_state = ckpt["controller"]
+        batch_no = int(ckpt["batch"])
+        evaluator.load_cache_state(ckpt.get("accuracy_cache", []))
     elif ckpt_path.exists() and not overwrite:
         raise FileExistsError(f"{ckpt_path} exists; pass resume=True to continue or overwrite=True to start afresh")
-    # trials.jsonl always mirrors the checkpoint (drops lines of a batch interrupted before its checkpoint)
+    # trials.jsonl mirrors the checkpoint (drops lines of a batch interrupted before its checkpoint)
     with open(trials_path, "w", encoding="utf-8") as fh:
         for t in trials:
             fh.write(json.dumps(t, allow_nan=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+    def phase_space(p: int) -> CategoricalSpace:
+        k = phase_kinds[p]
+        if k == "joint":
+            return joint
+        fx = phase_fixed[p]
+        if k == "network":
+            hw_fixed = fixed_hw if fx is None else joint.hardware.decode(fx)
+            return SubSpace(joint, hw=hw_fixed)
+        arch = fixed_arch if fx is None else joint.network.decode(fx)
+        return SubSpace(joint, arch=arch)
+
+    def new_controller(p: int) -> Any:
+        return make_controller(controller, phase_space(p), seed=seed + p, population=population,
+                               sample_size=sample_size, options=controller_options)
+
+    ctrl = new_controller(phase)
+    if ctrl_state is not None:
+        ctrl.load_state_dict(ctrl_state)
+    cur_space = ctrl.space
+    if trials:  # resumed: the candidate cache as the uninterrupted run had it
+        from .objective import Result
+
+        primed = []
+        for t in trials:
+            arch = joint.network.decode(t["net_encoding"])
+            hw_c = joint.hardware.decode(t["hw_encoding"]) if t["hw_encoding"] is not None else fixed_hw
+            primed.append((Candidate(arch, hw_c), Result(t["metrics"], t["status"], t["reason"])))
+        evaluator.prime(primed)
+
+    def encode_or_none(sp: CategoricalSpace, x: Any) -> list[int] | None:
+        try:
+            return list(sp.encode(x))
+        except ValueError:
+            return None
+
+    def record(cand: Candidate, result: Any, info: dict[str, Any], p: int) -> dict[str, Any]:
+        f = fitness(result)
+        decisions = dict(joint.network.decisions(cand.arch))
+        hw_enc = encode_or_none(joint.hardware, cand.hw)
+        if hw_enc is not None:
+            decisions.update(joint.hardware.decisions(cand.hw))
+        else:
+            decisions.update({n: getattr(cand.hw, n, None) for n in joint.hardware.names})
+        return {
+            "trial": len(trials),
+            "batch": batch_no,
+            "phase": p,
+            "phase_name": phase_kinds[p],
+            "decisions": _jsonable(decisions),
+            "encoding": list(cur_space.encode(cand)),
+            "net_encoding": list(joint.network.encode(cand.arch)),
+            "hw_encoding": hw_enc,
+            "blocks": [b for st in joint.network.to_block_strings(cand.arch) for b in st],
+            "network": joint.network.short_name(cand.arch),
+            "hw": _jsonable(cand.hw.to_dict()),
+            "metrics": _jsonable(result.metrics),
+            "reward": result.reward,
+            "fitness": None if not math.isfinite(f) else f,
+            "status": result.status,
+            "reason": result.reason,
+            "seconds": info["seconds"],
+            "proxy_cached": info["proxy_cached"],
+            "cached": info["cached"],
+        }
 
     t_start = time.perf_counter()
-    trained_before = proxy.misses
-    hits_before = proxy.hits
+    misses_before, hits_before = evaluator.accuracy_misses, evaluator.accuracy_hits
     counts = {s: sum(1 for t in trials if t["status"] == s) for s in ("complete", "infeasible", "failed")}
     best_reward = max((t["reward"] for t in trials if t["reward"] is not None), default=None)
-    batch_no = max((t["batch"] for t in trials), default=-1) + 1
 
     bar = None
     task = None
@@ -372,21 +625,33 @@ def run_search(
         )
         bar.start()
         task = bar.add_task("search", total=budget, completed=len(trials), best="-", feasible="-", rate="-")
+    n_start = len(trials)
 
     def refresh() -> None:
         if bar is None:
             return
         n = len(trials)
         el = time.perf_counter() - t_start
-        done_now = n - n_start
         bar.update(
             task, completed=min(n, budget),
             best="-" if best_reward is None else f"{best_reward:.4f}",
             feasible=f"{counts['complete'] / n:.0%}" if n else "-",
-            rate=f"{done_now / el:.2f}" if el > 0 else "-",
+            rate=f"{(n - n_start) / el:.2f}" if el > 0 else "-",
         )
 
-    n_start = len(trials)
+    def checkpoint() -> None:
+        _write_json_atomic(ckpt_path, {
+            "version": _CHECKPOINT_VERSION,
+            "config": config,
+            "n_trials": len(trials),
+            "batch": batch_no,
+            "phase": phase,
+            "phase_ends": phase_ends,
+            "phase_fixed": phase_fixed,
+            "controller": ctrl.state_dict(),
+            "accuracy_cache": _jsonable(evaluator.cache_state()),
+        })
+
     stopped_early = False
     refresh()
     try:
@@ -395,52 +660,60 @@ def run_search(
                 if time_limit_s is not None and time.perf_counter() - t_start >= time_limit_s:
                     stopped_early = True
                     break
-                cands = ctrl.ask(min(batch_size, budget - len(trials)))
-                results = []
-                for cand in cands:
-                    result, info = evaluator(cand)
-                    results.append(result)
-                    f = fitness(result)
-                    rec = {
-                        "trial": len(trials),
-                        "batch": batch_no,
-                        "decisions": _jsonable(space.decisions(cand)),
-                        "encoding": list(space.encode(cand)),
-                        "blocks": [b for st in space.network.to_block_strings(cand.arch) for b in st],
-                        "hw": _jsonable(cand.hw.to_dict()),
-                        "metrics": _jsonable(result.metrics),
-                        "reward": result.reward,
-                        "fitness": None if not math.isfinite(f) else f,
-                        "status": result.status,
-                        "reason": result.reason,
-                        "seconds": info["seconds"],
-                        "proxy_cached": info["proxy_cached"],
-                    }
+                if len(trials) >= phase_ends[phase]:
+                    # next phase: fix the part the finished phase searched to its best design
+                    done = [t for t in trials if t["phase"] == phase]
+                    best_t = max(done, key=lambda t: (t["fitness"] if t["fitness"] is not None else -math.inf,
+                                                      -t["trial"]))
+                    phase += 1
+                    if phase_kinds[phase] == "hardware":
+                        phase_fixed[phase] = best_t["net_encoding"]
+                    else:
+                        phase_fixed[phase] = best_t["hw_encoding"]
+                    ctrl = new_controller(phase)
+                    cur_space = ctrl.space
+                cands = ctrl.ask(min(batch_size, phase_ends[phase] - len(trials)))
+                results = evaluator.evaluate(cands)
+                for cand, (result, info) in zip(cands, results):
+                    rec = record(cand, result, info, phase)
                     trials.append(rec)
                     counts[result.status] += 1
                     if result.reward is not None and (best_reward is None or result.reward > best_reward):
                         best_reward = result.reward
                     fh.write(json.dumps(rec, allow_nan=False) + "\n")
-                    fh.flush()
-                    refresh()
-                ctrl.tell(cands, results)
+                fh.flush()
+                os.fsync(fh.fileno())
+                ctrl.tell(cands, [r for r, _ in results])
                 batch_no += 1
-                _write_json_atomic(ckpt_path, {
-                    "version": _CHECKPOINT_VERSION,
-                    "config": config,
-                    "controller": ctrl.state_dict(),
-                    "trials": trials,
-                    "proxy_cache": _jsonable(proxy.cache_state()),
-                })
-                _write_pareto(pareto_path, _pareto(trials))
+                checkpoint()
+                _write_pareto(pareto_path, _archive(trials, objectives), joint.hardware.names)
+                refresh()
     finally:
         if bar is not None:
             bar.stop()
 
-    archive = _pareto(trials)
-    _write_pareto(pareto_path, archive)
+    archive = _archive(trials, objectives)
+    _write_pareto(pareto_path, archive, joint.hardware.names)
     complete = [t for t in trials if t["reward"] is not None]
     best = max(complete, key=lambda t: t["reward"]) if complete else None
+    target = objective.target_latency_ms
+    lats = [t["metrics"]["latency_ms"] for t in complete if "latency_ms" in t["metrics"]]
+    ref_ms = 2.0 * target if target else (1.1 * max(lats) if lats else 1.0)
+    hv = hypervolume([(t["metrics"]["accuracy"], t["metrics"]["latency_ms"]) for t in complete
+                      if "latency_ms" in t["metrics"] and "accuracy" in t["metrics"]], (0.0, ref_ms), ("max", "min"))
+    under = [t["reward"] for t in complete
+             if all(t["metrics"].get(k, True) for k in t["metrics"] if k.endswith("_ok"))]
+    plot_path = None
+    if plot and trials:
+        try:
+            from .plot import plot_trials
+
+            plot_path = str(plot_trials(trials, out / "search.png", target_latency_ms=target,
+                                        front=[t["trial"] for t, _ in archive.front()],
+                                        title=f"{strategy} search, {controller}, {repr(joint.network).split('(')[0]} on "
+                                              f"{repr(joint.hardware).split('(')[0]}"))
+        except ImportError:  # pragma: no cover - matplotlib missing
+            plot_path = None
     summary = SearchSummary(
         out_dir=str(out),
         n_trials=len(trials),
@@ -450,13 +723,18 @@ def run_search(
         best=best,
         pareto=[t for t, _ in archive.front()],
         seconds=time.perf_counter() - t_start,
-        trained_networks=proxy.misses - trained_before,
-        proxy_cache_hits=proxy.hits - hits_before,
+        trained_networks=evaluator.accuracy_misses - misses_before,
+        proxy_cache_hits=evaluator.accuracy_hits - hits_before,
         trials_path=str(trials_path),
         pareto_path=str(pareto_path),
         checkpoint_path=str(ckpt_path),
         config=config,
         stopped_early=stopped_early,
+        plot_path=plot_path,
+        hypervolume=hv,
+        hv_reference_ms=ref_ms,
+        best_under_target=max(under) if under else None,
+        strategy=strategy,
     )
     _write_json_atomic(out / "summary.json", summary.to_dict())
     return summary

@@ -1,4 +1,7 @@
-"""Systolic-array hardware search space.
+"""Hardware search spaces: the systolic array (:class:`HardwareSpace`) and the Edge-TPU-like template
+(:class:`EdgeTpuHardwareSpace`).
+
+Systolic array:
 
 Eight categorical decisions, named after the :class:`codesign.hardware.SystolicArray` fields they set:
 
@@ -31,7 +34,7 @@ from ._base import CategoricalSpace
 if TYPE_CHECKING:  # pragma: no cover
     from codesign.hardware import SystolicArray
 
-__all__ = ["HW_FIELDS", "HardwareSpace"]
+__all__ = ["HW_FIELDS", "EDGETPU_HW_FIELDS", "EDGETPU_HW_CHOICES", "HardwareSpace", "EdgeTpuHardwareSpace"]
 
 #: Decision names, in encoding order (also the SystolicArray fields they set).
 HW_FIELDS: tuple[str, ...] = (
@@ -64,6 +67,8 @@ class HardwareSpace(CategoricalSpace["SystolicArray"]):
     All arguments are keyword-only tuples of choices (defaults in the module table) plus the fixed
     ``word_bytes`` (bytes per word) and ``clock_mhz`` (MHz). Raises ValueError naming a bad field.
     """
+
+    kind = "systolic"
 
     def __init__(
         self,
@@ -143,4 +148,137 @@ class HardwareSpace(CategoricalSpace["SystolicArray"]):
         out = self.decisions(candidate)
         out["word_bytes"] = self.word_bytes
         out["clock_mhz"] = self.clock_mhz
+        return out
+
+    @property
+    def default(self) -> "SystolicArray":
+        """The space's reference design: 32x32 weight-stationary with 64 KiB SRAMs and 8 words/cycle when those
+        choices exist, else the first choice of each decision."""
+        want = (32, 32, "ws", 64.0, 64.0, 64.0, 8.0)
+        idx = []
+        for w, opts in zip(want, self._choices):
+            idx.append(next((i for i, o in enumerate(opts) if o == w), 0))
+        return self.decode(idx)
+
+    def key(self, candidate: "SystolicArray") -> tuple[Any, ...]:
+        """Hashable identity of a configuration (its decision values)."""
+        return tuple(self._values(candidate))
+
+
+# =====================================================================================================
+# Edge-TPU-like template
+# =====================================================================================================
+#: Decision names of :class:`EdgeTpuHardwareSpace` (the :class:`codesign.hardware.EdgeTpuConfig` fields they set).
+EDGETPU_HW_FIELDS: tuple[str, ...] = ("pe_x", "pe_y", "lanes", "simd", "pe_mem_kib", "core_mem_kib", "io_bw_gbps")
+
+#: The published value sets of the Edge-TPU-like template (FACTS.md, "unverified; best public evidence"):
+#: PEs in x and y 1/2/4/6/8, compute lanes per PE 1/2/4/8, SIMD units per lane 16/32/64/128, PE memory
+#: 0.5/1/2/3/4 MiB, core memory 8/16/32/64/128 KiB, I/O bandwidth 5/10/15/20/25 GB/s: 50,000 configurations.
+EDGETPU_HW_CHOICES: dict[str, tuple[float, ...]] = {
+    "pe_x": (1, 2, 4, 6, 8),
+    "pe_y": (1, 2, 4, 6, 8),
+    "lanes": (1, 2, 4, 8),
+    "simd": (16, 32, 64, 128),
+    "pe_mem_kib": (512.0, 1024.0, 2048.0, 3072.0, 4096.0),
+    "core_mem_kib": (8.0, 16.0, 32.0, 64.0, 128.0),
+    "io_bw_gbps": (5.0, 10.0, 15.0, 20.0, 25.0),
+}
+_INT_FIELDS = ("pe_x", "pe_y", "lanes", "simd")
+#: Fields of EdgeTpuConfig that the space keeps fixed (taken from ``base``).
+_FIXED = ("global_mem_kib", "clock_mhz", "data_type", "layer_overhead_us", "tile_overhead_cycles",
+          "inference_overhead_us", "activation_buffers")
+
+
+class EdgeTpuHardwareSpace(CategoricalSpace["EdgeTpuConfig"]):
+    """Space of :class:`codesign.hardware.EdgeTpuConfig` configurations of the Edge-TPU-like template.
+
+    Decisions (:data:`EDGETPU_HW_FIELDS`, default choices :data:`EDGETPU_HW_CHOICES`, the published value sets):
+    ``pe_x``, ``pe_y`` (PEs), ``lanes`` (compute lanes per PE), ``simd`` (MAC units per lane), ``pe_mem_kib``
+    (activation memory per PE, KiB), ``core_mem_kib`` (weight memory per PE, KiB), ``io_bw_gbps`` (DRAM / I/O
+    bandwidth, GB/s). Every other field (clock, data type, global memory, overheads, activation buffering,
+    technology) comes from ``base`` (default the ``edgetpu-baseline`` preset: 500 MHz, int8, 15 us per layer,
+    no host overhead), and :meth:`encode` checks them.
+
+    Args (keyword-only): one tuple of choices per decision (same names), plus ``base``: an EdgeTpuConfig or a
+    preset name.
+
+    ``default`` is the published template baseline (4x4 PEs, 4 lanes, 64 SIMD, 2 MiB PE memory, 32 KiB core
+    memory, 10 GB/s; 4096 MACs/cycle, 61.2 mm^2 with the 45/28 nm constants of :mod:`codesign.hardware`), a member
+    of the default space. The default size is 5*5*4*4*5*5*5 = 50,000. Candidates are named like
+    ``"4x4x4x64-pe2048-core32-io10"``.
+    """
+
+    kind = "edgetpu"
+
+    def __init__(self, *, base: Any = "edgetpu-baseline", **choices: Sequence[float]) -> None:
+        unknown = set(choices) - set(EDGETPU_HW_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown Edge-TPU hardware decision(s) {sorted(unknown)}; known: {list(EDGETPU_HW_FIELDS)}")
+        from codesign.hardware import EdgeTpuConfig, preset
+
+        if isinstance(base, str):
+            base = preset(base)
+        if not isinstance(base, EdgeTpuConfig):
+            raise ValueError(f"base must be an EdgeTpuConfig or an Edge-TPU preset name, got base={base!r}")
+        self.base = base
+        opts = []
+        for f in EDGETPU_HW_FIELDS:
+            vals = _check_choices(f, choices.get(f, EDGETPU_HW_CHOICES[f]))
+            if f in _INT_FIELDS:
+                for v in vals:
+                    if not isinstance(v, int):
+                        raise ValueError(f"{f} choices must be ints, got {f}={v!r}")
+            else:
+                vals = tuple(float(v) for v in vals)
+            opts.append(vals)
+        self._names = EDGETPU_HW_FIELDS
+        self._choices = tuple(opts)
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{n}={c}" for n, c in zip(self._names, self._choices))
+        return f"EdgeTpuHardwareSpace({body}, base={self.base.name!r})"
+
+    def _values(self, candidate: "EdgeTpuConfig") -> tuple[Any, ...]:
+        from codesign.hardware import EdgeTpuConfig
+
+        if not isinstance(candidate, EdgeTpuConfig):
+            raise ValueError(f"expected an EdgeTpuConfig, got {type(candidate).__name__}: {candidate!r}")
+        for f in _FIXED:
+            if getattr(candidate, f) != getattr(self.base, f):
+                raise ValueError(f"{f}={getattr(candidate, f)!r} differs from this space's fixed "
+                                 f"{f}={getattr(self.base, f)!r}")
+        if candidate.technology != self.base.technology:
+            raise ValueError(f"technology={candidate.technology.name!r} differs from this space's fixed "
+                             f"technology={self.base.technology.name!r}")
+        return tuple(getattr(candidate, f) for f in EDGETPU_HW_FIELDS)
+
+    @staticmethod
+    def label(values: Sequence[Any]) -> str:
+        """Readable id of decision values in :data:`EDGETPU_HW_FIELDS` order, e.g.
+        ``"4x4x4x64-pe2048-core32-io10"`` (PEs x lanes x SIMD, PE memory KiB, core memory KiB, GB/s)."""
+        px, py, ln, sd, pe, core, io = values
+        return f"{px}x{py}x{ln}x{sd}-pe{pe:g}-core{core:g}-io{io:g}"
+
+    def _build(self, values: tuple[Any, ...]) -> "EdgeTpuConfig":
+        fields = dict(zip(EDGETPU_HW_FIELDS, values))
+        return self.base.replace(**fields, name=self.label(values))
+
+    @property
+    def default(self) -> "EdgeTpuConfig":
+        """The template baseline (4x4 PEs, 4 lanes, 64 SIMD, 2 MiB, 32 KiB, 10 GB/s), or the nearest member."""
+        want = (4, 4, 4, 64, 2048.0, 32.0, 10.0)
+        idx = []
+        for w, opts in zip(want, self._choices):
+            idx.append(min(range(len(opts)), key=lambda i: abs(float(opts[i]) - float(w))))
+        return self.decode(idx)
+
+    def key(self, candidate: "EdgeTpuConfig") -> tuple[Any, ...]:
+        """Hashable identity of a configuration (its decision values)."""
+        return tuple(self._values(candidate))
+
+    def fields(self, candidate: "EdgeTpuConfig") -> dict[str, Any]:
+        """``{field: value}`` of the decisions plus the fixed fields (validated)."""
+        out = self.decisions(candidate)
+        for f in _FIXED:
+            out[f] = getattr(self.base, f)
         return out

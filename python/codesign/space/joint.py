@@ -1,61 +1,73 @@
-"""Joint network x hardware space.
+"""Joint network x hardware space, and its restrictions to one part.
 
-A :class:`Candidate` pairs a :class:`~codesign.space.nas.NetworkCandidate` (``arch``) with a
-:class:`codesign.hardware.SystolicArray` (``hw``). Its encoding is the network's 28 indices followed by the
-hardware's 7 (names: the network space's ``"stage{i}.{field}"`` then the hardware fields).
+A :class:`Candidate` pairs a network candidate (``arch``) with a hardware configuration (``hw``: a
+:class:`codesign.hardware.SystolicArray` or :class:`codesign.hardware.EdgeTpuConfig`). The joint encoding is the
+network's decisions followed by the hardware's - one decision sequence, as the co-design controller samples it.
+
+:class:`SubSpace` fixes one part (a network or an accelerator) and searches the other: the candidates are still
+joint :class:`Candidate` objects, so every strategy (joint, network-only, hardware-only, phase-wise) shares one
+evaluator, one trial format and one Pareto archive.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ._base import CategoricalSpace, as_generator
 from .hw import HardwareSpace
-from .nas import NetworkCandidate, NetworkSpace
+from .nas import NetworkSpace, NetworkSpaceBase
 
-if TYPE_CHECKING:  # pragma: no cover
-    from codesign.hardware import SystolicArray
+__all__ = ["Candidate", "JointSpace", "SubSpace", "hw_key"]
 
-__all__ = ["Candidate", "JointSpace"]
+
+def hw_key(hw: Any) -> tuple[Any, ...]:
+    """Hashable identity of a hardware configuration (all its fields, via ``to_dict``)."""
+    d = hw.to_dict()
+    return tuple(sorted((k, v if not isinstance(v, (list, dict)) else repr(v)) for k, v in d.items()))
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One network + hardware design point. Frozen and hashable (usable as a dict key)."""
+    """One network + hardware design point. Frozen and hashable (usable as a dict key; the hardware part is
+    hashed by its fields, since :class:`~codesign.hardware.EdgeTpuConfig` itself is not hashable)."""
 
-    arch: NetworkCandidate
-    hw: "SystolicArray"
+    arch: Any
+    hw: Any
+
+    def __hash__(self) -> int:
+        return hash((self.arch, hw_key(self.hw)))
 
 
 class JointSpace(CategoricalSpace[Candidate]):
-    """Product of a :class:`NetworkSpace` and a :class:`HardwareSpace`.
+    """Product of a network space and a hardware space, encoded as one decision sequence.
 
     Args:
-        network: network space (default ``NetworkSpace()``).
-        hardware: hardware space (default ``HardwareSpace()``).
+        network: any :class:`~codesign.space.nas.NetworkSpaceBase` (default ``NetworkSpace()``).
+        hardware: a hardware space (:class:`HardwareSpace`, :class:`~codesign.space.hw.EdgeTpuHardwareSpace`;
+            default ``HardwareSpace()``).
         hw_mutation_prob: keyword-only; probability that :meth:`mutate` changes a hardware decision rather
             than a network one (default 0.5; hardware-only mutations are cheap because accuracy is cached per
-            network). Within the chosen part one decision is changed, as in
-            :meth:`CategoricalSpace.mutate`.
+            network). Within the chosen part one decision is changed, as in :meth:`CategoricalSpace.mutate`.
 
     ``size == network.size * hardware.size``.
     """
 
     def __init__(
         self,
-        network: NetworkSpace | None = None,
-        hardware: HardwareSpace | None = None,
+        network: NetworkSpaceBase | None = None,
+        hardware: CategoricalSpace | None = None,
         *,
         hw_mutation_prob: float = 0.5,
     ) -> None:
-        if network is not None and not isinstance(network, NetworkSpace):
-            raise ValueError(f"network must be a NetworkSpace, got {network!r}")
-        if hardware is not None and not isinstance(hardware, HardwareSpace):
-            raise ValueError(f"hardware must be a HardwareSpace, got {hardware!r}")
-        if not 0.0 <= float(hw_mutation_prob) <= 1.0:
+        if network is not None and not isinstance(network, NetworkSpaceBase):
+            raise ValueError(f"network must be a network space (NetworkSpaceBase), got {network!r}")
+        if hardware is not None and (not isinstance(hardware, CategoricalSpace) or isinstance(hardware, NetworkSpaceBase)):
+            raise ValueError(f"hardware must be a hardware space (HardwareSpace, EdgeTpuHardwareSpace), got {hardware!r}")
+        if isinstance(hw_mutation_prob, bool) or not isinstance(hw_mutation_prob, (int, float)) \
+                or not 0.0 <= float(hw_mutation_prob) <= 1.0:
             raise ValueError(f"hw_mutation_prob must be in [0, 1], got hw_mutation_prob={hw_mutation_prob!r}")
         self.network = network if network is not None else NetworkSpace()
         self.hardware = hardware if hardware is not None else HardwareSpace()
@@ -70,6 +82,11 @@ class JointSpace(CategoricalSpace[Candidate]):
     def __repr__(self) -> str:
         return f"JointSpace({self.network!r}, {self.hardware!r}, hw_mutation_prob={self.hw_mutation_prob})"
 
+    @property
+    def n_network(self) -> int:
+        """Number of network decisions (they come first in the encoding)."""
+        return self._n_net
+
     def _values(self, candidate: Candidate) -> tuple[Any, ...]:
         if not isinstance(candidate, Candidate):
             raise ValueError(f"expected a Candidate, got {type(candidate).__name__}: {candidate!r}")
@@ -81,7 +98,7 @@ class JointSpace(CategoricalSpace[Candidate]):
         )
 
     def to_block_strings(self, candidate: Candidate) -> list[list[str]]:
-        """The network part's timm block strings (see :meth:`NetworkSpace.to_block_strings`)."""
+        """The network part's timm block strings (see :meth:`NetworkSpaceBase.to_block_strings`)."""
         self.validate(candidate)
         return self.network.to_block_strings(candidate.arch)
 
@@ -109,3 +126,65 @@ class JointSpace(CategoricalSpace[Candidate]):
         if use_hw:
             return net + self.hardware.mutate_indices(hw, g)
         return self.network.mutate_indices(net, g) + hw
+
+    def restrict(self, *, arch: Any = None, hw: Any = None) -> "SubSpace":
+        """The sub-space with the network (``arch``) or the hardware (``hw``) fixed; see :class:`SubSpace`."""
+        return SubSpace(self, arch=arch, hw=hw)
+
+
+class SubSpace(CategoricalSpace[Candidate]):
+    """A :class:`JointSpace` with one part fixed: its decisions are the free part's, its candidates joint.
+
+    Args:
+        joint: the joint space.
+        arch: fix the network to this candidate of ``joint.network`` (searches the hardware), or
+        hw: fix the hardware to this configuration (searches the network). Exactly one of the two.
+            A fixed configuration need not be a member of ``joint.hardware`` (e.g. the Coral-calibrated
+            ``edgetpu`` preset for network-only search); a fixed network must be a member of ``joint.network``.
+
+    :meth:`encode` raises ValueError naming the fixed part if a candidate's fixed part differs.
+    """
+
+    def __init__(self, joint: JointSpace, *, arch: Any = None, hw: Any = None) -> None:
+        if not isinstance(joint, JointSpace):
+            raise ValueError(f"joint must be a JointSpace, got {joint!r}")
+        if (arch is None) == (hw is None):
+            raise ValueError("give exactly one of arch= (fixed network) or hw= (fixed hardware)")
+        self.joint = joint
+        self.fixed_arch = None if arch is None else joint.network.validate(arch)
+        self.fixed_hw = hw
+        if hw is not None and not hasattr(hw, "to_dict"):
+            raise ValueError(f"hw must be a hardware configuration, got hw={hw!r}")
+        self.free = joint.hardware if arch is not None else joint.network
+        self._names = self.free.names
+        self._choices = self.free.choices
+
+    @property
+    def searches(self) -> str:
+        """``"hardware"`` or ``"network"``: the free part."""
+        return "hardware" if self.fixed_arch is not None else "network"
+
+    def __repr__(self) -> str:
+        fixed = f"arch={self.joint.network.short_name(self.fixed_arch)!r}" if self.fixed_arch is not None \
+            else f"hw={getattr(self.fixed_hw, 'name', self.fixed_hw)!r}"
+        return f"SubSpace({self.joint!r}, {fixed})"
+
+    def _values(self, candidate: Candidate) -> tuple[Any, ...]:
+        if not isinstance(candidate, Candidate):
+            raise ValueError(f"expected a Candidate, got {type(candidate).__name__}: {candidate!r}")
+        if self.fixed_arch is not None:
+            if candidate.arch != self.fixed_arch:
+                raise ValueError("candidate's network differs from this sub-space's fixed network (arch)")
+            return self.joint.hardware._values(candidate.hw)
+        if hw_key(candidate.hw) != hw_key(self.fixed_hw):
+            raise ValueError(f"candidate's hardware {getattr(candidate.hw, 'name', '')!r} differs from this "
+                             f"sub-space's fixed hardware (hw) {getattr(self.fixed_hw, 'name', '')!r}")
+        return self.joint.network._values(candidate.arch)
+
+    def _build(self, values: tuple[Any, ...]) -> Candidate:
+        if self.fixed_arch is not None:
+            return Candidate(arch=self.fixed_arch, hw=self.joint.hardware._build(values))
+        return Candidate(arch=self.joint.network._build(values), hw=self.fixed_hw)
+
+    def mutate_indices(self, indices: Sequence[int], rng: np.random.Generator | int | None = None) -> tuple[int, ...]:
+        return self.free.mutate_indices(indices, rng)

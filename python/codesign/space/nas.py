@@ -1,42 +1,63 @@
-"""MobileNetV2-style network search space.
+"""Network search spaces: MobileNetV2 / MnasNet-style, the Edge-TPU-tailored space, and FBNet's.
 
-The space follows the per-stage ("block-wise") factorisation of MnasNet (Tan et al., CVPR 2019) on top of the
-MobileNetV2 macro-architecture (Sandler et al., CVPR 2018): a fixed stem (3x3 conv, 32 channels, stride 2),
-seven stages, and a fixed head (1x1 conv to 1280 channels, global average pool, linear classifier). Each stage
-keeps MobileNetV2's base output channels and stride and chooses four things:
+Every network space is a :class:`NetworkSpaceBase`: a fixed-length sequence of named categorical decisions
+(:class:`~codesign.space._base.CategoricalSpace`) whose candidates map to a :class:`~codesign.space.blocks.NetworkDef`
+(timm block strings + stem + head), from which both the PyTorch model (timm's EfficientNet builder) and the
+cost model's :class:`~codesign.workload.Workload` are built (:meth:`NetworkSpaceBase.build_model`,
+:meth:`NetworkSpaceBase.workload`; the two agree layer by layer, see :mod:`codesign.space.blocks`).
+
+``mobilenetv2`` (:class:`NetworkSpace`) - MnasNet's per-stage ("block-wise") factorisation (Tan et al., "MnasNet:
+Platform-Aware Neural Architecture Search for Mobile", CVPR 2019) on MobileNetV2's macro-architecture (Sandler et
+al., CVPR 2018): stem 3x3 conv 32 ch stride 2, seven stages with MobileNetV2's base channels 16/24/32/64/96/160/320,
+strides 1/2/2/2/1/2/1 and depths 1/2/3/4/3/3/1, head 1x1 conv 1280, pool, classifier, ReLU6. Per stage:
 
 ============  =====================================  ==============================================
-decision      choices                                meaning
+decision      choices (default)                      meaning
 ============  =====================================  ==============================================
 kernel        3, 5, 7                                depthwise kernel size of every block in the stage
 expansion     1, 3, 6                                inverted-residual expansion ratio
-depth         1 .. min(4, default depth + 1)         number of blocks in the stage
+depth         1 .. min(4, default depth + 1)         number of blocks in the stage (fewer = skipped layers)
 width         0.5, 0.75, 1.0, 1.25                   multiplier on the stage's base output channels
+se            0 (0, 0.25 in the named space)         squeeze-excite ratio (of the block input channels)
+act           relu6 (relu6, swish in the named space) the stage's activation
 ============  =====================================  ==============================================
 
-MobileNetV2's stages (base channels / stride / default depth) are 16/1/1, 24/2/2, 32/2/3, 64/2/4, 96/1/3,
-160/2/3 and 320/1/1, so the depth choices per stage are {1,2}, {1,2,3}, {1..4}, {1..4}, {1..4}, {1..4}, {1,2}.
-Output channels are ``round_to_multiple(base * width, 8)`` (the MobileNet rounding rule: nearest multiple of 8,
-at least 8, never more than 10 % below the exact value).
+A decision with a single choice is not part of the encoding (its value is fixed), so ``NetworkSpace()`` is the
+28-decision space of the first search (2.4e14 networks) and ``network_space("mobilenetv2")`` the issue's
+42-decision space with optional SE and ReLU6 / swish per stage (7.0e18 networks). Blocks are depthwise IBN
+(timm ``ir``), or for expansion 1 MobileNetV2's depthwise-separable block (``ds``). MobileNetV2 itself is
+:meth:`NetworkCandidate.mobilenet_v2`, a member.
 
-Decisions are named ``"stage{i}.{kernel|expansion|depth|width}"`` with ``i`` in 1..7, ordered stage by stage.
-MobileNetV2 itself is :meth:`NetworkCandidate.mobilenet_v2` and lies inside the space.
+``edgetpu`` (:class:`EdgeTpuNetworkSpace`) - the space tailored to the Edge TPU (Gupta & Akin, "Accelerator-aware
+Neural Network Design using AutoML", 2020; FACTS.md): EfficientNet-EdgeTPU-S's macro-architecture (stem 32 ch,
+six stages with base channels 24/32/48/96/144/192, strides 1/2/2/2/1/2, head 1280, ReLU), and per stage the
+*block type* - IBN (1x1 expansion + KxK depthwise, timm ``ir``) or fused IBN (one KxK full conv replaces the
+pair, timm ``er``) - plus kernel 3/5, expansion 2/4/6/8, depth 1 .. default + 1 (at most 6) and width
+0.5-1.25. SE and swish, which run poorly on such arrays, are off by default (pass ``se_ratios`` / ``activations``
+to allow them). Stage 1 keeps EfficientNet-EdgeTPU-S's conventions (no residual; a fused block's expansion is
+computed from its output channels, timm's ``fc``). EfficientNet-EdgeTPU-S is
+:meth:`EdgeTpuNetCandidate.efficientnet_edgetpu_s`, a member whose block strings are timm's ``efficientnet_es``.
+Group-convolution IBN, a later Edge-TPU variant, is not in this space.
 
-Block strings use timm's EfficientNet builder notation (``timm/models/_efficientnet_builder.py``): a stage with
-expansion 1 becomes ``ds_r{depth}_k{kernel}_s{stride}_c{channels}`` (depthwise-separable block: depthwise conv,
-BN, ReLU6, pointwise conv, BN - exactly MobileNetV2's t=1 bottleneck; timm's ``ir`` block with ``e1`` would add
-a redundant 1x1 expansion conv), otherwise ``ir_r{depth}_k{kernel}_s{stride}_e{expansion}_c{channels}``. The
-stride applies to the first block of the stage only.
+``fbnet`` (:class:`FBNetSpace`) - the space of FBNet (Wu et al., "FBNet: Hardware-Aware Efficient ConvNet Design
+via Differentiable Neural Architecture Search", CVPR 2019) as used by HW-NAS-Bench (Li et al., ICLR 2021): stem
+3x3 conv 16 ch stride 2, 22 searchable layers in stages of output channels 16/24/32/64/112/184/352 with 1/4/4/4/4/4/1
+layers and strides 1/2/2/2/1/2/1, head 1x1 conv 1984, pool, classifier, ReLU. Each layer picks one of 9 ops:
+kernel 3 or 5 x {expansion 1, expansion 1 with 2 groups, expansion 3, expansion 6}, or ``skip`` (identity where
+shapes allow, else a 1x1 conv + BN + ReLU with the layer's stride, as FBNet's ``Identity``). 9^22 = 9.8e20
+networks.
 
-Only :meth:`NetworkSpace.build_model` and :meth:`NetworkSpace.workload` need torch and timm (imported lazily).
+Only :meth:`NetworkSpaceBase.build_model` needs torch and timm (imported lazily).
 """
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._base import CategoricalSpace
+from .blocks import ACT_TOKENS, BlockSpec, NetworkDef
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -48,10 +69,20 @@ __all__ = [
     "STAGE_STRIDES",
     "STAGE_DEPTHS",
     "NUM_STAGES",
+    "EDGETPU_STAGES",
+    "FBNET_LAYERS",
+    "FBNET_OPS",
     "NetworkCandidate",
     "NetworkSpace",
+    "NetworkSpaceBase",
+    "EdgeTpuNetCandidate",
+    "EdgeTpuNetworkSpace",
+    "FBNetCandidate",
+    "FBNetSpace",
     "round_to_multiple",
 ]
+
+T = TypeVar("T")
 
 #: MobileNetV2 base output channels per stage (Sandler et al. 2018, Table 2).
 STAGE_CHANNELS: tuple[int, ...] = (16, 24, 32, 64, 96, 160, 320)
@@ -61,7 +92,32 @@ STAGE_STRIDES: tuple[int, ...] = (1, 2, 2, 2, 1, 2, 1)
 STAGE_DEPTHS: tuple[int, ...] = (1, 2, 3, 4, 3, 3, 1)
 NUM_STAGES = len(STAGE_CHANNELS)
 
-_FIELDS = ("kernel", "expansion", "depth", "width")
+#: EfficientNet-EdgeTPU-S per stage: (repeats, kernel, stride, expansion, out channels, block) (FACTS.md; timm
+#: ``efficientnet_es``).
+EDGETPU_STAGES: tuple[tuple[int, int, int, int, int, str], ...] = (
+    (1, 3, 1, 4, 24, "fused"),
+    (2, 3, 2, 8, 32, "fused"),
+    (4, 3, 2, 8, 48, "fused"),
+    (5, 5, 2, 8, 96, "ibn"),
+    (4, 5, 1, 8, 144, "ibn"),
+    (2, 5, 2, 8, 192, "ibn"),
+)
+
+#: FBNet's 22 searchable layers on ImageNet: (stage, output channels, stride) (shared/reference/fbnet/).
+FBNET_LAYERS: tuple[tuple[int, int, int], ...] = tuple(
+    (stage, cout, stride if i == 0 else 1)
+    for stage, (cout, n, stride) in enumerate(((16, 1, 1), (24, 4, 2), (32, 4, 2), (64, 4, 2), (112, 4, 1),
+                                               (184, 4, 2), (352, 1, 1)))
+    for i in range(n)
+)
+#: FBNet's 9 ops: name -> (kernel, expansion, groups), None for skip (shared/reference/fbnet/fbnet_ops.csv order).
+FBNET_OPS: dict[str, tuple[int, int, int] | None] = {
+    "k3_e1": (3, 1, 1), "k3_e1_g2": (3, 1, 2), "k3_e3": (3, 3, 1), "k3_e6": (3, 6, 1),
+    "k5_e1": (5, 1, 1), "k5_e1_g2": (5, 1, 2), "k5_e3": (5, 3, 1), "k5_e6": (5, 6, 1),
+    "skip": None,
+}
+
+_ACTS = tuple(ACT_TOKENS.values())
 
 
 def round_to_multiple(value: float, divisor: int = 8, *, min_value: int | None = None) -> int:
@@ -82,15 +138,217 @@ def round_to_multiple(value: float, divisor: int = 8, *, min_value: int | None =
     return int(out)
 
 
+# =====================================================================================================
+# base class
+# =====================================================================================================
+class NetworkSpaceBase(CategoricalSpace[T]):
+    """A network search space: decisions -> :class:`~codesign.space.blocks.NetworkDef` -> model / workload.
+
+    Subclasses implement :meth:`network_def` and :attr:`reference` (a named member) and set :attr:`kind`.
+    """
+
+    kind: str = "network"
+
+    @abstractmethod
+    def network_def(self, candidate: T) -> NetworkDef:
+        """The candidate's network definition (validated)."""
+
+    @property
+    @abstractmethod
+    def reference(self) -> T:
+        """A well-known member of the space (MobileNetV2, EfficientNet-EdgeTPU-S, ...)."""
+
+    def to_block_strings(self, candidate: T) -> list[list[str]]:
+        """timm ``arch_def`` of the candidate: one list of block strings per stage."""
+        return self.network_def(candidate).block_strings()
+
+    def network_key(self, candidate: T) -> tuple[Any, ...]:
+        """Hashable identity of the network built (two decision tuples can build the same network)."""
+        return self.network_def(candidate).key()
+
+    def build_model(
+        self,
+        candidate: T,
+        *,
+        num_classes: int = 1000,
+        in_chans: int = 3,
+        channel_scale: float = 1.0,
+        num_features: int | None = None,
+        stem_size: int | None = None,
+        drop_rate: float = 0.0,
+    ) -> "torch.nn.Module":
+        """The candidate as a timm ``EfficientNet`` (see :meth:`codesign.space.blocks.NetworkDef.build_model`).
+
+        Args:
+            candidate: a member of this space.
+            num_classes: classifier outputs (1000 for ImageNet). in_chans: input channels.
+            channel_scale: extra multiplier on every stage's channels and the stem (rounded to multiples of 8;
+                1.0 builds the candidate exactly). Used by accuracy proxies.
+            num_features: channels of the final 1x1 head conv (default: the space's).
+            stem_size: stem conv channels before ``channel_scale`` (default: the space's).
+            drop_rate: dropout before the classifier.
+
+        Returns a ``torch.nn.Module`` mapping ``(N, in_chans, H, W)`` to ``(N, num_classes)`` logits.
+        """
+        for name, v in (("num_features", num_features), ("stem_size", stem_size)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise ValueError(f"{name} must be a positive int, got {name}={v!r}")
+        nd = self.network_def(candidate)
+        if stem_size is not None:
+            nd = nd.replace(stem_size=stem_size)
+        return nd.build_model(num_classes=num_classes, in_chans=in_chans, channel_scale=channel_scale,
+                              num_features=num_features, drop_rate=drop_rate)
+
+    def workload(
+        self,
+        candidate: T,
+        *,
+        input_shape: tuple[int, int, int, int] = (1, 3, 224, 224),
+        num_classes: int = 1000,
+        name: str | None = None,
+    ) -> "Workload":
+        """The candidate's :class:`~codesign.workload.Workload` for the cost model, computed analytically
+        (about 1 ms; equal layer by layer to ``codesign.workload.from_torch(self.build_model(candidate))``).
+
+        Default: ImageNet inference, input ``(1, 3, 224, 224)``, 1000 classes.
+        """
+        if len(tuple(input_shape)) != 4:
+            raise ValueError(f"input_shape must be (N, C, H, W), got input_shape={input_shape!r}")
+        return self.network_def(candidate).workload(input_shape=tuple(input_shape), num_classes=num_classes,
+                                                    name=name or self.short_name(candidate))
+
+    def short_name(self, candidate: T) -> str:
+        """Compact readable id of the candidate."""
+        self.validate(candidate)
+        return "-".join(f"{v}" for v in self.encode(candidate))
+
+
+def _choices(field: str, values: Sequence[Any], check: Any) -> tuple[Any, ...]:
+    values = tuple(values)
+    if not values:
+        raise ValueError(f"{field} must not be empty")
+    for v in values:
+        check(field, v)
+    if len(set(values)) != len(values):
+        raise ValueError(f"{field} has duplicate choices: {values!r}")
+    return values
+
+
+def _odd_kernel(field: str, k: Any) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1 or k % 2 == 0:
+        raise ValueError(f"{field} must be odd positive ints, got kernel={k!r}")
+
+
+def _pos_int(what: str) -> Any:
+    def check(field: str, v: Any) -> None:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{field} must be positive ints, got {what}={v!r}")
+    return check
+
+
+def _pos_num(what: str) -> Any:
+    def check(field: str, v: Any) -> None:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            raise ValueError(f"{field} must be positive, got {what}={v!r}")
+    return check
+
+
+def _se(field: str, v: Any) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
+        raise ValueError(f"{field} must be in [0, 1), got se={v!r}")
+
+
+def _act(field: str, v: Any) -> None:
+    if v not in _ACTS:
+        raise ValueError(f"{field} must be among {_ACTS}, got act={v!r}")
+
+
+def _as_tuple(cls_name: str, field: str, value: Any, n: int) -> tuple[Any, ...]:
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{cls_name}.{field} must be a sequence of {n} values, got {value!r}")
+    try:
+        value = tuple(value)
+    except TypeError:
+        raise ValueError(f"{cls_name}.{field} must be a sequence of {n} values, got {value!r}") from None
+    if len(value) != n:
+        raise ValueError(f"{cls_name}.{field} must have {n} entries (one per stage), got {len(value)}: {value!r}")
+    return value
+
+
+class _StagedSpace(NetworkSpaceBase[T]):
+    """Per-stage decisions ``stage{i}.{field}``; fields with one choice are fixed, not encoded."""
+
+    _fields: tuple[str, ...]  # all per-stage fields, in order
+    _field_choices: list[dict[str, tuple[Any, ...]]]  # per stage: field -> choices
+    _cand_cls: type
+    _num_stages: int
+
+    def _setup(self) -> None:
+        names: list[str] = []
+        choices: list[tuple[Any, ...]] = []
+        self._slots: list[tuple[int, str]] = []
+        for s in range(self._num_stages):
+            for f in self._fields:
+                opts = self._field_choices[s][f]
+                if len(opts) > 1 or f in self._always:
+                    names.append(f"stage{s + 1}.{f}")
+                    choices.append(opts)
+                    self._slots.append((s, f))
+        self._names = tuple(names)
+        self._choices = tuple(choices)
+
+    _always: tuple[str, ...] = ()
+
+    def _values(self, candidate: T) -> tuple[Any, ...]:
+        if not isinstance(candidate, self._cand_cls):
+            raise ValueError(f"expected a {self._cand_cls.__name__}, got {type(candidate).__name__}: {candidate!r}")
+        for s in range(self._num_stages):
+            for f in self._fields:
+                opts = self._field_choices[s][f]
+                if (s, f) not in self._slot_set and not _in(getattr(candidate, f)[s], opts):
+                    raise ValueError(f"stage{s + 1}.{f}={getattr(candidate, f)[s]!r} is not one of the allowed "
+                                     f"choices {list(opts)}")
+        return tuple(getattr(candidate, f)[s] for s, f in self._slots)
+
+    @property
+    def _slot_set(self) -> set[tuple[int, str]]:
+        cache = self.__dict__.get("_slot_set_cache")
+        if cache is None:
+            cache = set(self._slots)
+            self.__dict__["_slot_set_cache"] = cache
+        return cache
+
+    def _build(self, values: tuple[Any, ...]) -> T:
+        per: dict[str, list[Any]] = {f: [self._field_choices[s][f][0] for s in range(self._num_stages)]
+                                     for f in self._fields}
+        for (s, f), v in zip(self._slots, values):
+            per[f][s] = v
+        return self._cand_cls(**{f: tuple(per[f]) for f in self._fields})
+
+
+def _in(value: Any, options: Sequence[Any]) -> bool:
+    from ._base import _same
+
+    return any(_same(value, o) for o in options)
+
+
+# =====================================================================================================
+# mobilenetv2
+# =====================================================================================================
+_MNV2_FIELDS = ("kernel", "expansion", "depth", "width", "se", "act")
+
+
 @dataclass(frozen=True)
 class NetworkCandidate:
-    """One network of the space: per-stage tuples of length 7 (stage 1 first).
+    """One network of the MobileNetV2-style space: per-stage tuples of length 7 (stage 1 first).
 
     Attributes:
         kernel: depthwise kernel size per stage (pixels, odd).
         expansion: expansion ratio per stage.
         depth: number of blocks per stage.
         width: output-channel multiplier per stage.
+        se: squeeze-excite ratio per stage (0 = none; default all 0).
+        act: activation per stage, ``"relu6"`` or ``"swish"`` (default all ReLU6).
 
     Frozen and hashable; lists passed in are converted to tuples. Membership in a particular
     :class:`NetworkSpace` is checked by :meth:`NetworkSpace.validate`, not here.
@@ -100,21 +358,16 @@ class NetworkCandidate:
     expansion: tuple[int, ...]
     depth: tuple[int, ...]
     width: tuple[float, ...]
+    se: tuple[float, ...] = (0.0,) * NUM_STAGES
+    act: tuple[str, ...] = ("relu6",) * NUM_STAGES
 
     def __post_init__(self) -> None:
-        for field in _FIELDS:
-            value = getattr(self, field)
-            try:
-                value = tuple(value)
-            except TypeError:
-                raise ValueError(f"NetworkCandidate.{field} must be a sequence of {NUM_STAGES} values, got {value!r}") from None
-            if len(value) != NUM_STAGES:
-                raise ValueError(f"NetworkCandidate.{field} must have {NUM_STAGES} entries (one per stage), got {len(value)}: {value!r}")
-            object.__setattr__(self, field, value)
+        for field in _MNV2_FIELDS:
+            object.__setattr__(self, field, _as_tuple("NetworkCandidate", field, getattr(self, field), NUM_STAGES))
 
     @classmethod
     def mobilenet_v2(cls) -> "NetworkCandidate":
-        """MobileNetV2 1.0: kernels 3, expansion 1 then 6, depths 1,2,3,4,3,3,1, width 1.0."""
+        """MobileNetV2 1.0: kernels 3, expansion 1 then 6, depths 1,2,3,4,3,3,1, width 1.0, ReLU6, no SE."""
         return cls(
             kernel=(3,) * NUM_STAGES,
             expansion=(1,) + (6,) * (NUM_STAGES - 1),
@@ -133,23 +386,26 @@ class NetworkCandidate:
         return int(sum(self.depth))
 
 
-def _fmt_block(kind: str, depth: int, kernel: int, stride: int, expansion: int, channels: int) -> str:
-    if kind == "ds":
-        return f"ds_r{depth}_k{kernel}_s{stride}_c{channels}"
-    return f"ir_r{depth}_k{kernel}_s{stride}_e{expansion}_c{channels}"
-
-
-class NetworkSpace(CategoricalSpace[NetworkCandidate]):
-    """MobileNetV2-style space of 28 categorical decisions (4 per stage x 7 stages); see the module docstring.
+class NetworkSpace(_StagedSpace[NetworkCandidate]):
+    """MobileNetV2 / MnasNet-style space (see the module docstring).
 
     Args (keyword-only): choices shared by all stages.
         kernels: depthwise kernel sizes (odd ints >= 1). Default (3, 5, 7).
         expansions: expansion ratios (ints >= 1). Default (1, 3, 6).
         widths: channel multipliers (> 0). Default (0.5, 0.75, 1.0, 1.25).
         max_depth: cap on blocks per stage; stage i may use 1 .. min(max_depth, STAGE_DEPTHS[i] + 1). Default 4.
+        se_ratios: squeeze-excite ratios in [0, 1) (0 = none). Default (0.0,): no SE, not a decision.
+        activations: among "relu", "relu6", "swish", "hswish". Default ("relu6",): not a decision.
 
-    With the defaults ``size == 36**7 * (2*3*4*4*4*4*2) == 240_734_712_102_912``.
+    With the defaults ``size == 36**7 * (2*3*4*4*4*4*2) == 240_734_712_102_912`` (28 decisions); the named space
+    ``network_space("mobilenetv2")`` adds ``se_ratios=(0.0, 0.25)``, ``activations=("relu6", "swish")``.
     """
+
+    kind = "mobilenetv2"
+    _cand_cls = NetworkCandidate
+    _fields = _MNV2_FIELDS
+    _num_stages = NUM_STAGES
+    _always = ("kernel", "expansion", "depth", "width")
 
     def __init__(
         self,
@@ -158,158 +414,290 @@ class NetworkSpace(CategoricalSpace[NetworkCandidate]):
         expansions: Sequence[int] = (1, 3, 6),
         widths: Sequence[float] = (0.5, 0.75, 1.0, 1.25),
         max_depth: int = 4,
+        se_ratios: Sequence[float] = (0.0,),
+        activations: Sequence[str] = ("relu6",),
     ) -> None:
-        kernels = tuple(kernels)
-        expansions = tuple(expansions)
-        widths = tuple(float(w) for w in widths)
-        for k in kernels:
-            if isinstance(k, bool) or not isinstance(k, int) or k < 1 or k % 2 == 0:
-                raise ValueError(f"kernels must be odd positive ints, got kernel={k!r}")
-        for e in expansions:
-            if isinstance(e, bool) or not isinstance(e, int) or e < 1:
-                raise ValueError(f"expansions must be positive ints, got expansion={e!r}")
-        for w in widths:
-            if not w > 0:
-                raise ValueError(f"widths must be positive, got width={w!r}")
+        self.kernels = _choices("kernels", kernels, _odd_kernel)
+        self.expansions = _choices("expansions", expansions, _pos_int("expansion"))
+        self.widths = tuple(float(w) for w in _choices("widths", widths, _pos_num("width")))
+        self.se_ratios = tuple(float(v) for v in _choices("se_ratios", se_ratios, _se))
+        self.activations = _choices("activations", activations, _act)
         if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
             raise ValueError(f"max_depth must be a positive int, got max_depth={max_depth!r}")
-        for field, vals in (("kernels", kernels), ("expansions", expansions), ("widths", widths)):
-            if not vals:
-                raise ValueError(f"{field} must not be empty")
-            if len(set(vals)) != len(vals):
-                raise ValueError(f"{field} has duplicate choices: {vals!r}")
-        self.kernels = kernels
-        self.expansions = expansions
-        self.widths = widths
         self.max_depth = max_depth
         self.depth_choices: tuple[tuple[int, ...], ...] = tuple(
             tuple(range(1, min(max_depth, d + 1) + 1)) for d in STAGE_DEPTHS
         )
-        names: list[str] = []
-        choices: list[tuple[Any, ...]] = []
-        for s in range(NUM_STAGES):
-            for field, opts in zip(_FIELDS, (kernels, expansions, self.depth_choices[s], widths)):
-                names.append(f"stage{s + 1}.{field}")
-                choices.append(opts)
-        self._names = tuple(names)
-        self._choices = tuple(choices)
+        self._field_choices = [
+            {"kernel": self.kernels, "expansion": self.expansions, "depth": self.depth_choices[s],
+             "width": self.widths, "se": self.se_ratios, "act": self.activations}
+            for s in range(NUM_STAGES)
+        ]
+        self._setup()
 
     def __repr__(self) -> str:
+        extra = ""
+        if self.se_ratios != (0.0,) or self.activations != ("relu6",):
+            extra = f", se_ratios={self.se_ratios}, activations={self.activations}"
         return (
             f"NetworkSpace(kernels={self.kernels}, expansions={self.expansions}, widths={self.widths}, "
-            f"max_depth={self.max_depth})"
+            f"max_depth={self.max_depth}{extra})"
         )
 
-    # -- CategoricalSpace hooks ----------------------------------------------------------------------------
-    def _values(self, candidate: NetworkCandidate) -> tuple[Any, ...]:
-        if not isinstance(candidate, NetworkCandidate):
-            raise ValueError(f"expected a NetworkCandidate, got {type(candidate).__name__}: {candidate!r}")
-        out: list[Any] = []
+    @property
+    def reference(self) -> NetworkCandidate:
+        """MobileNetV2 1.0 (when its choices are in the space)."""
+        return self.validate(NetworkCandidate.mobilenet_v2())
+
+    def network_def(self, candidate: NetworkCandidate) -> NetworkDef:
+        self.validate(candidate)
+        stages = []
         for s in range(NUM_STAGES):
-            out.extend((candidate.kernel[s], candidate.expansion[s], candidate.depth[s], candidate.width[s]))
-        return tuple(out)
+            e = candidate.expansion[s]
+            act = candidate.act[s]
+            stages.append((BlockSpec(
+                type="ds" if e == 1 else "ir", repeat=candidate.depth[s], kernel=candidate.kernel[s],
+                stride=STAGE_STRIDES[s], out=candidate.channels[s], exp=float(e), se=float(candidate.se[s]),
+                act=None if act == "relu6" else act,
+            ).to_string(),))
+        return NetworkDef(tuple(stages), stem_size=32, num_features=1280, act="relu6", name=self.short_name(candidate))
 
-    def _build(self, values: tuple[Any, ...]) -> NetworkCandidate:
-        per = [values[i::4] for i in range(4)]
-        return NetworkCandidate(
-            kernel=tuple(int(v) for v in per[0]),
-            expansion=tuple(int(v) for v in per[1]),
-            depth=tuple(int(v) for v in per[2]),
-            width=tuple(float(v) for v in per[3]),
-        )
-
-    # -- network views -------------------------------------------------------------------------------------
     def to_block_strings(self, candidate: NetworkCandidate) -> list[list[str]]:
         """timm ``arch_def``: one list holding one block string per stage (7 lists), e.g. for MobileNetV2
-        ``[["ds_r1_k3_s1_c16"], ["ir_r2_k3_s2_e6_c24"], ..., ["ir_r1_k3_s1_e6_c320"]]``."""
+        ``[["ds_r1_k3_s1_c16"], ["ir_r2_k3_s2_e6_c24"], ..., ["ir_r1_k3_s1_e6_c320"]]``; a stage with SE gets
+        ``_se0.25``, a swish stage ``_nsw``."""
+        return self.network_def(candidate).block_strings()
+
+    def short_name(self, candidate: NetworkCandidate) -> str:
+        """Compact readable id: per stage ``k{kernel}e{expansion}d{depth}w{width}`` (plus ``se``/``sw`` when
+        set), joined by ``-``."""
         self.validate(candidate)
         out = []
         for s in range(NUM_STAGES):
-            e = candidate.expansion[s]
-            out.append([
-                _fmt_block("ds" if e == 1 else "ir", candidate.depth[s], candidate.kernel[s], STAGE_STRIDES[s], e,
-                           candidate.channels[s])
-            ])
-        return out
+            part = (f"k{candidate.kernel[s]}e{candidate.expansion[s]}d{candidate.depth[s]}"
+                    f"w{candidate.width[s]:g}")
+            if candidate.se[s]:
+                part += f"se{candidate.se[s]:g}"
+            if candidate.act[s] != "relu6":
+                part += {"swish": "sw", "relu": "re", "hswish": "hs"}[candidate.act[s]]
+            out.append(part)
+        return "-".join(out)
 
-    def build_model(
-        self,
-        candidate: NetworkCandidate,
-        *,
-        num_classes: int = 1000,
-        in_chans: int = 3,
-        channel_scale: float = 1.0,
-        num_features: int = 1280,
-        stem_size: int = 32,
-        drop_rate: float = 0.0,
-    ) -> "torch.nn.Module":
-        """Build the candidate as a timm ``EfficientNet`` (ReLU6, BatchNorm, MobileNetV2 stem and head).
 
-        Args:
-            candidate: a member of this space.
-            num_classes: classifier outputs (1000 for ImageNet).
-            in_chans: input channels (3 for RGB, 1 for Fashion-MNIST).
-            channel_scale: extra multiplier on every stage's channels and the stem (rounded to multiples of 8
-                with :func:`round_to_multiple`); 1.0 builds the candidate exactly. Used by the accuracy proxy.
-            num_features: channels of the final 1x1 head conv (MobileNetV2: 1280).
-            stem_size: stem conv channels before ``channel_scale`` (MobileNetV2: 32).
-            drop_rate: dropout before the classifier.
+# =====================================================================================================
+# edgetpu
+# =====================================================================================================
+_ETPU_FIELDS = ("block", "kernel", "expansion", "depth", "width", "se", "act")
+_ETPU_N = len(EDGETPU_STAGES)
+_BLOCKS = ("ibn", "fused")
 
-        Returns a ``torch.nn.Module`` mapping ``(N, in_chans, H, W)`` float tensors to ``(N, num_classes)``
-        logits. Needs ``torch`` and ``timm``.
-        """
-        for field, v in (("num_classes", num_classes), ("in_chans", in_chans), ("num_features", num_features),
-                         ("stem_size", stem_size)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{field} must be a positive int, got {field}={v!r}")
-        if not channel_scale > 0:
-            raise ValueError(f"channel_scale must be positive, got channel_scale={channel_scale!r}")
-        import torch.nn as nn
-        from timm.models._efficientnet_builder import decode_arch_def
-        from timm.models.efficientnet import EfficientNet
 
-        arch_def = self.to_block_strings(candidate)
-        scale = float(channel_scale)
+@dataclass(frozen=True)
+class EdgeTpuNetCandidate:
+    """One network of the Edge-TPU-tailored space: per-stage tuples of length 6.
 
-        def round_chs(chs: float) -> int:
-            return round_to_multiple(chs * scale) if scale != 1.0 else int(chs)
+    Attributes:
+        block: ``"ibn"`` (1x1 expansion + depthwise KxK) or ``"fused"`` (one full KxK conv) per stage.
+        kernel, expansion, depth, width: as in :class:`NetworkCandidate`.
+        se: squeeze-excite ratio per stage (default 0). act: activation per stage (default ReLU).
+    """
 
-        return EfficientNet(
-            decode_arch_def(arch_def),
-            num_classes=num_classes,
-            num_features=num_features,
-            in_chans=in_chans,
-            stem_size=stem_size,
-            round_chs_fn=round_chs,
-            act_layer=nn.ReLU6,
-            drop_rate=drop_rate,
+    block: tuple[str, ...]
+    kernel: tuple[int, ...]
+    expansion: tuple[int, ...]
+    depth: tuple[int, ...]
+    width: tuple[float, ...]
+    se: tuple[float, ...] = (0.0,) * _ETPU_N
+    act: tuple[str, ...] = ("relu",) * _ETPU_N
+
+    def __post_init__(self) -> None:
+        for field in _ETPU_FIELDS:
+            object.__setattr__(self, field, _as_tuple("EdgeTpuNetCandidate", field, getattr(self, field), _ETPU_N))
+
+    @classmethod
+    def efficientnet_edgetpu_s(cls) -> "EdgeTpuNetCandidate":
+        """EfficientNet-EdgeTPU-S (FACTS.md; timm ``efficientnet_es``)."""
+        return cls(
+            block=tuple(b for *_, b in EDGETPU_STAGES),
+            kernel=tuple(k for _, k, *_ in EDGETPU_STAGES),
+            expansion=tuple(e for _, _, _, e, *_ in EDGETPU_STAGES),
+            depth=tuple(r for r, *_ in EDGETPU_STAGES),
+            width=(1.0,) * _ETPU_N,
         )
 
-    def workload(
+    @property
+    def channels(self) -> tuple[int, ...]:
+        """Output channels per stage: ``round_to_multiple(base * width, 8)``."""
+        return tuple(round_to_multiple(st[4] * float(w)) for st, w in zip(EDGETPU_STAGES, self.width))
+
+
+class EdgeTpuNetworkSpace(_StagedSpace[EdgeTpuNetCandidate]):
+    """The Edge-TPU-tailored space (see the module docstring).
+
+    Args (keyword-only): choices shared by all stages.
+        blocks: block types among "ibn", "fused". Default both.
+        kernels: default (3, 5). expansions: default (2, 4, 6, 8). widths: default (0.5, 0.75, 1.0, 1.25).
+        max_depth: stage i may use 1 .. min(max_depth, default depth + 1) blocks. Default 6.
+        se_ratios: default (0.0,). activations: default ("relu",).
+
+    Default size: (2*2*4*4)^6 * (2*3*5*6*5*3) = 185_542_587_187_200 (30 decisions: 5 per stage).
+    """
+
+    kind = "edgetpu"
+    _cand_cls = EdgeTpuNetCandidate
+    _fields = _ETPU_FIELDS
+    _num_stages = _ETPU_N
+    _always = ("block", "kernel", "expansion", "depth", "width")
+
+    def __init__(
         self,
-        candidate: NetworkCandidate,
         *,
-        input_shape: tuple[int, int, int, int] = (1, 3, 224, 224),
-        num_classes: int = 1000,
-        name: str | None = None,
-    ) -> "Workload":
-        """The candidate's :class:`codesign.workload.Workload` (every Conv2d and Linear with real shapes) via
-        :func:`codesign.workload.from_torch` on the full-size model built by :meth:`build_model`.
+        blocks: Sequence[str] = _BLOCKS,
+        kernels: Sequence[int] = (3, 5),
+        expansions: Sequence[int] = (2, 4, 6, 8),
+        widths: Sequence[float] = (0.5, 0.75, 1.0, 1.25),
+        max_depth: int = 6,
+        se_ratios: Sequence[float] = (0.0,),
+        activations: Sequence[str] = ("relu",),
+    ) -> None:
+        def _block(field: str, v: Any) -> None:
+            if v not in _BLOCKS:
+                raise ValueError(f"{field} must be among {_BLOCKS}, got block={v!r}")
 
-        Default: ImageNet inference, input ``(1, 3, 224, 224)``, 1000 classes - the cost side of the search.
-        """
-        if len(tuple(input_shape)) != 4:
-            raise ValueError(f"input_shape must be (N, C, H, W), got input_shape={input_shape!r}")
-        from codesign.workload import from_torch
+        self.blocks = _choices("blocks", blocks, _block)
+        self.kernels = _choices("kernels", kernels, _odd_kernel)
+        self.expansions = _choices("expansions", expansions, _pos_int("expansion"))
+        self.widths = tuple(float(w) for w in _choices("widths", widths, _pos_num("width")))
+        self.se_ratios = tuple(float(v) for v in _choices("se_ratios", se_ratios, _se))
+        self.activations = _choices("activations", activations, _act)
+        if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
+            raise ValueError(f"max_depth must be a positive int, got max_depth={max_depth!r}")
+        self.max_depth = max_depth
+        self.depth_choices = tuple(tuple(range(1, min(max_depth, st[0] + 1) + 1)) for st in EDGETPU_STAGES)
+        self._field_choices = [
+            {"block": self.blocks, "kernel": self.kernels, "expansion": self.expansions,
+             "depth": self.depth_choices[s], "width": self.widths, "se": self.se_ratios, "act": self.activations}
+            for s in range(_ETPU_N)
+        ]
+        self._setup()
 
-        model = self.build_model(candidate, num_classes=num_classes, in_chans=int(input_shape[1]))
-        model.eval()
-        return from_torch(model, input_shape=tuple(input_shape), name=name or self.short_name(candidate))
+    def __repr__(self) -> str:
+        return (f"EdgeTpuNetworkSpace(blocks={self.blocks}, kernels={self.kernels}, expansions={self.expansions}, "
+                f"widths={self.widths}, max_depth={self.max_depth}, se_ratios={self.se_ratios}, "
+                f"activations={self.activations})")
 
-    def short_name(self, candidate: NetworkCandidate) -> str:
-        """Compact readable id: per stage ``k{kernel}e{expansion}d{depth}w{width}``, joined by ``-``."""
+    @property
+    def reference(self) -> EdgeTpuNetCandidate:
+        """EfficientNet-EdgeTPU-S."""
+        return self.validate(EdgeTpuNetCandidate.efficientnet_edgetpu_s())
+
+    def network_def(self, candidate: EdgeTpuNetCandidate) -> NetworkDef:
         self.validate(candidate)
-        return "-".join(
-            f"k{k}e{e}d{d}w{w:g}"
-            for k, e, d, w in zip(candidate.kernel, candidate.expansion, candidate.depth, candidate.width)
-        )
+        stages = []
+        chans = candidate.channels
+        for s in range(_ETPU_N):
+            fused = candidate.block[s] == "fused"
+            act = candidate.act[s]
+            stages.append((BlockSpec(
+                type="er" if fused else "ir", repeat=candidate.depth[s], kernel=candidate.kernel[s],
+                stride=EDGETPU_STAGES[s][2], out=chans[s], exp=float(candidate.expansion[s]),
+                se=float(candidate.se[s]), act=None if act == "relu" else act,
+                force_in=chans[s] if (s == 0 and fused) else 0, noskip=s == 0,
+            ).to_string(),))
+        return NetworkDef(tuple(stages), stem_size=32, num_features=1280, act="relu", name=self.short_name(candidate))
+
+    def short_name(self, candidate: EdgeTpuNetCandidate) -> str:
+        """Per stage ``{f|i}k{kernel}e{expansion}d{depth}w{width}`` joined by ``-`` (f = fused IBN, i = IBN)."""
+        self.validate(candidate)
+        out = []
+        for s in range(_ETPU_N):
+            part = (f"{candidate.block[s][0]}k{candidate.kernel[s]}e{candidate.expansion[s]}d{candidate.depth[s]}"
+                    f"w{candidate.width[s]:g}")
+            if candidate.se[s]:
+                part += f"se{candidate.se[s]:g}"
+            if candidate.act[s] != "relu":
+                part += {"swish": "sw", "relu6": "r6", "hswish": "hs"}[candidate.act[s]]
+            out.append(part)
+        return "-".join(out)
+
+
+# =====================================================================================================
+# fbnet
+# =====================================================================================================
+_FB_N = len(FBNET_LAYERS)
+
+
+@dataclass(frozen=True)
+class FBNetCandidate:
+    """One network of the FBNet space: ``ops``, one op name (:data:`FBNET_OPS`) per searchable layer (22)."""
+
+    ops: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        ops = _as_tuple("FBNetCandidate", "ops", self.ops, _FB_N)
+        object.__setattr__(self, "ops", tuple(str(o) for o in ops))
+
+    @classmethod
+    def uniform(cls, op: str = "k3_e6") -> "FBNetCandidate":
+        """Every layer the same op (``"k3_e6"``: a MobileNetV2-like body)."""
+        if op not in FBNET_OPS:
+            raise ValueError(f"op must be one of {list(FBNET_OPS)}, got op={op!r}")
+        return cls(ops=(op,) * _FB_N)
+
+
+class FBNetSpace(NetworkSpaceBase[FBNetCandidate]):
+    """FBNet's 22-layer, 9-op space (see the module docstring). Decisions ``layer{i}.op``, i = 0..21.
+
+    Args (keyword-only):
+        ops: allowed op names (subset of :data:`FBNET_OPS`). Default all nine.
+    """
+
+    kind = "fbnet"
+
+    def __init__(self, *, ops: Sequence[str] = tuple(FBNET_OPS)) -> None:
+        def _op(field: str, v: Any) -> None:
+            if v not in FBNET_OPS:
+                raise ValueError(f"{field} must be among {list(FBNET_OPS)}, got op={v!r}")
+
+        self.ops = _choices("ops", ops, _op)
+        self._names = tuple(f"layer{i}.op" for i in range(_FB_N))
+        self._choices = tuple(self.ops for _ in range(_FB_N))
+
+    def __repr__(self) -> str:
+        return f"FBNetSpace(ops={self.ops})"
+
+    def _values(self, candidate: FBNetCandidate) -> tuple[Any, ...]:
+        if not isinstance(candidate, FBNetCandidate):
+            raise ValueError(f"expected a FBNetCandidate, got {type(candidate).__name__}: {candidate!r}")
+        return candidate.ops
+
+    def _build(self, values: tuple[Any, ...]) -> FBNetCandidate:
+        return FBNetCandidate(ops=tuple(values))
+
+    @property
+    def reference(self) -> FBNetCandidate:
+        """Every layer ``k3_e6`` (if allowed, else every layer the first allowed op)."""
+        op = "k3_e6" if "k3_e6" in self.ops else self.ops[0]
+        return FBNetCandidate.uniform(op)
+
+    def network_def(self, candidate: FBNetCandidate) -> NetworkDef:
+        self.validate(candidate)
+        stages: dict[int, list[str]] = {}
+        cin = 16
+        for (stage, cout, stride), op in zip(FBNET_LAYERS, candidate.ops):
+            spec = FBNET_OPS[op]
+            if spec is None:
+                if cin != cout or stride != 1:
+                    stages.setdefault(stage, []).append(f"cn_r1_k1_s{stride}_c{cout}")
+            else:
+                k, e, g = spec
+                text = f"ir_r1_k{k}_s{stride}_e{e}_c{cout}" + (f"_pg{g}" if g > 1 else "")
+                stages.setdefault(stage, []).append(text)
+            cin = cout
+        arch = tuple(tuple(stages[s]) for s in sorted(stages))
+        return NetworkDef(arch, stem_size=16, num_features=1984, act="relu", name=self.short_name(candidate))
+
+    def short_name(self, candidate: FBNetCandidate) -> str:
+        """The 22 op names joined by ``-``."""
+        self.validate(candidate)
+        return "-".join(candidate.ops)

@@ -1,0 +1,135 @@
+"""Shared helpers of the three finding scripts: run searches, summarise them, write markdown and plots.
+
+Runs go to ``benchmarks/experiments/runs/`` (git-ignored); reports (``*.md``) and figures (``figures/``) next to
+this file. Every search is checkpointed, so an interrupted script picks up where it stopped (``--fresh`` starts
+over).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+HERE = Path(__file__).resolve().parent
+RUNS = HERE / "runs"
+FIGURES = HERE / "figures"
+
+from codesign.search.pareto import hypervolume  # noqa: E402
+from codesign.search.runner import load_trials, run_search  # noqa: E402
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--budget", type=int, default=300, help="trials per search")
+    p.add_argument("--seeds", type=int, default=5, help="searches per arm (seeds 0..n-1)")
+    p.add_argument("--accuracy", default="surrogate", choices=("surrogate", "proxy"),
+                   help="accuracy signal: the MACs/params surrogate (no training) or the Fashion-MNIST proxy")
+    p.add_argument("--proxy-steps", type=int, default=40, help="proxy training steps (with --accuracy proxy)")
+    p.add_argument("--controller", default="evolution", choices=("evolution", "random", "reinforce", "ppo"))
+    p.add_argument("--population", type=int, default=32, help="regularized evolution: population (tournament = 1/4)")
+    p.add_argument("--fresh", action="store_true", help="discard earlier runs of this script")
+    return p
+
+
+def accuracy_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    if args.accuracy == "proxy":
+        from codesign.evaluation.proxy import ProxySettings
+
+        return {"accuracy": "proxy", "proxy_settings": ProxySettings(steps=args.proxy_steps, eval_size=500, threads=1)}
+    return {"accuracy": "surrogate"}
+
+
+def accuracy_name(args: argparse.Namespace) -> str:
+    if args.accuracy == "proxy":
+        return (f"the Fashion-MNIST proxy ({args.proxy_steps} SGD steps of the half-width network at 32x32, "
+                f"500 held-out images; a ranking signal, not ImageNet accuracy)")
+    return ("the MACs/params surrogate (`SurrogateAccuracy`: a log-linear fit of published ImageNet top-1 to MACs "
+            "and parameters; no training; it cannot tell block types apart beyond their size, so it measures how much "
+            "network an accelerator runs within a latency, not which network is more accurate)")
+
+
+def search(folder: Path, *, fresh: bool, **kw: Any) -> list[dict[str, Any]]:
+    """Run (or resume, or reuse) one search; return its trials."""
+    folder = Path(folder)
+    ckpt = folder / "checkpoint.json"
+    done = False
+    if ckpt.is_file() and not fresh:
+        n = json.loads(ckpt.read_text())["n_trials"]
+        done = n >= kw["budget"]
+        if not done:
+            run_search(folder, resume=True, progress=False, plot=False, **kw)
+            done = True
+    if not done:
+        run_search(folder, overwrite=True, progress=False, plot=False, **kw)
+    return load_trials(folder)
+
+
+def complete(trials: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [t for t in trials if t["status"] == "complete"]
+
+
+def hv(trials: Sequence[dict[str, Any]], ref_ms: float) -> float:
+    pts = [(t["metrics"]["accuracy"], t["metrics"]["latency_ms"]) for t in complete(trials)]
+    return hypervolume(pts, (0.0, ref_ms), ("max", "min"))
+
+
+def best_reward(trials: Sequence[dict[str, Any]], n: int | None = None) -> float:
+    rs = [t["reward"] for t in complete(trials[:n] if n else trials)]
+    return max(rs) if rs else float("nan")
+
+
+def best_trial(trials: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    c = complete(trials)
+    return max(c, key=lambda t: (t["reward"], -t["trial"])) if c else None
+
+
+def best_under(trials: Sequence[dict[str, Any]], metric: str, target: float, key: str = "accuracy") -> float:
+    vals = [t["metrics"][key] for t in complete(trials) if t["metrics"][metric] <= target]
+    return max(vals) if vals else float("nan")
+
+
+def trials_to_reach(trials: Sequence[dict[str, Any]], level: float) -> int | None:
+    """1-based number of trials until the best reward first reaches ``level`` (None if never)."""
+    best = -math.inf
+    for i, t in enumerate(trials):
+        if t["reward"] is not None:
+            best = max(best, t["reward"])
+        if best >= level:
+            return i + 1
+    return None
+
+
+def mean_sd(xs: Sequence[float]) -> str:
+    xs = [x for x in xs if x is not None and not (isinstance(x, float) and math.isnan(x))]
+    if not xs:
+        return "-"
+    if len(xs) == 1:
+        return f"{xs[0]:.4g}"
+    return f"{statistics.mean(xs):.4g} ± {statistics.stdev(xs):.2g}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(str(x) for x in r) + " |")
+    return "\n".join(out)
+
+
+def write_report(name: str, text: str) -> Path:
+    path = HERE / f"{name}.md"
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}", file=sys.stderr)
+    return path
+
+
+def hw_row(hw: dict[str, Any]) -> list[Any]:
+    macs = hw["pe_x"] * hw["pe_y"] * hw["lanes"] * hw["simd"]
+    return [f"{hw['pe_x']}x{hw['pe_y']}", hw["lanes"], hw["simd"], macs, f"{hw['pe_mem_kib'] / 1024:g}",
+            f"{hw['core_mem_kib']:g}", f"{hw['io_bw_gbps']:g}"]
+
+
+HW_HEADER = ["PEs", "lanes", "SIMD", "MACs/cycle", "PE mem MiB", "core mem KiB", "I/O GB/s"]

@@ -1,0 +1,103 @@
+"""Finding 3: different use cases end in different accelerators.
+
+Four arms on the Edge-TPU template's hardware space (area limit 62 mm^2), MnasNet soft reward, same controller,
+budget and seeds:
+
+* ``latency`` - joint search (``edgetpu`` space x hardware), latency target;
+* ``energy`` - joint search, energy-per-inference target instead;
+* ``single-model`` - hardware-only search for EfficientNet-EdgeTPU-S, latency target;
+* ``multi-model`` - hardware-only search for one accelerator running EfficientNet-EdgeTPU-S, MobileNetV2 and
+  ResNet-50 (timm definitions, 224 px), their summed latency against a target.
+
+The best design of every search is shown side by side, with the mean configuration of each arm's ten best
+designs.
+
+    python benchmarks/experiments/finding3_use_cases.py          # surrogate accuracy, 3 seeds x 300 trials
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (HW_HEADER, RUNS, accuracy_kwargs, accuracy_name, best_trial, complete, hw_row, parser,  # noqa: E402
+                    search, table, write_report)
+
+MULTI = ("efficientnet_es", "mobilenetv2_100", "resnet50")
+
+
+def main() -> None:
+    p = parser(__doc__)
+    p.set_defaults(seeds=3)
+    p.add_argument("--target-ms", type=float, default=3.0, help="latency target of the single-network arms")
+    p.add_argument("--target-mj", type=float, default=3.0, help="energy target of the energy arm")
+    p.add_argument("--multi-target-ms", type=float, default=8.0, help="summed-latency target of the multi-model arm")
+    p.add_argument("--mode", default="soft", choices=("soft", "hard", "abs"),
+                   help="reward (default MnasNet soft: every ms or mJ saved counts, so the hardware is pushed)")
+    args = p.parse_args()
+    tag = f"{args.accuracy}-{args.controller}-{args.mode}-b{args.budget}" + ("" if args.population == 32 else f"-p{args.population}")
+    common = dict(hw="edgetpu-space", controller=args.controller, budget=args.budget, batch_size=8,
+                  population=args.population, sample_size=max(1, args.population // 4), area_limit_mm2=62.0, mode=args.mode)
+    arms = {
+        "latency": dict(space="edgetpu", strategy="joint", target_latency_ms=args.target_ms, **accuracy_kwargs(args)),
+        "energy": dict(space="edgetpu", strategy="joint", target_latency_ms=None, target_energy_mj=args.target_mj,
+                       **accuracy_kwargs(args)),
+        "single-model": dict(space="edgetpu", strategy="hardware-only", target_latency_ms=args.target_ms,
+                             **accuracy_kwargs(args)),
+        "multi-model": dict(networks=",".join(MULTI), target_latency_ms=args.multi_target_ms, aggregate="sum"),
+    }
+    res = {}
+    for arm, kw in arms.items():
+        res[arm] = []
+        for seed in range(args.seeds):
+            trials = search(RUNS / "finding3" / tag / f"{arm}-s{seed}", fresh=args.fresh, seed=seed, **common, **kw)
+            res[arm].append(trials)
+            b = best_trial(trials)
+            print(f"{arm} seed {seed}: best {b['hw']['name'] if b else None}", file=sys.stderr)
+
+    best_rows, mean_rows = [], []
+    for arm in arms:
+        for seed, trials in enumerate(res[arm]):
+            b = best_trial(trials)
+            if b is None:
+                continue
+            m = b["metrics"]
+            best_rows.append([arm, seed, *hw_row(b["hw"]), f"{m['area_mm2']:.1f}", f"{m['latency_ms']:.3f}",
+                              f"{m['energy_mj']:.3f}", f"{m['accuracy']:.4f}", f"{b['reward']:.4f}"])
+        top = sorted((t for tr in res[arm] for t in complete(tr)), key=lambda t: -t["reward"])[:10]
+        if top:
+            mean_rows.append([arm] + [f"{statistics.mean(t['hw'][k] for t in top):.3g}" for k in
+                                      ("pe_x", "pe_y", "lanes", "simd")]
+                             + [f"{statistics.mean(t['hw']['pe_x'] * t['hw']['pe_y'] * t['hw']['lanes'] * t['hw']['simd'] for t in top):.0f}"]
+                             + [f"{statistics.mean(t['hw'][k] for t in top) / d:.3g}" for k, d in
+                                (("pe_mem_kib", 1024), ("core_mem_kib", 1), ("io_bw_gbps", 1))]
+                             + [f"{statistics.mean(t['metrics']['area_mm2'] for t in top):.1f}",
+                                f"{statistics.mean(t['metrics']['latency_ms'] for t in top):.3f}",
+                                f"{statistics.mean(t['metrics']['energy_mj'] for t in top):.3f}"])
+    text = f"""# Finding 3: use cases end in different accelerators
+
+Claim (FACTS.md): different use cases give different designs. Setup: Edge-TPU template hardware space (50,000
+configurations, area limit 62 mm^2), MnasNet `{args.mode}` reward, controller `{args.controller}`, {args.budget} trials per search,
+seeds 0..{args.seeds - 1}. Arms: `latency` - joint search (`edgetpu` space), target {args.target_ms:g} ms; `energy` - joint
+search, target {args.target_mj:g} mJ per inference (no latency target; mapper metric energy); `single-model` - hardware
+for EfficientNet-EdgeTPU-S, target {args.target_ms:g} ms; `multi-model` - one accelerator for {", ".join(MULTI)}
+(summed latency, target {args.multi_target_ms:g} ms; accuracies fixed, so the reward is latency-only). Accuracy signal of
+the joint arms: {accuracy_name(args)}. Command: `python benchmarks/experiments/finding3_use_cases.py --accuracy
+{args.accuracy} --budget {args.budget} --seeds {args.seeds} --controller {args.controller} --mode {args.mode} --population {args.population}`.
+
+Best design of every search:
+
+{table(["arm", "seed", *HW_HEADER, "area mm^2", "latency ms", "energy mJ", "accuracy", "reward"], best_rows)}
+
+Mean configuration of each arm's ten best designs (all seeds):
+
+{table(["arm", "PEs x", "PEs y", "lanes", "SIMD", "MACs/cycle", "PE mem MiB", "core mem KiB", "I/O GB/s",
+        "area mm^2", "latency ms", "energy mJ"], mean_rows)}
+"""
+    write_report(f"finding3_{tag}", text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+"""The ``codesign search`` command (``register(app)`` adds it): network + accelerator co-design search.
+
+Bad input is answered with one line on stderr naming the option and the value, and exit status 2.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.4e}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def _number_or_auto(name: str, text: Optional[str]) -> Any:
+    if text is None or text.lower() == "auto":
+        return "auto"
+    if text.lower() in ("none", "off", "no"):
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        _fail(f"{name} must be a number, 'auto' or 'none', got {text!r}")
+    if not v > 0:
+        _fail(f"{name} must be > 0, got {text}")
+    return v
+
+
+def search_command(
+    space: str = typer.Option("edgetpu", "--space",
+                              help="network space: mobilenetv2, mobilenetv2-base, edgetpu, fbnet, or a .toml/.yaml file"),
+    hw: Optional[str] = typer.Option(None, "--hw",
+                                     help="hardware space (edgetpu-space, the default; systolic-space) or a fixed preset "
+                                          "(edgetpu, edgetpu-baseline, systolic, ...) for --strategy network-only; "
+                                          "unset when the --space file defines [hardware]"),
+    strategy: str = typer.Option("joint", "--strategy",
+                                 help="joint, network-only, hardware-only, net-then-hw or hw-then-net"),
+    controller: str = typer.Option("evolution", "--controller", help="evolution, random, reinforce or ppo"),
+    target_latency_ms: Optional[str] = typer.Option(None, "--target-latency-ms",
+                                                    help="latency target, ms (default auto: 3 on edgetpu-space, "
+                                                         "5 on systolic-space; 'none' for no latency target)"),
+    target_energy_mj: Optional[float] = typer.Option(None, "--target-energy-mj", help="energy target, mJ per inference"),
+    target_edp: Optional[float] = typer.Option(None, "--target-edp", help="energy-delay-product target, mJ*ms"),
+    mode: str = typer.Option("soft", "--mode", help="reward: soft / hard (MnasNet) or abs (TuNAS)"),
+    area_limit_mm2: Optional[str] = typer.Option(None, "--area-limit-mm2",
+                                                 help="hard area limit, mm^2 (default auto: 62 on edgetpu-space, "
+                                                      "6 on systolic-space; 'none' for no limit)"),
+    budget: int = typer.Option(32, "--budget", help="number of trials (all phases)"),
+    batch_size: int = typer.Option(8, "--batch-size", help="candidates per batch (checkpoint after each)"),
+    population: int = typer.Option(16, "--population", help="regularized evolution: population size"),
+    sample_size: int = typer.Option(4, "--sample-size", help="regularized evolution: tournament size"),
+    lr: Optional[float] = typer.Option(None, "--lr", help="reinforce / ppo: learning rate (default 0.05)"),
+    accuracy: str = typer.Option("proxy", "--accuracy",
+                                 help="proxy (Fashion-MNIST training, cached) or surrogate (no training; a MACs/params "
+                                      "fit, not an accuracy)"),
+    proxy_steps: int = typer.Option(80, "--proxy-steps", help="proxy: training steps per network"),
+    networks: Optional[str] = typer.Option(None, "--networks",
+                                           help="multi-model: comma-separated timm names run on one accelerator "
+                                                "(hardware search)"),
+    aggregate: str = typer.Option("sum", "--aggregate", help="multi-model: sum, max or each (with --network-target)"),
+    network_target: Optional[List[str]] = typer.Option(None, "--network-target",
+                                                       help="multi-model: NAME=MS per-network latency target (repeat)"),
+    fixed_hw: Optional[str] = typer.Option(None, "--fixed-hw",
+                                           help="accelerator of network-only phases (preset; default the space's "
+                                                "baseline)"),
+    phase_split: float = typer.Option(0.5, "--phase-split", help="phase-wise strategies: share of the first phase"),
+    seed: int = typer.Option(0, "--seed", help="controller seed"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output folder (default runs/search)"),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="continue the search checkpointed in this folder"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="start afresh even if the folder holds a checkpoint"),
+    time_limit_s: Optional[float] = typer.Option(None, "--time-limit-s", help="stop (checkpointed) after this long"),
+    threads: int = typer.Option(0, "--threads", help="cost-model threads (0 = all cores)"),
+    plot: bool = typer.Option(True, "--plot/--no-plot", help="write search.png"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="show the progress bar"),
+) -> None:
+    """Search a network and an accelerator together (or one of them): trials.jsonl, pareto.csv, search.png and a
+    checkpoint after every batch in --out; --resume DIR continues after an interruption.
+
+    Latency and energy come from the cost model on the 224-px ImageNet network; accuracy from the Fashion-MNIST
+    proxy (a cheap ranking signal, not ImageNet accuracy) or the surrogate (no training at all).
+    """
+    for name, value in (("--budget", budget), ("--batch-size", batch_size), ("--population", population),
+                        ("--sample-size", sample_size), ("--proxy-steps", proxy_steps)):
+        if value < 1:
+            _fail(f"{name} must be >= 1, got {value}")
+    for name, value in (("--target-energy-mj", target_energy_mj), ("--target-edp", target_edp),
+                        ("--time-limit-s", time_limit_s), ("--lr", lr)):
+        if value is not None and not value > 0:
+            _fail(f"{name} must be > 0, got {value}")
+    if threads < 0:
+        _fail(f"--threads must be >= 0, got {threads}")
+    from .search.runner import CONTROLLERS, STRATEGIES
+
+    if strategy not in STRATEGIES:
+        _fail(f"--strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    if controller not in CONTROLLERS:
+        _fail(f"--controller must be one of {', '.join(CONTROLLERS)}, got {controller!r}")
+    if mode not in ("soft", "hard", "abs"):
+        _fail(f"--mode must be soft, hard or abs, got {mode!r}")
+    if accuracy not in ("proxy", "surrogate"):
+        _fail(f"--accuracy must be proxy or surrogate, got {accuracy!r}")
+    if aggregate not in ("sum", "max", "each"):
+        _fail(f"--aggregate must be sum, max or each, got {aggregate!r}")
+    if not 0 < phase_split < 1:
+        _fail(f"--phase-split must be in (0, 1), got {phase_split}")
+    targets = None
+    if network_target:
+        targets = {}
+        for item in network_target:
+            name, _, ms = item.partition("=")
+            try:
+                targets[name.strip()] = float(ms)
+            except ValueError:
+                _fail(f"--network-target must be NAME=MS, got {item!r}")
+    if resume is not None and out is not None and Path(out) != Path(resume):
+        _fail(f"--resume {resume} and --out {out} name different folders; give one")
+    folder = resume if resume is not None else (out if out is not None else Path("runs/search"))
+    lat = _number_or_auto("--target-latency-ms", target_latency_ms)
+    area = _number_or_auto("--area-limit-mm2", area_limit_mm2)
+    try:
+        from .search.runner import run_search
+    except ImportError as exc:  # pragma: no cover - numpy-only install
+        _fail(f"search needs the search extra (pip install 'codesign[search]'): {exc}")
+        return
+    if hw is None:
+        hw = "edgetpu-space"
+        if space.lower().endswith((".toml", ".yaml", ".yml")) and networks is None:
+            from .space import JointSpace, load_space_file
+
+            try:
+                if isinstance(load_space_file(space), JointSpace):
+                    hw = None
+            except (ValueError, OSError) as exc:
+                _fail(f"--space {space}: {str(exc).splitlines()[0]}")
+    kwargs: dict[str, Any] = dict(
+        budget=budget, batch_size=batch_size, population=population, sample_size=sample_size, seed=seed,
+        controller=controller, controller_options={"lr": lr} if lr is not None and controller in ("reinforce", "ppo")
+        else None, strategy=strategy, mode=mode, target_latency_ms=lat, target_energy_mj=target_energy_mj,
+        target_edp_mj_ms=target_edp, area_limit_mm2=area, accuracy=accuracy, proxy_steps=proxy_steps,
+        phase_split=phase_split, fixed_hw=fixed_hw, resume=resume is not None, overwrite=overwrite,
+        time_limit_s=time_limit_s, threads=threads, plot=plot, progress=progress, hw=hw,
+    )
+    if networks is not None:
+        kwargs.update(networks=networks, aggregate=aggregate, network_targets=targets)
+    else:
+        kwargs["space"] = space
+    try:
+        summary = run_search(folder, **kwargs)
+    except FileExistsError:
+        _fail(f"{folder} holds a search already: continue it with --resume {folder}, or start afresh with --overwrite")
+        return
+    except FileNotFoundError as exc:
+        if resume is not None:
+            _fail(f"--resume {resume}: no checkpoint there ({exc})")
+        _fail(str(exc).splitlines()[0])
+        return
+    except (ValueError, TypeError, OSError, KeyError) as exc:
+        text = str(exc).strip("'\"")
+        _fail(text.splitlines()[0] if text else type(exc).__name__)
+        return
+    console = Console()
+    console.print(f"[bold]{summary.n_trials}[/] trials ({summary.n_complete} complete, {summary.n_infeasible} infeasible, "
+                  f"{summary.n_failed} failed) in {summary.seconds:.0f} s; {summary.trained_networks} accuracy "
+                  f"evaluations, {summary.proxy_cache_hits} cache hits"
+                  + ("; stopped by --time-limit-s (continue with --resume)" if summary.stopped_early else ""))
+    if summary.best is not None:
+        b = summary.best
+        console.print(f"best reward {b['reward']:.4f}: trial {b['trial']}, accuracy {b['metrics'].get('accuracy', 0):.4f}, "
+                      f"latency {b['metrics'].get('latency_ms', float('nan')):.4g} ms, hw {b['hw'].get('name', '')}, "
+                      f"network {b.get('network', '')}")
+    if summary.pareto:
+        cols = ["trial", "accuracy", "latency_ms", "energy_mj", "area_mm2", "reward", "hw"]
+        table = Table(title="Pareto front", header_style="bold")
+        for col in cols:
+            table.add_column(col, justify="left" if col == "hw" else "right")
+        for rec in summary.pareto[:30]:
+            m = rec.get("metrics", {})
+            table.add_row(str(rec.get("trial", "")), *(_fmt(m.get(c)) for c in cols[1:5]), _fmt(rec.get("reward")),
+                          str(rec.get("hw", {}).get("name", "")))
+        console.print(table)
+        if len(summary.pareto) > 30:
+            console.print(f"... {len(summary.pareto) - 30} more in {summary.pareto_path}")
+    console.print(f"trials: {summary.trials_path}\nPareto front: {summary.pareto_path}"
+                  + (f"\nplot: {summary.plot_path}" if summary.plot_path else ""))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``search`` command to ``app``."""
+    app.command("search")(search_command)

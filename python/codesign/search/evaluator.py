@@ -1,0 +1,427 @@
+"""Evaluating candidates: hardware cost (one batched C++ call per network per generation), accuracy (any
+evaluator, cached per network), reward.
+
+:class:`SearchEvaluator` turns a batch of joint :class:`~codesign.space.Candidate` objects into
+:class:`~codesign.search.objective.Result` objects:
+
+1. area: ``hw.area_mm2`` above the objective's limit -> ``infeasible`` at once (no cost model, no training);
+2. cost: the candidates are grouped by network; each network's 224-px ImageNet workload (built analytically from
+   its block strings, cached) is costed on all of its accelerators with **one**
+   :func:`codesign.cost.evaluate_batch` call (C++, GIL released, ``threads`` workers); a configuration on which a
+   layer has no legal mapping -> ``infeasible`` with the cost model's reason;
+3. accuracy: the accuracy evaluator, called once per distinct network (``network_key``) and cached - a
+   hardware-only change never retrains - and only for candidates that passed 1 and 2;
+4. reward: the :class:`~codesign.search.objective.Objective`.
+
+Whole results are also cached per candidate (network key, hardware fields): a controller that proposes the
+same design twice gets the recorded result back.
+
+Accuracy evaluators: any object with ``evaluate(arch)`` returning an object with an ``accuracy`` attribute
+(fraction) or a float - :class:`codesign.evaluation.ProxyEvaluator` (Fashion-MNIST proxy training), or
+:class:`SurrogateAccuracy` (no training; see its docstring for what it is not). :class:`FixedNetworks` is the
+zero-decision "network space" of the multi-model use case (several fixed networks on one accelerator).
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from codesign.space._base import CategoricalSpace
+from codesign.space.joint import Candidate, JointSpace, hw_key
+from codesign.space.nas import NetworkSpaceBase
+
+from .objective import MultiModelObjective, Objective, Result
+
+__all__ = ["SearchEvaluator", "JointEvaluator", "SurrogateAccuracy", "FixedNetworks", "accuracy_of"]
+
+
+def accuracy_of(value: Any) -> tuple[float, dict[str, Any]]:
+    """(accuracy, extra metrics) from an evaluator's return value (a float, or an object / mapping with
+    ``accuracy``; ProxyResult's ``train_loss``, ``params``, ``seconds`` become ``proxy_*`` metrics)."""
+    extra: dict[str, Any] = {}
+    if isinstance(value, Mapping):
+        acc = value["accuracy"]
+    elif hasattr(value, "accuracy"):
+        acc = value.accuracy
+        for src, dst in (("train_loss", "proxy_train_loss"), ("params", "proxy_params"), ("seconds", "proxy_seconds")):
+            if hasattr(value, src):
+                extra[dst] = getattr(value, src)
+    else:
+        acc = value
+    acc = float(acc)
+    if not (math.isfinite(acc) and 0.0 <= acc <= 1.0):
+        raise ValueError(f"accuracy evaluator returned accuracy={acc!r}, expected a fraction in [0, 1]")
+    return acc, extra
+
+
+class SurrogateAccuracy:
+    """A deterministic accuracy *surrogate*, for smoke runs, tests and benchmarks of the search machinery.
+
+    ``accuracy = clip(0.6038 + 0.0211 ln(MACs / 1e6) + 0.0032 ln(params / 1e6), 0.05, 0.85)``, a least-squares
+    fit of published ImageNet top-1 to the multiply-accumulates and parameters of nine networks (MobileNetV2
+    0.5/1.0/1.4, MnasNet-A1, FBNet-A/C, EfficientNet-B0, EfficientNet-EdgeTPU-S, ResNet-50; residual 2.4 points
+    RMS, 4.8 at most).
+    It is *not* an accuracy measurement: it rewards size, ignores block types, kernel sizes, SE and activations
+    beyond their MAC and parameter counts, and cannot tell two networks of equal size apart. Use it to exercise
+    a search, never to claim that one network is more accurate than another.
+    """
+
+    C0, C_MACS, C_PARAMS = 0.6038, 0.0211, 0.0032
+
+    def __init__(self, space: Any = None) -> None:
+        self.space = space
+
+    def __repr__(self) -> str:
+        return "SurrogateAccuracy()"
+
+    def evaluate(self, arch: Any) -> dict[str, Any]:
+        if self.space is None:
+            raise ValueError("SurrogateAccuracy needs the network space (SurrogateAccuracy(space))")
+        wl = self.space.workload(arch)
+        return {"accuracy": self.predict(wl.macs, wl.params)}
+
+    @classmethod
+    def predict(cls, macs: float, params: float) -> float:
+        """The surrogate for a network of ``macs`` multiply-accumulates and ``params`` parameters."""
+        if not (macs > 0 and params > 0):
+            raise ValueError(f"macs and params must be positive, got macs={macs!r}, params={params!r}")
+        a = cls.C0 + cls.C_MACS * math.log(macs / 1e6) + cls.C_PARAMS * math.log(params / 1e6)
+        return float(min(max(a, 0.05), 0.85))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "surrogate", "c0": self.C0, "c_macs": self.C_MACS, "c_params": self.C_PARAMS}
+
+
+class _Fixed:
+    """The single candidate of :class:`FixedNetworks`."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Fixed) and other.names == self.names
+
+    def __hash__(self) -> int:
+        return hash(("FixedNetworks", self.names))
+
+    def __repr__(self) -> str:
+        return f"FixedNetworks({list(self.names)})"
+
+
+class FixedNetworks(NetworkSpaceBase[Any]):
+    """A network "space" with no decisions: several fixed networks run on one accelerator (multi-model use
+    case). Its one candidate stands for all of them; :class:`SearchEvaluator` costs each.
+
+    Args:
+        networks: ``{name: Workload}`` (or a sequence of workloads, named by ``Workload.name``).
+        accuracies: ``{name: top-1 fraction}`` used in the reward (default 1.0 each: the reward then depends on
+            latency only).
+    """
+
+    kind = "fixed"
+
+    def __init__(self, networks: Mapping[str, Any] | Sequence[Any], accuracies: Mapping[str, float] | None = None) -> None:
+        if isinstance(networks, Mapping):
+            items = list(networks.items())
+        else:
+            items = [(getattr(w, "name", None), w) for w in networks]
+        if not items:
+            raise ValueError("networks must hold at least one workload")
+        for name, wl in items:
+            if not name or not hasattr(wl, "to_array"):
+                raise ValueError(f"networks must map names to Workload objects, got {name!r}: {wl!r}")
+        names = tuple(str(n) for n, _ in items)
+        if len(set(names)) != len(names):
+            raise ValueError(f"network names must be unique, got {list(names)}")
+        self.workloads = dict(zip(names, (w for _, w in items)))
+        acc = dict(accuracies or {})
+        unknown = [n for n in acc if n not in self.workloads]
+        if unknown:
+            raise ValueError(f"accuracies names unknown network(s) {unknown}")
+        self.accuracies = {n: float(acc.get(n, 1.0)) for n in names}
+        for n, a in self.accuracies.items():
+            if not 0.0 <= a <= 1.0:
+                raise ValueError(f"accuracies[{n!r}] must be a fraction in [0, 1], got {a!r}")
+        self.network_names = names
+        self._names = ()
+        self._choices = ()
+        self._cand = _Fixed(names)
+
+    def __repr__(self) -> str:
+        return f"FixedNetworks({list(self.network_names)})"
+
+    def _values(self, candidate: Any) -> tuple[Any, ...]:
+        if candidate != self._cand:
+            raise ValueError(f"expected {self._cand!r}, got {candidate!r}")
+        return ()
+
+    def _build(self, values: tuple[Any, ...]) -> Any:
+        return self._cand
+
+    @property
+    def reference(self) -> Any:
+        return self._cand
+
+    def network_def(self, candidate: Any) -> Any:  # pragma: no cover - not a single network
+        raise ValueError("FixedNetworks holds several networks; use .workloads")
+
+    def network_key(self, candidate: Any) -> tuple[Any, ...]:
+        return ("fixed",) + self.network_names
+
+    def to_block_strings(self, candidate: Any) -> list[list[str]]:
+        return [[n] for n in self.network_names]
+
+    def short_name(self, candidate: Any) -> str:
+        return "+".join(self.network_names)
+
+
+def _hw_space_kind(space: CategoricalSpace) -> str:
+    return getattr(space, "kind", "systolic")
+
+
+class SearchEvaluator:
+    """Evaluates batches of joint candidates (see the module docstring).
+
+    Args:
+        space: the joint space (its ``network`` builds workloads; a :class:`FixedNetworks` network part makes it
+            the multi-model evaluator).
+        objective: reward, targets and area limit (a :class:`MultiModelObjective` for :class:`FixedNetworks`).
+        accuracy: accuracy evaluator (``evaluate(arch)``); unused for :class:`FixedNetworks`.
+        mapper: :class:`codesign.cost.MapperOptions` for Edge-TPU-like hardware (default: the objective's metric:
+            ``energy`` when only an energy target is set, ``edp`` for an EDP target, else ``latency``).
+        threads: worker threads of the batched cost call (0 = all cores).
+        input_shape: network input (default ImageNet ``(1, 3, 224, 224)``). num_classes: classifier outputs.
+    """
+
+    def __init__(self, space: JointSpace, objective: Objective, accuracy: Any = None, *, mapper: Any = None,
+                 threads: int = 0, input_shape: tuple[int, int, int, int] = (1, 3, 224, 224),
+                 num_classes: int = 1000) -> None:
+        if not isinstance(space, JointSpace):
+            raise ValueError(f"space must be a JointSpace, got {space!r}")
+        if not isinstance(objective, Objective):
+            raise ValueError(f"objective must be an Objective, got {objective!r}")
+        self.space = space
+        self.objective = objective
+        self.multi = isinstance(space.network, FixedNetworks)
+        if self.multi and not isinstance(objective, MultiModelObjective):
+            raise ValueError("a FixedNetworks (multi-model) space needs a MultiModelObjective")
+        if not self.multi and accuracy is None:
+            raise ValueError("accuracy evaluator required (e.g. codesign.evaluation.ProxyEvaluator or SurrogateAccuracy)")
+        if accuracy is not None and not (hasattr(accuracy, "evaluate") or callable(accuracy)):
+            raise ValueError(f"accuracy must have an evaluate(arch) method or be callable, got {accuracy!r}")
+        self.accuracy = accuracy
+        if mapper is None and _hw_space_kind(space.hardware) == "edgetpu":
+            from codesign.cost import MapperOptions
+
+            t = objective.targets
+            metric = "edp" if "edp_mj_ms" in t else ("energy" if "energy_mj" in t and "latency_ms" not in t else "latency")
+            mapper = MapperOptions(metric=metric)
+        self.mapper = mapper
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+            raise ValueError(f"threads must be an int >= 0, got threads={threads!r}")
+        self.threads = threads
+        self.input_shape = tuple(input_shape)
+        self.num_classes = num_classes
+        self._workloads: dict[Any, Any] = {}
+        self.accuracy_cache: dict[Any, dict[str, Any]] = {}
+        self._results: dict[Any, Result] = {}
+        self.accuracy_misses = 0
+        self.accuracy_hits = 0
+        self.cost_calls = 0
+
+    # -- pieces ----------------------------------------------------------------------------------------------
+    def network_key(self, arch: Any) -> Any:
+        return self.space.network.network_key(arch)
+
+    def workload(self, arch: Any) -> Any:
+        """The network's workload (cached per network key)."""
+        key = self.network_key(arch)
+        wl = self._workloads.get(key)
+        if wl is None:
+            wl = self.space.network.workload(arch, input_shape=self.input_shape, num_classes=self.num_classes)
+            self._workloads[key] = wl
+        return wl
+
+    def _workloads_of(self, arch: Any) -> list[tuple[str, Any, Any]]:
+        """[(suffix, cache key, workload)] of the networks a candidate runs."""
+        if self.multi:
+            net = self.space.network
+            return [(n, ("fixed", n), net.workloads[n]) for n in net.network_names]
+        return [("", self.network_key(arch), self.workload(arch))]
+
+    def evaluate_accuracy(self, arch: Any) -> tuple[dict[str, Any], bool]:
+        """({"accuracy": ..., extra}, cached) for a network, from the cache or the accuracy evaluator."""
+        key = self.network_key(arch)
+        hit = self.accuracy_cache.get(key)
+        if hit is not None:
+            self.accuracy_hits += 1
+            return dict(hit), True
+        self.accuracy_misses += 1
+        fn = self.accuracy.evaluate if hasattr(self.accuracy, "evaluate") else self.accuracy
+        acc, extra = accuracy_of(fn(arch))
+        rec = {"accuracy": acc, **extra}
+        self.accuracy_cache[key] = rec
+        return dict(rec), False
+
+    def cache_state(self) -> list[list[Any]]:
+        """JSON-serialisable accuracy cache (for checkpoints)."""
+        return [[_listify(k), v] for k, v in self.accuracy_cache.items()]
+
+    def load_cache_state(self, entries: list[list[Any]]) -> None:
+        for k, v in entries:
+            self.accuracy_cache[_tuplify(k)] = dict(v)
+
+    def prime(self, records: Sequence[tuple[Candidate, Result]]) -> None:
+        """Fill the per-candidate result cache with earlier (candidate, result) pairs (used on resume, so a
+        resumed search serves repeated candidates from the cache exactly as an uninterrupted one)."""
+        for cand, res in records:
+            if res.status != "failed":
+                self._results.setdefault((self.network_key(cand.arch), hw_key(cand.hw)), res)
+
+    # -- batch ---------------------------------------------------------------------------------------------
+    def evaluate(self, candidates: Sequence[Candidate]) -> list[tuple[Result, dict[str, Any]]]:
+        """Evaluate a batch; returns (Result, info) per candidate, info = ``{"seconds", "proxy_cached",
+        "cached"}`` (``proxy_cached``: accuracy served by the cache; None when no accuracy was needed)."""
+        from codesign.cost import evaluate_batch
+
+        t0 = time.perf_counter()
+        n = len(candidates)
+        out: list[Any] = [None] * n
+        metrics: list[dict[str, Any]] = [{} for _ in range(n)]
+        pending: list[int] = []
+        keys: list[Any] = []
+        for i, cand in enumerate(candidates):
+            if not isinstance(cand, Candidate):
+                raise ValueError(f"expected a Candidate, got {type(cand).__name__}: {cand!r}")
+            key = (self.network_key(cand.arch), hw_key(cand.hw))
+            keys.append(key)
+            hit = self._results.get(key)
+            if hit is not None:
+                out[i] = (hit, {"proxy_cached": None, "cached": True})
+                continue
+            area = float(cand.hw.area_mm2)
+            bad = self.objective.area_check(area)
+            if bad is not None:
+                out[i] = (bad, {"proxy_cached": None, "cached": False})
+                continue
+            metrics[i]["area_mm2"] = area
+            pending.append(i)
+        # group by network: one batched cost call per network
+        groups: dict[Any, tuple[Any, list[int]]] = {}
+        for i in pending:
+            try:
+                nets = self._workloads_of(candidates[i].arch)
+            except Exception as exc:  # noqa: BLE001 - a network that cannot be built is a failed trial
+                out[i] = (Result(metrics[i], "failed", f"workload: {type(exc).__name__}: {exc}"),
+                          {"proxy_cached": None, "cached": False})
+                continue
+            for suffix, key, wl in nets:
+                groups.setdefault(key, (wl, suffix, []))[2].append(i)
+        failed_cost: dict[int, str] = {}
+        for key, (wl, suffix, idx) in groups.items():
+            idx = [i for i in idx if out[i] is None]
+            if not idx:
+                continue
+            hws = [candidates[i].hw for i in idx]
+            self.cost_calls += 1
+            try:
+                res = evaluate_batch(wl, hws, threads=self.threads, mapper=self.mapper) if self.mapper is not None \
+                    else evaluate_batch(wl, hws, threads=self.threads)
+            except Exception as exc:  # noqa: BLE001
+                for i in idx:
+                    out[i] = (Result(metrics[i], "failed", f"cost model: {type(exc).__name__}: {exc}"),
+                              {"proxy_cached": None, "cached": False})
+                continue
+            ok = res.ok
+            reasons = res.reasons()
+            per = _cost_metrics(res, wl)
+            tag = f".{suffix}" if suffix else ""
+            for j, i in enumerate(idx):
+                if not ok[j]:
+                    prefix = f"{suffix}: " if suffix else ""
+                    failed_cost.setdefault(i, f"{prefix}{reasons[j] or 'cost model failed'}")
+                    continue
+                for name, arr in per.items():
+                    metrics[i][name + tag] = arr[j]
+        for i in pending:
+            if out[i] is not None:
+                continue
+            if i in failed_cost:
+                m = dict(metrics[i])
+                m["constraint_violation"] = 1.0
+                out[i] = (Result(m, "infeasible", f"hardware cannot run the network: {failed_cost[i]}"),
+                          {"proxy_cached": None, "cached": False})
+                continue
+            m = metrics[i]
+            info: dict[str, Any] = {"cached": False, "proxy_cached": None}
+            try:
+                if self.multi:
+                    net = self.space.network
+                    for name in net.network_names:
+                        m[f"accuracy.{name}"] = net.accuracies[name]
+                else:
+                    acc, cached = self.evaluate_accuracy(candidates[i].arch)
+                    m.update(acc)
+                    info["proxy_cached"] = cached
+            except Exception as exc:  # noqa: BLE001
+                out[i] = (Result(m, "failed", f"accuracy: {type(exc).__name__}: {exc}"), info)
+                continue
+            out[i] = (self.objective(m), info)
+        secs = (time.perf_counter() - t0) / max(n, 1)
+        final = []
+        for i, (res, info) in enumerate(out):
+            if not info.get("cached") and res.status != "failed":
+                self._results[keys[i]] = res
+            final.append((res, {**info, "seconds": secs}))
+        return final
+
+    def __call__(self, cand: Candidate) -> tuple[Result, dict[str, Any]]:
+        """Evaluate one candidate -> (Result, info)."""
+        return self.evaluate([cand])[0]
+
+
+#: The first search's name for the evaluator.
+JointEvaluator = SearchEvaluator
+
+
+def _cost_metrics(res: Any, wl: Any) -> dict[str, list[Any]]:
+    """Per-configuration metrics of a batch result (Edge-TPU-like or systolic)."""
+    import numpy as np
+
+    out: dict[str, list[Any]] = {}
+    if type(res).__name__ == "EdgeTpuBatchResult":
+        lat = res.total("latency_ms")
+        en = res.total("energy_mj")
+        out["latency_ms"] = [float(x) for x in lat]
+        out["energy_mj"] = [float(x) for x in en]
+        out["edp_mj_ms"] = [float(a * b) for a, b in zip(lat, en)]
+        for name in ("utilization", "cycles", "dram_bytes", "streamed_params_bytes"):
+            out[name] = [float(x) for x in res.total(name)]
+    else:
+        cycles = res.total("cycles")
+        out["latency_ms"] = [float(x) for x in res.total("latency_ms")]
+        out["cycles"] = [int(x) for x in cycles]
+        out["stall_cycles"] = [int(x) for x in res.total("stall_cycles")]
+        pes = np.array([h.rows * h.cols for h in res.hws], dtype=float)
+        macs = float(wl.macs)
+        out["overall_utilization"] = [float(macs / (c * p)) if c > 0 else 0.0 for c, p in zip(cycles, pes)]
+        dram = sum(res.total(f) for f in ("ifmap_dram_reads", "filter_dram_reads", "ofmap_dram_writes",
+                                           "ofmap_dram_reads"))
+        out["dram_words"] = [int(x) for x in dram]
+    out["macs"] = [int(wl.macs)] * len(res.hws)
+    out["params"] = [int(wl.params)] * len(res.hws)
+    return out
+
+
+def _listify(x: Any) -> Any:
+    if isinstance(x, tuple):
+        return {"t": [_listify(v) for v in x]}
+    return x
+
+
+def _tuplify(x: Any) -> Any:
+    if isinstance(x, dict) and set(x) == {"t"}:
+        return tuple(_tuplify(v) for v in x["t"])
+    return x

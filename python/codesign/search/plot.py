@@ -1,0 +1,89 @@
+"""Plot of a search: accuracy vs latency and accuracy vs energy (or area), with the Pareto fronts marked.
+
+Needs matplotlib (the ``search`` extra); uses the non-interactive Agg backend.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .pareto import nondominated
+
+__all__ = ["plot_trials"]
+
+
+def plot_trials(trials: Sequence[dict[str, Any]], path: str | os.PathLike[str], *, title: str = "",
+                target_latency_ms: float | None = None, front: Sequence[int] | None = None) -> Path:
+    """Write a PNG with one panel per trade-off: accuracy vs ``latency_ms`` and accuracy vs ``energy_mj`` (or
+    ``area_mm2`` when no trial has energy).
+
+    Complete trials are dots (coloured by search phase when there are several); the 2-D Pareto front of each
+    panel is a red staircase (log x axis when the values span more than 20x); ``front`` (trial ids, e.g. the archive over all objectives) are ringed in black;
+    ``target_latency_ms`` is a dashed line. Infeasible and failed trials are counted in the title. Returns the
+    path written.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    done = [t for t in trials if t.get("status") == "complete" and t.get("metrics", {}).get("accuracy") is not None]
+    n_bad = len(trials) - len(done)
+    second = "energy_mj" if any("energy_mj" in t["metrics"] for t in done) else "area_mm2"
+    labels = {"latency_ms": "latency (ms)", "energy_mj": "energy per inference (mJ)", "area_mm2": "area (mm$^2$)"}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    phases = sorted({t.get("phase", 0) for t in done})
+    cmap = plt.get_cmap("tab10")
+    ring = set(front or ())
+    for ax, metric in zip(axes, ("latency_ms", second)):
+        pts = [(t["metrics"][metric], t["metrics"]["accuracy"], t.get("phase", 0), t["trial"]) for t in done
+               if metric in t["metrics"]]
+        if pts:
+            arr = np.array([(x, y) for x, y, _, _ in pts], dtype=float)
+            for ph in phases:
+                sel = [i for i, p in enumerate(pts) if p[2] == ph]
+                name = next((t.get("phase_name") for t in done if t.get("phase", 0) == ph), None)
+                ax.scatter(arr[sel, 0], arr[sel, 1], s=14, alpha=0.6, color=cmap(ph % 10),
+                           label=f"phase {ph}: {name}" if len(phases) > 1 else "trials")
+            idx = nondominated(arr, ("min", "max"))
+            f = arr[idx]
+            f = f[np.argsort(f[:, 0])]
+            xs, ys = [], []
+            for x, y in f:
+                if xs:
+                    xs.append(x)
+                    ys.append(ys[-1])
+                xs.append(x)
+                ys.append(y)
+            ax.plot(xs, ys, "-", color="red", lw=1.5, label="Pareto front (this panel)")
+            ax.scatter(f[:, 0], f[:, 1], s=30, color="red", zorder=3)
+            ringed = [i for i, p in enumerate(pts) if p[3] in ring]
+            if ringed:
+                ax.scatter(arr[ringed, 0], arr[ringed, 1], s=70, facecolors="none", edgecolors="black", lw=0.8,
+                           zorder=4, label="Pareto archive (all objectives)")
+        if metric == "latency_ms" and target_latency_ms:
+            ax.axvline(target_latency_ms, ls="--", color="grey", lw=1, label=f"target {target_latency_ms:g} ms")
+        if pts and arr[:, 0].min() > 0 and arr[:, 0].max() / arr[:, 0].min() > 20:
+            ax.set_xscale("log")
+            from matplotlib.ticker import FuncFormatter, LogLocator
+
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        ax.set_xlabel(labels[metric])
+        ax.set_ylabel("accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle((title + "\n" if title else "") + f"{len(done)} complete trials, {n_bad} infeasible or failed",
+                 fontsize=10)
+    fig.tight_layout()
+    out = Path(path)
+    tmp = out.with_name(out.name + ".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,151 @@
+"""Named spaces, and spaces defined in a TOML or YAML file.
+
+Names (``network_space(name)``, ``hardware_space(name)``):
+
+============================  ==================================================================================
+name                          space
+============================  ==================================================================================
+``mobilenetv2``               :class:`~codesign.space.nas.NetworkSpace` with SE (0 / 0.25) and ReLU6 / swish per
+                              stage (the issue's MobileNetV2 / MnasNet-style space)
+``mobilenetv2-base``          ``NetworkSpace()``: the first search's space (no SE, ReLU6)
+``edgetpu``                   :class:`~codesign.space.nas.EdgeTpuNetworkSpace` (IBN / fused IBN per stage)
+``fbnet``                     :class:`~codesign.space.nas.FBNetSpace`
+``edgetpu-space``             :class:`~codesign.space.hw.EdgeTpuHardwareSpace` (the published 50,000 points)
+``systolic-space``            :class:`~codesign.space.hw.HardwareSpace` (37,500 systolic arrays)
+============================  ==================================================================================
+
+A space file (``.toml``, or ``.yaml`` / ``.yml`` with pyyaml installed) has a ``[network]`` and/or a
+``[hardware]`` table; ``type`` names the space and every other key is a keyword argument of its class, e.g.::
+
+    [network]
+    type = "edgetpu"            # mobilenetv2 | mobilenetv2-base | edgetpu | fbnet
+    kernels = [3, 5]
+    expansions = [4, 8]
+    se_ratios = [0.0, 0.25]
+
+    [hardware]
+    type = "edgetpu-space"      # edgetpu-space | systolic-space
+    pe_x = [2, 4, 8]
+    io_bw_gbps = [10, 20]
+    base = "edgetpu-baseline"
+
+:func:`load_space_file` returns a :class:`~codesign.space.joint.JointSpace` when both tables are present, else
+the one space. Unknown keys raise ValueError naming them.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+from typing import Any
+
+from ._base import CategoricalSpace
+from .hw import EdgeTpuHardwareSpace, HardwareSpace
+from .joint import JointSpace
+from .nas import EdgeTpuNetworkSpace, FBNetSpace, NetworkSpace, NetworkSpaceBase
+
+__all__ = ["NETWORK_SPACES", "HARDWARE_SPACES", "network_space", "hardware_space", "load_space_file", "space_from_dict"]
+
+
+def _mobilenetv2(**kw: Any) -> NetworkSpace:
+    kw.setdefault("se_ratios", (0.0, 0.25))
+    kw.setdefault("activations", ("relu6", "swish"))
+    return NetworkSpace(**kw)
+
+
+#: name -> factory of the network space.
+NETWORK_SPACES: dict[str, Any] = {
+    "mobilenetv2": _mobilenetv2,
+    "mobilenetv2-base": NetworkSpace,
+    "edgetpu": EdgeTpuNetworkSpace,
+    "fbnet": FBNetSpace,
+}
+#: name -> factory of the hardware space.
+HARDWARE_SPACES: dict[str, Any] = {
+    "edgetpu-space": EdgeTpuHardwareSpace,
+    "systolic-space": HardwareSpace,
+}
+
+
+def _make(table: dict[str, Any], name: str, where: str, **kw: Any) -> Any:
+    key = str(name).lower()
+    if key not in table:
+        raise ValueError(f"unknown {where} space {name!r}; known: {', '.join(table)}")
+    factory = table[key]
+    target = NetworkSpace if factory is _mobilenetv2 else factory
+    params = inspect.signature(target.__init__).parameters
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    unknown = [k for k in kw if k not in params and not accepts_any]
+    if unknown:
+        allowed = [p for p in params if p != "self" and params[p].kind is not params[p].VAR_KEYWORD]
+        raise ValueError(f"{where} space {name!r} has no setting {unknown[0]!r}; settings: {allowed}")
+    kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in kw.items()}
+    return factory(**kw)
+
+
+def network_space(name: str, **settings: Any) -> NetworkSpaceBase:
+    """The named network space (see the module table); ``settings`` are keyword arguments of its class."""
+    return _make(NETWORK_SPACES, name, "network", **settings)
+
+
+def hardware_space(name: str, **settings: Any) -> CategoricalSpace:
+    """The named hardware space (see the module table); ``settings`` are keyword arguments of its class."""
+    return _make(HARDWARE_SPACES, name, "hardware", **settings)
+
+
+def space_from_dict(doc: dict[str, Any], *, where: str = "space definition") -> Any:
+    """Build the space(s) described by a parsed space file (see the module docstring)."""
+    if not isinstance(doc, dict):
+        raise ValueError(f"{where}: expected a table with 'network' and/or 'hardware', got {type(doc).__name__}")
+    unknown = set(doc) - {"network", "hardware", "hw_mutation_prob"}
+    if unknown:
+        raise ValueError(f"{where}: unknown top-level key(s) {sorted(unknown)}; expected 'network', 'hardware'")
+    built: dict[str, Any] = {}
+    for part, fn in (("network", network_space), ("hardware", hardware_space)):
+        if part in doc:
+            table = dict(doc[part])
+            if "type" not in table:
+                raise ValueError(f"{where}: [{part}] needs a 'type'")
+            name = table.pop("type")
+            try:
+                built[part] = fn(name, **table)
+            except ValueError as exc:
+                raise ValueError(f"{where}: [{part}] {exc}") from None
+    if not built:
+        raise ValueError(f"{where}: defines neither [network] nor [hardware]")
+    if len(built) == 2:
+        return JointSpace(built["network"], built["hardware"], hw_mutation_prob=doc.get("hw_mutation_prob", 0.5))
+    return next(iter(built.values()))
+
+
+def load_space_file(path: str | os.PathLike[str]) -> Any:
+    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``, needs pyyaml) space file; see the module docstring."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no space file at {p}")
+    text = p.read_text(encoding="utf-8")
+    suffix = p.suffix.lower()
+    if suffix == ".toml":
+        try:
+            import tomllib  # type: ignore[import-not-found]
+        except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+            try:
+                import tomli as tomllib  # type: ignore[no-redef]
+            except ModuleNotFoundError:
+                raise ValueError(f"{p}: reading TOML on Python 3.10 needs the 'tomli' package") from None
+        try:
+            doc = tomllib.loads(text)
+        except Exception as exc:  # noqa: BLE001 - tomllib.TOMLDecodeError
+            raise ValueError(f"{p}: not valid TOML: {exc}") from None
+    elif suffix in (".yaml", ".yml"):
+        try:
+            import yaml  # type: ignore[import-untyped]
+        except ModuleNotFoundError:
+            raise ValueError(f"{p}: reading YAML needs pyyaml (pip install pyyaml), or write the space as TOML") from None
+        try:
+            doc = yaml.safe_load(text)
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(f"{p}: not valid YAML: {exc}") from None
+    else:
+        raise ValueError(f"{p}: space files must end in .toml, .yaml or .yml, got {suffix!r}")
+    return space_from_dict(doc, where=str(p))

@@ -1,0 +1,27 @@
+"""Cheap deterministic stand-ins for the accuracy evaluator, for search tests (also imported by subprocesses)."""
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+
+class HashAccuracy:
+    """accuracy = 0.5 + 0.4 * (a stable hash of the network's block strings), optionally sleeping ``delay`` seconds
+    per call (to make a subprocess search slow enough to kill mid-run). Counts its calls."""
+
+    def __init__(self, space: Any, delay: float = 0.0) -> None:
+        self.space = space
+        self.delay = delay
+        self.calls = 0
+
+    def evaluate(self, arch: Any) -> float:
+        self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)
+        key = "|".join(b for st in self.space.to_block_strings(arch) for b in st)
+        h = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        return 0.5 + 0.4 * h
+
+    def to_dict(self) -> dict[str, Any]:  # the run's configuration: the same with or without delay
+        return {"kind": "hash-accuracy"}
