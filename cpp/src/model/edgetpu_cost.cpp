@@ -138,10 +138,13 @@ void fill_mapping_fields(EdgeTpuCost& c, const Mapping& m) {
     c.mapping = m;
 }
 
-void finish(EdgeTpuCost& c, const EdgeTpuArch& a, const EnergyTable& e, double exec_cycles) {
+// fill_io_cycles: the part of the exposed first-tile fill that crossed the I/O link; it is already in
+// io_cycles, so only the rest of the I/O transfer overlaps the execution.
+void finish(EdgeTpuCost& c, const EdgeTpuArch& a, const EnergyTable& e, double exec_cycles, double fill_io_cycles = 0.0) {
     double* v = c.v;
-    v[F_cycles] = std::max(exec_cycles, v[F_io_cycles]) + v[F_fill_cycles] + v[F_overhead_cycles];
-    v[F_memory_bound] = v[F_io_cycles] > exec_cycles ? 1.0 : 0.0;
+    const double io_after_fill = std::max(0.0, v[F_io_cycles] - fill_io_cycles);
+    v[F_cycles] = v[F_fill_cycles] + std::max(exec_cycles, io_after_fill) + v[F_overhead_cycles];
+    v[F_memory_bound] = io_after_fill > exec_cycles ? 1.0 : 0.0;
     const double macs_per_cycle = static_cast<double>(a.macs_per_cycle());
     v[F_utilization] = v[F_macs] > 0 ? v[F_macs] / (v[F_cycles] * macs_per_cycle) : 0.0;
     const double sram_kib = a.onchip_bytes() / 1024.0 + static_cast<double>(a.pes()) * a.core_mem_bytes / 1024.0;
@@ -304,6 +307,7 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Tiles& tl, co
     const double i_first = tl.i_pe / pt;
     const double fill_w = ctx.weights_cached ? w_first / onchip_bw : (w_layer / kt) / a.io_bytes_per_cycle;
     const double fill_i = ctx.input_spilled ? (i_layer / pt) / a.io_bytes_per_cycle : i_first / onchip_bw;
+    const double fill_io = (ctx.weights_cached ? 0.0 : fill_w) + (ctx.input_spilled ? fill_i : 0.0);
     v[F_fill_cycles] = std::ceil(fill_w + fill_i);
     v[F_overhead_cycles] = a.layer_overhead_cycles + a.tile_overhead_cycles * kt * pt;
 
@@ -324,7 +328,7 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Tiles& tl, co
     v[F_input_spilled] = ctx.input_spilled;
     v[F_output_spilled] = ctx.output_spilled;
     fill_mapping_fields(c, m);
-    finish(c, a, e, v[F_compute_cycles] + v[F_vector_cycles]);
+    finish(c, a, e, v[F_compute_cycles] + v[F_vector_cycles], fill_io);
     flag_nonfinite(c);
     return c;
 }
