@@ -486,7 +486,7 @@ class EdgeTpuConfig:
     tile_overhead_cycles: float = 0.0
     inference_overhead_us: float = 0.0
     activation_buffers: float = 2.0
-    technology: Technology = TECH_45NM
+    technology: Technology = field(default=TECH_45NM, hash=False)
     name: str = "edgetpu-template"
     _row: tuple = field(default=(), init=False, repr=False, compare=False, hash=False)
 
