@@ -175,15 +175,63 @@ class SearchSummary:
         return _jsonable(d)
 
 
-def load_trials(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Read ``trials.jsonl`` (a file, or a folder holding one) into a list of trial records."""
+def load_trials(path: str | os.PathLike[str], limit: int | None = None) -> list[dict[str, Any]]:
+    """Read ``trials.jsonl`` (a file, or a folder holding one) into a list of trial records.
+
+    ``limit``: read only the first ``limit`` records (resume reads as many as the checkpoint holds, so a line
+    half-written by a kill after the last checkpoint is never parsed).
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: a malformed line (the message names the file and line).
+    """
     p = Path(path)
     if p.is_dir():
         p = p / "trials.jsonl"
     if not p.is_file():
         raise FileNotFoundError(f"no trials file at {p}")
-    with open(p, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    out: list[dict[str, Any]] = []
+    with open(p, encoding="utf-8", errors="replace") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if limit is not None and len(out) >= limit:
+                break
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{p}:{lineno}: malformed trial record ({exc.msg})") from None
+            if not isinstance(rec, dict):
+                raise ValueError(f"{p}:{lineno}: a trial record must be a JSON object, got {type(rec).__name__}")
+            out.append(rec)
+    return out
+
+
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    """Load and check a checkpoint file; every problem is a ValueError naming the file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            ckpt = json.load(fh)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text (JSON) checkpoint file") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: malformed checkpoint ({exc.msg}); it may be truncated") from None
+    if not isinstance(ckpt, dict):
+        raise ValueError(f"{path}: a checkpoint must be a JSON object, got {type(ckpt).__name__}")
+    if ckpt.get("version") != _CHECKPOINT_VERSION:
+        raise ValueError(f"{path}: checkpoint version {ckpt.get('version')!r} is not {_CHECKPOINT_VERSION}")
+    required = {"version": int, "config": dict, "n_trials": int, "batch": int, "phase": int, "phase_ends": list,
+                "phase_fixed": list, "controller": dict}
+    for key, kind in required.items():
+        if key not in ckpt:
+            raise ValueError(f"{path}: checkpoint lacks the key {key!r}")
+        if not isinstance(ckpt[key], kind) or isinstance(ckpt[key], bool):
+            raise ValueError(f"{path}: checkpoint key {key!r} must be {kind.__name__}, got {ckpt[key]!r:.80}")
+    unknown = sorted(set(ckpt) - set(required) - {"accuracy_cache"})
+    if unknown:
+        raise ValueError(f"{path}: unknown checkpoint keys {unknown}")
+    if ckpt["n_trials"] < 0 or ckpt["batch"] < 0 or ckpt["phase"] < 0:
+        raise ValueError(f"{path}: n_trials, batch and phase must be >= 0, got {ckpt['n_trials']}, {ckpt['batch']}, {ckpt['phase']}")
+    return ckpt
 
 
 def _write_json_atomic(path: Path, obj: Any) -> None:
@@ -514,15 +562,12 @@ def run_search(
     if resume:
         if not ckpt_path.is_file():
             raise FileNotFoundError(f"resume=True but there is no checkpoint at {ckpt_path}")
-        with open(ckpt_path, encoding="utf-8") as fh:
-            ckpt = json.load(fh)
-        if ckpt.get("version") != _CHECKPOINT_VERSION:
-            raise ValueError(f"{ckpt_path}: checkpoint version {ckpt.get('version')!r} is not {_CHECKPOINT_VERSION}")
+        ckpt = _read_checkpoint(ckpt_path)
         if ckpt["config"] != config:
             diff = sorted(k for k in set(config) | set(ckpt["config"]) if config.get(k) != ckpt["config"].get(k))
             raise ValueError(f"{ckpt_path}: configuration differs from the checkpoint in {diff}")
         n_saved = int(ckpt["n_trials"])
-        trials = load_trials(trials_path)[:n_saved] if trials_path.is_file() else []
+        trials = load_trials(trials_path, limit=n_saved) if trials_path.is_file() else []
         if len(trials) != n_saved:
             raise ValueError(f"{trials_path} holds {len(trials)} trials, the checkpoint {n_saved}")
         phase = int(ckpt["phase"])
@@ -531,7 +576,10 @@ def run_search(
         phase_fixed = list(ckpt["phase_fixed"])
         ctrl_state = ckpt["controller"]
         batch_no = int(ckpt["batch"])
-        evaluator.load_cache_state(ckpt.get("accuracy_cache", []))
+        try:
+            evaluator.load_cache_state(ckpt.get("accuracy_cache", []))
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ValueError(f"{ckpt_path}: malformed accuracy cache in the checkpoint ({exc!r:.200})") from None
     elif ckpt_path.exists() and not overwrite:
         raise FileExistsError(f"{ckpt_path} exists; pass resume=True to continue or overwrite=True to start afresh")
     # trials.jsonl mirrors the checkpoint (drops lines of a batch interrupted before its checkpoint)
@@ -558,7 +606,10 @@ def run_search(
 
     ctrl = new_controller(phase)
     if ctrl_state is not None:
-        ctrl.load_state_dict(ctrl_state)
+        try:
+            ctrl.load_state_dict(ctrl_state)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise ValueError(f"{ckpt_path}: malformed controller state in the checkpoint ({exc!r:.200})") from None
     cur_space = ctrl.space
     if trials:  # resumed: the candidate cache as the uninterrupted run had it
         from .objective import Result
