@@ -71,6 +71,15 @@ def _raise_status(code: int, layer_name: str, hw: SystolicArray) -> None:
     raise ValueError(f"layer {layer_name!r} cannot be evaluated on {hw.name}: {reason}")
 
 
+def _reasons(status: np.ndarray, names: list[str]) -> list[str]:
+    """Per row of ``status`` (A, L): "" if every layer succeeded, else the first failing layer and why."""
+    out = []
+    for row in status:
+        bad = np.flatnonzero(row)
+        out.append("" if not bad.size else f"layer {names[bad[0]]!r}: {_STATUS[int(row[bad[0]])]}")
+    return out
+
+
 @dataclass(frozen=True)
 class LayerCost:
     """Cost of one layer on one array. Field names as in :data:`INT_FIELDS` and :data:`FLOAT_FIELDS`,
@@ -232,11 +241,7 @@ class BatchResult:
 
     def reasons(self) -> list[str]:
         """Per array: "" if ok, else the first failing layer and why."""
-        out = []
-        for a in range(len(self.hws)):
-            bad = np.flatnonzero(self.status[a])
-            out.append("" if not bad.size else f"layer {self.names[bad[0]]!r}: {_STATUS[int(self.status[a, bad[0]])]}")
-        return out
+        return _reasons(self.status, self.names)
 
 
 def evaluate_batch(x: Any, hws: Any, *, threads: int = 0, mapper: Any = None) -> Any:
@@ -403,11 +408,8 @@ class EdgeTpuBatchResult:
         return EdgeTpuNetworkCost(self.names, self.hws[a], self.values[a], self.totals_array[a])
 
     def reasons(self) -> list[str]:
-        out = []
-        for a in range(len(self.hws)):
-            bad = np.flatnonzero(self.status[a])
-            out.append("" if not bad.size else f"layer {self.names[bad[0]]!r}: {_STATUS[int(self.status[a, bad[0]])]}")
-        return out
+        """Per array: "" if ok, else the first failing layer and why."""
+        return _reasons(self.status, self.names)
 
 
 def _check_mapper(mapper: Any) -> MapperOptions:
