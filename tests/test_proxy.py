@@ -101,6 +101,10 @@ def test_proxy_settings_validation():
     with pytest.raises(ValueError, match="unknown proxy setting"):
         ProxyEvaluator(stepz=3)
     assert ProxyEvaluator(steps=7).settings.steps == 7
+    # epochs -> steps: 50 000 training images / 64 per step
+    assert ProxySettings().with_epochs(1).steps == 782 and ProxySettings().with_epochs(0.5, 1000).steps == 8
+    with pytest.raises(ValueError, match="epochs"):
+        ProxySettings().with_epochs(0)
 
 
 def test_cache_key_is_the_network_not_the_decisions():
@@ -159,3 +163,150 @@ def test_proxy_is_deterministic():
     a = ProxyEvaluator(steps=5, eval_size=200).evaluate(SMALL)
     b = ProxyEvaluator(steps=5, eval_size=200).evaluate(SMALL)
     assert a.accuracy == b.accuracy and a.train_loss == b.train_loss
+
+
+# -- the SQLite result cache ---------------------------------------------------------------------------------------
+from codesign.evaluation.cache import ResultCache, canonical_json  # noqa: E402
+from codesign.evaluation.proxy import FashionMNISTData, ImageFolderData  # noqa: E402
+
+
+def test_result_cache_keys_and_first_writer_wins(tmp_path):
+    cache = ResultCache(tmp_path / "sub" / "c.sqlite")
+    cand, sett = {"blocks": ["ds_r1_k3_s1_c16"]}, {"steps": 80, "lr": 0.05}
+    assert cache.get(cand, sett) is None and len(cache) == 0
+    assert cache.put(cand, sett, {"accuracy": 0.5, "train_loss": float("nan")})
+    assert not cache.put(cand, sett, {"accuracy": 0.9})  # first writer wins
+    # dict order, tuples vs lists and numpy scalars do not change the key
+    got = cache.get({"blocks": ("ds_r1_k3_s1_c16",)}, {"lr": np.float64(0.05), "steps": np.int64(80)})
+    assert got["accuracy"] == 0.5 and np.isnan(got["train_loss"])
+    assert canonical_json({"b": (1, 2), "a": np.int32(3)}) == '{"a":3,"b":[1,2]}'
+    assert cache.get(cand, sett, kind="zero_cost") is None  # kinds are separate
+    assert cache.put(cand, sett, {"accuracy": 0.7}, overwrite=True) and cache.get(cand, sett)["accuracy"] == 0.7
+    cache.put(cand, {"steps": 5}, {"accuracy": 0.2})
+    assert len(cache) == 2 and [e.result["accuracy"] for e in cache.entries(settings={"steps": 5})] == [0.2]
+    calls = []
+    value, was_cached = cache.get_or_compute(cand, {"steps": 6}, lambda: calls.append(1) or {"accuracy": 0.3})
+    assert (value, was_cached, calls) == ({"accuracy": 0.3}, False, [1])
+    assert cache.get_or_compute(cand, {"steps": 6}, lambda: 1 / 0) == ({"accuracy": 0.3}, True)
+    assert ResultCache(tmp_path / "sub" / "c.sqlite").get(cand, {"steps": 6}) == {"accuracy": 0.3}  # persisted
+    assert cache.delete(kind="proxy") == 3 and len(cache) == 0
+    bad = tmp_path / "bad.sqlite"
+    bad.write_text("this is not a database")
+    with pytest.raises(ValueError, match=str(bad)):
+        ResultCache(bad)
+    with pytest.raises(ValueError, match="JSON-serialisable"):
+        cache.put(cand, {"x": object()}, {"accuracy": 1.0})
+
+
+def _cache_writer(path: str, writer: int, n_keys: int, rounds: int) -> None:
+    cache = ResultCache(path, timeout_s=60)
+    rng = np.random.default_rng(writer)
+    for i in rng.permutation(np.arange(rounds) % n_keys):
+        cache.put({"blocks": [f"net{int(i)}"]}, {"steps": 80}, {"accuracy": writer + i / 1000, "writer": writer})
+        value, _ = cache.get_or_compute({"blocks": [f"net{int(i)}"]}, {"steps": 80},
+                                        lambda: {"accuracy": -1.0, "writer": -1})
+        assert value["writer"] >= 0
+
+
+def test_result_cache_concurrent_writers(tmp_path):
+    import multiprocessing as mp
+
+    path = str(tmp_path / "shared.sqlite")
+    ResultCache(path)
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_cache_writer, args=(path, w, 30, 60)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    cache = ResultCache(path)
+    entries = cache.entries(kind="proxy")
+    assert len(cache) == 30 and len(entries) == 30
+    for e in entries:
+        i = int(e.candidate["blocks"][0][3:])
+        assert e.result["accuracy"] == pytest.approx(e.result["writer"] + i / 1000)  # one writer's whole row
+
+
+# -- the proxy with the disk cache and other data ------------------------------------------------------------------
+@needs_data
+def test_proxy_disk_cache_is_shared_across_evaluators(tmp_path):
+    pytest.importorskip("timm")
+    db = tmp_path / "proxy.sqlite"
+    a = ProxyEvaluator(steps=3, eval_size=100, threads=1, cache=db)
+    r = a.evaluate(SMALL)
+    assert not r.cached and a.misses == 1
+    b = ProxyEvaluator(steps=3, eval_size=100, threads=1, cache=str(db))
+    again = b.evaluate(SMALL)
+    assert again.cached and b.misses == 0 and b.disk_hits == 1
+    assert (again.accuracy, again.train_loss, again.params) == (r.accuracy, r.train_loss, r.params)
+    cand, sett = b.disk_key(SMALL)
+    assert cand == {"blocks": [x for s in NET.to_block_strings(SMALL) for x in s]}
+    assert sett["steps"] == 3 and sett["data"] == {"name": "fashion-mnist", "resolution": 32, "in_chans": 1}
+    assert ProxyEvaluator(steps=4, eval_size=100, cache=db).cached(SMALL) is None
+
+
+def test_proxy_data_keys():
+    ev = ProxyEvaluator(steps=5)
+    blocks = tuple(x for s in NET.to_block_strings(SMALL) for x in s)
+    # the default proxy keeps its historical key (search checkpoints stay valid)
+    assert ev.cache_key(SMALL) == (blocks, ev.settings.key())
+    adapted = ProxyEvaluator(steps=5, data=FashionMNISTData(resolution=48, in_chans=3))
+    assert adapted.cache_key(SMALL) == (blocks, ev.settings.key(), ("fashion-mnist", 48, 3))
+    folder = ProxyEvaluator(steps=5, data="/some/folder")
+    assert isinstance(folder.data_spec, ImageFolderData) and folder.cache_key(SMALL)[2][0] == "image-folder"
+    # cache entries with a data part survive the JSON round trip of a checkpoint
+    import json
+
+    from codesign.evaluation.proxy import ProxyResult
+
+    sub = ProxyEvaluator(steps=5, data=ImageFolderData("/some/folder", classes=["b", "a"]))
+    sub._cache[sub.cache_key(SMALL)] = ProxyResult(0.5, 1.0, 2.0, 10, 5)
+    back = ProxyEvaluator(steps=5, data=ImageFolderData("/some/folder", classes=("b", "a")))
+    back.load_cache_state(json.loads(json.dumps(sub.cache_state())))
+    assert back.cached(SMALL).accuracy == 0.5
+    with pytest.raises(ValueError, match="resolution"):
+        FashionMNISTData(resolution=4)
+    with pytest.raises(ValueError, match="holdout_per_class"):
+        ImageFolderData("/x", holdout_per_class=0)
+    with pytest.raises(ValueError, match="data must be"):
+        ProxyEvaluator(data=42)
+
+
+@needs_data
+def test_fashion_mnist_adapted_to_the_candidate_input():
+    pytest.importorskip("torch")
+    ev = ProxyEvaluator(steps=2, eval_size=50, threads=1, data=FashionMNISTData(resolution=48, in_chans=3))
+    d = ev.data()
+    assert d.train_x.shape[1:] == (32, 32) and d.train_x.dtype == np.uint8  # resized per batch
+    x = d.batch(d.train_x[:4])
+    assert tuple(x.shape) == (4, 3, 48, 48)
+    assert np.allclose(x[:, 0].numpy(), x[:, 2].numpy())  # the grey image on every channel
+    assert abs(float(d.batch(d.train_x[:2000]).mean())) < 0.05  # standardised with the training statistics
+    r = ev.evaluate(SMALL)
+    assert 0.0 <= r.accuracy <= 1.0 and np.isfinite(r.train_loss)
+
+
+def test_image_folder_proxy_with_a_corrupt_image(tmp_path):
+    pytest.importorskip("timm")
+    from codesign.evaluation.imagenet import write_synthetic_image_folder
+
+    root = write_synthetic_image_folder(tmp_path / "inet", classes=4, train_per_class=6, val_per_class=0, size=40)
+    bad = root / "train" / "n00000002" / "zz_corrupt.JPEG"
+    bad.write_bytes(b"\xff\xd8 garbage")
+    spec = ImageFolderData(str(root), resolution=16, holdout_per_class=2, split_seed=0)
+    ev = ProxyEvaluator(steps=4, batch_size=8, eval_size=100, threads=1, data=spec)
+    with pytest.warns(RuntimeWarning, match="zz_corrupt.JPEG"):
+        d = ev.data()
+    assert ev.skipped_images == 1
+    assert d.train_x.shape[1:] == (3, 16, 16) and d.num_classes == 4 and d.in_chans == 3
+    assert d.train_x.shape[0] + d.hold_x.shape[0] == 24  # 25 files, one corrupt
+    assert d.mean.shape == (1, 3, 1, 1)
+    r = ev.evaluate(SMALL)
+    assert r.steps == 4 and 0.0 <= r.accuracy <= 1.0 and np.isfinite(r.train_loss)
+    # 8 held-out images at most (2 per class): accuracy is a multiple of 1/n_heldout
+    n_held = d.hold_x.shape[0]
+    assert n_held in (7, 8) and round(r.accuracy * n_held, 6) == int(round(r.accuracy * n_held))
+    with pytest.warns(RuntimeWarning, match="zz_corrupt.JPEG"):
+        same = ProxyEvaluator(steps=4, batch_size=8, eval_size=100, threads=1, data=spec).evaluate(SMALL)
+    assert same.accuracy == r.accuracy and same.train_loss == r.train_loss

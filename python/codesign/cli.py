@@ -290,11 +290,13 @@ def evaluate(
         err.print(f"wrote {escape(str(output))}")
 
 
+from .cli_accuracy import register as _register_accuracy  # noqa: E402
 from .cli_search import register as _register_search  # noqa: E402
 from .cli_sweep import register as _register_sweep  # noqa: E402
 
 _register_search(app)
 _register_sweep(app)
+_register_accuracy(app)
 
 
 def main() -> None:
