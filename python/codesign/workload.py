@@ -1607,23 +1607,8 @@ def from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224), *,
     if ops == "all":
         return _from_torch_all(module, example, shape, name)
 
-    modes = [(m, m.training) for m in module.modules()]
-    module.eval()
-    try:
-        with torch.no_grad():
-            try:
-                if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
-                    raise TypeError("a bare layer: fx would trace into its functional call")
-                records = _capture_fx(module, example)
-            except Exception:  # noqa: BLE001 - any tracing failure falls back to hooks
-                try:
-                    records = _capture_hooks(module, example)
-                except Exception as exc:  # noqa: BLE001
-                    raise ValueError(f"from_torch: forward pass of {name} on input_shape={shape} "
-                                     f"failed: {type(exc).__name__}: {exc}") from exc
-    finally:
-        for m, mode in modes:
-            m.training = mode
+    bare = isinstance(module, (torch.nn.Conv2d, torch.nn.Linear))
+    records = _trace(module, example, shape, name, bare, _capture_fx, _capture_hooks)
 
     if not records:
         raise ValueError(f"from_torch: {name} has no nn.Conv2d or nn.Linear call on input_shape={shape}")
@@ -1638,28 +1623,40 @@ def from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224), *,
     return Workload(name, layers, params=params, source=f"torch:{type(module).__name__}")
 
 
-def _from_torch_all(module: Any, example: Any, shape: tuple[int, ...], name: str) -> Workload:
-    """:func:`from_torch` with ``ops="all"`` (arguments already checked)."""
+def _trace(module: Any, example: Any, shape: tuple[int, ...], name: str, bare: bool, fx: Any, hooks: Any) -> Any:
+    """Run a capture in eval mode without gradients: torch.fx first (``fx``), forward hooks (``hooks``) when
+    tracing fails or ``module`` is a bare layer fx would trace into; training flags are restored afterwards.
+
+    Raises:
+        ValueError: the forward pass itself failed (names the module and the input shape).
+    """
     import torch
 
-    t = _tables()
     modes = [(m, m.training) for m in module.modules()]
     module.eval()
     try:
         with torch.no_grad():
             try:
-                if t.is_leaf(module):
+                if bare:
                     raise TypeError("a bare layer: fx would trace into its functional call")
-                recs = _capture_fx_all(module, example)
+                return fx(module, example)
             except Exception:  # noqa: BLE001 - any tracing failure falls back to hooks
                 try:
-                    recs = _capture_hooks_all(module, example)
+                    return hooks(module, example)
                 except Exception as exc:  # noqa: BLE001
                     raise ValueError(f"from_torch: forward pass of {name} on input_shape={shape} "
                                      f"failed: {type(exc).__name__}: {exc}") from exc
     finally:
         for m, mode in modes:
             m.training = mode
+
+
+def _from_torch_all(module: Any, example: Any, shape: tuple[int, ...], name: str) -> Workload:
+    """:func:`from_torch` with ``ops="all"`` (arguments already checked)."""
+    import torch
+
+    t = _tables()
+    recs = _trace(module, example, shape, name, t.is_leaf(module), _capture_fx_all, _capture_hooks_all)
 
     if not recs:
         raise ValueError(f"from_torch: {name} has no nn.Conv2d or nn.Linear call, pooling, residual add "
