@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
+from ._cli_common import fail
 
 app = typer.Typer(
     add_completion=False,
@@ -40,9 +41,7 @@ class UsageError(Exception):
     """Bad user input: printed as one line, exit status 2."""
 
 
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+_fail = fail  # one-line error, exit 2 (codesign._cli_common)
 
 
 def _version(value: bool) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+
+from ._cli_common import fail
 from rich.console import Console
 from rich.table import Table
 
@@ -21,9 +23,7 @@ __all__ = ["register"]
 _err = Console(stderr=True)
 
 
-def _fail(message: str) -> None:
-    _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+_fail = fail  # one-line error, exit 2 (codesign._cli_common)
 
 
 def _classes(value: Optional[str]) -> Any:

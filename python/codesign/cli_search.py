@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+
+from ._cli_common import fail
 from rich.console import Console
 from rich.table import Table
 
 err = Console(stderr=True)
 
 
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+_fail = fail  # one-line error, exit 2 (codesign._cli_common)
 
 
 def _fmt(v: Any) -> str:
