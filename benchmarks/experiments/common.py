@@ -19,7 +19,7 @@ RUNS = HERE / "runs"
 FIGURES = HERE / "figures"
 
 from codesign.search.pareto import hypervolume  # noqa: E402
-from codesign.search.runner import load_trials, run_search  # noqa: E402
+from codesign.search.runner import CONTROLLERS, load_trials, run_search  # noqa: E402
 
 
 def parser(doc: str) -> argparse.ArgumentParser:
@@ -29,7 +29,7 @@ def parser(doc: str) -> argparse.ArgumentParser:
     p.add_argument("--accuracy", default="surrogate", choices=("surrogate", "proxy"),
                    help="accuracy signal: the MACs/params surrogate (no training) or the Fashion-MNIST proxy")
     p.add_argument("--proxy-steps", type=int, default=40, help="proxy training steps (with --accuracy proxy)")
-    p.add_argument("--controller", default="evolution", choices=("evolution", "random", "reinforce", "ppo"))
+    p.add_argument("--controller", default="evolution", choices=CONTROLLERS)
     p.add_argument("--population", type=int, default=32, help="regularized evolution: population (tournament = 1/4)")
     p.add_argument("--fresh", action="store_true", help="discard earlier runs of this script")
     return p

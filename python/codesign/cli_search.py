@@ -54,7 +54,8 @@ def search_command(
                                           "unset when the --space file defines [hardware]"),
     strategy: str = typer.Option("joint", "--strategy",
                                  help="joint, network-only, hardware-only, net-then-hw or hw-then-net"),
-    controller: str = typer.Option("evolution", "--controller", help="evolution, random, reinforce or ppo"),
+    controller: str = typer.Option("evolution", "--controller", help="evolution, random, reinforce, ppo, tpe or nsga2 "
+                                                                     "(tpe / nsga2 need optuna)"),
     target_latency_ms: Optional[str] = typer.Option(None, "--target-latency-ms",
                                                     help="latency target, ms (default auto: 3 on edgetpu-space, "
                                                          "5 on systolic-space; 'none' for no latency target)"),
@@ -66,7 +67,7 @@ def search_command(
                                                       "6 on systolic-space; 'none' for no limit)"),
     budget: int = typer.Option(32, "--budget", help="number of trials (all phases)"),
     batch_size: int = typer.Option(8, "--batch-size", help="candidates per batch (checkpoint after each)"),
-    population: int = typer.Option(16, "--population", help="regularized evolution: population size"),
+    population: int = typer.Option(16, "--population", help="regularized evolution / nsga2: population size"),
     sample_size: int = typer.Option(4, "--sample-size", help="regularized evolution: tournament size"),
     lr: Optional[float] = typer.Option(None, "--lr", help="reinforce / ppo: learning rate (default 0.05)"),
     accuracy: str = typer.Option("proxy", "--accuracy",
@@ -167,6 +168,9 @@ def search_command(
         summary = run_search(folder, **kwargs)
     except FileExistsError:
         _fail(f"{folder} holds a search already: continue it with --resume {folder}, or start afresh with --overwrite")
+        return
+    except ImportError as exc:  # e.g. --controller tpe / nsga2 without optuna
+        _fail(str(exc).splitlines()[0])
         return
     except FileNotFoundError as exc:
         if resume is not None:

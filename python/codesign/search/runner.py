@@ -1,8 +1,8 @@
 """The co-design search loop: strategies, checkpoints, resume, outputs.
 
 :func:`run_search` repeats ask -> evaluate -> reward -> tell with a controller (regularized evolution, random
-search, REINFORCE or PPO) over a joint network x hardware space, following one of the strategies of the
-co-design work (FACTS.md):
+search, REINFORCE, PPO, or optuna's TPE / NSGA-II as baselines) over a joint network x hardware space, following
+one of the strategies of the co-design work (FACTS.md):
 
 ==================  ==============================================================================================
 strategy            what is searched
@@ -61,6 +61,7 @@ from codesign.space.nas import NetworkSpaceBase
 from .evaluator import FixedNetworks, SearchEvaluator, SurrogateAccuracy
 from .evolution import RandomSearch, RegularizedEvolution
 from .objective import MultiModelObjective, Objective, fitness
+from .optuna_sampler import OptunaSampler
 from .pareto import DEFAULT_OBJECTIVES, EDGETPU_OBJECTIVES, ParetoArchive, hypervolume
 from .policy import PPO, Reinforce
 
@@ -85,7 +86,7 @@ DEFAULTS: dict[str, Any] = {
 #: Strategy names of :func:`run_search`.
 STRATEGIES: tuple[str, ...] = ("joint", "network-only", "hardware-only", "net-then-hw", "hw-then-net")
 #: Controller names of :func:`run_search` / :func:`make_controller`.
-CONTROLLERS: tuple[str, ...] = ("evolution", "random", "reinforce", "ppo")
+CONTROLLERS: tuple[str, ...] = ("evolution", "random", "reinforce", "ppo", "tpe", "nsga2")
 #: Per hardware-space kind: (default latency target ms, default area limit mm^2). Edge-TPU-like: 3 ms (the issue's
 #: example) and 62 mm^2 (the template baseline's 61.2 mm^2, rounded up, so the baseline is feasible).
 _HW_DEFAULTS = {"systolic": (5.0, 6.0), "edgetpu": (3.0, 62.0)}
@@ -111,7 +112,10 @@ def _jsonable(x: Any) -> Any:
 def make_controller(name: str, space: CategoricalSpace, *, seed: int = 0, population: int = 8, sample_size: int = 3,
                     options: Mapping[str, Any] | None = None) -> Any:
     """A controller by name (:data:`CONTROLLERS`) over ``space``; ``options`` are extra keyword arguments
-    (e.g. ``{"lr": 0.1}`` for reinforce / ppo, ``{"clip": 0.1}`` for ppo)."""
+    (e.g. ``{"lr": 0.1}`` for reinforce / ppo, ``{"clip": 0.1}`` for ppo, ``{"n_startup_trials": 5}`` for tpe).
+
+    ``tpe`` / ``nsga2`` are :class:`~codesign.search.optuna_sampler.OptunaSampler` (need optuna); nsga2's
+    ``population_size`` is ``population`` unless ``options`` sets it."""
     opts = dict(options or {})
     if name == "evolution":
         return RegularizedEvolution(space, population_size=population, sample_size=min(sample_size, population),
@@ -122,6 +126,11 @@ def make_controller(name: str, space: CategoricalSpace, *, seed: int = 0, popula
         return Reinforce(space, seed=seed, **opts)
     if name == "ppo":
         return PPO(space, seed=seed, **opts)
+    if name == "tpe":
+        return OptunaSampler(space, sampler="tpe", seed=seed, **opts)
+    if name == "nsga2":
+        opts.setdefault("population_size", population)
+        return OptunaSampler(space, sampler="nsga2", seed=seed, **opts)
     raise ValueError(f"controller must be one of {', '.join(CONTROLLERS)}, got controller={name!r}")
 
 
@@ -436,7 +445,8 @@ def run_search(
         sample_size: tournament size ``S``. batch_size: candidates asked per batch (checkpoint granularity).
         hw_mutation_prob: probability that a joint mutation changes the hardware rather than the network.
         mode: ``"soft"`` / ``"hard"`` (MnasNet) or ``"abs"`` (TuNAS, with ``abs_beta``).
-        controller: ``"evolution"``, ``"random"``, ``"reinforce"`` or ``"ppo"``; controller_options: extra
+        controller: ``"evolution"``, ``"random"``, ``"reinforce"``, ``"ppo"``, or the optuna baselines ``"tpe"``
+            / ``"nsga2"`` (need optuna; ``population`` is NSGA-II's generation size); controller_options: extra
             keyword arguments of its class.
         proxy_settings: a :class:`codesign.evaluation.ProxySettings` overriding ``proxy_steps``.
         data_dir: Fashion-MNIST folder (default: the Debian package's).
