@@ -306,6 +306,7 @@ def test_spaces_import_without_torch():
 from pathlib import Path  # noqa: E402
 
 from codesign.space import (  # noqa: E402
+    EDGETPU_BLOCKS,
     EDGETPU_HW_CHOICES,
     EDGETPU_HW_FIELDS,
     FBNET_LAYERS,
@@ -324,6 +325,9 @@ from codesign.space import (  # noqa: E402
 )
 
 ETPU = network_space("edgetpu")
+ETPU_GC = network_space("edgetpu-gc")
+#: the GC-IBN space with the group width a decision too (input channels per group 1, 2, 4 or 8)
+ETPU_GC_G = EdgeTpuNetworkSpace(blocks=EDGETPU_BLOCKS, group_channels=(1, 2, 4, 8))
 MNV2 = network_space("mobilenetv2")
 FBNET = network_space("fbnet")
 ETPU_HW = hardware_space("edgetpu-space")
@@ -382,6 +386,14 @@ def test_efficientnet_edgetpu_s_workload_equals_timm_model():
     (ETPU, EdgeTpuNetCandidate(block=("ibn", "fused", "ibn", "fused", "ibn", "fused"), kernel=(5, 3, 5, 3, 3, 5),
                                expansion=(2, 4, 6, 8, 2, 4), depth=(2, 1, 2, 1, 2, 1),
                                width=(0.5, 1.25, 0.75, 0.5, 1.0, 0.75))),
+    # GC-IBN: stage 1 a GC-IBN block (no fc; input = 32-channel stem), every expansion and width
+    (ETPU_GC, EdgeTpuNetCandidate(block=("gc-fused", "gc-fused", "fused", "gc-fused", "ibn", "gc-fused"),
+                                  kernel=(3, 5, 3, 5, 3, 5), expansion=(2, 4, 6, 8, 4, 6), depth=(2, 3, 2, 2, 1, 2),
+                                  width=(0.5, 0.75, 1.0, 1.25, 0.5, 1.0))),
+    # stage 1 a fused block with fc, then GC-IBN blocks of 1, 2, 4, 8 input channels per group
+    (ETPU_GC_G, EdgeTpuNetCandidate(block=("fused", "gc-fused", "gc-fused", "ibn", "gc-fused", "gc-fused"),
+                                    kernel=(3, 3, 5, 5, 3, 5), expansion=(4, 6, 8, 2, 2, 4), depth=(1, 2, 2, 1, 2, 1),
+                                    width=(0.75, 1.25, 0.5, 1.0, 0.75, 1.25), group=(8, 1, 2, 8, 4, 8))),
     (FBNET, FBNetCandidate(ops=("skip", "k5_e1_g2", "skip", "k3_e3", "skip", "skip", "k3_e1_g2", "k5_e6", "skip",
                                 "k3_e6", "skip", "k5_e3", "k3_e1", "skip", "k5_e1", "skip", "k3_e1_g2", "skip",
                                 "k5_e6", "k3_e3", "skip", "skip"))),
@@ -557,8 +569,170 @@ def test_sampled_members_build_workloads_fast():
     import time
 
     t0 = time.perf_counter()
-    for space in (ETPU, MNV2, FBNET):
+    for space in (ETPU, ETPU_GC, MNV2, FBNET):
         for seed in range(5):
             wl = space.workload(space.sample(seed))
             assert wl.macs > 0 and wl.layers[-1].name == "classifier"
-    assert time.perf_counter() - t0 < 5.0  # analytic: ~1 ms each (torch tracing takes ~1 s)
+    assert time.perf_counter() - t0 < 6.0  # analytic: ~1 ms each (torch tracing takes ~1 s)
+
+
+# =====================================================================================================
+# group-convolution IBN (GC-IBN): the edgetpu-gc space
+# =====================================================================================================
+def _gc_like(cand, blocks):
+    return dataclasses.replace(cand, block=blocks)
+
+
+def test_edgetpu_gc_space_size_and_names():
+    # per stage block 3 x kernel 2 x expansion 4 x width 4 = 96; depths as edgetpu: 2*3*5*6*5*3 = 2700
+    assert ETPU_GC.blocks == ("ibn", "fused", "gc-fused") and ETPU_GC.group_channels == (8,)
+    assert ETPU_GC.size == 96**6 * 2 * 3 * 5 * 6 * 5 * 3 == 2_113_446_032_179_200
+    assert ETPU_GC.names == ETPU.names and len(ETPU_GC.names) == 30  # the group width is fixed: not a decision
+    assert ETPU_GC.choices[0] == ("ibn", "fused", "gc-fused")
+    # with several group widths, stage{i}.group follows stage{i}.block
+    assert ETPU_GC_G.names[:3] == ("stage1.block", "stage1.group", "stage1.kernel") and len(ETPU_GC_G.names) == 36
+    assert ETPU_GC_G.size == ETPU_GC.size * 4**6
+    # the default edgetpu space is unchanged, repr included (search checkpoints compare it on resume)
+    assert ETPU.blocks == ("ibn", "fused") and ETPU.size == 185_542_587_187_200
+    assert repr(ETPU) == ("EdgeTpuNetworkSpace(blocks=('ibn', 'fused'), kernels=(3, 5), expansions=(2, 4, 6, 8), "
+                          "widths=(0.5, 0.75, 1.0, 1.25), max_depth=6, se_ratios=(0.0,), activations=('relu',))")
+    assert "group_channels=(8,)" in repr(ETPU_GC)
+
+
+def test_efficientnet_edgetpu_s_is_a_member_of_edgetpu_gc_and_round_trips():
+    es = EdgeTpuNetCandidate.efficientnet_edgetpu_s()
+    assert ETPU_GC.reference == es
+    enc = ETPU_GC.encode(es)
+    assert enc == ETPU.encode(es)  # "ibn" / "fused" keep their indices
+    assert ETPU_GC.decode(enc) == es and ETPU_GC.encode(ETPU_GC.decode(enc)) == enc
+    assert ETPU_GC.to_block_strings(es) == ES_ARCH
+    assert ETPU_GC.network_key(es) == ETPU.network_key(es)
+    # in the space with a group decision too (the unused group value is the first choice there)
+    ref = ETPU_GC_G.reference
+    assert ref.block == es.block and ref.group == (1,) * 6
+    assert ETPU_GC_G.decode(ETPU_GC_G.encode(ref)) == ref and ETPU_GC_G.to_block_strings(ref) == ES_ARCH
+
+
+@settings(max_examples=40, deadline=None)
+@given(indices_for(ETPU_GC_G))
+def test_edgetpu_gc_encode_decode_round_trip_and_workload(idx):
+    c = ETPU_GC_G.decode(idx)
+    assert ETPU_GC_G.encode(c) == idx and ETPU_GC_G.decode(ETPU_GC_G.encode(c)) == c
+    wl = ETPU_GC_G.workload(c, input_shape=(1, 3, 64, 64))  # every member divides exactly (no ValueError)
+    for s in range(6):
+        if c.block[s] == "gc-fused":
+            layer = wl[f"blocks.{s}.0.conv_exp"]
+            assert layer.c // layer.groups == c.group[s] and layer.k // layer.groups == c.group[s] * c.expansion[s]
+
+
+def test_gc_ibn_block_strings_and_short_name():
+    es = EdgeTpuNetCandidate.efficientnet_edgetpu_s()
+    c = _gc_like(es, ("gc-fused", "gc-fused", "fused", "ibn", "ibn", "gc-fused"))
+    # gs = (input channels per group) x expansion; stage 1 GC-IBN: no fc, its expansion comes from the stem's 32
+    assert [st[0] for st in ETPU_GC.to_block_strings(c)] == [
+        "er_r1_k3_s1_e4_c24_gs32_noskip", "er_r2_k3_s2_e8_c32_gs64", "er_r4_k3_s2_e8_c48", "ir_r5_k5_s2_e8_c96",
+        "ir_r4_k5_s1_e8_c144", "er_r2_k5_s2_e8_c192_gs64"]
+    assert ETPU_GC.short_name(c).startswith("g8k3e4d1w1-g8k3e8d2w1-fk3e8d4w1-ik5e8d5w1-")
+    wl = ETPU_GC.workload(c)
+    assert wl["blocks.0.0.conv_exp"].groups == 32 // 8 and wl["blocks.0.0.conv_exp"].k == 32 * 4
+    assert wl["blocks.1.0.conv_exp"].groups == 24 // 8 and wl["blocks.1.1.conv_exp"].groups == 32 // 8
+    assert wl["blocks.2.0.conv_exp"].groups == 1
+
+
+def test_gc_ibn_block_macs_and_params_by_hand():
+    """One GC-IBN block worked by hand: 32 ch in and out, kernel 3, expansion 4, 8 input channels per group
+    (G = 32 / 8 = 4 groups), stride 1, 56x56 (a 112x112 input; the stem halves it)."""
+    es = EdgeTpuNetCandidate.efficientnet_edgetpu_s()
+    c = dataclasses.replace(es, block=("gc-fused",) + es.block[1:], width=(1.25,) + es.width[1:])  # 24*1.25 -> 32
+    assert ETPU_GC.to_block_strings(c)[0] == ["er_r1_k3_s1_e4_c32_gs32_noskip"]
+    wl = ETPU_GC.workload(c, input_shape=(1, 3, 112, 112))
+    exp, pwl = wl["blocks.0.0.conv_exp"], wl["blocks.0.0.conv_pwl"]
+    hw = 56 * 56
+    G, mid = 4, 32 * 4
+    # conv_exp: 128 filters of (32 / 4) x 3 x 3; conv_pwl: 32 filters of 128 x 1 x 1
+    exp_w, pwl_w = mid * (32 // G) * 3 * 3, 32 * mid
+    assert (exp.c, exp.k, exp.groups, exp.r, exp.p, exp.q) == (32, 128, 4, 3, 56, 56)
+    assert exp_w == 9_216 and pwl_w == 4_096
+    assert exp.weights == exp_w and pwl.weights == pwl_w
+    assert exp.macs == hw * exp_w == 28_901_376 and pwl.macs == hw * pwl_w == 12_845_056
+    block_macs = sum(layer.macs for layer in wl.layers if layer.name.startswith("blocks.0.0."))
+    assert block_macs == 41_746_432
+    block_params = exp_w + 2 * mid + pwl_w + 2 * 32  # conv weights + BatchNorm scale and shift
+    assert block_params == 13_632
+    # the same block fused (dense 3x3 expansion): 4x the expansion weights and MACs, the rest equal
+    f = ETPU_GC.workload(dataclasses.replace(c, block=("fused",) + c.block[1:]), input_shape=(1, 3, 112, 112))
+    assert f["blocks.0.0.conv_exp"].groups == 1 and f["blocks.0.0.conv_exp"].macs == G * exp.macs
+    assert f.params - wl.params == (G - 1) * exp_w == 27_648
+    timm = pytest.importorskip("timm")  # noqa: F841
+    model = ETPU_GC.build_model(c)
+    assert sum(p.numel() for p in model.blocks[0][0].parameters()) == block_params
+    assert model.blocks[0][0].conv_exp.groups == G
+
+
+def test_gc_ibn_invalid_values_name_the_field():
+    with pytest.raises(ValueError, match="block='gc'"):
+        EdgeTpuNetworkSpace(blocks=("ibn", "gc"))
+    with pytest.raises(ValueError, match="group=16"):
+        EdgeTpuNetworkSpace(blocks=EDGETPU_BLOCKS, group_channels=(8, 16))
+    with pytest.raises(ValueError, match="group=3"):
+        EdgeTpuNetworkSpace(blocks=EDGETPU_BLOCKS, group_channels=(3,))
+    with pytest.raises(ValueError, match="group_channels"):
+        EdgeTpuNetworkSpace(group_channels=(4, 8))  # a group decision without gc-fused blocks
+    es = EdgeTpuNetCandidate.efficientnet_edgetpu_s()
+    gc = _gc_like(es, ("fused", "gc-fused") + es.block[2:])
+    with pytest.raises(ValueError, match=r"stage2\.block='gc-fused'"):
+        ETPU.validate(gc)  # the default space has no GC-IBN
+    with pytest.raises(ValueError, match=r"stage3\.group=4"):
+        ETPU_GC.validate(dataclasses.replace(gc, group=(8, 8, 4, 8, 8, 8)))
+    with pytest.raises(ValueError, match=r"stage1\.group=16"):
+        ETPU_GC_G.validate(dataclasses.replace(gc, group=(16,) + (8,) * 5))
+    with pytest.raises(ValueError, match="group must have 6 entries"):
+        EdgeTpuNetCandidate(block=es.block, kernel=es.kernel, expansion=es.expansion, depth=es.depth, width=es.width,
+                            group=(8,))
+
+
+def test_grouped_er_block_strings_are_checked_like_timm():
+    """timm asserts gs divides conv_exp's output (mid = in * e) and torch that the groups divide its input;
+    the analytic workload raises ValueError for both, naming the block (it used to floor-divide silently)."""
+    with pytest.raises(ValueError, match=r"blocks\.0\.0 .*gs48 does not divide the 128"):
+        NetworkDef((("er_r1_k3_s1_e4_c24_gs48",),)).workload()
+    with pytest.raises(ValueError, match=r"gs32 gives 3 groups, which do not divide the conv's 32 input"):
+        NetworkDef((("er_r1_k3_s1_e3_c24_gs32",),)).workload()
+    with pytest.raises(ValueError, match="gs0"):
+        parse_block("ir_r1_k3_s1_e6_c16_gs0")  # a dense KxK conv in timm, not expressible here
+    assert parse_block("er_r1_k3_s1_e4_c24_gs0") == parse_block("er_r1_k3_s1_e4_c24")  # timm's default: dense
+    wl = NetworkDef((("er_r2_k3_s2_e4_c32_gs32",),)).workload()  # 32 -> 128 in 4 groups, then 32 -> 128 again
+    assert wl["blocks.0.0.conv_exp"].groups == 4 and wl["blocks.0.1.conv_exp"].groups == 4
+
+
+def test_edgetpu_cost_model_runs_gc_ibn_and_it_saves_macs():
+    import codesign
+
+    es = EdgeTpuNetCandidate.efficientnet_edgetpu_s()
+    gc = _gc_like(es, ("gc-fused",) * 3 + es.block[3:])  # EfficientNet-EdgeTPU-S's fused stages as GC-IBN
+    wl_f, wl_g = ETPU_GC.workload(es), ETPU_GC.workload(gc)
+    assert any(layer.kind == "conv" and 1 < layer.groups < layer.c for layer in wl_g.layers)
+    assert wl_g.macs < wl_f.macs and wl_g.params < wl_f.params
+    for preset in ("edgetpu", "edgetpu-baseline"):
+        hw = codesign.preset(preset)
+        rf, rg = codesign.evaluate(wl_f, hw), codesign.evaluate(wl_g, hw)
+        for r in (rf, rg):
+            assert np.isfinite(r.totals["latency_ms"]) and r.totals["latency_ms"] > 0
+        grouped = [i for i, layer in enumerate(wl_g.layers) if layer.name == "blocks.1.0.conv_exp"][0]
+        assert rg.layer(grouped)["cycles"] > 0
+
+
+def test_space_file_gc_ibn(tmp_path):
+    p = tmp_path / "space.toml"
+    p.write_text('[network]\ntype = "edgetpu"\nblocks = ["ibn", "fused", "gc-fused"]\ngroup_channels = [4, 8]\n')
+    sp = load_space_file(p)
+    assert sp.blocks == EDGETPU_BLOCKS and sp.group_channels == (4, 8) and "stage6.group" in sp.names
+    p.write_text('[network]\ntype = "edgetpu-gc"\nkernels = [3]\n')
+    sp = load_space_file(p)
+    assert sp.blocks == EDGETPU_BLOCKS and sp.kernels == (3,) and sp.size == ETPU_GC.size // 2**6
+    p.write_text('[network]\ntype = "edgetpu-gc"\ngroups = [4]\n')
+    with pytest.raises(ValueError, match="no setting 'groups'"):
+        load_space_file(p)
+    p.write_text('[network]\ntype = "edgetpu"\nblocks = ["ibn", "grouped"]\n')
+    with pytest.raises(ValueError, match="block='grouped'"):
+        load_space_file(p)

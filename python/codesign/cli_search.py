@@ -47,7 +47,7 @@ def _number_or_auto(name: str, text: Optional[str]) -> Any:
 
 def search_command(
     space: str = typer.Option("edgetpu", "--space",
-                              help="network space: mobilenetv2, mobilenetv2-base, edgetpu, fbnet, or a .toml/.yaml file"),
+                              help="network space: mobilenetv2, mobilenetv2-base, edgetpu, edgetpu-gc (with group-conv IBN), fbnet, or a .toml/.yaml file"),
     hw: Optional[str] = typer.Option(None, "--hw",
                                      help="hardware space (edgetpu-space, the default; systolic-space) or a fixed preset "
                                           "(edgetpu, edgetpu-baseline, systolic, ...) for --strategy network-only; "

@@ -1,6 +1,6 @@
-"""Search spaces: network spaces (:mod:`.nas`: ``mobilenetv2``, ``edgetpu``, ``fbnet``), hardware spaces (:mod:`.hw`:
-systolic arrays and the Edge-TPU-like template), their product and restrictions (:mod:`.joint`), named spaces and
-space files (:mod:`.registry`), and the block-string -> model / workload machinery (:mod:`.blocks`).
+"""Search spaces: network spaces (:mod:`.nas`: ``mobilenetv2``, ``edgetpu``, ``edgetpu-gc``, ``fbnet``), hardware
+spaces (:mod:`.hw`: systolic arrays and the Edge-TPU-like template), their product and restrictions (:mod:`.joint`),
+named spaces and space files (:mod:`.registry`), and the block-string -> model / workload machinery (:mod:`.blocks`).
 Importing this package needs numpy only."""
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from .blocks import BlockSpec, NetworkDef, parse_block
 from .hw import EDGETPU_HW_CHOICES, EDGETPU_HW_FIELDS, HW_FIELDS, EdgeTpuHardwareSpace, HardwareSpace
 from .joint import Candidate, JointSpace, SubSpace, hw_key
 from .nas import (
+    EDGETPU_BLOCKS,
     EDGETPU_STAGES,
+    GC_GROUP_CHANNELS,
     FBNET_LAYERS,
     FBNET_OPS,
     NUM_STAGES,
@@ -47,6 +49,8 @@ __all__ = [
     "STAGE_DEPTHS",
     "STAGE_STRIDES",
     "EDGETPU_STAGES",
+    "EDGETPU_BLOCKS",
+    "GC_GROUP_CHANNELS",
     "FBNET_LAYERS",
     "FBNET_OPS",
     "NetworkCandidate",

@@ -22,7 +22,19 @@ cn     one KxK conv + BN + act (``ConvBnAct``)
 with the options ``r`` repeats, ``k`` kernel, ``s`` stride (first block of the stage only), ``e`` expansion,
 ``c`` output channels, ``se`` squeeze-excite ratio, ``n{re,r6,sw,hs}`` activation override (ReLU, ReLU6,
 swish, hard-swish; otherwise the model's), ``fc`` forced input channels of a fused block's expansion,
-``gs`` group size, ``noskip`` / ``skip``. One option is codesign's own and ignored by timm: ``pg{g}``
+``gs`` group size, ``noskip`` / ``skip``. ``gs{N}`` is timm's ``group_size``: the number of channels per group
+of the block's grouped conv, counted as timm counts them - on the *input* of a ``ds`` block's depthwise conv and
+of a ``cn`` conv, on the *output* of an ``ir`` block's depthwise conv and of an ``er`` block's expansion conv (for
+``er``, ``groups = mid // N`` with ``mid`` the expansion channels, ``make_divisible(in * e)``; timm's
+``EdgeResidual`` computes it from ``conv_exp``'s output channels). ``N`` must divide the channels it is counted
+on and the resulting group count must divide the conv's other side too (an ``er`` block's *input* channels);
+:meth:`NetworkDef.workload` checks both and raises ValueError naming the block (timm only asserts the first,
+torch the second). ``gs`` is not rescaled by ``channel_scale``, as in timm, so a grouped block must divide at
+every scale it is built at. Without ``gs`` each type gets timm's default (``ds``/``ir`` depthwise, ``er``/``cn``
+dense); ``gs0`` means that default for ``er``/``cn`` and is refused for ``ds``/``ir``, where timm would build a
+dense KxK conv that :class:`BlockSpec` cannot express. A grouped ``er`` block is the group-convolution IBN
+(GC-IBN) of the Edge-TPU spaces (:class:`~codesign.space.nas.EdgeTpuNetworkSpace`).
+One option is codesign's own and ignored by timm: ``pg{g}``
 builds the 1x1 convolutions of an ``ir`` block as group convolutions with ``g`` groups, followed (after the
 expansion's activation) by a channel shuffle, as FBNet's ``k*_e1_g2`` ops (Wu et al., CVPR 2019);
 :meth:`NetworkDef.build_model` patches those blocks after timm has built the model.
@@ -90,7 +102,8 @@ class BlockSpec:
         noskip: no residual connection even where shapes allow one.
         skip: a cn block with a residual connection (``skip``).
         force_in: er only: expansion channels computed from this instead of the input channels (``fc``).
-        group_size: ``gs``: channels per group of the depthwise (ir, ds), expansion (er) or only (cn) conv;
+        group_size: ``gs``: channels per group of the depthwise (ir, ds), expansion (er) or only (cn) conv,
+            counted on that conv's output for ir and er (``groups = mid // gs``), on its input for ds and cn;
             0 = timm's default (ir/ds depthwise, er/cn dense).
         pw_groups: ``pg``: groups of an ir block's two 1x1 convs (1 = dense; FBNet's g2 ops use 2).
     """
@@ -192,6 +205,9 @@ def parse_block(text: str) -> BlockSpec:
         raise ValueError(f"block string {text!r}: option {key!r} is not a number") from None
     if seen:
         raise ValueError(f"block string {text!r}: unknown option(s) {sorted(seen)}")
+    if kw.get("group_size") == 0 and btype in ("ds", "ir"):
+        raise ValueError(f"block string {text!r}: 'gs0' (a dense KxK conv in timm's {btype!r} block) is not supported; "
+                         f"omit 'gs' for the depthwise default")
     for key, name in (("r", "repeat"), ("k", "kernel"), ("s", "stride"), ("c", "out")):
         if name not in kw:
             raise ValueError(f"block string {text!r} lacks the {key!r} ({name}) option")
@@ -316,6 +332,21 @@ class NetworkDef:
             params += k * (c // groups) * r * r + (2 * k if bn else 0) + (k if bias else 0)
             return layer.p, layer.q
 
+        def grouped(prefix: str, spec: BlockSpec, counted: int, other: int, side: str, default: int) -> int:
+            """timm's ``num_groups(spec.group_size, counted)``, checked: ``gs`` divides ``counted`` (the channels
+            timm counts groups on) and the group count divides ``other``, the conv's ``side`` channels."""
+            gs = spec.group_size
+            if not gs:
+                return default
+            if counted % gs:
+                raise ValueError(f"{prefix} ({spec.to_string()!r}): group_size gs{gs} does not divide the {counted} "
+                                 f"channels timm counts groups on")
+            g = counted // gs
+            if other % g:
+                raise ValueError(f"{prefix} ({spec.to_string()!r}): group_size gs{gs} gives {g} groups, which do not "
+                                 f"divide the conv's {other} {side} channels")
+            return g
+
         def se_block(prefix: str, chs: int, h_: int, w_: int, rd_ratio: float, act: str) -> None:
             rd = round(chs * rd_ratio)
             layers.append(Layer.global_pool(f"{prefix}.se.mean", c=chs, h=h_, w=w_, n=n))
@@ -337,7 +368,7 @@ class NetworkDef:
                     in_chs = chs
                     h_in, w_in = h, w
                     if spec.type == "ds":
-                        groups = in_chs // spec.group_size if spec.group_size else in_chs
+                        groups = grouped(prefix, spec, in_chs, in_chs, "output", in_chs)
                         h, w = conv(f"{prefix}.conv_dw", in_chs, in_chs, h, w, spec.kernel, stride, groups, act)
                         if spec.se:
                             se_block(prefix, in_chs, h, w, spec.se, act)
@@ -347,7 +378,7 @@ class NetworkDef:
                         mid = make_divisible(in_chs * spec.exp)
                         g = spec.pw_groups
                         conv(f"{prefix}.conv_pw", in_chs, mid, h, w, 1, 1, g, act)
-                        groups = mid // spec.group_size if spec.group_size else mid
+                        groups = grouped(prefix, spec, mid, mid, "input", mid)
                         h, w = conv(f"{prefix}.conv_dw", mid, mid, h, w, spec.kernel, stride, groups, act)
                         if spec.se:
                             se_block(prefix, mid, h, w, spec.se / spec.exp, act)
@@ -356,14 +387,14 @@ class NetworkDef:
                     elif spec.type == "er":
                         base = rc(spec.force_in) if spec.force_in else in_chs
                         mid = make_divisible(base * spec.exp)
-                        groups = mid // spec.group_size if spec.group_size else 1
+                        groups = grouped(prefix, spec, mid, in_chs, "input", 1)  # timm: from conv_exp's output
                         h, w = conv(f"{prefix}.conv_exp", in_chs, mid, h, w, spec.kernel, stride, groups, act)
                         if spec.se:
                             se_block(prefix, mid, h, w, spec.se / spec.exp, act)
                         conv(f"{prefix}.conv_pwl", mid, out, h, w, 1, 1, 1, "none")
                         has_skip = in_chs == out and stride == 1 and not spec.noskip
                     else:  # cn
-                        groups = in_chs // spec.group_size if spec.group_size else 1
+                        groups = grouped(prefix, spec, in_chs, out, "output", 1)
                         h, w = conv(f"{prefix}.conv", in_chs, out, h, w, spec.kernel, stride, groups, act)
                         has_skip = spec.skip and stride == 1 and in_chs == out
                     if has_skip:

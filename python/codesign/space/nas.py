@@ -37,7 +37,28 @@ pair, timm ``er``) - plus kernel 3/5, expansion 2/4/6/8, depth 1 .. default + 1 
 to allow them). Stage 1 keeps EfficientNet-EdgeTPU-S's conventions (no residual; a fused block's expansion is
 computed from its output channels, timm's ``fc``). EfficientNet-EdgeTPU-S is
 :meth:`EdgeTpuNetCandidate.efficientnet_edgetpu_s`, a member whose block strings are timm's ``efficientnet_es``.
-Group-convolution IBN, a later Edge-TPU variant, is not in this space.
+
+``edgetpu-gc`` (``EdgeTpuNetworkSpace(blocks=("ibn", "fused", "gc-fused"))``) - the same space with a third block
+type, the *group-convolution IBN* (GC-IBN, ``"gc-fused"``) of the later Edge-TPU work (Akin et al., "Searching for
+Efficient Neural Architectures for On-Device ML on Edge TPUs", CVPR 2022 workshops; MobileNetEdgeTPUV2, TF model
+garden ``official/projects/edgetpu/vision``, its ``ibn_fused_grouped`` block): a fused IBN whose KxK expansion
+conv is a *group* convolution, so it keeps the fused block's one dense-ish KxK conv (which maps onto the array far
+better than a depthwise conv) at a fraction of its MACs and weights. Grouping rule: every group takes ``g``
+*input* channels (``group_channels``, default 8) and, the expansion being ``e``, gives ``g * e`` expansion
+channels, i.e. ``groups = in / g``; the block string is timm's ``er`` with ``gs{g * e}`` (timm counts its
+``group_size`` on conv_exp's output, ``mid = in * e``, hence ``groups = mid / (g * e) = in / g``).
+MobileNetEdgeTPUV2 instead fixes the *output* channels per group (64), which does not divide every width and
+expansion here (e.g. 16 x 2 = 32 expansion channels; with expansion 6 the groups need not divide the input
+either), so this space fixes the input channels per group. Every stage's
+channels (and the stem's, and any ``channel_scale``'d version) are multiples of 8, so any ``g`` dividing 8
+(1, 2, 4, 8) divides every block's input and expansion channels exactly - no rounding, and the whole model keeps
+one group width. A GC-IBN block in stage 1 computes its expansion from its input (the 32-channel stem), not with
+the fused block's ``fc``: with ``fc`` the expansion would be ``c1 * e`` and ``c1 / g`` groups (3 for 24
+channels) need not divide the stem's 32 channels. With one ``group_channels`` value (the default, and
+``edgetpu-gc``) the width is fixed and not a decision, so ``edgetpu-gc`` has the same 30 decisions as ``edgetpu``
+and the indices of ``"ibn"`` / ``"fused"`` are unchanged (EfficientNet-EdgeTPU-S encodes the same in both); pass
+several (``group_channels=(4, 8)``) to search it per stage (decision ``stage{i}.group``, after ``stage{i}.block``).
+The default ``edgetpu`` space is unchanged: GC-IBN is opt-in.
 
 ``fbnet`` (:class:`FBNetSpace`) - the space of FBNet (Wu et al., "FBNet: Hardware-Aware Efficient ConvNet Design
 via Differentiable Neural Architecture Search", CVPR 2019) as used by HW-NAS-Bench (Li et al., ICLR 2021): stem
@@ -53,7 +74,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._base import CategoricalSpace
@@ -70,6 +91,8 @@ __all__ = [
     "STAGE_DEPTHS",
     "NUM_STAGES",
     "EDGETPU_STAGES",
+    "EDGETPU_BLOCKS",
+    "GC_GROUP_CHANNELS",
     "FBNET_LAYERS",
     "FBNET_OPS",
     "NetworkCandidate",
@@ -487,19 +510,29 @@ class NetworkSpace(_StagedSpace[NetworkCandidate]):
 # =====================================================================================================
 # edgetpu
 # =====================================================================================================
-_ETPU_FIELDS = ("block", "kernel", "expansion", "depth", "width", "se", "act")
+_ETPU_FIELDS = ("block", "group", "kernel", "expansion", "depth", "width", "se", "act")
 _ETPU_N = len(EDGETPU_STAGES)
-_BLOCKS = ("ibn", "fused")
+#: Block types of the Edge-TPU spaces: IBN (timm ``ir``), fused IBN (``er``), group-conv IBN (``er`` + ``gs``).
+EDGETPU_BLOCKS: tuple[str, ...] = ("ibn", "fused", "gc-fused")
+_BLOCKS = EDGETPU_BLOCKS[:2]  # the default edgetpu space's
+#: Default input channels per group of a GC-IBN block's expansion conv.
+GC_GROUP_CHANNELS = 8
+#: Allowed input channels per group: the divisors of 8, which divide every (multiple-of-8) channel count.
+_GC_GROUP_CHOICES = (1, 2, 4, 8)
+_SHORT_BLOCK = {"ibn": "i", "fused": "f", "gc-fused": "g"}
 
 
 @dataclass(frozen=True)
 class EdgeTpuNetCandidate:
-    """One network of the Edge-TPU-tailored space: per-stage tuples of length 6.
+    """One network of the Edge-TPU-tailored spaces: per-stage tuples of length 6.
 
     Attributes:
-        block: ``"ibn"`` (1x1 expansion + depthwise KxK) or ``"fused"`` (one full KxK conv) per stage.
+        block: ``"ibn"`` (1x1 expansion + depthwise KxK), ``"fused"`` (one full KxK conv) or ``"gc-fused"``
+            (group-conv IBN: the fused block's KxK conv as a group conv; ``edgetpu-gc`` only) per stage.
         kernel, expansion, depth, width: as in :class:`NetworkCandidate`.
         se: squeeze-excite ratio per stage (default 0). act: activation per stage (default ReLU).
+        group: input channels per group of a ``"gc-fused"`` stage's expansion conv (``groups = in / group``;
+            default :data:`GC_GROUP_CHANNELS` = 8); ignored by the other block types.
     """
 
     block: tuple[str, ...]
@@ -509,6 +542,7 @@ class EdgeTpuNetCandidate:
     width: tuple[float, ...]
     se: tuple[float, ...] = (0.0,) * _ETPU_N
     act: tuple[str, ...] = ("relu",) * _ETPU_N
+    group: tuple[int, ...] = (GC_GROUP_CHANNELS,) * _ETPU_N
 
     def __post_init__(self) -> None:
         for field in _ETPU_FIELDS:
@@ -532,15 +566,23 @@ class EdgeTpuNetCandidate:
 
 
 class EdgeTpuNetworkSpace(_StagedSpace[EdgeTpuNetCandidate]):
-    """The Edge-TPU-tailored space (see the module docstring).
+    """The Edge-TPU-tailored space, optionally with group-conv IBN blocks (see the module docstring).
 
     Args (keyword-only): choices shared by all stages.
-        blocks: block types among "ibn", "fused". Default both.
+        blocks: block types among "ibn", "fused", "gc-fused" (:data:`EDGETPU_BLOCKS`). Default ("ibn", "fused");
+            ``network_space("edgetpu-gc")`` allows all three.
+        group_channels: input channels per group of a "gc-fused" block's expansion conv, among 1, 2, 4, 8 (the
+            divisors of 8, so they divide every channel count of the space at every width and ``channel_scale``).
+            Default (8,): fixed, not a decision; several values make ``stage{i}.group`` a decision (only with
+            "gc-fused" in ``blocks``), unused in stages of another block type (such encodings build the same
+            network; :meth:`network_key` tells).
         kernels: default (3, 5). expansions: default (2, 4, 6, 8). widths: default (0.5, 0.75, 1.0, 1.25).
         max_depth: stage i may use 1 .. min(max_depth, default depth + 1) blocks. Default 6.
         se_ratios: default (0.0,). activations: default ("relu",).
 
-    Default size: (2*2*4*4)^6 * (2*3*5*6*5*3) = 185_542_587_187_200 (30 decisions: 5 per stage).
+    Default size: (2*2*4*4)^6 * (2*3*5*6*5*3) = 185_542_587_187_200 (30 decisions: 5 per stage). With
+    ``blocks=("ibn", "fused", "gc-fused")`` (``edgetpu-gc``): (3*2*4*4)^6 * 2700 = 2_113_446_032_179_200, the same
+    30 decisions.
     """
 
     kind = "edgetpu"
@@ -553,6 +595,7 @@ class EdgeTpuNetworkSpace(_StagedSpace[EdgeTpuNetCandidate]):
         self,
         *,
         blocks: Sequence[str] = _BLOCKS,
+        group_channels: Sequence[int] = (GC_GROUP_CHANNELS,),
         kernels: Sequence[int] = (3, 5),
         expansions: Sequence[int] = (2, 4, 6, 8),
         widths: Sequence[float] = (0.5, 0.75, 1.0, 1.25),
@@ -561,10 +604,19 @@ class EdgeTpuNetworkSpace(_StagedSpace[EdgeTpuNetCandidate]):
         activations: Sequence[str] = ("relu",),
     ) -> None:
         def _block(field: str, v: Any) -> None:
-            if v not in _BLOCKS:
-                raise ValueError(f"{field} must be among {_BLOCKS}, got block={v!r}")
+            if v not in EDGETPU_BLOCKS:
+                raise ValueError(f"{field} must be among {EDGETPU_BLOCKS}, got block={v!r}")
+
+        def _group(field: str, v: Any) -> None:
+            if isinstance(v, bool) or v not in _GC_GROUP_CHOICES:
+                raise ValueError(f"{field} must be among {_GC_GROUP_CHOICES} (input channels per group; they must "
+                                 f"divide every channel count, which are multiples of 8), got group={v!r}")
 
         self.blocks = _choices("blocks", blocks, _block)
+        self.group_channels = tuple(int(v) for v in _choices("group_channels", group_channels, _group))
+        if len(self.group_channels) > 1 and "gc-fused" not in self.blocks:
+            raise ValueError(f"group_channels={self.group_channels} is a decision only for 'gc-fused' blocks, "
+                             f"which blocks={self.blocks} does not allow")
         self.kernels = _choices("kernels", kernels, _odd_kernel)
         self.expansions = _choices("expansions", expansions, _pos_int("expansion"))
         self.widths = tuple(float(w) for w in _choices("widths", widths, _pos_num("width")))
@@ -575,44 +627,58 @@ class EdgeTpuNetworkSpace(_StagedSpace[EdgeTpuNetCandidate]):
         self.max_depth = max_depth
         self.depth_choices = tuple(tuple(range(1, min(max_depth, st[0] + 1) + 1)) for st in EDGETPU_STAGES)
         self._field_choices = [
-            {"block": self.blocks, "kernel": self.kernels, "expansion": self.expansions,
-             "depth": self.depth_choices[s], "width": self.widths, "se": self.se_ratios, "act": self.activations}
+            {"block": self.blocks, "group": self.group_channels, "kernel": self.kernels,
+             "expansion": self.expansions, "depth": self.depth_choices[s], "width": self.widths,
+             "se": self.se_ratios, "act": self.activations}
             for s in range(_ETPU_N)
         ]
         self._setup()
 
     def __repr__(self) -> str:
-        return (f"EdgeTpuNetworkSpace(blocks={self.blocks}, kernels={self.kernels}, expansions={self.expansions}, "
+        # the default space's repr is unchanged (search checkpoints compare it on resume)
+        gc = ""
+        if "gc-fused" in self.blocks or self.group_channels != (GC_GROUP_CHANNELS,):
+            gc = f", group_channels={self.group_channels}"
+        return (f"EdgeTpuNetworkSpace(blocks={self.blocks}{gc}, kernels={self.kernels}, expansions={self.expansions}, "
                 f"widths={self.widths}, max_depth={self.max_depth}, se_ratios={self.se_ratios}, "
                 f"activations={self.activations})")
 
     @property
     def reference(self) -> EdgeTpuNetCandidate:
-        """EfficientNet-EdgeTPU-S."""
-        return self.validate(EdgeTpuNetCandidate.efficientnet_edgetpu_s())
+        """EfficientNet-EdgeTPU-S (its ``group``, unused, set to the first ``group_channels`` choice)."""
+        es = EdgeTpuNetCandidate.efficientnet_edgetpu_s()
+        if self.group_channels[0] != GC_GROUP_CHANNELS:
+            es = replace(es, group=(self.group_channels[0],) * _ETPU_N)
+        return self.validate(es)
 
     def network_def(self, candidate: EdgeTpuNetCandidate) -> NetworkDef:
         self.validate(candidate)
         stages = []
         chans = candidate.channels
         for s in range(_ETPU_N):
-            fused = candidate.block[s] == "fused"
+            block = candidate.block[s]
             act = candidate.act[s]
+            e = candidate.expansion[s]
             stages.append((BlockSpec(
-                type="er" if fused else "ir", repeat=candidate.depth[s], kernel=candidate.kernel[s],
-                stride=EDGETPU_STAGES[s][2], out=chans[s], exp=float(candidate.expansion[s]),
+                type="ir" if block == "ibn" else "er", repeat=candidate.depth[s], kernel=candidate.kernel[s],
+                stride=EDGETPU_STAGES[s][2], out=chans[s], exp=float(e),
                 se=float(candidate.se[s]), act=None if act == "relu" else act,
-                force_in=chans[s] if (s == 0 and fused) else 0, noskip=s == 0,
+                # stage 1: EfficientNet-EdgeTPU-S's fc for fused IBN only (module docstring: not for GC-IBN)
+                force_in=chans[s] if (s == 0 and block == "fused") else 0, noskip=s == 0,
+                # GC-IBN: group inputs `group` channels wide; timm counts gs on conv_exp's output, in * e
+                group_size=candidate.group[s] * e if block == "gc-fused" else 0,
             ).to_string(),))
         return NetworkDef(tuple(stages), stem_size=32, num_features=1280, act="relu", name=self.short_name(candidate))
 
     def short_name(self, candidate: EdgeTpuNetCandidate) -> str:
-        """Per stage ``{f|i}k{kernel}e{expansion}d{depth}w{width}`` joined by ``-`` (f = fused IBN, i = IBN)."""
+        """Per stage ``{f|i|g<group>}k{kernel}e{expansion}d{depth}w{width}`` joined by ``-`` (f = fused IBN,
+        i = IBN, g8 = GC-IBN with 8 input channels per group)."""
         self.validate(candidate)
         out = []
         for s in range(_ETPU_N):
-            part = (f"{candidate.block[s][0]}k{candidate.kernel[s]}e{candidate.expansion[s]}d{candidate.depth[s]}"
-                    f"w{candidate.width[s]:g}")
+            b = candidate.block[s]
+            part = (f"{_SHORT_BLOCK[b]}{candidate.group[s] if b == 'gc-fused' else ''}k{candidate.kernel[s]}"
+                    f"e{candidate.expansion[s]}d{candidate.depth[s]}w{candidate.width[s]:g}")
             if candidate.se[s]:
                 part += f"se{candidate.se[s]:g}"
             if candidate.act[s] != "relu":

@@ -9,6 +9,8 @@ name                          space
                               stage (the issue's MobileNetV2 / MnasNet-style space)
 ``mobilenetv2-base``          ``NetworkSpace()``: the first search's space (no SE, ReLU6)
 ``edgetpu``                   :class:`~codesign.space.nas.EdgeTpuNetworkSpace` (IBN / fused IBN per stage)
+``edgetpu-gc``                ``EdgeTpuNetworkSpace(blocks=("ibn", "fused", "gc-fused"))``: also the group-conv
+                              IBN (GC-IBN, 8 input channels per group) per stage
 ``fbnet``                     :class:`~codesign.space.nas.FBNetSpace`
 ``edgetpu-space``             :class:`~codesign.space.hw.EdgeTpuHardwareSpace` (the published 50,000 points)
 ``systolic-space``            :class:`~codesign.space.hw.HardwareSpace` (37,500 systolic arrays)
@@ -18,10 +20,12 @@ A space file (``.toml``, or ``.yaml`` / ``.yml`` with pyyaml installed) has a ``
 ``[hardware]`` table; ``type`` names the space and every other key is a keyword argument of its class, e.g.::
 
     [network]
-    type = "edgetpu"            # mobilenetv2 | mobilenetv2-base | edgetpu | fbnet
+    type = "edgetpu"            # mobilenetv2 | mobilenetv2-base | edgetpu | edgetpu-gc | fbnet
     kernels = [3, 5]
     expansions = [4, 8]
     se_ratios = [0.0, 0.25]
+    # blocks = ["ibn", "fused", "gc-fused"]   # opt in to GC-IBN (what edgetpu-gc sets)
+    # group_channels = [4, 8]                 # GC-IBN input channels per group; several = a decision per stage
 
     [hardware]
     type = "edgetpu-space"      # edgetpu-space | systolic-space
@@ -42,7 +46,7 @@ from typing import Any
 from ._base import CategoricalSpace
 from .hw import EdgeTpuHardwareSpace, HardwareSpace
 from .joint import JointSpace
-from .nas import EdgeTpuNetworkSpace, FBNetSpace, NetworkSpace, NetworkSpaceBase
+from .nas import EDGETPU_BLOCKS, EdgeTpuNetworkSpace, FBNetSpace, NetworkSpace, NetworkSpaceBase
 
 __all__ = ["NETWORK_SPACES", "HARDWARE_SPACES", "network_space", "hardware_space", "load_space_file", "space_from_dict"]
 
@@ -53,13 +57,21 @@ def _mobilenetv2(**kw: Any) -> NetworkSpace:
     return NetworkSpace(**kw)
 
 
+def _edgetpu_gc(**kw: Any) -> EdgeTpuNetworkSpace:
+    kw.setdefault("blocks", EDGETPU_BLOCKS)
+    return EdgeTpuNetworkSpace(**kw)
+
+
 #: name -> factory of the network space.
 NETWORK_SPACES: dict[str, Any] = {
     "mobilenetv2": _mobilenetv2,
     "mobilenetv2-base": NetworkSpace,
     "edgetpu": EdgeTpuNetworkSpace,
+    "edgetpu-gc": _edgetpu_gc,
     "fbnet": FBNetSpace,
 }
+#: factories that are not classes -> the class whose keyword arguments they take.
+_FACTORY_CLASS: dict[Any, type] = {_mobilenetv2: NetworkSpace, _edgetpu_gc: EdgeTpuNetworkSpace}
 #: name -> factory of the hardware space.
 HARDWARE_SPACES: dict[str, Any] = {
     "edgetpu-space": EdgeTpuHardwareSpace,
@@ -72,7 +84,7 @@ def _make(table: dict[str, Any], name: str, where: str, **kw: Any) -> Any:
     if key not in table:
         raise ValueError(f"unknown {where} space {name!r}; known: {', '.join(table)}")
     factory = table[key]
-    target = NetworkSpace if factory is _mobilenetv2 else factory
+    target = _FACTORY_CLASS.get(factory, factory)
     params = inspect.signature(target.__init__).parameters
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
     unknown = [k for k in kw if k not in params and not accepts_any]
