@@ -19,6 +19,7 @@ from rich.table import Table
 
 from . import __version__
 from ._cli_common import fail
+from ._cli_common import fmt as _fmt
 
 app = typer.Typer(
     add_completion=False,
@@ -116,16 +117,6 @@ def load_hardware(hw: str, overrides: dict[str, Any]) -> Any:
         flag = "--" + other[0].replace("_", "-").replace("dram-bw-words-per-cycle", "bandwidth")
         raise UsageError(f"{flag} does not apply to --hw {hw} ({type(base).__name__})")
     return base.replace(**changes) if changes else base
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        if v.is_integer() and abs(v) < 1e15:
-            return f"{int(v):,}"
-        return f"{v:.4g}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
 
 
 def render_table(cost: Any, title: str, console: Console) -> None:

@@ -10,6 +10,7 @@ from typing import Any, List, Optional
 import typer
 
 from ._cli_common import fail
+from ._cli_common import fmt as _fmt
 from rich.console import Console
 from rich.table import Table
 
@@ -17,18 +18,6 @@ err = Console(stderr=True)
 
 
 _fail = fail  # one-line error, exit 2 (codesign._cli_common)
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.4e}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
 
 
 def _number_or_auto(name: str, text: Optional[str]) -> Any:

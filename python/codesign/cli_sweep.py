@@ -12,6 +12,7 @@ from typing import Any, List, Optional
 import typer
 
 from ._cli_common import fail
+from ._cli_common import fmt as _fmt
 from rich.console import Console
 from rich.table import Table
 
@@ -24,20 +25,6 @@ _fail = fail  # one-line error, exit 2 (codesign._cli_common)
 def _first_line(exc: BaseException) -> str:
     text = str(exc)
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, float):
-        if v != v:
-            return "nan"
-        if v.is_integer() and abs(v) < 1e15:
-            return f"{int(v):,}"
-        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.4e}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
 
 
 def _table(df: Any, columns: list[str], title: str) -> Table:
