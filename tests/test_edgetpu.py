@@ -38,6 +38,35 @@ def test_mapper_choice_is_the_exhaustive_optimum(layer, metric):
     assert best["map_space_size"] == len(space["cycles"])
 
 
+@settings(max_examples=60, deadline=None)
+@given(c=st.integers(1, 48), k=st.integers(1, 48), hw_=st.integers(1, 12), r=st.sampled_from([1, 3, 5]),
+       stride=st.sampled_from([1, 2]), depthwise=st.booleans(), pe_x=st.sampled_from([1, 2, 3]),
+       pe_y=st.sampled_from([1, 2]), lanes=st.sampled_from([1, 2, 4]), simd=st.sampled_from([4, 8, 16]),
+       core_kib=st.sampled_from([1, 4, 16]), pe_kib=st.sampled_from([8, 64]), global_kib=st.sampled_from([0, 256]),
+       ctx=st.tuples(st.booleans(), st.booleans(), st.booleans()), metric=st.sampled_from(["latency", "energy", "edp"]),
+       act=st.sampled_from(["none", "relu", "swish"]))
+def test_branch_and_bound_equals_the_exhaustive_optimum(c, k, hw_, r, stride, depthwise, pe_x, pe_y, lanes, simd,
+                                                        core_kib, pe_kib, global_kib, ctx, metric, act):
+    # The mapper prunes spatial unrollings whose lower bound exceeds the best mapping so far; if a bound were not
+    # a true lower bound (in any memory context: weights streamed, input / output spilled) it could prune the
+    # optimum. The exhaustive map space is the reference.
+    groups = c if depthwise else 1
+    layer = Layer.conv("l", c=c, k=c if depthwise else k, h=hw_ + r - 1, w=hw_ + r, r=r, stride=stride,
+                       groups=groups, act=act)
+    hw = EdgeTpuConfig(pe_x=pe_x, pe_y=pe_y, lanes=lanes, simd=simd, core_mem_kib=core_kib, pe_mem_kib=pe_kib,
+                       global_mem_kib=global_kib, io_bw_gbps=2.0, clock_mhz=200, name="prop")
+    kw = dict(weights_cached=ctx[0], input_spilled=ctx[1], output_spilled=ctx[2])
+    space = map_space(layer, hw, **kw)
+    if not len(space["cycles"]):
+        return
+    key = {"latency": space["cycles"], "energy": space["energy_pj"], "edp": space["cycles"] * space["energy_pj"]}[metric]
+    best = map_layer(layer, hw, mapper=MapperOptions(metric=metric), **kw)
+    chosen = {"latency": best["cycles"], "energy": best["energy_pj"], "edp": best["cycles"] * best["energy_pj"]}[metric]
+    assert chosen == pytest.approx(key.min(), rel=1e-12)
+    assert best["map_space_size"] == len(space["cycles"])
+    assert best["mappings_evaluated"] <= best["map_space_size"]
+
+
 def test_sampling_is_deterministic_and_bounded():
     layer = conv(c=48, k=96, h=14, w=14)
     runs = [map_layer(layer, SMALL, mapper=MapperOptions(metric="energy", budget=20, seed=s)) for s in (1, 1, 2)]

@@ -422,20 +422,54 @@ void for_each_mapping(const Layer& l, const Shape& s, const EdgeTpuArch& a, Fn&&
     });
 }
 
-// Lower bounds of a spatial unrolling's latency (cycles) and energy (pJ) over all its tilings: compute and
-// vector cycles plus the per-layer overhead; MAC, vector and leakage energy over that time.
-void spatial_bounds(const Layer& l, const Prep& p, const EdgeTpuArch& a, const EnergyTable& e, const Mapping& m,
-                    double& lb_cycles, double& lb_energy) {
+// Lower bounds of a spatial unrolling's latency (cycles) and energy (pJ) over all its tilings (weight and
+// activation tile counts, loop order, lane stationarity). Latency: compute and vector cycles plus the per-layer
+// overhead. Energy: MAC, vector and leakage energy over that time, plus every memory term of evaluate_prepared at
+// its smallest over the tilings: each weight and input byte loaded once (w_loads = i_loads = 1) from its source
+// (cached weights from on-chip memory, streamed ones and spilled inputs over the I/O link) into the core / PE
+// memories, the core-memory weight reads of weight-stationary lanes (never more than output-stationary ones), the
+// PE-memory input reads (tiling-independent), and the cheaper of the two lane stationarities' partial-sum traffic
+// (output-stationary moves at least one output per element: min(act_bytes, 2 psum_bytes) per output).
+void spatial_bounds(const Layer& l, const Prep& p, const Tiles& tl, const EdgeTpuArch& a, const EnergyTable& e,
+                    const LayerContext& ctx, const Mapping& m, double& lb_cycles, double& lb_energy) {
+    const Shape& s = p.s;
     double U[kDims];
     std::fill(U, U + kDims, 1.0);
     for (int lev = 0; lev < kSpatialLevels; ++lev) U[m.spatial[lev]] *= level_size(a, lev);
+    double t[kDims];
     double compute = 1.0;
-    for (int d = 0; d < kDims; ++d) compute *= dceil(p.s.d[d], U[d]);
+    for (int d = 0; d < kDims; ++d) {
+        t[d] = dceil(s.d[d], U[d]);
+        compute *= t[d];
+    }
     const double act_ops = p.out_elems * kActOps[static_cast<int>(l.act)];
     lb_cycles = compute + std::ceil(act_ops / (static_cast<double>(a.pes()) * double(a.simd))) + a.layer_overhead_cycles;
     const double sram_kib = a.onchip_bytes() / 1024.0 + static_cast<double>(a.pes()) * a.core_mem_bytes / 1024.0;
     const double leak_mw = e.leak_mw_per_kib * sram_kib + e.leak_mw_per_mac * static_cast<double>(a.macs_per_cycle());
-    lb_energy = p.macs * e.mac_pj + act_ops * e.vector_op_pj + leak_mw * 1e-3 * lb_cycles / (a.clock_mhz * 1e6) * 1e12;
+
+    const double ab = double(a.act_bytes), wb = double(a.weight_bytes), pb = double(a.psum_bytes);
+    const double pes = static_cast<double>(a.pes());
+    double bw_w = 1.0, bw_i = 1.0, red_o = 1.0;
+    for (int lev = 2; lev < kSpatialLevels; ++lev) {
+        const std::int32_t d = m.spatial[lev];
+        const double sz = std::min(level_size(a, lev), s.d[d]);
+        if (d == DimN || d == DimP || d == DimQ) bw_w *= sz;
+        if (d == DimK) bw_i *= sz;
+        if (d == DimC) red_o *= sz;
+    }
+    const double core_reads = p.macs / (bw_w * t[DimN] * t[DimP] * t[DimQ]) * wb;
+    const double core_writes = tl.w_pe * pes;
+    const double pe_i = p.macs / bw_i * ab + tl.i_pe * pes;
+    const double psum_ws = t[DimC] * t[DimR] * t[DimS] > 1.0 ? 2.0 * (p.macs / red_o) * pb : p.out_elems * ab;
+    const double psum = std::min(psum_ws, p.out_elems * std::min(ab, 2.0 * pb));
+    const double e_core = e.sram_pj_per_byte(a.core_mem_bytes);
+    const double e_pe = e.sram_pj_per_byte(a.pe_mem_bytes);
+    const double e_src = e.sram_pj_per_byte(a.global_mem_bytes > 0 ? a.global_mem_bytes : a.pe_mem_bytes);
+    const double offchip = (ctx.weights_cached ? 0.0 : p.w_layer) + (ctx.input_spilled ? p.i_layer : 0.0) +
+                           (ctx.output_spilled ? p.out_elems * ab : 0.0);
+    lb_energy = p.macs * e.mac_pj + act_ops * e.vector_op_pj +
+                leak_mw * 1e-3 * lb_cycles / (a.clock_mhz * 1e6) * 1e12 + (core_reads + core_writes) * e_core +
+                (pe_i + psum) * e_pe + (ctx.weights_cached ? p.w_layer * e_src : 0.0) + offchip * e.dram_pj_per_byte;
 }
 
 Mapping vector_mapping() {
@@ -518,20 +552,22 @@ EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const Energy
         // exceeds the best mapping so far cannot hold the optimum and its tilings are only counted.
         struct Cand {
             Mapping m;
+            Tiles tl;
             double lb;
         };
         std::vector<Cand> cands;
         cands.reserve(256);
         for_each_spatial(p.s, a, [&](const Mapping& m) {
+            const Tiles tl = per_pe(l, p.s, a, m.spatial);
             double lbc = 0.0, lbe = 0.0;
-            spatial_bounds(l, p, a, e, m, lbc, lbe);
+            spatial_bounds(l, p, tl, a, e, ctx, m, lbc, lbe);
             const double lb = opt.metric == Metric::Latency ? lbc : opt.metric == Metric::Energy ? lbe : lbc * lbe;
-            cands.push_back({m, lb});
+            cands.push_back({m, tl, lb});
         });
         std::stable_sort(cands.begin(), cands.end(), [](const Cand& x, const Cand& y) { return x.lb < y.lb; });
         for (const Cand& cand : cands) {
-            const Tiles tl = per_pe(l, p.s, a, cand.m.spatial);
-            if (cand.lb > best_m) {
+            const Tiles& tl = cand.tl;
+            if (cand.lb * (1.0 - 1e-9) > best_m) {  // slack: a tight bound may round above the value it bounds
                 for_each_tiling(l, tl, a, cand.m, [&](const Mapping&) { ++size; });
                 continue;
             }
