@@ -20,6 +20,7 @@ from common import (FIGURES, RUNS, accuracy_kwargs, accuracy_name, best_reward, 
                     complete, hv, mean_sd, parser, search, table, write_report)
 
 SPACES = ("edgetpu", "mobilenetv2")
+COLORS = ("tab:red", "tab:blue", "tab:green", "tab:purple")
 
 
 def main() -> None:
@@ -27,15 +28,22 @@ def main() -> None:
     p.add_argument("--target-ms", type=float, default=4.0, help="latency target on the Coral edgetpu preset")
     p.add_argument("--mode", default="hard", choices=("soft", "hard", "abs"),
                    help="reward: MnasNet hard (default: accuracy up to the target, T/latency beyond), soft, TuNAS abs")
+    p.add_argument("--spaces", default=",".join(SPACES),
+                   help="network spaces to compare (comma-separated; the last is the reference of the win counts; "
+                        "e.g. edgetpu,edgetpu-gc,mobilenetv2)")
     args = p.parse_args()
+    spaces = tuple(x.strip() for x in args.spaces.split(",") if x.strip())
+    if len(spaces) < 2:
+        p.error("--spaces needs at least two spaces")
     target = args.target_ms
     ref = 2 * target
-    tag = f"{args.accuracy}-{args.controller}-{args.mode}-b{args.budget}" + ("" if args.population == 32 else f"-p{args.population}")
+    run_tag = f"{args.accuracy}-{args.controller}-{args.mode}-b{args.budget}" + ("" if args.population == 32 else f"-p{args.population}")
+    tag = run_tag + ("" if spaces == SPACES else "-" + "-".join(spaces))
     results: dict[str, list[list[dict]]] = {}
-    for space in SPACES:
+    for space in spaces:
         results[space] = []
         for seed in range(args.seeds):
-            trials = search(RUNS / "finding1" / tag / f"{space}-s{seed}", fresh=args.fresh, space=space, hw="edgetpu",
+            trials = search(RUNS / "finding1" / run_tag / f"{space}-s{seed}", fresh=args.fresh, space=space, hw="edgetpu",
                             strategy="network-only", controller=args.controller, budget=args.budget, batch_size=8,
                             population=args.population, sample_size=max(1, args.population // 4), seed=seed, target_latency_ms=target, mode=args.mode, area_limit_mm2=None,
                             **accuracy_kwargs(args))
@@ -43,14 +51,18 @@ def main() -> None:
             print(f"{space} seed {seed}: hv {hv(trials, ref):.4f} best {best_reward(trials):.4f}", file=sys.stderr)
 
     rows = []
-    for space in SPACES:
+    for space in spaces:
         runs = results[space]
         rows.append([f"`{space}`", mean_sd([hv(t, ref) for t in runs]), mean_sd([best_reward(t) for t in runs]),
                      mean_sd([best_under(t, "latency_ms", target) for t in runs]),
                      mean_sd([len(complete(t)) / len(t) for t in runs])])
-    wins = sum(hv(a, ref) > hv(b, ref) for a, b in zip(results["edgetpu"], results["mobilenetv2"]))
+    base = spaces[-1]
+    win_text = " ".join(
+        f"The `{s}` space's front has the larger hypervolume than `{base}`'s in "
+        f"{sum(hv(a, ref) > hv(b, ref) for a, b in zip(results[s], results[base]))} of {args.seeds} seed pairs."
+        for s in spaces[:-1])
     best_rows = []
-    for space in SPACES:
+    for space in spaces:
         b = best_trial(results[space][0])
         if b:
             best_rows.append([f"`{space}`", f"{b['metrics']['accuracy']:.4f}", f"{b['metrics']['latency_ms']:.3f}",
@@ -69,12 +81,13 @@ Setup: network-only search on the Coral-calibrated `edgetpu` preset (4x4 PEs x 4
 link, 800 us host overhead); controller `{args.controller}`; {args.budget} trials per search; seeds 0..{args.seeds - 1};
 MnasNet `{args.mode}` reward with target {target:g} ms; latency from the cost model on the 224-px network. Accuracy signal:
 {accuracy_name(args)}. Command: `python benchmarks/experiments/finding1_spaces.py --accuracy {args.accuracy}
---budget {args.budget} --seeds {args.seeds} --controller {args.controller} --mode {args.mode} --population {args.population}`.
+--budget {args.budget} --seeds {args.seeds} --controller {args.controller} --mode {args.mode} --population {args.population}
+--spaces {",".join(spaces)}`.
 
 {table(["space", f"hypervolume (acc x ms, ref 0 / {ref:g} ms)", "best reward", f"best accuracy <= {target:g} ms",
         "feasible share"], rows)}
 
-The `edgetpu` space's front has the larger hypervolume in {wins} of {args.seeds} seed pairs.
+{win_text}
 
 Best design of seed 0 per space:
 
@@ -95,7 +108,7 @@ def _plot(results, path, target, args):
     from codesign.search.pareto import nondominated
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for space, color in zip(SPACES, ("tab:red", "tab:blue")):
+    for space, color in zip(results, COLORS):
         for i, trials in enumerate(results[space]):
             pts = np.array([(t["metrics"]["latency_ms"], t["metrics"]["accuracy"]) for t in complete(trials)])
             if not len(pts):
