@@ -25,3 +25,21 @@ class HashAccuracy:
 
     def to_dict(self) -> dict[str, Any]:  # the run's configuration: the same with or without delay
         return {"kind": "hash-accuracy"}
+
+
+class Interrupt(HashAccuracy):
+    """Raises KeyboardInterrupt on its n-th call: an interruption in the middle of a batch."""
+
+    def __init__(self, space: Any, n: int) -> None:
+        super().__init__(space)
+        self.n = n
+
+    def evaluate(self, arch: Any) -> float:
+        if self.calls + 1 >= self.n:
+            raise KeyboardInterrupt
+        return super().evaluate(arch)
+
+
+def strip_timing(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Trial records without their wall-clock fields, for comparing two runs."""
+    return [{k: v for k, v in t.items() if "seconds" not in k} for t in trials]

@@ -11,7 +11,7 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
-from search_fakes import HashAccuracy  # noqa: E402
+from search_fakes import HashAccuracy, Interrupt as _Interrupt, strip_timing as _strip  # noqa: E402
 
 from codesign.search.evolution import RandomSearch  # noqa: E402
 from codesign.search.objective import Result  # noqa: E402
@@ -175,23 +175,6 @@ def _fast(**kw):  # as tests/test_search.py
                 population=6, sample_size=3)
     base.update(kw)
     return base
-
-
-def _strip(trials):
-    return [{k: v for k, v in t.items() if "seconds" not in k} for t in trials]
-
-
-class _Interrupt(HashAccuracy):
-    """Raises KeyboardInterrupt on its n-th call: an interruption in the middle of a batch."""
-
-    def __init__(self, space, n):
-        super().__init__(space)
-        self.n = n
-
-    def evaluate(self, arch):
-        if self.calls + 1 >= self.n:
-            raise KeyboardInterrupt
-        return super().evaluate(arch)
 
 
 @pytest.mark.parametrize("controller", ["tpe", "nsga2"])

@@ -344,7 +344,7 @@ def test_tiny_search_end_to_end_with_the_real_proxy(tmp_path):
 # =====================================================================================================
 # issue 4: objectives, policy-gradient controllers, evaluator, strategies, multi-model, resume, CLI
 # =====================================================================================================
-from search_fakes import HashAccuracy  # noqa: E402
+from search_fakes import HashAccuracy, Interrupt as _Interrupt, strip_timing as _strip  # noqa: E402
 
 from codesign.search.evaluator import SearchEvaluator, SurrogateAccuracy  # noqa: E402
 from codesign.search.objective import MultiModelObjective, abs_reward  # noqa: E402
@@ -596,23 +596,6 @@ def test_energy_target_needs_edgetpu_hardware(tmp_path):
     s = run_search(tmp_path / "f", **_fast(target_energy_mj=3.0, budget=8))
     assert s.config["objective"]["target_latency_ms"] is None and s.config["objective"]["target_energy_mj"] == 3.0
     assert "metric='energy'" in s.config["mapper"]
-
-
-def _strip(trials):
-    return [{k: v for k, v in t.items() if "seconds" not in k} for t in trials]
-
-
-class _Interrupt(HashAccuracy):
-    """Raises KeyboardInterrupt on its n-th call: an interruption in the middle of a batch."""
-
-    def __init__(self, space, n):
-        super().__init__(space)
-        self.n = n
-
-    def evaluate(self, arch):
-        if self.calls + 1 >= self.n:
-            raise KeyboardInterrupt
-        return super().evaluate(arch)
 
 
 @pytest.mark.parametrize("controller, strategy", [("evolution", "net-then-hw"), ("ppo", "hw-then-net"),

@@ -233,20 +233,43 @@ Prep prepare(const Layer& l, const EdgeTpuArch& a) {
     return p;
 }
 
+// What a spatial unrolling fixes: the temporal extent t[d] of every dimension per MAC unit, the compute cycles
+// (their product), and the in-PE reuse of the lanes and SIMD levels: how many MACs share one weight read (N, P, Q
+// unrolled), one input read (K unrolled), and how many partial sums one reduction combines (C unrolled).
+struct Unrolled {
+    double t[kDims];
+    double compute;
+    double bw_w, bw_i, red_o;
+};
+
+Unrolled unroll(const Shape& s, const EdgeTpuArch& a, const Mapping& m) {
+    Unrolled u{};
+    double U[kDims];
+    std::fill(U, U + kDims, 1.0);
+    for (int lev = 0; lev < kSpatialLevels; ++lev) U[m.spatial[lev]] *= level_size(a, lev);
+    u.compute = 1.0;
+    for (int d = 0; d < kDims; ++d) {
+        u.t[d] = dceil(s.d[d], U[d]);
+        u.compute *= u.t[d];
+    }
+    u.bw_w = u.bw_i = u.red_o = 1.0;
+    for (int lev = 2; lev < kSpatialLevels; ++lev) {
+        const std::int32_t d = m.spatial[lev];
+        const double sz = std::min(level_size(a, lev), s.d[d]);
+        if (d == DimN || d == DimP || d == DimQ) u.bw_w *= sz;
+        if (d == DimK) u.bw_i *= sz;
+        if (d == DimC) u.red_o *= sz;
+    }
+    return u;
+}
+
 EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Tiles& tl, const EdgeTpuArch& a, const EnergyTable& e,
                               const LayerContext& ctx, const Mapping& m) {
     EdgeTpuCost c;
     double* v = c.v;
-    const Shape& s = p.s;
-    double U[kDims];
-    std::fill(U, U + kDims, 1.0);
-    for (int lev = 0; lev < kSpatialLevels; ++lev) U[m.spatial[lev]] *= level_size(a, lev);
-    double t[kDims];
-    double compute = 1.0;
-    for (int d = 0; d < kDims; ++d) {
-        t[d] = dceil(s.d[d], U[d]);
-        compute *= t[d];
-    }
+    const Unrolled u = unroll(p.s, a, m);
+    const double* t = u.t;
+    const double compute = u.compute;
     const double macs = p.macs;
     const double kt = static_cast<double>(m.weight_tiles);
     const double pt = static_cast<double>(m.spatial_tiles);
@@ -272,14 +295,7 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Tiles& tl, co
     v[F_onchip_w_bytes] = ctx.weights_cached ? w_layer * w_loads : 0.0;
 
     // Spatial broadcast / reduction inside a PE (lanes and SIMD levels).
-    double bw_w = 1.0, bw_i = 1.0, red_o = 1.0;
-    for (int lev = 2; lev < kSpatialLevels; ++lev) {
-        const std::int32_t d = m.spatial[lev];
-        const double sz = std::min(level_size(a, lev), s.d[d]);
-        if (d == DimN || d == DimP || d == DimQ) bw_w *= sz;
-        if (d == DimK) bw_i *= sz;
-        if (d == DimC) red_o *= sz;
-    }
+    const double bw_w = u.bw_w, bw_i = u.bw_i, red_o = u.red_o;
     const double reduction_steps = t[DimC] * t[DimR] * t[DimS];
     double core_reads, psum_bytes_moved;
     if (m.inner == 0) {  // weight-stationary lanes: a weight serves the lane's N, P, Q loop
@@ -432,31 +448,16 @@ void for_each_mapping(const Layer& l, const Shape& s, const EdgeTpuArch& a, Fn&&
 // (output-stationary moves at least one output per element: min(act_bytes, 2 psum_bytes) per output).
 void spatial_bounds(const Layer& l, const Prep& p, const Tiles& tl, const EdgeTpuArch& a, const EnergyTable& e,
                     const LayerContext& ctx, const Mapping& m, double& lb_cycles, double& lb_energy) {
-    const Shape& s = p.s;
-    double U[kDims];
-    std::fill(U, U + kDims, 1.0);
-    for (int lev = 0; lev < kSpatialLevels; ++lev) U[m.spatial[lev]] *= level_size(a, lev);
-    double t[kDims];
-    double compute = 1.0;
-    for (int d = 0; d < kDims; ++d) {
-        t[d] = dceil(s.d[d], U[d]);
-        compute *= t[d];
-    }
+    const Unrolled u = unroll(p.s, a, m);
+    const double* t = u.t;
     const double act_ops = p.out_elems * kActOps[static_cast<int>(l.act)];
-    lb_cycles = compute + std::ceil(act_ops / (static_cast<double>(a.pes()) * double(a.simd))) + a.layer_overhead_cycles;
+    lb_cycles = u.compute + std::ceil(act_ops / (static_cast<double>(a.pes()) * double(a.simd))) + a.layer_overhead_cycles;
     const double sram_kib = a.onchip_bytes() / 1024.0 + static_cast<double>(a.pes()) * a.core_mem_bytes / 1024.0;
     const double leak_mw = e.leak_mw_per_kib * sram_kib + e.leak_mw_per_mac * static_cast<double>(a.macs_per_cycle());
 
     const double ab = double(a.act_bytes), wb = double(a.weight_bytes), pb = double(a.psum_bytes);
     const double pes = static_cast<double>(a.pes());
-    double bw_w = 1.0, bw_i = 1.0, red_o = 1.0;
-    for (int lev = 2; lev < kSpatialLevels; ++lev) {
-        const std::int32_t d = m.spatial[lev];
-        const double sz = std::min(level_size(a, lev), s.d[d]);
-        if (d == DimN || d == DimP || d == DimQ) bw_w *= sz;
-        if (d == DimK) bw_i *= sz;
-        if (d == DimC) red_o *= sz;
-    }
+    const double bw_w = u.bw_w, bw_i = u.bw_i, red_o = u.red_o;
     const double core_reads = p.macs / (bw_w * t[DimN] * t[DimP] * t[DimQ]) * wb;
     const double core_writes = tl.w_pe * pes;
     const double pe_i = p.macs / bw_i * ab + tl.i_pe * pes;
