@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from codesign.search.evolution import RandomSearch, RegularizedEvolution
@@ -148,11 +148,13 @@ points2d = st.lists(st.tuples(st.floats(0, 10), st.floats(0, 10)), min_size=1, m
 
 @settings(max_examples=80, deadline=None)
 @given(points2d, st.tuples(st.floats(0, 10), st.floats(0, 10)))
+@example(pts=[(0.0, 2.0555119061729702e-137), (0.47485869452361007, 0.0)], extra=(0.0, 0.0))
 def test_hypervolume_properties(pts, extra):
     ref = (11.0, 11.0)
     s = ("min", "min")
     hv = hypervolume(pts, ref, s)
-    assert 0.0 <= hv <= 121.0
+    # at most the whole box; a sum of slabs may round one ulp above it (found by hypothesis: 121.00000000000001)
+    assert 0.0 <= hv <= 121.0 * (1 + 1e-12)
     # only the non-dominated points matter
     front = [pts[i] for i in nondominated(pts, s)]
     assert hypervolume(front, ref, s) == pytest.approx(hv)
