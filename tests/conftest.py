@@ -1,0 +1,19 @@
+"""Hypothesis profiles for the test suite.
+
+``deterministic`` (the default): every property test draws the same examples on every run (``derandomize``), so
+the suite - and CI, which gates every landing on it - passes or fails for a reason in the code, not the draw.
+``explore``: fresh random examples each run, to hunt for new failures (``CODESIGN_HYPOTHESIS_PROFILE=explore``,
+with ``CODESIGN_FUZZ_EXAMPLES`` for more fuzz inputs); a failure found this way is pinned with ``@example``.
+"""
+from __future__ import annotations
+
+import os
+
+from hypothesis import settings
+
+settings.register_profile("deterministic", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+_profile = os.environ.get("CODESIGN_HYPOTHESIS_PROFILE", "deterministic")
+if _profile not in ("deterministic", "explore"):
+    raise ValueError(f"CODESIGN_HYPOTHESIS_PROFILE must be 'deterministic' or 'explore', got {_profile!r}")
+settings.load_profile(_profile)
