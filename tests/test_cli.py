@@ -95,6 +95,14 @@ def test_unknown_timm_network():
     (("--target-latency-ms", "-1"), "--target-latency-ms"),
     (("--controller", "bayes"), "bayes"),
     (("--mode", "medium"), "medium"),
+    (("--controller", "nsga2", "--population", "1"), "--population"),
+    (("--fixed-hw", "edgetpu", "--strategy", "joint"), "--fixed-hw"),
+    (("--aggregate", "max"), "--networks"),
+    (("--network-target", "resnet50=3"), "--networks"),
+    (("--networks", "efficientnet_es,resnet50", "--aggregate", "each", "--network-target", "resnet50=-1"), "'-1'"),
+    (("--networks", "efficientnet_es,resnet50", "--aggregate", "each", "--network-target", "resnet50=nan"), "'nan'"),
+    (("--networks", "efficientnet_es", "--network-target", "mobilenetv2_100=3"), "not one of --networks"),
+    (("--networks", "efficientnet_es", "--network-target", "efficientnet_es"), "NAME=MS"),
 ])
 def test_search_bad_input_exit_2(tmp_path, args, needle):
     r = run("search", "--out", str(tmp_path / "s"), *args)
@@ -114,3 +122,48 @@ def test_search_tiny_run_and_refuses_to_clobber(tmp_path):
     assert (out / "pareto.csv").read_text().startswith("trial,")
     again = run("search", "--out", str(out), "--budget", "3")
     assert again.exit_code == 2 and "--resume" in again.output and "--overwrite" in again.output
+
+
+def test_search_out_is_a_file(tmp_path):
+    f = tmp_path / "f"
+    f.write_text("x")
+    r = run("search", "--out", str(f), "--accuracy", "surrogate", "--overwrite")
+    assert r.exit_code == 2 and "is a file" in r.output and f.read_text() == "x"
+
+
+def test_evaluate_metric_needs_the_edgetpu_template():
+    r = run("evaluate", "--network", TOPO, "--hw", "systolic", "--metric", "energy")
+    assert r.exit_code == 2 and "--metric" in r.output and "systolic" in r.output
+
+
+def test_search_resume_takes_the_recorded_options(tmp_path):
+    # The README's "codesign search --resume DIR --budget N" must continue the run with the options it was started
+    # with (recorded in command.json), not the defaults; options given again override them.
+    out = tmp_path / "s"
+    first = ["search", "--space", "edgetpu", "--hw", "edgetpu-space", "--strategy", "joint", "--controller", "ppo",
+             "--target-latency-ms", "3", "--mode", "hard", "--accuracy", "surrogate", "--budget", "8",
+             "--batch-size", "4", "--seed", "3", "--out", str(out), "--no-progress", "--no-plot"]
+    r = run(*first)
+    assert r.exit_code == 0, r.output
+    rec = json.loads((out / "command.json").read_text())["options"]
+    assert rec["controller"] == "ppo" and rec["budget"] == 8 and rec["seed"] == 3 and rec["mode"] == "hard"
+    r = run("search", "--resume", str(out), "--budget", "12", "--no-progress", "--no-plot")
+    assert r.exit_code == 0, r.output
+    assert len((out / "trials.jsonl").read_text().splitlines()) == 12
+    assert json.loads((out / "command.json").read_text())["options"]["budget"] == 12
+    # the same as one uninterrupted 12-trial run
+    straight = tmp_path / "t"
+    r = run(*[a if a != "8" else "12" for a in first[:-4]], "--out", str(straight), "--no-progress", "--no-plot")
+    assert r.exit_code == 0, r.output
+    strip = [{k: v for k, v in json.loads(line).items() if "seconds" not in k}
+             for line in (out / "trials.jsonl").read_text().splitlines()]
+    ref = [{k: v for k, v in json.loads(line).items() if "seconds" not in k}
+           for line in (straight / "trials.jsonl").read_text().splitlines()]
+    assert strip == ref
+    # an option given again that contradicts the checkpoint is refused, naming it
+    r = run("search", "--resume", str(out), "--controller", "evolution")
+    assert r.exit_code == 2 and "controller" in r.output
+    # a damaged command file is reported, not guessed around
+    (out / "command.json").write_text("{not json")
+    r = run("search", "--resume", str(out))
+    assert r.exit_code == 2 and "command.json" in r.output

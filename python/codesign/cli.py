@@ -127,7 +127,8 @@ def render_table(cost: Any, title: str, console: Console) -> None:
              "ifmap SRAM rd", "filter SRAM rd", "ofmap SRAM wr", "ifmap DRAM rd", "filter DRAM rd", "ofmap DRAM wr", "ms")
     table = Table(title=title, header_style="bold", show_lines=False, pad_edge=False)
     for i, h in enumerate(heads):
-        table.add_column(h, justify="left" if i == 0 else "right", no_wrap=i == 0)
+        # numbers fold onto a second line rather than being cut with an ellipsis when the terminal is narrow
+        table.add_column(h, justify="left" if i == 0 else "right", no_wrap=i == 0, overflow="fold")
     for rec in cost.layers:
         table.add_row(*[escape(_fmt(rec[c])) for c in cols])
     console.print(table)
@@ -156,7 +157,7 @@ def render_edgetpu_table(cost: Any, title: str, console: Console) -> None:
              "DRAM O B", "mapping (PEx/PEy/lane/SIMD, tiles, order, lanes)", "ms")
     table = Table(title=title, header_style="bold", pad_edge=False)
     for i, h in enumerate(heads):
-        table.add_column(h, justify="left" if i in (0, 6, 11) else "right", no_wrap=i in (0, 11))
+        table.add_column(h, justify="left" if i in (0, 6, 11) else "right", no_wrap=i == 0, overflow="fold")
     for rec in cost.layers:
         row = []
         for c in cols:
@@ -232,6 +233,9 @@ def evaluate(
         from .cost import MapperOptions
         from .cost import evaluate as run
 
+        if type(hardware).__name__ == "SystolicArray" and (metric != "latency" or budget != 0):
+            raise UsageError(f"--metric and --budget choose mappings on the Edge-TPU template; {hw!r} is a systolic "
+                             f"array, whose dataflow fixes the mapping (got --metric {metric}, --budget {budget})")
         mapper = MapperOptions(metric=metric, budget=budget, seed=seed)
         workload = load_workload(network, resolution, batch)
         cost = run(workload, hardware, mapper=mapper)
@@ -240,7 +244,8 @@ def evaluate(
         return
     if fmt == "table":
         if output is None:
-            console = Console(width=max(Console().width, 160))
+            probe = Console()  # a terminal: its own width (numbers fold); a pipe or file: wide enough for every column
+            console = probe if probe.is_terminal else Console(width=160)
         else:
             try:
                 console = Console(file=open(output, "w"), width=240)

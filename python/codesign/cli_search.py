@@ -4,6 +4,9 @@ Bad input is answered with one line on stderr naming the option and the value, a
 """
 from __future__ import annotations
 
+import json
+import math
+import os
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -18,6 +21,43 @@ err = Console(stderr=True)
 
 
 _fail = fail  # one-line error, exit 2 (codesign._cli_common)
+
+#: The options of a search that ``command.json`` in its folder records, so that ``--resume DIR`` continues it with
+#: them: any of these not given again on the command line comes from the file (those given, e.g. a larger
+#: ``--budget``, win). Display and per-session options (``--plot``, ``--progress``, ``--threads``,
+#: ``--time-limit-s``) are not recorded.
+RECORDED_OPTIONS: tuple[str, ...] = (
+    "space", "hw", "strategy", "controller", "target_latency_ms", "target_energy_mj", "target_edp", "mode",
+    "area_limit_mm2", "budget", "batch_size", "population", "sample_size", "lr", "accuracy", "proxy_steps",
+    "networks", "aggregate", "network_target", "fixed_hw", "phase_split", "seed")
+COMMAND_FILE = "command.json"
+
+
+def _read_command(folder: Path) -> dict[str, Any]:
+    """The options recorded in ``folder/command.json`` ({} if the folder has none, e.g. a search started from
+    Python)."""
+    path = Path(folder) / COMMAND_FILE
+    if not path.is_file():
+        return {}
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        opts = doc["options"]
+        if not isinstance(opts, dict):
+            raise TypeError("options is not a mapping")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _fail(f"--resume {folder}: {path} is not a codesign search command file ({exc}); delete it to resume "
+              f"with the options given on the command line")
+    return {k: v for k, v in opts.items() if k in RECORDED_OPTIONS}
+
+
+def _write_command(folder: Path, opts: dict[str, Any]) -> None:
+    """Record the search's options atomically (a killed run never leaves half a file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / COMMAND_FILE
+    tmp = folder / f".{COMMAND_FILE}.tmp"
+    doc = {"command": "codesign search", "options": {k: opts[k] for k in RECORDED_OPTIONS}}
+    tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _number_or_auto(name: str, text: Optional[str]) -> Any:
@@ -35,12 +75,13 @@ def _number_or_auto(name: str, text: Optional[str]) -> Any:
 
 
 def search_command(
+    ctx: typer.Context,
     space: str = typer.Option("edgetpu", "--space",
                               help="network space: mobilenetv2, mobilenetv2-base, edgetpu, edgetpu-gc (with group-conv IBN), fbnet, or a .toml/.yaml file"),
     hw: Optional[str] = typer.Option(None, "--hw",
                                      help="hardware space (edgetpu-space, the default; systolic-space) or a fixed preset "
                                           "(edgetpu, edgetpu-baseline, systolic, ...) for --strategy network-only; "
-                                          "unset when the --space file defines [hardware]"),
+                                          "unset when the --space file defines \\[hardware]"),
     strategy: str = typer.Option("joint", "--strategy",
                                  help="joint, network-only, hardware-only, net-then-hw or hw-then-net"),
     controller: str = typer.Option("evolution", "--controller", help="evolution, random, reinforce, ppo, tpe or nsga2 "
@@ -75,7 +116,10 @@ def search_command(
     phase_split: float = typer.Option(0.5, "--phase-split", help="phase-wise strategies: share of the first phase"),
     seed: int = typer.Option(0, "--seed", help="controller seed"),
     out: Optional[Path] = typer.Option(None, "--out", help="output folder (default runs/search)"),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="continue the search checkpointed in this folder"),
+    resume: Optional[Path] = typer.Option(None, "--resume",
+                                          help="continue the search checkpointed in this folder, with its recorded "
+                                               "options (command.json); options given again override them, e.g. "
+                                               "a larger --budget"),
     overwrite: bool = typer.Option(False, "--overwrite", help="start afresh even if the folder holds a checkpoint"),
     time_limit_s: Optional[float] = typer.Option(None, "--time-limit-s", help="stop (checkpointed) after this long"),
     threads: int = typer.Option(0, "--threads", help="cost-model threads (0 = all cores)"),
@@ -88,6 +132,29 @@ def search_command(
     Latency and energy come from the cost model on the 224-px ImageNet network; accuracy from the Fashion-MNIST
     proxy (a cheap ranking signal, not ImageNet accuracy) or the surrogate (no training at all).
     """
+    params = dict(ctx.params)
+    # by name: typer may bring its own click, whose ParameterSource is another enum
+    given = {k for k in params if getattr(ctx.get_parameter_source(k), "name", "") not in ("DEFAULT", "DEFAULT_MAP")}
+    if resume is not None:
+        for k, v in _read_command(resume).items():
+            if k not in given:
+                params[k] = v
+    _search(given=given, **params)
+
+
+def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, controller: str,
+            target_latency_ms: Optional[str], target_energy_mj: Optional[float], target_edp: Optional[float], mode: str,
+            area_limit_mm2: Optional[str], budget: int, batch_size: int, population: int, sample_size: int,
+            lr: Optional[float], accuracy: str, proxy_steps: int, networks: Optional[str], aggregate: str,
+            network_target: Optional[List[str]], fixed_hw: Optional[str], phase_split: float, seed: int,
+            out: Optional[Path], resume: Optional[Path], overwrite: bool, time_limit_s: Optional[float], threads: int,
+            plot: bool, progress: bool) -> None:
+    recorded = dict(space=space, hw=hw, strategy=strategy, controller=controller, target_latency_ms=target_latency_ms,
+                    target_energy_mj=target_energy_mj, target_edp=target_edp, mode=mode,
+                    area_limit_mm2=area_limit_mm2, budget=budget, batch_size=batch_size, population=population,
+                    sample_size=sample_size, lr=lr, accuracy=accuracy, proxy_steps=proxy_steps, networks=networks,
+                    aggregate=aggregate, network_target=list(network_target) if network_target else None,
+                    fixed_hw=fixed_hw, phase_split=phase_split, seed=seed)
     for name, value in (("--budget", budget), ("--batch-size", batch_size), ("--population", population),
                         ("--sample-size", sample_size), ("--proxy-steps", proxy_steps)):
         if value < 1:
@@ -112,18 +179,39 @@ def search_command(
         _fail(f"--aggregate must be sum, max or each, got {aggregate!r}")
     if not 0 < phase_split < 1:
         _fail(f"--phase-split must be in (0, 1), got {phase_split}")
+    if controller == "nsga2" and population < 2:
+        _fail(f"--population must be >= 2 for --controller nsga2 (its generation size), got {population}")
+    if networks is None:
+        for opt, name in (("network_target", "--network-target"), ("aggregate", "--aggregate")):
+            if opt in given:
+                _fail(f"{name} applies to multi-model search: give the networks with --networks")
+    if fixed_hw is not None and strategy not in ("network-only", "net-then-hw"):
+        _fail(f"--fixed-hw applies to --strategy network-only and net-then-hw (the phases that search the network "
+              f"on a fixed accelerator), got --strategy {strategy}")
     targets = None
     if network_target:
         targets = {}
+        names = [n.strip() for n in networks.split(",")] if networks else []
         for item in network_target:
-            name, _, ms = item.partition("=")
+            name, sep, ms = item.partition("=")
+            name = name.strip()
             try:
-                targets[name.strip()] = float(ms)
+                value = float(ms)
             except ValueError:
+                value = math.nan
+                sep = ""
+            if not sep or not name:
                 _fail(f"--network-target must be NAME=MS, got {item!r}")
+            if not (math.isfinite(value) and value > 0):
+                _fail(f"--network-target {name}: the latency target must be a positive number of ms, got {ms!r}")
+            if name not in names:
+                _fail(f"--network-target {name}: not one of --networks ({', '.join(names)})")
+            targets[name] = value
     if resume is not None and out is not None and Path(out) != Path(resume):
         _fail(f"--resume {resume} and --out {out} name different folders; give one")
     folder = resume if resume is not None else (out if out is not None else Path("runs/search"))
+    if folder.exists() and not folder.is_dir():
+        _fail(f"{'--resume' if resume is not None else '--out'} {folder} is a file, not a folder")
     lat = _number_or_auto("--target-latency-ms", target_latency_ms)
     area = _number_or_auto("--area-limit-mm2", area_limit_mm2)
     try:
@@ -153,8 +241,20 @@ def search_command(
         kwargs.update(networks=networks, aggregate=aggregate, network_targets=targets)
     else:
         kwargs["space"] = space
+    fresh = resume is None and (overwrite or not (folder / "checkpoint.json").exists())
+    if fresh:  # record the options first, so that a run killed at any point can be resumed with them
+        try:
+            _write_command(folder, recorded)
+        except OSError as exc:
+            _fail(f"--out {folder}: cannot write there ({exc.strerror or exc})")
     try:
         summary = run_search(folder, **kwargs)
+    except KeyboardInterrupt:
+        if resume is not None:
+            _write_command(folder, recorded)
+        err.print(f"interrupted: every finished batch is checkpointed in {folder}; continue with "
+                  f"codesign search --resume {folder}", highlight=False, soft_wrap=True)
+        raise typer.Exit(130)
     except FileExistsError:
         _fail(f"{folder} holds a search already: continue it with --resume {folder}, or start afresh with --overwrite")
         return
@@ -167,14 +267,19 @@ def search_command(
         _fail(str(exc).splitlines()[0])
         return
     except (ValueError, TypeError, OSError, KeyError) as exc:
-        text = str(exc).strip("'\"")
+        text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         _fail(text.splitlines()[0] if text else type(exc).__name__)
         return
+    if resume is not None:  # the resumed run was accepted: its options (e.g. a larger --budget) are now the run's
+        _write_command(folder, recorded)
     console = Console()
     console.print(f"[bold]{summary.n_trials}[/] trials ({summary.n_complete} complete, {summary.n_infeasible} infeasible, "
-                  f"{summary.n_failed} failed) in {summary.seconds:.0f} s; {summary.trained_networks} accuracy "
+                  f"{summary.n_failed} failed); this session: {summary.seconds:.0f} s, {summary.trained_networks} accuracy "
                   f"evaluations, {summary.proxy_cache_hits} cache hits"
                   + ("; stopped by --time-limit-s (continue with --resume)" if summary.stopped_early else ""))
+    if networks is not None:
+        console.print("multi-model search: the networks are fixed, so every design has accuracy 1 and the reward "
+                      "measures latency (and energy) only; a reward above 1 means faster than the target")
     if summary.best is not None:
         b = summary.best
         console.print(f"best reward {b['reward']:.4f}: trial {b['trial']}, accuracy {b['metrics'].get('accuracy', 0):.4f}, "
