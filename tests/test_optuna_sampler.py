@@ -156,6 +156,35 @@ def test_bad_input_is_a_value_error_naming_the_field():
         _make("tpe").load_state_dict(state)
 
 
+def test_population_size_is_capped():
+    with pytest.raises(ValueError, match=r"population_size must be an int in \[2, 1000000\], got population_size="):
+        OptunaSampler(TOY, sampler="nsga2", population_size=2**70)
+    assert OptunaSampler(TOY, sampler="nsga2", population_size=10**6).options["population_size"] == 10**6
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "nsga2"])
+def test_a_failed_load_leaves_the_sampler_as_it_was(sampler):
+    # the fresh-user report: a history diverging late left an empty study with n_asked=6 behind, whose own
+    # state_dict could not be reloaded
+    ctrl, ref = _make(sampler, seed=4), _make(sampler, seed=4)
+    for c in (ctrl, ref):
+        drive(c, TOY, 2, n=3)
+    other = _make(sampler, seed=9)
+    drive(other, TOY, 3, n=3)
+    state = json.loads(json.dumps(other.state_dict()))
+    last_ask = max(i for i, op in enumerate(state["optuna"]["history"]) if op[0] == "a")
+    state["optuna"]["history"][last_ask][1] = [(i + 1) % 4 for i in state["optuna"]["history"][last_ask][1]]
+    before = ctrl.state_dict()
+    with pytest.raises(ValueError, match=rf"diverged .*\['history'\]\[{last_ask}\]"):
+        ctrl.load_state_dict(state)
+    assert ctrl.state_dict() == before and ctrl.n_asked == 6 and len(ctrl.study.trials) == 6
+    assert drive(ctrl, TOY, 2) == drive(ref, TOY, 2)
+    fresh = _make(sampler, seed=0)
+    fresh.load_state_dict(json.loads(json.dumps(ctrl.state_dict())))
+    assert drive(fresh, TOY, 1) == drive(ctrl, TOY, 1)
+    assert repr(fresh).endswith("seed=4, n_asked=18, n_told=18)")
+
+
 def test_importing_the_package_needs_no_optuna():
     code = ("import sys; sys.modules['optuna'] = None\n"
             "import codesign.search as s\n"

@@ -14,7 +14,8 @@ of each :class:`~codesign.search.objective.Result` (reward; infeasible < -1; fai
 
 Both controllers own a seeded :class:`numpy.random.Generator` and serialise their complete state with
 :meth:`state_dict` (a JSON-serialisable dict) / :meth:`load_state_dict`, so a resumed search asks exactly what
-an uninterrupted one would have.
+an uninterrupted one would have. :meth:`load_state_dict` checks every field before it changes anything: a malformed
+state raises ValueError naming the field and the value and leaves the controller as it was.
 """
 from __future__ import annotations
 
@@ -33,24 +34,89 @@ __all__ = ["RegularizedEvolution", "RandomSearch"]
 T = TypeVar("T")
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
+def _check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {name}={value!r}")
+        raise ValueError(f"{name} must be an int >= {minimum}, got {name}={value!r:.80}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an int in [{minimum}, {maximum}], got {name}={value!r:.80}")
     return int(value)
+
+
+# -- checks of a state dict's fields: every problem is a ValueError naming the field and the value --------------
+#: numpy bit generators a state's ``rng`` may name.
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+
+
+def _state_key(state: dict[str, Any], key: str, where: str = "state") -> Any:
+    if key not in state:
+        raise ValueError(f"{where}[{key!r}] is missing")
+    return state[key]
+
+
+def _state_int(field: str, value: Any, minimum: int = 0, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum \
+            or (maximum is not None and value > maximum):
+        rng = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"{field} must be an int {rng}, got {value!r:.80}")
+    return int(value)
+
+
+def _state_float(field: str, value: Any, *, none_is: float | None = None) -> float:
+    """A finite number (JSON null -> ``none_is`` when given, e.g. -inf for a failed fitness)."""
+    if value is None and none_is is not None:
+        return none_is
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value):
+        what = "a finite number" + (" or null" if none_is is not None else "")
+        raise ValueError(f"{field} must be {what}, got {value!r:.80}")
+    return float(value)
+
+
+def _state_list(field: str, value: Any, length: int | None = None) -> list[Any]:
+    if not isinstance(value, (list, tuple)) or (length is not None and len(value) != length):
+        what = "a list" if length is None else f"a list of {length} items"
+        raise ValueError(f"{field} must be {what}, got {value!r:.80}")
+    return list(value)
+
+
+def _state_encoding(space: CategoricalSpace[Any], field: str, value: Any) -> tuple[int, ...]:
+    """A list of choice indices of ``space`` (checked by decoding it)."""
+    if not isinstance(value, (list, tuple)) or any(isinstance(i, bool) or not isinstance(i, (int, np.integer))
+                                                   for i in value):
+        raise ValueError(f"{field} must be a list of {len(space)} choice indices, got {value!r:.80}")
+    enc = tuple(int(i) for i in value)
+    try:
+        space.decode(enc)
+    except ValueError as exc:
+        raise ValueError(f"{field} is not an encoding of this space: {exc}") from None
+    return enc
+
+
+def _state_rng(field: str, value: Any) -> np.random.Generator:
+    """A numpy Generator restored from a ``bit_generator.state`` dict."""
+    name = value.get("bit_generator") if isinstance(value, dict) else None
+    if name not in _BIT_GENERATORS:
+        raise ValueError(f"{field} must be a numpy bit generator state (a dict whose 'bit_generator' is one of "
+                         f"{', '.join(_BIT_GENERATORS)}), got {value!r:.80}")
+    bg = getattr(np.random, name)()
+    try:
+        bg.state = value
+    except (KeyError, TypeError, ValueError, OverflowError, IndexError, AttributeError) as exc:
+        raise ValueError(f"{field} is not a valid {name} state ({type(exc).__name__}: {exc}), got "
+                         f"{value!r:.80}") from None
+    return np.random.Generator(bg)
 
 
 def _f_to_json(x: float) -> float | None:
     return None if not math.isfinite(x) else float(x)
 
 
-def _f_from_json(x: float | None) -> float:
-    return -math.inf if x is None else float(x)
-
-
 class _Controller(Generic[T]):
     """Common ask/tell bookkeeping: the space, the generator, counters and the best result so far."""
 
     kind = "controller"
+    #: largest seed a state may record (None: no limit).
+    _max_seed: int | None = None
 
     def __init__(self, space: CategoricalSpace[T], *, seed: int | None = 0) -> None:
         if not isinstance(space, CategoricalSpace):
@@ -118,26 +184,54 @@ class _Controller(Generic[T]):
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a snapshot from :meth:`state_dict` (the space must have the same decision names)."""
+        """Restore a snapshot from :meth:`state_dict` (the space must have the same decision names).
+
+        Every field is checked before anything changes: a malformed state raises ValueError naming the field and
+        the value and leaves the controller as it was."""
+        parsed = self._parse_state(state)
+        self._apply_state(parsed)
+
+    def _parse_state(self, state: Any) -> dict[str, Any]:
+        """Check ``state`` and convert it into the values :meth:`_apply_state` sets; changes nothing."""
         if not isinstance(state, dict):
             raise ValueError(f"state must be a dict, got {type(state).__name__}")
-        if state.get("kind") != self.kind:
-            raise ValueError(f"state kind={state.get('kind')!r} does not match controller kind {self.kind!r}")
-        if list(state.get("names", [])) != list(self.space.names):
-            raise ValueError("state names do not match this controller's space decision names")
-        if state.get("hyper", {}) != self._hyper():
-            raise ValueError(f"state hyper={state.get('hyper')!r} differs from this controller's {self._hyper()!r}")
-        rng_state = state["rng"]
-        bg = getattr(np.random, rng_state["bit_generator"])()
-        bg.state = rng_state
-        self._rng = np.random.Generator(bg)
-        self.seed = state.get("seed")
-        self.n_asked = _check_int("n_asked", state["n_asked"], 0)
-        self.n_told = _check_int("n_told", state["n_told"], 0)
-        best = state.get("best")
-        self._best = None if best is None else (tuple(int(i) for i in best[0]), _f_from_json(best[1]))
-        if self._best is not None:
-            self.space.decode(self._best[0])
+        kind = _state_key(state, "kind")
+        if kind != self.kind:
+            raise ValueError(f"state['kind']={kind!r:.80} does not match controller kind {self.kind!r}")
+        names = _state_key(state, "names")
+        if not isinstance(names, (list, tuple)) or list(names) != list(self.space.names):
+            raise ValueError(f"state['names'] does not match this controller's space decision names: "
+                             f"{names!r:.80} vs {list(self.space.names)!r:.80}")
+        hyper = _state_key(state, "hyper")
+        if hyper != self._hyper():
+            raise ValueError(f"state['hyper']={hyper!r:.200} differs from this controller's {self._hyper()!r:.200}")
+        seed = _state_key(state, "seed")
+        if seed is not None:
+            seed = _state_int("state['seed']", seed, 0, self._max_seed)
+        n_told = _state_int("state['n_told']", _state_key(state, "n_told"))
+        best = _state_key(state, "best")
+        if best is not None:
+            b = _state_list("state['best']", best, 2)
+            best = (_state_encoding(self.space, "state['best'][0]", b[0]),
+                    _state_float("state['best'][1]", b[1], none_is=-math.inf))
+        if (best is None) != (n_told == 0):
+            raise ValueError(f"state['best'] must be null exactly when nothing was told (n_told={n_told}), "
+                             f"got {state['best']!r:.80}")
+        return {
+            "seed": seed,
+            "rng": _state_rng("state['rng']", _state_key(state, "rng")),
+            "n_asked": _state_int("state['n_asked']", _state_key(state, "n_asked")),
+            "n_told": n_told,
+            "best": best,
+        }
+
+    def _apply_state(self, parsed: dict[str, Any]) -> None:
+        """Set the values of :meth:`_parse_state` (cannot fail)."""
+        self.seed = parsed["seed"]
+        self._rng = parsed["rng"]
+        self.n_asked = parsed["n_asked"]
+        self.n_told = parsed["n_told"]
+        self._best = parsed["best"]
 
 
 class RegularizedEvolution(_Controller[T]):
@@ -217,14 +311,23 @@ class RegularizedEvolution(_Controller[T]):
         state["population"] = [[list(e), _f_to_json(f)] for e, f in self._population]
         return state
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        super().load_state_dict(state)
-        pop = [(tuple(int(i) for i in e), _f_from_json(f)) for e, f in state.get("population", [])]
-        for e, _ in pop:
-            self.space.decode(e)
-        if len(pop) > self.population_size:
-            raise ValueError(f"state population has {len(pop)} members, more than population_size={self.population_size}")
-        self._population = pop
+    def _parse_state(self, state: Any) -> dict[str, Any]:
+        parsed = super()._parse_state(state)
+        pop = _state_list("state['population']", _state_key(state, "population"))
+        if len(pop) > min(self.population_size, parsed["n_told"]):
+            raise ValueError(f"state['population'] has {len(pop)} members, more than population_size="
+                             f"{self.population_size} or n_told={parsed['n_told']}")
+        members = []
+        for i, m in enumerate(pop):
+            e, f = _state_list(f"state['population'][{i}]", m, 2)
+            members.append((_state_encoding(self.space, f"state['population'][{i}][0]", e),
+                            _state_float(f"state['population'][{i}][1]", f, none_is=-math.inf)))
+        parsed["population"] = members
+        return parsed
+
+    def _apply_state(self, parsed: dict[str, Any]) -> None:
+        super()._apply_state(parsed)
+        self._population = parsed["population"]
 
 
 class RandomSearch(_Controller[T]):

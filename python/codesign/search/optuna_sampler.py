@@ -32,7 +32,9 @@ value, every told-but-not-asked encoding and value, in order). :meth:`OptunaSamp
 fresh in-memory study with the same seeded sampler and replays that history; as the samplers are deterministic
 functions of their seed and the trials, the replayed asks are the recorded ones (checked: a difference, e.g. from
 another optuna version, raises ValueError) and the restored controller asks exactly what the uninterrupted one
-would, also between an ask and its tell. Replaying costs one ask per recorded trial (milliseconds each).
+would, also between an ask and its tell. The replay runs on a study of its own, installed only once the whole
+history has replayed, so a failed load leaves the controller as it was. Replaying costs one ask per recorded trial
+(milliseconds each).
 
 optuna is optional: importing this module needs numpy only; constructing a controller imports optuna and raises an
 ImportError naming the ``search`` extra if it is missing.
@@ -49,7 +51,7 @@ import numpy as np
 
 from codesign.space._base import CategoricalSpace
 
-from .evolution import _check_int, _Controller
+from .evolution import _check_int, _Controller, _state_encoding, _state_float, _state_int, _state_key, _state_list
 from .objective import Result, fitness
 
 __all__ = ["OptunaSampler", "SAMPLERS"]
@@ -61,6 +63,7 @@ SAMPLERS: tuple[str, ...] = ("tpe", "nsga2")
 _TPE_DEFAULTS = {"n_startup_trials": 10, "multivariate": True, "constant_liar": True}
 _NSGA2_DEFAULTS = {"population_size": 50, "mutation_prob": None, "crossover_prob": 0.9}
 _MAX_SEED = 2**32 - 1  # numpy.random.RandomState's limit
+_MAX_POPULATION = 10**6  # NSGA-II's generation size: far above any budget this package runs
 
 
 def _import_optuna() -> Any:
@@ -82,7 +85,8 @@ class OptunaSampler(_Controller[T]):
         n_startup_trials: TPE: random trials before the Parzen estimators are used (default 10).
         multivariate: TPE: one joint density over all decisions (default True).
         constant_liar: TPE: pending trials count as bad ones while a batch is asked (default True).
-        population_size: NSGA-II: trials per generation, >= 2 (default 50; the runner passes ``population``).
+        population_size: NSGA-II: trials per generation, 2 to 10**6 (default 50; the runner passes
+            ``population``).
         mutation_prob: NSGA-II: probability that a parameter of a child is mutated (default None: optuna's
             ``1 / number of parameters``).
         crossover_prob: NSGA-II: probability that a child comes from crossover (default 0.9).
@@ -91,6 +95,8 @@ class OptunaSampler(_Controller[T]):
 
     Options of the other sampler must stay unset (ValueError otherwise).
     """
+
+    _max_seed = _MAX_SEED
 
     def __init__(
         self,
@@ -135,7 +141,7 @@ class OptunaSampler(_Controller[T]):
                 if not isinstance(opts[k], bool):
                     raise ValueError(f"{k} must be a bool, got {k}={opts[k]!r}")
         else:
-            opts["population_size"] = _check_int("population_size", opts["population_size"], 2)
+            opts["population_size"] = _check_int("population_size", opts["population_size"], 2, _MAX_POPULATION)
             for k in ("mutation_prob", "crossover_prob"):
                 v = opts[k]
                 if v is None and k == "mutation_prob":
@@ -163,32 +169,34 @@ class OptunaSampler(_Controller[T]):
             warnings.simplefilter("ignore", self._optuna.exceptions.ExperimentalWarning)
             yield
 
-    def _new_sampler(self) -> Any:
+    def _new_study(self, sampler_seed: int) -> Any:
         s = self._optuna.samplers
         if self.sampler == "tpe":
-            return s.TPESampler(seed=self._sampler_seed, **self.options)
-        return s.NSGAIISampler(seed=self._sampler_seed, **self.options)
+            sampler = s.TPESampler(seed=sampler_seed, **self.options)
+        else:
+            sampler = s.NSGAIISampler(seed=sampler_seed, **self.options)
+        with self._quiet():
+            return self._optuna.create_study(direction="maximize", sampler=sampler)
 
     def _reset(self) -> None:
-        with self._quiet():
-            self.study = self._optuna.create_study(direction="maximize", sampler=self._new_sampler())
+        self.study = self._new_study(self._sampler_seed)
         self._pending: list[tuple[int, tuple[int, ...]]] = []  # (trial number, encoding), oldest first
         self._history: list[list[Any]] = []  # ["a", enc] | ["t", number, value] | ["x", enc, value]
 
-    def _ask_one(self) -> tuple[int, tuple[int, ...]]:
+    def _ask_one(self, study: Any = None) -> tuple[int, tuple[int, ...]]:
         with self._quiet():
-            trial = self.study.ask(self._dists)
+            trial = (self.study if study is None else study).ask(self._dists)
         return trial.number, tuple(int(trial.params[n]) for n in self.space.names)
 
-    def _tell_asked(self, number: int, value: float) -> None:
+    def _tell_asked(self, number: int, value: float, study: Any = None) -> None:
         with self._quiet():
-            self.study.tell(number, value)
+            (self.study if study is None else study).tell(number, value)
 
-    def _add_told(self, enc: tuple[int, ...], value: float) -> None:
+    def _add_told(self, enc: tuple[int, ...], value: float, study: Any = None) -> None:
         ft = self._optuna.trial.create_trial(params=dict(zip(self.space.names, enc)), distributions=self._dists,
                                              value=value)
         with self._quiet():
-            self.study.add_trial(ft)
+            (self.study if study is None else study).add_trial(ft)
 
     def _value(self, result: Result) -> float:
         f = fitness(result)
@@ -248,42 +256,63 @@ class OptunaSampler(_Controller[T]):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a snapshot by replaying its history on a fresh study with the recorded sampler seed.
 
-        Raises ValueError if the snapshot is malformed or the replay asks other candidates than were recorded."""
+        Raises ValueError (naming the field) if the snapshot is malformed or the replay asks other candidates than
+        were recorded; the replay runs on a study of its own, so a failed load leaves the controller as it was."""
         super().load_state_dict(state)
-        ost = state.get("optuna")
-        if not isinstance(ost, dict) or not isinstance(ost.get("history"), list):
-            raise ValueError("state lacks the optuna history")
-        self._sampler_seed = _check_int("sampler_seed", ost.get("sampler_seed"), 0)
-        if self._sampler_seed > _MAX_SEED:
-            raise ValueError(f"sampler_seed must be < 2**32, got {self._sampler_seed}")
-        self._reset()
+
+    def _parse_state(self, state: Any) -> dict[str, Any]:
+        parsed = super()._parse_state(state)
+        ost = _state_key(state, "optuna")
+        if not isinstance(ost, dict):
+            raise ValueError(f"state['optuna'] must be a dict with sampler_seed and history, got {ost!r:.80}")
+        seed = _state_int("state['optuna']['sampler_seed']", _state_key(ost, "sampler_seed", "state['optuna']"),
+                          0, _MAX_SEED)
+        history = _state_list("state['optuna']['history']", _state_key(ost, "history", "state['optuna']"))
+        study = self._new_study(seed)
+        pending: list[tuple[int, tuple[int, ...]]] = []
+        replayed: list[list[Any]] = []
         n_asked = n_told = 0
-        for k, op in enumerate(ost["history"]):
-            if not isinstance(op, list) or not op or op[0] not in ("a", "t", "x"):
-                raise ValueError(f"optuna history entry {k} is malformed: {op!r:.80}")
-            if op[0] == "a":
-                want = tuple(int(i) for i in op[1])
-                number, enc = self._ask_one()
+        for k, op in enumerate(history):
+            field = f"state['optuna']['history'][{k}]"
+            tag = op[0] if isinstance(op, list) and op else None
+            if tag not in ("a", "t", "x"):
+                raise ValueError(f"{field} must be ['a', encoding], ['t', trial number, value] or "
+                                 f"['x', encoding, value], got {op!r:.80}")
+            if tag == "a":
+                _state_list(field, op, 2)
+                want = _state_encoding(self.space, f"{field}[1]", op[1])
+                number, enc = self._ask_one(study)
                 if enc != want:
                     raise ValueError(
-                        f"replaying the optuna history diverged at trial {number}: the sampler asked {list(enc)}, "
-                        f"the state recorded {list(want)} (another optuna version?)")
-                self._pending.append((number, enc))
+                        f"replaying the optuna history diverged at trial {number} ({field}): the sampler asked "
+                        f"{list(enc)}, the state recorded {list(want)} (another optuna version?)")
+                pending.append((number, enc))
+                replayed.append(["a", list(enc)])
                 n_asked += 1
-            elif op[0] == "t":
-                number, v = int(op[1]), float(op[2])
-                idx = [i for i, (num, _) in enumerate(self._pending) if num == number]
+            elif tag == "t":
+                _state_list(field, op, 3)
+                number = _state_int(f"{field}[1]", op[1])
+                v = _state_float(f"{field}[2]", op[2])
+                idx = [i for i, (num, _) in enumerate(pending) if num == number]
                 if not idx:
-                    raise ValueError(f"optuna history entry {k} tells trial {number}, which is not pending")
-                del self._pending[idx[0]]
-                self._tell_asked(number, v)
+                    raise ValueError(f"{field} tells trial {number}, which is not pending")
+                del pending[idx[0]]
+                self._tell_asked(number, v, study)
+                replayed.append(["t", number, v])
                 n_told += 1
             else:
-                enc = tuple(int(i) for i in op[1])
-                self.space.decode(enc)
-                self._add_told(enc, float(op[2]))
+                _state_list(field, op, 3)
+                enc = _state_encoding(self.space, f"{field}[1]", op[1])
+                v = _state_float(f"{field}[2]", op[2])
+                self._add_told(enc, v, study)
+                replayed.append(["x", list(enc), v])
                 n_told += 1
-            self._history.append(list(op))
-        if (n_asked, n_told) != (self.n_asked, self.n_told):
-            raise ValueError(f"optuna history holds {n_asked} asks and {n_told} tells, the state counts "
-                             f"n_asked={self.n_asked}, n_told={self.n_told}")
+        if (n_asked, n_told) != (parsed["n_asked"], parsed["n_told"]):
+            raise ValueError(f"state['optuna']['history'] holds {n_asked} asks and {n_told} tells, the state counts "
+                             f"n_asked={parsed['n_asked']}, n_told={parsed['n_told']}")
+        parsed["optuna"] = (seed, study, pending, replayed)
+        return parsed
+
+    def _apply_state(self, parsed: dict[str, Any]) -> None:
+        super()._apply_state(parsed)
+        self._sampler_seed, self.study, self._pending, self._history = parsed["optuna"]

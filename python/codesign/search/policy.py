@@ -36,7 +36,7 @@ import numpy as np
 
 from codesign.space._base import CategoricalSpace
 
-from .evolution import _check_int, _Controller
+from .evolution import _check_int, _Controller, _state_encoding, _state_float, _state_int, _state_key, _state_list
 from .objective import Result, fitness
 
 __all__ = ["PolicyGradient", "Reinforce", "PPO", "CategoricalPolicy"]
@@ -132,14 +132,26 @@ class CategoricalPolicy:
     def state_dict(self) -> dict[str, Any]:
         return {"theta": self.theta.tolist(), "m": self.m.tolist(), "v": self.v.tolist(), "t": self.t}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any], where: str = "state") -> None:
+        """Restore :meth:`state_dict`; a malformed one raises ValueError naming the field and changes nothing."""
+        self._apply_state(self._parse_state(state, where))
+
+    def _parse_state(self, state: Any, where: str = "state") -> dict[str, Any]:
+        if not isinstance(state, dict):
+            raise ValueError(f"{where} must be a dict, got {state!r:.80}")
         n = int(self.offsets[-1])
+        out: dict[str, Any] = {}
         for key in ("theta", "m", "v"):
-            arr = np.asarray(state[key], dtype=float)
-            if arr.shape != (n,):
-                raise ValueError(f"policy state {key} has shape {arr.shape}, expected ({n},)")
-            setattr(self, key, arr)
-        self.t = _check_int("t", state["t"], 0)
+            field = f"{where}[{key!r}]"
+            raw = _state_list(field, _state_key(state, key, where), n)
+            out[key] = np.array([_state_float(f"{field}[{i}]", x) for i, x in enumerate(raw)], dtype=float)
+        if (out["v"] < 0).any():
+            raise ValueError(f"{where}['v'] (Adam's second moments) must be >= 0, got {state['v']!r:.80}")
+        out["t"] = _state_int(f"{where}['t']", _state_key(state, "t", where))
+        return out
+
+    def _apply_state(self, parsed: dict[str, Any]) -> None:
+        self.theta, self.m, self.v, self.t = parsed["theta"], parsed["m"], parsed["v"], parsed["t"]
 
 
 class PolicyGradient(_Controller[T]):
@@ -241,16 +253,30 @@ class PolicyGradient(_Controller[T]):
         state["pending"] = [[list(e), lps] for e, lps in self._pending.items()]
         return state
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        super().load_state_dict(state)
-        self.policy.load_state_dict(state["policy"])
-        b = state.get("baseline")
-        self.baseline = None if b is None else float(b)
-        self._pending = {}
-        for e, lps in state.get("pending", []):
-            enc = tuple(int(i) for i in e)
-            self.space.decode(enc)
-            self._pending[enc] = [float(x) for x in lps]
+    def _parse_state(self, state: Any) -> dict[str, Any]:
+        parsed = super()._parse_state(state)
+        parsed["policy"] = self.policy._parse_state(_state_key(state, "policy"), "state['policy']")
+        b = _state_key(state, "baseline")
+        parsed["baseline"] = None if b is None else _state_float("state['baseline']", b)
+        pending: dict[tuple[int, ...], list[float]] = {}
+        for i, item in enumerate(_state_list("state['pending']", _state_key(state, "pending"))):
+            field = f"state['pending'][{i}]"
+            e, lps = _state_list(field, item, 2)
+            enc = _state_encoding(self.space, f"{field}[0]", e)
+            if enc in pending:
+                raise ValueError(f"{field}[0] repeats the pending encoding {list(enc)}")
+            lps = _state_list(f"{field}[1]", lps)
+            if not lps:
+                raise ValueError(f"{field}[1] must list at least one log-probability, got []")
+            pending[enc] = [_state_float(f"{field}[1][{j}]", x) for j, x in enumerate(lps)]
+        parsed["pending"] = pending
+        return parsed
+
+    def _apply_state(self, parsed: dict[str, Any]) -> None:
+        super()._apply_state(parsed)
+        self.policy._apply_state(parsed["policy"])
+        self.baseline = parsed["baseline"]
+        self._pending = parsed["pending"]
 
 
 class Reinforce(PolicyGradient[T]):

@@ -38,7 +38,9 @@ Files written to ``out_dir``:
 * ``checkpoint.json`` - configuration, trial count, phase state, controller state and accuracy cache, written
   atomically (temp file, fsync, ``os.replace``) after every batch, once that batch's trial lines are on disk;
   ``run_search(..., resume=True)`` truncates ``trials.jsonl`` to the checkpoint's count and continues exactly
-  as an uninterrupted run would (also after SIGKILL);
+  as an uninterrupted run would (also after SIGKILL); a checkpoint that is malformed or does not fit the run
+  (another configuration, a phase or batch out of range, a corrupted controller state) is a ValueError naming the
+  file and the key;
 * ``search.png`` - accuracy vs latency and vs energy (or area), fronts marked (needs matplotlib);
 * ``summary.json`` - the :class:`SearchSummary` at the end.
 """
@@ -241,6 +243,94 @@ def _read_checkpoint(path: Path) -> dict[str, Any]:
     if ckpt["n_trials"] < 0 or ckpt["batch"] < 0 or ckpt["phase"] < 0:
         raise ValueError(f"{path}: n_trials, batch and phase must be >= 0, got {ckpt['n_trials']}, {ckpt['batch']}, {ckpt['phase']}")
     return ckpt
+
+
+_UNSET = object()  # a configuration key one side lacks
+
+
+def _short(value: Any, width: int = 60) -> str:
+    r = "unset" if value is _UNSET else repr(value)
+    return r if len(r) <= width else r[: width - 3] + "..."
+
+
+def _config_differences(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """Human-readable differences between two run configurations: ``"key: checkpoint X, now Y"`` per differing
+    key, values truncated to 60 characters (one level into dicts of the same ``kind``:
+    ``"objective.target_latency_ms: ..."``). The accuracy description is stored under ``proxy`` or ``accuracy``
+    (by kind); to the user both are "accuracy settings"."""
+    acc_keys = ("proxy", "accuracy")
+
+    def get(cfg: Mapping[str, Any], key: str) -> Any:
+        if key == "accuracy settings":
+            return next((cfg[k] for k in acc_keys if k in cfg), _UNSET)
+        return cfg.get(key, _UNSET)
+
+    keys = sorted({"accuracy settings" if k in acc_keys else k for k in set(saved) | set(now)})
+    out = []
+    for key in keys:
+        old, new = get(saved, key), get(now, key)
+        if old == new:
+            continue
+        if isinstance(old, Mapping) and isinstance(new, Mapping) and old.get("kind") == new.get("kind"):
+            for sub in sorted(set(old) | set(new), key=str):
+                o, n = old.get(sub, _UNSET), new.get(sub, _UNSET)
+                if o != n:
+                    label = f"{key} ({sub})" if key == "accuracy settings" else f"{key}.{sub}"
+                    out.append(f"{label}: checkpoint {_short(o)}, now {_short(n)}")
+        else:
+            out.append(f"{key}: checkpoint {_short(old)}, now {_short(new)}")
+    if not out:  # e.g. a checkpoint naming both accuracy keys
+        out = [f"{k}: checkpoint {_short(saved.get(k, _UNSET))}, now {_short(now.get(k, _UNSET))}"
+               for k in sorted(set(saved) | set(now)) if saved.get(k, _UNSET) != now.get(k, _UNSET)]
+    return out
+
+
+def _checkpoint_phase_state(path: Path, ckpt: dict[str, Any], strategy: str, phase_kinds: Sequence[str],
+                            budget: int, joint: JointSpace) -> tuple[int, list[int], list[Any], int]:
+    """(phase, phase_ends, phase_fixed, batch) of a checkpoint, checked against the strategy and the budget of
+    the resumed run; every problem is a ValueError naming the file and the key."""
+    n_phases = len(phase_kinds)
+    n_trials, batch, phase = ckpt["n_trials"], ckpt["batch"], ckpt["phase"]
+    if batch > n_trials:
+        raise ValueError(f"{path}: checkpoint key 'batch' must be an int in [0, n_trials={n_trials}] (a batch holds "
+                         f"at least one trial), got {batch!r}")
+    if not 0 <= phase < n_phases:
+        raise ValueError(f"{path}: checkpoint key 'phase' must be an int in [0, {n_phases - 1}] for "
+                         f"strategy={strategy!r} ({n_phases} phase{'s' if n_phases > 1 else ''}), got {phase!r}")
+    ends = ckpt["phase_ends"]
+    if len(ends) != n_phases or any(isinstance(e, bool) or not isinstance(e, int) for e in ends) \
+            or ends[0] < 1 or any(a >= b for a, b in zip(ends, ends[1:])):
+        raise ValueError(f"{path}: checkpoint key 'phase_ends' must list {n_phases} increasing positive trial "
+                         f"counts (strategy={strategy!r}), got {ends!r:.80}")
+    if phase > 0 and n_trials < ends[phase - 1]:
+        raise ValueError(f"{path}: checkpoint key 'phase' is {phase}, but n_trials={n_trials} has not reached the "
+                         f"end of phase {phase - 1} (phase_ends={ends!r:.80})")
+    if phase < n_phases - 1 and n_trials > ends[phase]:
+        raise ValueError(f"{path}: checkpoint key 'phase' is {phase}, but n_trials={n_trials} is past its end "
+                         f"(phase_ends={ends!r:.80})")
+    phase_ends = [int(e) for e in ends[:-1]] + [budget]
+    if n_phases > 1 and ends[-2] >= budget and n_trials < budget:
+        raise ValueError(f"{path}: the checkpoint's phase {n_phases - 2} ends at trial {ends[-2]} "
+                         f"(phase_ends={ends!r:.80}), so budget={budget} is too small to resume it")
+    fixed = ckpt["phase_fixed"]
+    if len(fixed) != n_phases:
+        raise ValueError(f"{path}: checkpoint key 'phase_fixed' must list {n_phases} items (one per phase of "
+                         f"strategy={strategy!r}), got {fixed!r:.80}")
+    for i, (k, fx) in enumerate(zip(phase_kinds, fixed)):
+        if fx is None:
+            continue
+        sub = {"network": joint.hardware, "hardware": joint.network}.get(k)
+        bad = sub is None or not isinstance(fx, list)
+        if not bad:
+            try:
+                sub.decode(fx)
+            except (ValueError, TypeError):
+                bad = True
+        if bad:
+            what = "null (a joint phase fixes nothing)" if sub is None else \
+                f"null or an encoding of the {'hardware' if k == 'network' else 'network'} space"
+            raise ValueError(f"{path}: checkpoint key 'phase_fixed'[{i}] must be {what}, got {fx!r:.80}")
+    return phase, phase_ends, list(fixed), batch
 
 
 def _write_json_atomic(path: Path, obj: Any) -> None:
@@ -574,18 +664,17 @@ def run_search(
             raise FileNotFoundError(f"resume=True but there is no checkpoint at {ckpt_path}")
         ckpt = _read_checkpoint(ckpt_path)
         if ckpt["config"] != config:
-            diff = sorted(k for k in set(config) | set(ckpt["config"]) if config.get(k) != ckpt["config"].get(k))
-            raise ValueError(f"{ckpt_path}: configuration differs from the checkpoint in {diff}")
+            diffs = _config_differences(ckpt["config"], config)
+            more = f"; and {len(diffs) - 3} more" if len(diffs) > 3 else ""
+            raise ValueError(f"{ckpt_path}: the configuration differs from the checkpoint: {'; '.join(diffs[:3])}"
+                             f"{more} - resume with the options of the run that made it")
+        phase, phase_ends, phase_fixed, batch_no = _checkpoint_phase_state(ckpt_path, ckpt, strategy, phase_kinds,
+                                                                           budget, joint)
         n_saved = int(ckpt["n_trials"])
         trials = load_trials(trials_path, limit=n_saved) if trials_path.is_file() else []
         if len(trials) != n_saved:
             raise ValueError(f"{trials_path} holds {len(trials)} trials, the checkpoint {n_saved}")
-        phase = int(ckpt["phase"])
-        if len(phase_kinds) > 1:
-            phase_ends = [int(e) for e in ckpt["phase_ends"][:-1]] + [budget]
-        phase_fixed = list(ckpt["phase_fixed"])
         ctrl_state = ckpt["controller"]
-        batch_no = int(ckpt["batch"])
         try:
             evaluator.load_cache_state(ckpt.get("accuracy_cache", []))
         except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -618,8 +707,12 @@ def run_search(
     if ctrl_state is not None:
         try:
             ctrl.load_state_dict(ctrl_state)
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-            raise ValueError(f"{ckpt_path}: malformed controller state in the checkpoint ({exc!r:.200})") from None
+        except ValueError as exc:
+            raise ValueError(f"{ckpt_path}: malformed controller state in the checkpoint (key 'controller'): "
+                             f"{str(exc):.300}") from None
+        except (KeyError, TypeError, IndexError, AttributeError) as exc:  # pragma: no cover - load checks every field
+            raise ValueError(f"{ckpt_path}: malformed controller state in the checkpoint (key 'controller'): "
+                             f"{exc!r:.300}") from None
     cur_space = ctrl.space
     if trials:  # resumed: the candidate cache as the uninterrupted run had it
         from .objective import Result
