@@ -311,6 +311,7 @@ from codesign.space import (  # noqa: E402
     EDGETPU_HW_FIELDS,
     FBNET_LAYERS,
     FBNET_OPS,
+    FBNetSpace,
     BlockSpec,
     EdgeTpuHardwareSpace,
     EdgeTpuNetCandidate,
@@ -735,4 +736,185 @@ def test_space_file_gc_ibn(tmp_path):
         load_space_file(p)
     p.write_text('[network]\ntype = "edgetpu"\nblocks = ["ibn", "grouped"]\n')
     with pytest.raises(ValueError, match="block='grouped'"):
+        load_space_file(p)
+
+
+# =====================================================================================================
+# validation of space settings, space files and candidates (fresh-user report)
+# =====================================================================================================
+def test_a_single_value_is_one_choice(tmp_path):
+    """Policy: a setting that takes choices takes a list, or one value as its only choice (was: TypeError
+    "'int' object is not iterable"), in the constructors, network_space / hardware_space and space files alike."""
+    gc = network_space("edgetpu-gc", group_channels=4)
+    assert gc.group_channels == (4,) and gc.reference.group == (4,) * 6
+    assert network_space("edgetpu", kernels=3).kernels == (3,)
+    one = NetworkSpace(kernels=5, expansions=6, widths=1.0, se_ratios=0, activations="swish")
+    assert one.size == 2 * 3 * 4 * 4 * 4 * 4 * 2 and one.activations == ("swish",)  # only the depths vary
+    assert NetworkSpace(kernels=5).kernels == (5,) and NetworkSpace(widths=1).widths == (1.0,)
+    assert FBNetSpace(ops="skip").ops == ("skip",)
+    assert hardware_space("edgetpu-space", pe_x=4).choices[0] == (4,)
+    assert HardwareSpace(rows=32, dataflows="ws").choices[:3] == ((32,), (8, 16, 32, 64, 128), ("ws",))
+    # numpy arrays and scalars are lists of / single Python values
+    assert hardware_space("edgetpu-space", pe_x=np.array([2, 4])).choices[0] == (2, 4)
+    assert type(NetworkSpace(kernels=np.array([3, 5])).kernels[0]) is int
+    p = tmp_path / "space.toml"
+    p.write_text('[network]\ntype = "edgetpu"\nblocks = ["gc-fused"]\ngroup_channels = 4\nkernels = 3\n')
+    sp = load_space_file(p)
+    assert sp.blocks == ("gc-fused",) and sp.group_channels == (4,) and sp.kernels == (3,)
+    p.write_text('[network]\ntype = "edgetpu"\ngroup_channels = 0\n')
+    with pytest.raises(ValueError, match=r"\[network\] group_channels must be among .*got group=0"):
+        load_space_file(p)
+    # a mapping or a set is refused, naming the setting
+    with pytest.raises(ValueError, match=r"kernels must be a list of choices .*mapping: kernels=\{'a': 3\}"):
+        NetworkSpace(kernels={"a": 3})
+    with pytest.raises(ValueError, match=r"pe_x must be a list of choices .*set"):
+        EdgeTpuHardwareSpace(pe_x={2, 4})
+
+
+def test_a_string_is_one_choice_not_its_characters(tmp_path):
+    assert EdgeTpuNetworkSpace(blocks="gc-fused").blocks == ("gc-fused",)
+    with pytest.raises(ValueError, match="got kernel='three'"):  # was: got kernel='t'
+        EdgeTpuNetworkSpace(kernels="three")
+    with pytest.raises(ValueError, match="got block='gc'"):  # was: got block='g'
+        EdgeTpuNetworkSpace(blocks="gc")
+    with pytest.raises(ValueError, match="got dataflow='wso'"):
+        HardwareSpace(dataflows="wso")
+    with pytest.raises(ValueError, match="got act='swsh'"):
+        NetworkSpace(activations="swsh")
+    p = tmp_path / "space.toml"
+    p.write_text('[network]\ntype = "edgetpu"\nblocks = "gc-fused"\n')
+    assert load_space_file(p).blocks == ("gc-fused",)
+    p.write_text('[network]\ntype = "edgetpu"\nkernels = "three"\n')
+    with pytest.raises(ValueError, match=r"\[network\] kernels .*got kernel='three'"):
+        load_space_file(p)
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("network = 5", "network=5"),
+    ("network = [1, 2]", r"network=\[1, 2\]"),
+    ('network = "edgetpu"', "network='edgetpu'"),
+    ('hardware = "edgetpu-space"', "hardware='edgetpu-space'"),
+    ('[[network]]\ntype = "edgetpu"', r"network=\[\{'type': 'edgetpu'\}\]"),
+])
+def test_space_file_part_must_be_a_table(tmp_path, text, shown):
+    p = tmp_path / "space.toml"
+    p.write_text(text + "\n")
+    with pytest.raises(ValueError, match=rf"\[(network|hardware)\] must be a table \(mapping\).*got {shown}"):
+        load_space_file(p)
+
+
+def test_space_dict_keys_type_and_hw_mutation_prob_checked():
+    from codesign.space import space_from_dict
+
+    with pytest.raises(ValueError, match="setting names must be strings, got 1"):
+        space_from_dict({"network": {"type": "edgetpu", 1: 2}})  # YAML allows int keys (was: TypeError)
+    with pytest.raises(ValueError, match="type must be a space name .*got type=5"):
+        space_from_dict({"network": {"type": 5}})
+    with pytest.raises(ValueError, match="hw_mutation_prob applies to a joint space"):
+        space_from_dict({"network": {"type": "edgetpu"}, "hw_mutation_prob": 0.2})  # was silently ignored
+    with pytest.raises(ValueError, match="space definition: hw_mutation_prob must be in"):
+        space_from_dict({"network": {"type": "edgetpu"}, "hardware": {"type": "edgetpu-space"},
+                         "hw_mutation_prob": "x"})
+    joint = space_from_dict({"network": {"type": "edgetpu"}, "hardware": {"type": "edgetpu-space"},
+                             "hw_mutation_prob": 0.2})
+    assert joint.hw_mutation_prob == 0.2
+
+
+@pytest.mark.parametrize("widths", [(float("inf"),), (float("nan"),), (1e9,), (1e-9,), (0.0,), (-1.0,), (9.0,),
+                                    (0.04,), (True,), ("1.0",)])
+def test_widths_must_be_finite_and_in_range(widths, tmp_path):
+    for cls in (NetworkSpace, EdgeTpuNetworkSpace):
+        with pytest.raises(ValueError, match=r"widths must be numbers in \[0.05, 8\].*got width="):
+            cls(widths=widths)
+    assert EdgeTpuNetworkSpace(widths=(0.05, 8)).widths == (0.05, 8.0)  # the range's ends are allowed
+    p = tmp_path / "space.toml"
+    p.write_text('[network]\ntype = "mobilenetv2"\nwidths = [inf]\n')  # was: OverflowError in round_to_multiple
+    with pytest.raises(ValueError, match=r"\[network\] widths must be numbers in \[0.05, 8\].*got width=inf"):
+        load_space_file(p)
+
+
+def test_kernels_and_expansions_have_sane_ranges():
+    with pytest.raises(ValueError, match=r"kernels must be odd ints in \[1, 31\], got kernel=33"):
+        EdgeTpuNetworkSpace(kernels=(3, 33))
+    with pytest.raises(ValueError, match=r"expansions must be ints in \[1, 64\], got expansion=1000000000"):
+        NetworkSpace(expansions=(10**9,))  # was: every trial failed on Layer.k > 2**31 - 1
+    with pytest.raises(ValueError, match="got expansion=4.0"):
+        EdgeTpuNetworkSpace(expansions=(2, 4.0))
+    with pytest.raises(ValueError, match="got group=8.0"):
+        EdgeTpuNetworkSpace(blocks=EDGETPU_BLOCKS, group_channels=(8.0,))
+    assert EdgeTpuNetworkSpace(kernels=31, expansions=64).kernels == (31,)
+
+
+def test_validate_is_type_strict_for_int_choices():
+    """A float equal to an int choice is not that choice (network_def refused it, and expansion 4.0 named the
+    network e4.0, another cache key than e4); a bool is not an int; numpy ints are ints."""
+    es = ETPU_GC.reference
+    for field, bad, shown in (("kernel", 3.0, "kernel=3.0"), ("depth", 1.0, "depth=1.0"),
+                              ("expansion", 4.0, "expansion=4.0"), ("kernel", True, "kernel=True")):
+        cand = dataclasses.replace(es, **{field: (bad,) + getattr(es, field)[1:]})
+        with pytest.raises(ValueError, match=rf"stage1\.{shown} is not one of the allowed choices .*they are ints"):
+            ETPU_GC.validate(cand)
+        with pytest.raises(ValueError, match=rf"stage1\.{shown}"):
+            ETPU_GC.short_name(cand)
+    gc = dataclasses.replace(es, block=("gc-fused",) * 6, group=(8.0,) * 6)
+    with pytest.raises(ValueError, match=r"stage1\.group=8\.0 .*they are ints"):
+        ETPU_GC.validate(gc)  # the fixed (not encoded) group width is checked the same way
+    with pytest.raises(ValueError, match=r"stage1\.group=8\.0"):
+        ETPU_GC_G.encode(gc)
+    mnv2 = NetworkCandidate.mobilenet_v2()
+    with pytest.raises(ValueError, match=r"stage1\.expansion=1\.0"):
+        NET.validate(dataclasses.replace(mnv2, expansion=(1.0,) + mnv2.expansion[1:]))
+    # numpy ints are ints (and become Python ints, so network_def and the names work)
+    np_es = dataclasses.replace(es, kernel=tuple(np.int64(k) for k in es.kernel),
+                                depth=tuple(np.int32(d) for d in es.depth))
+    assert type(np_es.kernel[0]) is int and np_es == es
+    assert ETPU_GC.encode(np_es) == ETPU_GC.encode(es) and ETPU_GC.network_def(np_es) == ETPU_GC.network_def(es)
+    # a float choice still takes an equal int (width 1 is width 1.0) and names the network the same
+    assert ETPU_GC.short_name(dataclasses.replace(es, width=(1,) * 6)) == ETPU_GC.short_name(es)
+    # hardware: numpy ints are ints there too
+    hw = HW.default
+    assert HW.encode(hw) == HW.encode(dataclasses.replace(hw, rows=np.int64(32)))
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"io_bw_gbps": [float("inf")]}, r"io_bw_gbps choices must be finite positive numbers, got io_bw_gbps=inf"),
+    ({"io_bw_gbps": [float("nan")]}, r"io_bw_gbps=nan"),
+    ({"pe_mem_kib": []}, r"pe_mem_kib must have at least one choice"),
+    ({"pe_x": [4.0]}, r"pe_x choices must be ints >= 1, got pe_x=4.0"),
+    ({"pe_x": [True]}, r"pe_x=True"),
+    ({"simd": ["64"]}, r"simd=\'64\'"),
+    ({"simd": [[64]]}, r"simd=\[64\]"),  # was: TypeError unhashable type
+    ({"pe_x": [10**6]}, r"invalid design \(pe_x must be between 1 and 4096, got 1000000\)"),  # was: at decode
+    ({"core_mem_kib": [1e15]}, r"core_mem_kib must be below 1e12 KiB"),
+])
+def test_edgetpu_hardware_space_choices_checked(kw, match):
+    with pytest.raises(ValueError, match=match):
+        EdgeTpuHardwareSpace(**kw)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"rows": [[8]]}, r"rows choices must be ints >= 1, got rows=\[8\]"),  # was: TypeError unhashable type
+    ({"rows": [8.0]}, r"rows=8.0"),
+    ({"dataflows": ["ws", 1]}, r"got dataflow=1"),
+    ({"ifmap_sram_kib": [float("inf")]}, r"ifmap_sram_kib choices must be finite positive numbers, got .*=inf"),
+    ({"ifmap_sram_kib": [1e300]}, r"ifmap_sram_kib must be below 9e15 words"),
+    ({"dram_bw_words_per_cycle": [0]}, r"dram_bw_words_per_cycle=0"),
+    ({"rows": [4096], "ofmap_sram_kib": [1]}, r"invalid design \(ofmap_sram_kib=1 is too small"),
+    ({"clock_mhz": float("inf")}, r"clock_mhz must be a finite positive number"),
+    ({"word_bytes": 10**6}, r"word_bytes must be between 1 and 16"),
+])
+def test_systolic_hardware_space_choices_checked(kw, match):
+    with pytest.raises(ValueError, match=match):
+        HardwareSpace(**kw)
+
+
+def test_hardware_space_file_errors_name_the_setting(tmp_path):
+    p = tmp_path / "space.toml"
+    p.write_text('[hardware]\ntype = "edgetpu-space"\npe_x = 4\nio_bw_gbps = 10\n')
+    assert load_space_file(p).size == 5 * 4 * 4 * 5 * 5
+    p.write_text('[hardware]\ntype = "edgetpu-space"\nio_bw_gbps = [inf]\n')
+    with pytest.raises(ValueError, match=r"\[hardware\] io_bw_gbps choices must be finite positive numbers"):
+        load_space_file(p)
+    p.write_text('[hardware]\ntype = "systolic-space"\nrows = [8, 16.0]\n')
+    with pytest.raises(ValueError, match=r"\[hardware\] rows choices must be ints >= 1, got rows=16.0"):
         load_space_file(p)

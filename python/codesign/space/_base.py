@@ -9,14 +9,14 @@ from __future__ import annotations
 import math
 import numbers
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 T = TypeVar("T")
 
-__all__ = ["CategoricalSpace", "as_generator"]
+__all__ = ["CategoricalSpace", "as_generator", "choice_tuple", "not_a_choice", "py_scalar"]
 
 
 def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
@@ -28,16 +28,69 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     raise ValueError(f"rng must be a numpy.random.Generator, an int seed or None, got {rng!r}")
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Value equality that treats 1 == 1.0 as equal but never matches bools against numbers or str."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if isinstance(a, str) or isinstance(b, str):
-        return a == b
+def py_scalar(v: Any) -> Any:
+    """``v`` with a numpy scalar turned into the Python one (``np.int64(3) -> 3``, ``np.float64(0.5) -> 0.5``,
+    ``np.str_("ws") -> "ws"``); anything else unchanged."""
+    if isinstance(v, np.generic) and not isinstance(v, np.ndarray):
+        return v.item()
+    return v
+
+
+def choice_tuple(field: str, values: Any) -> tuple[Any, ...]:
+    """The choices of a space setting as a tuple (numpy scalars made Python scalars).
+
+    Policy, the same for every network and hardware space setting that takes choices: a list, tuple, range or
+    1-d array gives its elements in order; a single value - a number, a string, ``None`` - is *one* choice
+    (``kernels=3`` is ``kernels=(3,)``, ``blocks="gc-fused"`` is ``blocks=("gc-fused",)``; a string is never
+    split into characters). A mapping or a set is refused (ValueError naming ``field``): a mapping's keys are
+    rarely what was meant, and a set has no order, which the encoding needs.
+    """
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable) or (
+            isinstance(values, np.ndarray) and values.ndim == 0):
+        return (py_scalar(values),)
+    if isinstance(values, (Mapping, Set)):
+        kind = "a mapping" if isinstance(values, Mapping) else "a set (unordered)"
+        raise ValueError(f"{field} must be a list of choices (or one value), got {kind}: {field}={values!r}")
     try:
-        return bool(a == b)
+        return tuple(py_scalar(v) for v in values)
+    except TypeError as exc:  # pragma: no cover - an iterable that fails to iterate
+        raise ValueError(f"{field} must be a list of choices (or one value), got {field}={values!r}: {exc}") from None
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def _same(value: Any, option: Any) -> bool:
+    """Whether a candidate's ``value`` is the choice ``option``.
+
+    Type-strict for int and str choices: an int choice matches only an int of that value (Python or numpy; not
+    a bool, not the float ``3.0``, which the block strings and names would carry as ``3.0``); a str choice only
+    that str. A float choice also matches an equal int (a width ``1`` is the width ``1.0``). Bools match only
+    themselves.
+    """
+    if isinstance(value, (bool, np.bool_)) or isinstance(option, (bool, np.bool_)):
+        return isinstance(value, (bool, np.bool_)) and isinstance(option, (bool, np.bool_)) \
+            and bool(value) is bool(option)
+    if isinstance(value, str) or isinstance(option, str):
+        return isinstance(value, str) and isinstance(option, str) and value == option
+    if _is_int(option):
+        return _is_int(value) and int(value) == int(option)
+    try:
+        return bool(value == option)
     except Exception:  # pragma: no cover - exotic types
         return False
+
+
+def not_a_choice(name: str, value: Any, options: Sequence[Any]) -> str:
+    """The error message for a decision value that is none of its choices (says when only its type is wrong)."""
+    msg = f"{name}={value!r} is not one of the allowed choices {list(options)}"
+    if any(_is_int(o) for o in options) and not _is_int(value):
+        if isinstance(value, (bool, np.bool_)):
+            msg += " (they are ints; a bool is not an int)"
+        elif isinstance(value, numbers.Number):
+            msg += f" (they are ints; got a {type(value).__name__})"
+    return msg
 
 
 class CategoricalSpace(ABC, Generic[T]):
@@ -99,7 +152,7 @@ class CategoricalSpace(ABC, Generic[T]):
                     out.append(i)
                     break
             else:
-                raise ValueError(f"{name}={value!r} is not one of the allowed choices {list(options)}")
+                raise ValueError(not_a_choice(name, value, options))
         return tuple(out)
 
     def decode(self, indices: Sequence[int]) -> T:

@@ -26,10 +26,11 @@ ignores ``name`` but checks ``word_bytes`` and ``clock_mhz``.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._base import CategoricalSpace
+from ._base import CategoricalSpace, choice_tuple
 
 if TYPE_CHECKING:  # pragma: no cover
     from codesign.hardware import SystolicArray
@@ -48,17 +49,54 @@ HW_FIELDS: tuple[str, ...] = (
 )
 
 
-def _check_choices(field: str, values: Sequence[Any], *, positive: bool = True) -> tuple[Any, ...]:
-    values = tuple(values)
+def _finite(v: Any) -> bool:
+    """A number that float() takes and keeps finite (a huge int would raise OverflowError there)."""
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
+
+
+def _positive_number(field: str, v: Any) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v) or not v > 0:
+        raise ValueError(f"{field} choices must be finite positive numbers, got {field}={v!r}")
+
+
+def _positive_int(field: str, v: Any) -> None:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f"{field} choices must be ints >= 1, got {field}={v!r}")
+
+
+def _check_choices(field: str, values: Any, check: Any = _positive_number) -> tuple[Any, ...]:
+    """The checked choices of a setting: a list of values, or one value as the only choice
+    (:func:`~codesign.space._base.choice_tuple`; a string is one choice, never its characters)."""
+    values = choice_tuple(field, values)
     if not values:
         raise ValueError(f"{field} must have at least one choice")
+    for v in values:
+        check(field, v)
     if len(set(values)) != len(values):
         raise ValueError(f"{field} has duplicate choices: {values!r}")
-    if positive:
-        for v in values:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-                raise ValueError(f"{field} choices must be positive numbers, got {field}={v!r}")
     return values
+
+
+def _check_corners(space: str, make: Any, choices: dict[str, tuple[Any, ...]]) -> None:
+    """Build the two extreme designs of a space (every numeric decision at its smallest choice, then at its
+    largest; the PE counts against the memories the other way round, since a larger array needs larger SRAMs):
+    the configuration classes' range checks then fail here, naming the field and value, rather than on the
+    first trial that draws the value."""
+    grows = ("rows", "cols", "pe_x", "pe_y", "lanes", "simd")  # larger needs larger memories
+    for big in (False, True):
+        pick: dict[str, Any] = {}
+        for f, opts in choices.items():
+            if isinstance(opts[0], str):
+                pick[f] = opts[0]
+            else:
+                pick[f] = (max if (f in grows) == big else min)(opts)
+        try:
+            make(**pick)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{space}: the choices give an invalid design ({exc})") from None
 
 
 class HardwareSpace(CategoricalSpace["SystolicArray"]):
@@ -83,20 +121,19 @@ class HardwareSpace(CategoricalSpace["SystolicArray"]):
         word_bytes: int = 1,
         clock_mhz: float = 1000.0,
     ) -> None:
-        rows = _check_choices("rows", rows)
-        cols = _check_choices("cols", cols)
-        for field, vals in (("rows", rows), ("cols", cols)):
-            for v in vals:
-                if not isinstance(v, int):
-                    raise ValueError(f"{field} choices must be ints, got {field}={v!r}")
-        dataflows = _check_choices("dataflows", dataflows, positive=False)
-        for d in dataflows:
-            if d not in ("os", "ws", "is"):
+        rows = _check_choices("rows", rows, _positive_int)
+        cols = _check_choices("cols", cols, _positive_int)
+
+        def _dataflow(field: str, d: Any) -> None:
+            if not isinstance(d, str) or d not in ("os", "ws", "is"):
                 raise ValueError(f"dataflows must be among 'os', 'ws', 'is', got dataflow={d!r}")
+
+        dataflows = _check_choices("dataflows", dataflows, _dataflow)
         if isinstance(word_bytes, bool) or not isinstance(word_bytes, int) or word_bytes < 1:
             raise ValueError(f"word_bytes must be a positive int, got word_bytes={word_bytes!r}")
-        if isinstance(clock_mhz, bool) or not isinstance(clock_mhz, (int, float)) or not clock_mhz > 0:
-            raise ValueError(f"clock_mhz must be positive, got clock_mhz={clock_mhz!r}")
+        if isinstance(clock_mhz, bool) or not isinstance(clock_mhz, (int, float)) or not _finite(clock_mhz) \
+                or not clock_mhz > 0:
+            raise ValueError(f"clock_mhz must be a finite positive number, got clock_mhz={clock_mhz!r}")
         self.word_bytes = word_bytes
         self.clock_mhz = float(clock_mhz)
         self._names = HW_FIELDS
@@ -109,6 +146,10 @@ class HardwareSpace(CategoricalSpace["SystolicArray"]):
             tuple(float(v) for v in _check_choices("ofmap_sram_kib", ofmap_sram_kib)),
             tuple(float(v) for v in _check_choices("dram_bw_words_per_cycle", dram_bw_words_per_cycle)),
         )
+        from codesign.hardware import SystolicArray
+
+        _check_corners("HardwareSpace", lambda **kw: SystolicArray(**kw, word_bytes=word_bytes, clock_mhz=clock_mhz),
+                       dict(zip(HW_FIELDS, self._choices)))
 
     def __repr__(self) -> str:
         body = ", ".join(f"{n}={c}" for n, c in zip(self._names, self._choices))
@@ -223,16 +264,14 @@ class EdgeTpuHardwareSpace(CategoricalSpace["EdgeTpuConfig"]):
         self.base = base
         opts = []
         for f in EDGETPU_HW_FIELDS:
-            vals = _check_choices(f, choices.get(f, EDGETPU_HW_CHOICES[f]))
             if f in _INT_FIELDS:
-                for v in vals:
-                    if not isinstance(v, int):
-                        raise ValueError(f"{f} choices must be ints, got {f}={v!r}")
+                vals = _check_choices(f, choices.get(f, EDGETPU_HW_CHOICES[f]), _positive_int)
             else:
-                vals = tuple(float(v) for v in vals)
+                vals = tuple(float(v) for v in _check_choices(f, choices.get(f, EDGETPU_HW_CHOICES[f])))
             opts.append(vals)
         self._names = EDGETPU_HW_FIELDS
         self._choices = tuple(opts)
+        _check_corners("EdgeTpuHardwareSpace", base.replace, dict(zip(EDGETPU_HW_FIELDS, self._choices)))
 
     def __repr__(self) -> str:
         body = ", ".join(f"{n}={c}" for n, c in zip(self._names, self._choices))

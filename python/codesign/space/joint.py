@@ -67,7 +67,7 @@ class JointSpace(CategoricalSpace[Candidate]):
         if hardware is not None and (not isinstance(hardware, CategoricalSpace) or isinstance(hardware, NetworkSpaceBase)):
             raise ValueError(f"hardware must be a hardware space (HardwareSpace, EdgeTpuHardwareSpace), got {hardware!r}")
         if isinstance(hw_mutation_prob, bool) or not isinstance(hw_mutation_prob, (int, float)) \
-                or not 0.0 <= float(hw_mutation_prob) <= 1.0:
+                or not 0 <= hw_mutation_prob <= 1:  # no float(): a huge int would raise OverflowError
             raise ValueError(f"hw_mutation_prob must be in [0, 1], got hw_mutation_prob={hw_mutation_prob!r}")
         self.network = network if network is not None else NetworkSpace()
         self.hardware = hardware if hardware is not None else HardwareSpace()

@@ -77,7 +77,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._base import CategoricalSpace
+from ._base import CategoricalSpace, choice_tuple, not_a_choice, py_scalar
 from .blocks import ACT_TOKENS, BlockSpec, NetworkDef
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -103,6 +103,9 @@ __all__ = [
     "FBNetCandidate",
     "FBNetSpace",
     "round_to_multiple",
+    "WIDTH_RANGE",
+    "KERNEL_MAX",
+    "EXPANSION_MAX",
 ]
 
 T = TypeVar("T")
@@ -246,8 +249,10 @@ class NetworkSpaceBase(CategoricalSpace[T]):
         return "-".join(f"{v}" for v in self.encode(candidate))
 
 
-def _choices(field: str, values: Sequence[Any], check: Any) -> tuple[Any, ...]:
-    values = tuple(values)
+def _choices(field: str, values: Any, check: Any) -> tuple[Any, ...]:
+    """The checked choices of a setting: a list of values, or one value as the only choice
+    (:func:`~codesign.space._base.choice_tuple`; a string is one choice, never its characters)."""
+    values = choice_tuple(field, values)
     if not values:
         raise ValueError(f"{field} must not be empty")
     for v in values:
@@ -257,23 +262,30 @@ def _choices(field: str, values: Sequence[Any], check: Any) -> tuple[Any, ...]:
     return values
 
 
+#: Largest allowed kernel size (``kernels``) and expansion ratio (``expansions``): far beyond any published space
+#: (kernels 3-7, expansions 1-8), and small enough that every layer stays within the cost model's ranges.
+KERNEL_MAX = 31
+EXPANSION_MAX = 64
+#: Allowed channel multipliers (``widths``): at 0.05 the widest stage (320 channels) still has 16, at 8 it has
+#: 2560; beyond these the rounded channel counts stop meaning anything (every stage at the 8-channel floor, or
+#: layers too large for the cost model).
+WIDTH_RANGE: tuple[float, float] = (0.05, 8.0)
+
+
 def _odd_kernel(field: str, k: Any) -> None:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1 or k % 2 == 0:
-        raise ValueError(f"{field} must be odd positive ints, got kernel={k!r}")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= KERNEL_MAX or k % 2 == 0:
+        raise ValueError(f"{field} must be odd ints in [1, {KERNEL_MAX}], got kernel={k!r}")
 
 
-def _pos_int(what: str) -> Any:
-    def check(field: str, v: Any) -> None:
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{field} must be positive ints, got {what}={v!r}")
-    return check
+def _expansion(field: str, v: Any) -> None:
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= EXPANSION_MAX:
+        raise ValueError(f"{field} must be ints in [1, {EXPANSION_MAX}], got expansion={v!r}")
 
 
-def _pos_num(what: str) -> Any:
-    def check(field: str, v: Any) -> None:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-            raise ValueError(f"{field} must be positive, got {what}={v!r}")
-    return check
+def _width(field: str, v: Any) -> None:
+    lo, hi = WIDTH_RANGE
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+        raise ValueError(f"{field} must be numbers in [{lo:g}, {hi:g}] (channel multipliers), got width={v!r}")
 
 
 def _se(field: str, v: Any) -> None:
@@ -290,7 +302,7 @@ def _as_tuple(cls_name: str, field: str, value: Any, n: int) -> tuple[Any, ...]:
     if isinstance(value, (str, bytes)):
         raise ValueError(f"{cls_name}.{field} must be a sequence of {n} values, got {value!r}")
     try:
-        value = tuple(value)
+        value = tuple(py_scalar(v) for v in value)  # numpy scalars -> Python ones (the block strings want ints)
     except TypeError:
         raise ValueError(f"{cls_name}.{field} must be a sequence of {n} values, got {value!r}") from None
     if len(value) != n:
@@ -329,8 +341,7 @@ class _StagedSpace(NetworkSpaceBase[T]):
             for f in self._fields:
                 opts = self._field_choices[s][f]
                 if (s, f) not in self._slot_set and not _in(getattr(candidate, f)[s], opts):
-                    raise ValueError(f"stage{s + 1}.{f}={getattr(candidate, f)[s]!r} is not one of the allowed "
-                                     f"choices {list(opts)}")
+                    raise ValueError(not_a_choice(f"stage{s + 1}.{f}", getattr(candidate, f)[s], opts))
         return tuple(getattr(candidate, f)[s] for s, f in self._slots)
 
     @property
@@ -412,10 +423,11 @@ class NetworkCandidate:
 class NetworkSpace(_StagedSpace[NetworkCandidate]):
     """MobileNetV2 / MnasNet-style space (see the module docstring).
 
-    Args (keyword-only): choices shared by all stages.
-        kernels: depthwise kernel sizes (odd ints >= 1). Default (3, 5, 7).
-        expansions: expansion ratios (ints >= 1). Default (1, 3, 6).
-        widths: channel multipliers (> 0). Default (0.5, 0.75, 1.0, 1.25).
+    Args (keyword-only): choices shared by all stages. Each takes a list (or tuple) of values, or one value as
+    the only choice (``kernels=3`` is ``kernels=(3,)``; a string is one choice, never split into characters).
+        kernels: depthwise kernel sizes (odd ints in [1, 31]). Default (3, 5, 7).
+        expansions: expansion ratios (ints in [1, 64]). Default (1, 3, 6).
+        widths: channel multipliers, in :data:`WIDTH_RANGE` ([0.05, 8]). Default (0.5, 0.75, 1.0, 1.25).
         max_depth: cap on blocks per stage; stage i may use 1 .. min(max_depth, STAGE_DEPTHS[i] + 1). Default 4.
         se_ratios: squeeze-excite ratios in [0, 1) (0 = none). Default (0.0,): no SE, not a decision.
         activations: among "relu", "relu6", "swish", "hswish". Default ("relu6",): not a decision.
@@ -441,8 +453,8 @@ class NetworkSpace(_StagedSpace[NetworkCandidate]):
         activations: Sequence[str] = ("relu6",),
     ) -> None:
         self.kernels = _choices("kernels", kernels, _odd_kernel)
-        self.expansions = _choices("expansions", expansions, _pos_int("expansion"))
-        self.widths = tuple(float(w) for w in _choices("widths", widths, _pos_num("width")))
+        self.expansions = _choices("expansions", expansions, _expansion)
+        self.widths = tuple(float(w) for w in _choices("widths", widths, _width))
         self.se_ratios = tuple(float(v) for v in _choices("se_ratios", se_ratios, _se))
         self.activations = _choices("activations", activations, _act)
         if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
@@ -568,7 +580,8 @@ class EdgeTpuNetCandidate:
 class EdgeTpuNetworkSpace(_StagedSpace[EdgeTpuNetCandidate]):
     """The Edge-TPU-tailored space, optionally with group-conv IBN blocks (see the module docstring).
 
-    Args (keyword-only): choices shared by all stages.
+    Args (keyword-only): choices shared by all stages. Each takes a list (or tuple) of values, or one value as
+    the only choice (``group_channels=4`` is ``(4,)``, ``blocks="ibn"`` is ``("ibn",)``).
         blocks: block types among "ibn", "fused", "gc-fused" (:data:`EDGETPU_BLOCKS`). Default ("ibn", "fused");
             ``network_space("edgetpu-gc")`` allows all three.
         group_channels: input channels per group of a "gc-fused" block's expansion conv, among 1, 2, 4, 8 (the
@@ -576,7 +589,8 @@ class EdgeTpuNetworkSpace(_StagedSpace[EdgeTpuNetCandidate]):
             Default (8,): fixed, not a decision; several values make ``stage{i}.group`` a decision (only with
             "gc-fused" in ``blocks``), unused in stages of another block type (such encodings build the same
             network; :meth:`network_key` tells).
-        kernels: default (3, 5). expansions: default (2, 4, 6, 8). widths: default (0.5, 0.75, 1.0, 1.25).
+        kernels: odd ints in [1, 31], default (3, 5). expansions: ints in [1, 64], default (2, 4, 6, 8).
+        widths: in [0.05, 8], default (0.5, 0.75, 1.0, 1.25).
         max_depth: stage i may use 1 .. min(max_depth, default depth + 1) blocks. Default 6.
         se_ratios: default (0.0,). activations: default ("relu",).
 
@@ -608,18 +622,18 @@ class EdgeTpuNetworkSpace(_StagedSpace[EdgeTpuNetCandidate]):
                 raise ValueError(f"{field} must be among {EDGETPU_BLOCKS}, got block={v!r}")
 
         def _group(field: str, v: Any) -> None:
-            if isinstance(v, bool) or v not in _GC_GROUP_CHOICES:
+            if isinstance(v, bool) or not isinstance(v, int) or v not in _GC_GROUP_CHOICES:
                 raise ValueError(f"{field} must be among {_GC_GROUP_CHOICES} (input channels per group; they must "
                                  f"divide every channel count, which are multiples of 8), got group={v!r}")
 
         self.blocks = _choices("blocks", blocks, _block)
-        self.group_channels = tuple(int(v) for v in _choices("group_channels", group_channels, _group))
+        self.group_channels = _choices("group_channels", group_channels, _group)
         if len(self.group_channels) > 1 and "gc-fused" not in self.blocks:
             raise ValueError(f"group_channels={self.group_channels} is a decision only for 'gc-fused' blocks, "
                              f"which blocks={self.blocks} does not allow")
         self.kernels = _choices("kernels", kernels, _odd_kernel)
-        self.expansions = _choices("expansions", expansions, _pos_int("expansion"))
-        self.widths = tuple(float(w) for w in _choices("widths", widths, _pos_num("width")))
+        self.expansions = _choices("expansions", expansions, _expansion)
+        self.widths = tuple(float(w) for w in _choices("widths", widths, _width))
         self.se_ratios = tuple(float(v) for v in _choices("se_ratios", se_ratios, _se))
         self.activations = _choices("activations", activations, _act)
         if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
@@ -715,7 +729,7 @@ class FBNetSpace(NetworkSpaceBase[FBNetCandidate]):
     """FBNet's 22-layer, 9-op space (see the module docstring). Decisions ``layer{i}.op``, i = 0..21.
 
     Args (keyword-only):
-        ops: allowed op names (subset of :data:`FBNET_OPS`). Default all nine.
+        ops: allowed op names (subset of :data:`FBNET_OPS`), a list or one name. Default all nine.
     """
 
     kind = "fbnet"

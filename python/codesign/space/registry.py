@@ -34,12 +34,22 @@ A space file (``.toml``, or ``.yaml`` / ``.yml`` with pyyaml installed) has a ``
     base = "edgetpu-baseline"
 
 :func:`load_space_file` returns a :class:`~codesign.space.joint.JointSpace` when both tables are present, else
-the one space. Unknown keys raise ValueError naming them.
+the one space. Unknown keys raise ValueError naming them; so does a ``network`` or ``hardware`` that is not a
+table, and ``hw_mutation_prob`` in a file that is not joint.
+
+Every setting that takes choices (``kernels``, ``blocks``, ``pe_x``, ...) takes a list, or one value as its only
+choice: ``kernels = 3`` is ``kernels = [3]`` and ``blocks = "gc-fused"`` is ``blocks = ["gc-fused"]`` (a string
+is one choice, never split into its characters). Int-valued choices (kernels, expansions, group_channels, the
+PE counts, ...) must be written as ints (``3``, not ``3.0``). Ranges: ``kernels`` odd in [1, 31],
+``expansions`` in [1, 64], ``widths`` (channel multipliers) in [0.05, 8]; hardware choices must be finite and
+positive, and the space's extreme designs must be valid configurations (e.g. SRAMs large enough for the
+largest array).
 """
 from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +117,7 @@ def hardware_space(name: str, **settings: Any) -> CategoricalSpace:
 
 def space_from_dict(doc: dict[str, Any], *, where: str = "space definition") -> Any:
     """Build the space(s) described by a parsed space file (see the module docstring)."""
-    if not isinstance(doc, dict):
+    if not isinstance(doc, Mapping):
         raise ValueError(f"{where}: expected a table with 'network' and/or 'hardware', got {type(doc).__name__}")
     unknown = set(doc) - {"network", "hardware", "hw_mutation_prob"}
     if unknown:
@@ -115,18 +125,32 @@ def space_from_dict(doc: dict[str, Any], *, where: str = "space definition") -> 
     built: dict[str, Any] = {}
     for part, fn in (("network", network_space), ("hardware", hardware_space)):
         if part in doc:
+            if not isinstance(doc[part], Mapping):
+                raise ValueError(f"{where}: [{part}] must be a table (mapping) with a 'type' and the space's "
+                                 f"settings, got {part}={doc[part]!r}")
             table = dict(doc[part])
+            bad_keys = [k for k in table if not isinstance(k, str)]
+            if bad_keys:
+                raise ValueError(f"{where}: [{part}] setting names must be strings, got {bad_keys[0]!r}")
             if "type" not in table:
                 raise ValueError(f"{where}: [{part}] needs a 'type'")
             name = table.pop("type")
+            if not isinstance(name, str):
+                raise ValueError(f"{where}: [{part}] type must be a space name (a string), got type={name!r}")
             try:
                 built[part] = fn(name, **table)
-            except ValueError as exc:
-                raise ValueError(f"{where}: [{part}] {exc}") from None
+            except (ValueError, TypeError) as exc:
+                raise (TypeError if isinstance(exc, TypeError) else ValueError)(f"{where}: [{part}] {exc}") from None
     if not built:
         raise ValueError(f"{where}: defines neither [network] nor [hardware]")
     if len(built) == 2:
-        return JointSpace(built["network"], built["hardware"], hw_mutation_prob=doc.get("hw_mutation_prob", 0.5))
+        try:
+            return JointSpace(built["network"], built["hardware"], hw_mutation_prob=doc.get("hw_mutation_prob", 0.5))
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+    if "hw_mutation_prob" in doc:
+        raise ValueError(f"{where}: hw_mutation_prob applies to a joint space, which needs both [network] and "
+                         f"[hardware]; this file defines only [{next(iter(built))}]")
     return next(iter(built.values()))
 
 
