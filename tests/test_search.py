@@ -732,3 +732,24 @@ def test_cli_search_command(tmp_path):
         assert r.exit_code == 2 and needle in r.output, (args, r.output)
     r = runner.invoke(app, ["search", "--out", str(out), "--accuracy", "surrogate", "--no-progress"])
     assert r.exit_code == 2 and "holds a search already" in r.output and "--overwrite" in r.output
+
+
+def test_space_files_for_hardware_and_the_files_mutation_probability(tmp_path):
+    from codesign.search.runner import resolve_spaces, run_search
+
+    hw_only = tmp_path / "hw.toml"
+    hw_only.write_text('[hardware]\ntype = "edgetpu-space"\npe_x = [2, 4]\n')
+    with pytest.raises(ValueError, match="only \\[hardware\\].*--hw"):
+        resolve_spaces(str(hw_only), None)
+    joint, fixed = resolve_spaces("edgetpu", str(hw_only))
+    assert fixed is None and joint.hardware.choices[joint.hardware.names.index("pe_x")] == (2, 4)
+    with pytest.raises(ValueError, match="must define only \\[hardware\\]"):
+        net_only = tmp_path / "net.toml"
+        net_only.write_text('[network]\ntype = "edgetpu"\n')
+        resolve_spaces("edgetpu", str(net_only))
+    both = tmp_path / "joint.toml"
+    both.write_text('hw_mutation_prob = 0.2\n[network]\ntype = "edgetpu"\n[hardware]\ntype = "edgetpu-space"\n')
+    assert resolve_spaces(str(both), None)[0].hw_mutation_prob == 0.2
+    assert resolve_spaces(str(both), None, hw_mutation_prob=0.7)[0].hw_mutation_prob == 0.7
+    s = run_search(tmp_path / "o", **_fast(space=str(both), hw=None, budget=4))
+    assert s.config["hw_mutation_prob"] == 0.2

@@ -918,3 +918,15 @@ def test_hardware_space_file_errors_name_the_setting(tmp_path):
     p.write_text('[hardware]\ntype = "systolic-space"\nrows = [8, 16.0]\n')
     with pytest.raises(ValueError, match=r"\[hardware\] rows choices must be ints >= 1, got rows=16.0"):
         load_space_file(p)
+
+
+def test_channel_scale_is_bounded():
+    from codesign.evaluation.proxy import ProxySettings
+
+    space = network_space("edgetpu")
+    for bad in (1e9, 0.0, -1.0, float("inf"), True):
+        with pytest.raises(ValueError, match="channel_scale"):
+            space.network_def(space.reference).workload(channel_scale=bad)
+    with pytest.raises(ValueError, match="channel_scale"):
+        ProxySettings(channel_scale=9.0)
+    assert space.network_def(space.reference).workload(channel_scale=8.0).macs > 0

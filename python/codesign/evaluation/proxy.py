@@ -210,6 +210,9 @@ class ProxySettings:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
                 raise ValueError(f"{name} must be a positive number, got {name}={v!r}")
+        if self.channel_scale > 8:
+            raise ValueError(f"channel_scale must be <= 8 (a multiplier on every channel count), "
+                             f"got channel_scale={self.channel_scale!r}")
         if not (isinstance(self.weight_decay, (int, float)) and math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             raise ValueError(f"weight_decay must be >= 0, got weight_decay={self.weight_decay!r}")
         if self.holdout >= 60_000:

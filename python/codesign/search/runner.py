@@ -368,30 +368,48 @@ def _positive_int(name: str, v: Any) -> int:
     return v
 
 
-def resolve_spaces(space: Any = None, hw: Any = None, *, hw_mutation_prob: float = 0.5) -> tuple[JointSpace, Any]:
+def resolve_spaces(space: Any = None, hw: Any = None, *,
+                   hw_mutation_prob: float | None = None) -> tuple[JointSpace, Any]:
     """(joint space, fixed hardware or None) from :func:`run_search`'s ``space`` and ``hw`` arguments.
 
     ``space``: None (``NetworkSpace()``, the first search's), a name (``mobilenetv2``, ``mobilenetv2-base``,
-    ``edgetpu``, ``fbnet``), a ``.toml``/``.yaml`` space file, a network space or a :class:`JointSpace`.
+    ``edgetpu``, ``edgetpu-gc``, ``fbnet``), a ``.toml``/``.yaml`` space file (with ``[network]``, or both
+    ``[network]`` and ``[hardware]``), a network space or a :class:`JointSpace`.
     ``hw``: None (``HardwareSpace()``, systolic arrays), a hardware-space name (``edgetpu-space``,
-    ``systolic-space``), a hardware space, or a fixed accelerator: a preset name (``edgetpu``,
-    ``edgetpu-baseline``, ``systolic``, ...) or a configuration, returned as the second element (its space is
-    the default space of its kind).
+    ``systolic-space``), a space file with only ``[hardware]``, a hardware space, or a fixed accelerator: a
+    preset name (``edgetpu``, ``edgetpu-baseline``, ``systolic``, ...) or a configuration, returned as the second
+    element (its space is the default space of its kind).
+    ``hw_mutation_prob``: None takes a joint space's (or a joint space file's) own value, else 0.5.
     """
     from codesign.hardware import EdgeTpuConfig, SystolicArray, preset
     from codesign.space.hw import EdgeTpuHardwareSpace, HardwareSpace
     from codesign.space.registry import HARDWARE_SPACES, load_space_file, network_space
 
+    def is_file(x: Any) -> bool:
+        return isinstance(x, (str, os.PathLike)) and str(x).lower().endswith((".toml", ".yaml", ".yml"))
+
     fixed = None
     net: Any = space
-    if isinstance(space, (str, os.PathLike)) and (str(space).lower().endswith((".toml", ".yaml", ".yml"))):
+    if is_file(space):
         net = load_space_file(space)
+        if isinstance(net, CategoricalSpace) and not isinstance(net, (NetworkSpaceBase, JointSpace)):
+            raise ValueError(f"space file {str(space)!r} defines only [hardware]: give it as hw (--hw {space}) and "
+                             f"the network space as space (--space)")
     elif isinstance(space, str):
         net = network_space(space)
     if isinstance(net, JointSpace):
         if hw is not None:
             raise ValueError("space is already a joint space (it defines its hardware); leave hw unset")
-        return JointSpace(net.network, net.hardware, hw_mutation_prob=hw_mutation_prob), None
+        prob = net.hw_mutation_prob if hw_mutation_prob is None else hw_mutation_prob
+        return JointSpace(net.network, net.hardware, hw_mutation_prob=prob), None
+    if hw_mutation_prob is None:
+        hw_mutation_prob = 0.5
+    if is_file(hw):
+        hws_file = load_space_file(hw)
+        if not isinstance(hws_file, CategoricalSpace) or isinstance(hws_file, (NetworkSpaceBase, JointSpace)):
+            raise ValueError(f"hw file {str(hw)!r} must define only [hardware] (a hardware space); got "
+                             f"{type(hws_file).__name__}")
+        hw = hws_file
     if net is None:
         from codesign.space.nas import NetworkSpace
 
@@ -491,7 +509,7 @@ def run_search(
     overwrite: bool = False,
     sample_size: int = DEFAULTS["sample_size"],
     batch_size: int = DEFAULTS["batch_size"],
-    hw_mutation_prob: float = DEFAULTS["hw_mutation_prob"],
+    hw_mutation_prob: float | None = None,
     mode: str = DEFAULTS["mode"],
     controller: str = "evolution",
     proxy_settings: Any = None,
@@ -533,7 +551,8 @@ def run_search(
         resume: continue from ``out_dir/checkpoint.json`` (the configuration must match except ``budget``).
         overwrite: start afresh even if ``out_dir`` holds a checkpoint (otherwise FileExistsError).
         sample_size: tournament size ``S``. batch_size: candidates asked per batch (checkpoint granularity).
-        hw_mutation_prob: probability that a joint mutation changes the hardware rather than the network.
+        hw_mutation_prob: probability that a joint mutation changes the hardware rather than the network (None: a
+            joint space file's own value, else 0.5).
         mode: ``"soft"`` / ``"hard"`` (MnasNet) or ``"abs"`` (TuNAS, with ``abs_beta``).
         controller: ``"evolution"``, ``"random"``, ``"reinforce"``, ``"ppo"``, or the optuna baselines ``"tpe"``
             / ``"nsga2"`` (need optuna; ``population`` is NSGA-II's generation size); controller_options: extra
@@ -638,7 +657,9 @@ def run_search(
 
     config = _jsonable({
         "population": population, "sample_size": sample_size, "batch_size": batch_size, "seed": seed,
-        "hw_mutation_prob": hw_mutation_prob, "controller": controller,
+        # multi-model search mutates hardware only (1.0); its record keeps the argument, as checkpoints always did
+        "hw_mutation_prob": joint.hw_mutation_prob if networks is None else
+        (0.5 if hw_mutation_prob is None else hw_mutation_prob), "controller": controller,
         "controller_options": dict(controller_options or {}), "objective": objective.to_dict(),
         "proxy" if acc_desc.get("kind") == "proxy" else "accuracy": acc_desc, "space": repr(joint),
         "strategy": strategy, "phase_split": phase_split,

@@ -461,10 +461,15 @@ class NetworkDef:
         return replace(self, **changes)
 
 
+#: Largest channel multiplier of a built network (a proxy shrinks networks; 8x is far beyond any published width).
+MAX_CHANNEL_SCALE = 8.0
+
+
 def _round_fn(channel_scale: float) -> Any:
     if isinstance(channel_scale, bool) or not isinstance(channel_scale, (int, float)) or not channel_scale > 0 \
-            or not math.isfinite(channel_scale):
-        raise ValueError(f"channel_scale must be a positive number, got channel_scale={channel_scale!r}")
+            or not math.isfinite(channel_scale) or channel_scale > MAX_CHANNEL_SCALE:
+        raise ValueError(f"channel_scale must be a number in (0, {MAX_CHANNEL_SCALE:g}], got "
+                         f"channel_scale={channel_scale!r}")
     scale = float(channel_scale)
     if scale == 1.0:
         return lambda chs: int(chs)
