@@ -358,3 +358,60 @@ def test_build_network_from_block_strings():
         build_network(blocks, num_classes=10, act="tanh")
     with pytest.raises(ValueError, match="not valid timm block strings"):
         build_network("ir_r1_k3_s1_e6_cX zz_r1_k3_c8", num_classes=10)
+
+
+_DDP_SCRIPT = r'''
+import json, os, sys
+from pathlib import Path
+import torch
+torch.set_num_threads(1)
+from codesign.evaluation.imagenet import ImageDataset, build_transform, scan_image_folder
+from codesign.evaluation.training import TrainSettings, train_classifier
+
+folder, out, res = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+split = scan_image_folder(folder / "train", holdout_per_class=2, split_seed=0)
+train = ImageDataset(split.train, build_transform(res, train=True), split.classes)
+held = ImageDataset(split.heldout, build_transform(res, train=False), split.classes)
+torch.manual_seed(0)
+net = torch.nn.Sequential(
+    torch.nn.Conv2d(3, 8, 3, padding=1, bias=False), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+    torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 8))
+rank = int(os.environ["RANK"])
+s = TrainSettings(epochs=2, batch_size=4, lr=0.1, workers=0)
+r = train_classifier(net, train, held, s, out_dir=out if rank == 0 else None, progress=False, device="cpu")
+torch.save({k: v.detach().clone() for k, v in net.state_dict().items()}, out / f"weights{rank}.pt")
+(out / f"result{rank}.json").write_text(json.dumps({"top1": r.top1, "loss": [h.train_loss for h in r.history],
+                                                   "world": int(os.environ["WORLD_SIZE"])}))
+'''
+
+
+def test_ddp_world_size_two_keeps_ranks_in_step(folder, tmp_path):
+    # Two CPU processes under torchrun (gloo): DDP must average the gradients so that both ranks hold identical
+    # weights after every step, and the evaluation (each rank scores half the held-out set, counts all-reduced)
+    # must report the same top-1 on both. A broken gradient sync or a per-rank evaluation fails this.
+    import subprocess
+    import sys
+
+    if not torch.distributed.is_available():
+        pytest.skip("torch.distributed not available")
+    script = tmp_path / "ddp.py"
+    script.write_text(_DDP_SCRIPT)
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK",
+                                                                           "MASTER_ADDR", "MASTER_PORT")}
+    env["OMP_NUM_THREADS"] = "1"
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                           "--master_port", str(_free_port()), str(script), str(folder), str(out), str(RES)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    w0, w1 = torch.load(out / "weights0.pt"), torch.load(out / "weights1.pt")
+    for k in w0:
+        if k.endswith("running_mean") or k.endswith("running_var") or k.endswith("num_batches_tracked"):
+            continue  # BatchNorm statistics are per process (no SyncBN), as in torch's DDP
+        assert torch.equal(w0[k], w1[k]), k
+    r0, r1 = (json.loads((out / f"result{i}.json").read_text()) for i in (0, 1))
+    assert r0["world"] == r1["world"] == 2
+    assert r0["top1"] == r1["top1"]
+    assert len(r0["loss"]) == 2
+    assert (out / "last.pt").is_file()
