@@ -37,9 +37,13 @@ def main() -> None:
     p.add_argument("--target-ms", type=float, default=3.0, help="latency target")
     p.add_argument("--mode", default="hard", choices=("soft", "hard", "abs"),
                    help="reward: MnasNet hard (default: accuracy up to the target, T/latency beyond), soft, TuNAS abs")
+    p.add_argument("--lr", type=float, default=None, help="reinforce / ppo learning rate (default the controller's)")
     args = p.parse_args()
     target, ref = args.target_ms, 2 * args.target_ms
-    tag = f"{args.accuracy}-{args.controller}-{args.mode}-b{args.budget}" + ("" if args.population == 32 else f"-p{args.population}")
+    tag = f"{args.accuracy}-{args.controller}-{args.mode}-b{args.budget}" + ("" if args.population == 32 else f"-p{args.population}") \
+        + ("" if args.lr is None else f"-lr{args.lr:g}")
+    ctrl_opts = {"lr": args.lr} if args.lr is not None else None
+    lr_flag = "" if args.lr is None else f" --lr {args.lr:g}"
     res: dict[str, list[list[dict]]] = {}
     for strategy in STRATEGIES:
         res[strategy] = []
@@ -47,7 +51,7 @@ def main() -> None:
             trials = search(RUNS / "finding2" / tag / f"{strategy}-s{seed}", fresh=args.fresh, space="edgetpu",
                             hw="edgetpu-space", strategy=strategy, controller=args.controller, budget=args.budget,
                             batch_size=8, population=args.population, sample_size=max(1, args.population // 4), seed=seed, target_latency_ms=target, mode=args.mode,
-                            area_limit_mm2=62.0, **accuracy_kwargs(args))
+                            area_limit_mm2=62.0, controller_options=ctrl_opts, **accuracy_kwargs(args))
             res[strategy].append(trials)
             print(f"{strategy} seed {seed}: hv {hv(trials, ref):.4f} best {best_reward(trials):.4f}", file=sys.stderr)
 
@@ -88,7 +92,7 @@ template baseline's area); MnasNet `{args.mode}` reward, target {target:g} ms (l
 model; energy recorded, not rewarded); controller `{args.controller}` (population {args.population}, tournament {max(1, args.population // 4)} for evolution),
 {args.budget} trials per search, seeds 0..{args.seeds - 1}, phase-wise strategies split the budget in half. Accuracy
 signal: {accuracy_name(args)}. Command: `python benchmarks/experiments/finding2_joint.py --accuracy {args.accuracy}
---budget {args.budget} --seeds {args.seeds} --controller {args.controller} --mode {args.mode} --population {args.population}`.
+--budget {args.budget} --seeds {args.seeds} --controller {args.controller} --mode {args.mode} --population {args.population}{lr_flag}`.
 
 {table(["strategy", f"hypervolume (ref 0 / {ref:g} ms)", "best reward", f"best reward <= {target:g} ms",
         "best design violates target", "feasible share"], rows)}
