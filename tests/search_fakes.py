@@ -43,3 +43,24 @@ class Interrupt(HashAccuracy):
 def strip_timing(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Trial records without their wall-clock fields, for comparing two runs."""
     return [{k: v for k, v in t.items() if "seconds" not in k} for t in trials]
+
+
+def toy_space(n: int = 8, k: int = 4) -> Any:
+    """A small CategoricalSpace for controller tests: ``n`` decisions of ``k`` choices ``10 .. 9 + k`` each; a
+    candidate is the tuple of its values."""
+    from codesign.space._base import CategoricalSpace
+
+    class Toy(CategoricalSpace[tuple]):
+        def __init__(self) -> None:
+            self._names = tuple(f"d{i}" for i in range(n))
+            self._choices = tuple(tuple(range(10, 10 + k)) for _ in range(n))
+
+        def _values(self, candidate: Any) -> tuple:
+            if not isinstance(candidate, tuple):
+                raise ValueError(f"not a candidate: {candidate!r}")
+            return candidate
+
+        def _build(self, values: Any) -> tuple:
+            return tuple(values)
+
+    return Toy()

@@ -8,11 +8,12 @@ import math
 
 import pytest
 
+from search_fakes import toy_space
+
 from codesign.search.evolution import RandomSearch, RegularizedEvolution
 from codesign.search.objective import Result
 from codesign.search.policy import PPO, Reinforce
 from codesign.search.runner import load_trials, run_search
-from codesign.space._base import CategoricalSpace
 
 
 def _resume(out):
@@ -170,23 +171,7 @@ def test_garbled_trial_line_names_file_and_line(tmp_path):
 
 # -- controller states: every corrupted field is a ValueError naming it, and a failed load changes nothing -------
 
-class _Toy(CategoricalSpace[tuple]):
-    """5 decisions of 3 choices; a candidate is the tuple of values."""
-
-    def __init__(self) -> None:
-        self._names = tuple(f"d{i}" for i in range(5))
-        self._choices = tuple((10, 11, 12) for _ in range(5))
-
-    def _values(self, candidate):
-        if not isinstance(candidate, tuple):
-            raise ValueError(f"not a candidate: {candidate!r}")
-        return candidate
-
-    def _build(self, values):
-        return tuple(values)
-
-
-_TOY = _Toy()
+_TOY = toy_space(5, 3)  # 5 decisions of 3 choices (10, 11, 12)
 
 
 def _toy_result(c) -> Result:

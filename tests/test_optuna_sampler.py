@@ -11,31 +11,15 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
-from search_fakes import HashAccuracy, Interrupt as _Interrupt, strip_timing as _strip  # noqa: E402
+from search_fakes import HashAccuracy, Interrupt as _Interrupt, strip_timing as _strip, toy_space  # noqa: E402
 
 from codesign.search.evolution import RandomSearch  # noqa: E402
 from codesign.search.objective import Result  # noqa: E402
 from codesign.search.optuna_sampler import OptunaSampler  # noqa: E402
 from codesign.space import JointSpace, network_space  # noqa: E402
-from codesign.space._base import CategoricalSpace  # noqa: E402
 
 
-class Toy(CategoricalSpace[tuple]):
-    """``n`` decisions of ``k`` choices each; a candidate is the tuple of values."""
-
-    def __init__(self, n: int = 8, k: int = 4) -> None:
-        self._names = tuple(f"d{i}" for i in range(n))
-        self._choices = tuple(tuple(range(10, 10 + k)) for _ in range(n))
-
-    def _values(self, candidate):
-        if not isinstance(candidate, tuple):
-            raise ValueError(f"not a candidate: {candidate!r}")
-        return candidate
-
-    def _build(self, values):
-        return tuple(values)
-
-
+Toy = toy_space
 TOY = Toy()
 TARGET = 12  # the value every decision should take
 
