@@ -33,12 +33,20 @@ def best_within(trials, target):
 
 
 def main() -> None:
+    global STRATEGIES
     p = parser(__doc__)
     p.add_argument("--target-ms", type=float, default=3.0, help="latency target")
     p.add_argument("--mode", default="hard", choices=("soft", "hard", "abs"),
                    help="reward: MnasNet hard (default: accuracy up to the target, T/latency beyond), soft, TuNAS abs")
     p.add_argument("--lr", type=float, default=None, help="reinforce / ppo learning rate (default the controller's)")
+    p.add_argument("--strategies", default=",".join(STRATEGIES),
+                   help="strategies to run (comma-separated, joint first), e.g. joint,hw-then-net for a long budget")
     args = p.parse_args()
+    chosen = tuple(x.strip() for x in args.strategies.split(",") if x.strip())
+    if not chosen or chosen[0] != "joint" or len(chosen) < 2 or not set(chosen) <= set(STRATEGIES):
+        p.error(f"--strategies must start with joint and name at least one of {', '.join(STRATEGIES[1:])}")
+    report_suffix = "" if chosen == STRATEGIES else "-" + "-".join(chosen)
+    STRATEGIES = chosen
     target, ref = args.target_ms, 2 * args.target_ms
     tag = f"{args.accuracy}-{args.controller}-{args.mode}-b{args.budget}" + ("" if args.population == 32 else f"-p{args.population}") \
         + ("" if args.lr is None else f"-lr{args.lr:g}")
@@ -80,7 +88,7 @@ def main() -> None:
             hw_rows.append([f"`{s}`", *hw_row(b["hw"]), f"{b['metrics']['area_mm2']:.1f}",
                             f"{b['metrics']['latency_ms']:.3f}", f"{b['metrics']['accuracy']:.4f}", f"{b['reward']:.4f}"])
     FIGURES.mkdir(exist_ok=True)
-    fig = FIGURES / f"finding2_{tag}.png"
+    fig = FIGURES / f"finding2_{tag}{report_suffix}.png"
     _plot(res, fig, args)
     text = f"""# Finding 2: joint search vs phase-wise and fixed-hardware baselines
 
@@ -92,7 +100,7 @@ template baseline's area); MnasNet `{args.mode}` reward, target {target:g} ms (l
 model; energy recorded, not rewarded); controller `{args.controller}` (population {args.population}, tournament {max(1, args.population // 4)} for evolution),
 {args.budget} trials per search, seeds 0..{args.seeds - 1}, phase-wise strategies split the budget in half. Accuracy
 signal: {accuracy_name(args)}. Command: `python benchmarks/experiments/finding2_joint.py --accuracy {args.accuracy}
---budget {args.budget} --seeds {args.seeds} --controller {args.controller} --mode {args.mode} --population {args.population}{lr_flag}`.
+--budget {args.budget} --seeds {args.seeds} --controller {args.controller} --mode {args.mode} --population {args.population}{lr_flag}{" --strategies " + ",".join(STRATEGIES) if report_suffix else ""}`.
 
 {table(["strategy", f"hypervolume (ref 0 / {ref:g} ms)", "best reward", f"best reward <= {target:g} ms",
         "best design violates target", "feasible share"], rows)}
@@ -110,7 +118,7 @@ Best design of seed 0 per strategy:
 
 ![best reward so far]({fig.relative_to(fig.parent.parent)})
 """
-    write_report(f"finding2_{tag}", text)
+    write_report(f"finding2_{tag}{report_suffix}", text)
 
 
 def _plot(res, path, args):
