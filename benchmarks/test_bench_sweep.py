@@ -30,31 +30,13 @@ def mobilenetv2():
     return codesign.from_timm("mobilenetv2_100")
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_sweep_edgetpu_space_throughput(benchmark, mobilenetv2, tmp_path, threads):
-    n = 1000 * threads
+def _sweep_throughput(benchmark, network, space, n, threads, chunk_size, folder):
+    """One timed sweep of ``n`` sampled configurations; configurations per wall and per CPU second."""
     counter = iter(range(1000))
 
     def run():
-        return sw.sweep(mobilenetv2, "edgetpu-space", sample=n, seed=0, out=tmp_path / f"s{next(counter)}",
-                        threads=threads, chunk_size=500)
-
-    c0 = time.process_time()
-    summ = benchmark.pedantic(run, rounds=1, iterations=1)
-    cpu = time.process_time() - c0
-    benchmark.extra_info.update({"configurations": n, "configs_per_s": n / benchmark.stats.stats.mean,
-                                 "cpu_s": cpu, "configs_per_cpu_s": n / cpu})
-    assert summ.rows == n and len(summ.pareto)
-
-
-@pytest.mark.parametrize("threads", [1, 2])
-def test_sweep_systolic_space_throughput(benchmark, resnet50, tmp_path, threads):
-    n = 5000
-    counter = iter(range(1000))
-
-    def run():
-        return sw.sweep(resnet50, "systolic-space", sample=n, seed=0, out=tmp_path / f"s{next(counter)}",
-                        threads=threads, chunk_size=2500)
+        return sw.sweep(network, space, sample=n, seed=0, out=folder / f"s{next(counter)}", threads=threads,
+                        chunk_size=chunk_size)
 
     c0 = time.process_time()
     summ = benchmark.pedantic(run, rounds=1, iterations=1)
@@ -62,6 +44,18 @@ def test_sweep_systolic_space_throughput(benchmark, resnet50, tmp_path, threads)
     benchmark.extra_info.update({"configurations": n, "configs_per_s": n / benchmark.stats.stats.mean,
                                  "cpu_s": cpu, "configs_per_cpu_s": n / cpu})
     assert summ.rows == n
+    return summ
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sweep_edgetpu_space_throughput(benchmark, mobilenetv2, tmp_path, threads):
+    summ = _sweep_throughput(benchmark, mobilenetv2, "edgetpu-space", 1000 * threads, threads, 500, tmp_path)
+    assert len(summ.pareto)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sweep_systolic_space_throughput(benchmark, resnet50, tmp_path, threads):
+    _sweep_throughput(benchmark, resnet50, "systolic-space", 5000, threads, 2500, tmp_path)
 
 
 MEMORY_SCRIPT = textwrap.dedent("""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("deterministic", derandomize=True, print_blob=True)
@@ -17,3 +18,14 @@ _profile = os.environ.get("CODESIGN_HYPOTHESIS_PROFILE", "deterministic")
 if _profile not in ("deterministic", "explore"):
     raise ValueError(f"CODESIGN_HYPOTHESIS_PROFILE must be 'deterministic' or 'explore', got {_profile!r}")
 settings.load_profile(_profile)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """torch on one intra-op thread for the test (deterministic float sums; no oversubscription of the 2 cores)."""
+    import torch
+
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(prev)

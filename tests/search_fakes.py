@@ -64,3 +64,13 @@ def toy_space(n: int = 8, k: int = 4) -> Any:
             return tuple(values)
 
     return Toy()
+
+
+def drive(ctrl: Any, space: Any, rounds: int, result: Any, n: int = 4) -> list[tuple[int, ...]]:
+    """``rounds`` of ask(n) / tell with ``result(candidate)``; the encodings asked, in order."""
+    asked = []
+    for _ in range(rounds):
+        cands = ctrl.ask(n)
+        asked.extend(space.encode(c) for c in cands)
+        ctrl.tell(cands, [result(c) for c in cands])
+    return asked

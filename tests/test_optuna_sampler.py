@@ -11,6 +11,7 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
+import search_fakes  # noqa: E402
 from search_fakes import HashAccuracy, Interrupt as _Interrupt, strip_timing as _strip, toy_space  # noqa: E402
 
 from codesign.search.evolution import RandomSearch  # noqa: E402
@@ -29,12 +30,7 @@ def toy_result(c) -> Result:
 
 
 def drive(ctrl, space, rounds, n=4, result=toy_result):
-    asked = []
-    for _ in range(rounds):
-        cands = ctrl.ask(n)
-        asked.extend(space.encode(c) for c in cands)
-        ctrl.tell(cands, [result(c) for c in cands])
-    return asked
+    return search_fakes.drive(ctrl, space, rounds, result, n=n)
 
 
 def _make(sampler, space=TOY, seed=0, **kw):

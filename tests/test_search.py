@@ -10,6 +10,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import search_fakes
+
 from codesign.search.evolution import RandomSearch, RegularizedEvolution
 from codesign.search.objective import HARD, SOFT, Objective, Result, fitness, mnas_reward
 from codesign.search.pareto import ParetoArchive, dominates, hypervolume, nondominated
@@ -194,12 +196,7 @@ def toy_result(cand) -> Result:
 
 
 def drive(ctrl, rounds, n=4):
-    asked = []
-    for _ in range(rounds):
-        cands = ctrl.ask(n)
-        asked.extend(SPACE.encode(c) for c in cands)
-        ctrl.tell(cands, [toy_result(c) for c in cands])
-    return asked
+    return search_fakes.drive(ctrl, SPACE, rounds, toy_result, n=n)
 
 
 @pytest.mark.parametrize("cls", [RegularizedEvolution, RandomSearch])

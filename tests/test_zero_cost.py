@@ -28,12 +28,7 @@ HAVE_DATA = (_data_dir(None) / "train-images-idx3-ubyte.gz").is_file()
 SMALL = NetworkCandidate(kernel=(3,) * 7, expansion=(1,) * 7, depth=(1,) * 7, width=(0.5,) * 7)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    prev = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(prev)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def two_layer(w1, w2, act=nn.ReLU):

@@ -57,6 +57,19 @@ def choice_tuple(field: str, values: Any) -> tuple[Any, ...]:
         raise ValueError(f"{field} must be a list of choices (or one value), got {field}={values!r}: {exc}") from None
 
 
+def checked_choices(field: str, values: Any, check: Any) -> tuple[Any, ...]:
+    """The checked choices of a setting (:func:`choice_tuple`'s policy): at least one, each passing
+    ``check(field, value)`` (which raises ValueError naming the field), none twice."""
+    values = choice_tuple(field, values)
+    if not values:
+        raise ValueError(f"{field} must have at least one choice")
+    for v in values:
+        check(field, v)
+    if len(set(values)) != len(values):
+        raise ValueError(f"{field} has duplicate choices: {values!r}")
+    return values
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 

@@ -30,7 +30,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._base import CategoricalSpace, choice_tuple
+from ._base import CategoricalSpace, checked_choices
 
 if TYPE_CHECKING:  # pragma: no cover
     from codesign.hardware import SystolicArray
@@ -68,16 +68,8 @@ def _positive_int(field: str, v: Any) -> None:
 
 
 def _check_choices(field: str, values: Any, check: Any = _positive_number) -> tuple[Any, ...]:
-    """The checked choices of a setting: a list of values, or one value as the only choice
-    (:func:`~codesign.space._base.choice_tuple`; a string is one choice, never its characters)."""
-    values = choice_tuple(field, values)
-    if not values:
-        raise ValueError(f"{field} must have at least one choice")
-    for v in values:
-        check(field, v)
-    if len(set(values)) != len(values):
-        raise ValueError(f"{field} has duplicate choices: {values!r}")
-    return values
+    """:func:`~codesign.space._base.checked_choices`, by default of finite positive numbers."""
+    return checked_choices(field, values, check)
 
 
 def _check_corners(space: str, make: Any, choices: dict[str, tuple[Any, ...]]) -> None:

@@ -77,7 +77,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._base import CategoricalSpace, choice_tuple, not_a_choice, py_scalar
+from ._base import CategoricalSpace, checked_choices, not_a_choice, py_scalar
 from .blocks import ACT_TOKENS, BlockSpec, NetworkDef
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -249,17 +249,13 @@ class NetworkSpaceBase(CategoricalSpace[T]):
         return "-".join(f"{v}" for v in self.encode(candidate))
 
 
-def _choices(field: str, values: Any, check: Any) -> tuple[Any, ...]:
-    """The checked choices of a setting: a list of values, or one value as the only choice
-    (:func:`~codesign.space._base.choice_tuple`; a string is one choice, never its characters)."""
-    values = choice_tuple(field, values)
-    if not values:
-        raise ValueError(f"{field} must not be empty")
-    for v in values:
-        check(field, v)
-    if len(set(values)) != len(values):
-        raise ValueError(f"{field} has duplicate choices: {values!r}")
-    return values
+_ACT_SHORT = {"swish": "sw", "relu": "re", "relu6": "r6", "hswish": "hs"}
+
+
+def _se_act_suffix(se: float, act: str, default_act: str) -> str:
+    """The short-name tail of a stage: ``se{ratio}`` when it has SE, and its activation when not the space's
+    default (``sw``, ``re``, ``r6``, ``hs``)."""
+    return (f"se{se:g}" if se else "") + ("" if act == default_act else _ACT_SHORT[act])
 
 
 #: Largest allowed kernel size (``kernels``) and expansion ratio (``expansions``): far beyond any published space
@@ -452,11 +448,11 @@ class NetworkSpace(_StagedSpace[NetworkCandidate]):
         se_ratios: Sequence[float] = (0.0,),
         activations: Sequence[str] = ("relu6",),
     ) -> None:
-        self.kernels = _choices("kernels", kernels, _odd_kernel)
-        self.expansions = _choices("expansions", expansions, _expansion)
-        self.widths = tuple(float(w) for w in _choices("widths", widths, _width))
-        self.se_ratios = tuple(float(v) for v in _choices("se_ratios", se_ratios, _se))
-        self.activations = _choices("activations", activations, _act)
+        self.kernels = checked_choices("kernels", kernels, _odd_kernel)
+        self.expansions = checked_choices("expansions", expansions, _expansion)
+        self.widths = tuple(float(w) for w in checked_choices("widths", widths, _width))
+        self.se_ratios = tuple(float(v) for v in checked_choices("se_ratios", se_ratios, _se))
+        self.activations = checked_choices("activations", activations, _act)
         if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
             raise ValueError(f"max_depth must be a positive int, got max_depth={max_depth!r}")
         self.max_depth = max_depth
@@ -509,13 +505,8 @@ class NetworkSpace(_StagedSpace[NetworkCandidate]):
         self.validate(candidate)
         out = []
         for s in range(NUM_STAGES):
-            part = (f"k{candidate.kernel[s]}e{candidate.expansion[s]}d{candidate.depth[s]}"
-                    f"w{candidate.width[s]:g}")
-            if candidate.se[s]:
-                part += f"se{candidate.se[s]:g}"
-            if candidate.act[s] != "relu6":
-                part += {"swish": "sw", "relu": "re", "hswish": "hs"}[candidate.act[s]]
-            out.append(part)
+            out.append(f"k{candidate.kernel[s]}e{candidate.expansion[s]}d{candidate.depth[s]}"
+                       f"w{candidate.width[s]:g}" + _se_act_suffix(candidate.se[s], candidate.act[s], "relu6"))
         return "-".join(out)
 
 
@@ -626,16 +617,16 @@ class EdgeTpuNetworkSpace(_StagedSpace[EdgeTpuNetCandidate]):
                 raise ValueError(f"{field} must be among {_GC_GROUP_CHOICES} (input channels per group; they must "
                                  f"divide every channel count, which are multiples of 8), got group={v!r}")
 
-        self.blocks = _choices("blocks", blocks, _block)
-        self.group_channels = _choices("group_channels", group_channels, _group)
+        self.blocks = checked_choices("blocks", blocks, _block)
+        self.group_channels = checked_choices("group_channels", group_channels, _group)
         if len(self.group_channels) > 1 and "gc-fused" not in self.blocks:
             raise ValueError(f"group_channels={self.group_channels} is a decision only for 'gc-fused' blocks, "
                              f"which blocks={self.blocks} does not allow")
-        self.kernels = _choices("kernels", kernels, _odd_kernel)
-        self.expansions = _choices("expansions", expansions, _expansion)
-        self.widths = tuple(float(w) for w in _choices("widths", widths, _width))
-        self.se_ratios = tuple(float(v) for v in _choices("se_ratios", se_ratios, _se))
-        self.activations = _choices("activations", activations, _act)
+        self.kernels = checked_choices("kernels", kernels, _odd_kernel)
+        self.expansions = checked_choices("expansions", expansions, _expansion)
+        self.widths = tuple(float(w) for w in checked_choices("widths", widths, _width))
+        self.se_ratios = tuple(float(v) for v in checked_choices("se_ratios", se_ratios, _se))
+        self.activations = checked_choices("activations", activations, _act)
         if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
             raise ValueError(f"max_depth must be a positive int, got max_depth={max_depth!r}")
         self.max_depth = max_depth
@@ -691,13 +682,9 @@ class EdgeTpuNetworkSpace(_StagedSpace[EdgeTpuNetCandidate]):
         out = []
         for s in range(_ETPU_N):
             b = candidate.block[s]
-            part = (f"{_SHORT_BLOCK[b]}{candidate.group[s] if b == 'gc-fused' else ''}k{candidate.kernel[s]}"
-                    f"e{candidate.expansion[s]}d{candidate.depth[s]}w{candidate.width[s]:g}")
-            if candidate.se[s]:
-                part += f"se{candidate.se[s]:g}"
-            if candidate.act[s] != "relu":
-                part += {"swish": "sw", "relu6": "r6", "hswish": "hs"}[candidate.act[s]]
-            out.append(part)
+            out.append(f"{_SHORT_BLOCK[b]}{candidate.group[s] if b == 'gc-fused' else ''}k{candidate.kernel[s]}"
+                       f"e{candidate.expansion[s]}d{candidate.depth[s]}w{candidate.width[s]:g}"
+                       + _se_act_suffix(candidate.se[s], candidate.act[s], "relu"))
         return "-".join(out)
 
 
@@ -739,7 +726,7 @@ class FBNetSpace(NetworkSpaceBase[FBNetCandidate]):
             if v not in FBNET_OPS:
                 raise ValueError(f"{field} must be among {list(FBNET_OPS)}, got op={v!r}")
 
-        self.ops = _choices("ops", ops, _op)
+        self.ops = checked_choices("ops", ops, _op)
         self._names = tuple(f"layer{i}.op" for i in range(_FB_N))
         self._choices = tuple(self.ops for _ in range(_FB_N))
 
