@@ -228,7 +228,8 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
                 if isinstance(load_space_file(space), JointSpace):
                     hw = None
             except (ValueError, OSError) as exc:
-                _fail(f"--space {space}: {str(exc).splitlines()[0]}")
+                msg = str(exc).splitlines()[0]
+                _fail(msg if msg.startswith(str(space)) else f"--space {space}: {msg}")  # the path once
     kwargs: dict[str, Any] = dict(
         budget=budget, batch_size=batch_size, population=population, sample_size=sample_size, seed=seed,
         controller=controller, controller_options={"lr": lr} if lr is not None and controller in ("reinforce", "ppo")
