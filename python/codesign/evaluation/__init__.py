@@ -7,7 +7,8 @@
   DDP, checkpoints and resume, top-1/top-5), behind ``codesign train`` and ``codesign eval``;
 * :mod:`.zero_cost` - zero-cost proxies (synflow, NASWOT, jacob_cov, grad_norm, snip);
 * :mod:`.predictor` - an accuracy predictor on candidate encodings, for pre-screening;
-* :mod:`.stats` - Spearman and Kendall rank correlations.
+* :mod:`.stats` - Spearman and Kendall rank correlations;
+* :mod:`.nb201` - NAS-Bench-201's trained accuracies of all 15,625 cells (table lookup).
 
 Importing this package needs numpy only; the names of the torch-based modules are resolved on first use.
 """
@@ -46,6 +47,8 @@ _LAZY = {
     "build_transform": ".imagenet",
     "scan_image_folder": ".imagenet",
     "ImageDataset": ".imagenet",
+    "NB201Accuracy": ".nb201",
+    "parse_nb201_spec": ".nb201",
 }
 
 __all__ = sorted([

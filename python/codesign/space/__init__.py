@@ -27,9 +27,14 @@ from .nas import (
     NetworkSpaceBase,
     round_to_multiple,
 )
+from .nb201 import NB201_EDGES, NB201_OPS, NB201Candidate, NB201Space
 from .registry import HARDWARE_SPACES, NETWORK_SPACES, hardware_space, load_space_file, network_space, space_from_dict
 
 __all__ = [
+    "NB201_OPS",
+    "NB201_EDGES",
+    "NB201Candidate",
+    "NB201Space",
     "CategoricalSpace",
     "as_generator",
     "BlockSpec",

@@ -12,6 +12,8 @@ name                          space
 ``edgetpu-gc``                ``EdgeTpuNetworkSpace(blocks=("ibn", "fused", "gc-fused"))``: also the group-conv
                               IBN (GC-IBN, 8 input channels per group) per stage
 ``fbnet``                     :class:`~codesign.space.nas.FBNetSpace`
+``nb201``                     :class:`~codesign.space.nb201.NB201Space` (NAS-Bench-201's 15,625 cells; setting
+                              ``dataset`` = cifar10 | cifar100 | imagenet16)
 ``edgetpu-space``             :class:`~codesign.space.hw.EdgeTpuHardwareSpace` (the published 50,000 points)
 ``systolic-space``            :class:`~codesign.space.hw.HardwareSpace` (37,500 systolic arrays)
 ============================  ==================================================================================
@@ -57,6 +59,7 @@ from ._base import CategoricalSpace
 from .hw import EdgeTpuHardwareSpace, HardwareSpace
 from .joint import JointSpace
 from .nas import EDGETPU_BLOCKS, EdgeTpuNetworkSpace, FBNetSpace, NetworkSpace, NetworkSpaceBase
+from .nb201 import NB201Space
 
 __all__ = ["NETWORK_SPACES", "HARDWARE_SPACES", "network_space", "hardware_space", "load_space_file", "space_from_dict"]
 
@@ -79,6 +82,7 @@ NETWORK_SPACES: dict[str, Any] = {
     "edgetpu": EdgeTpuNetworkSpace,
     "edgetpu-gc": _edgetpu_gc,
     "fbnet": FBNetSpace,
+    "nb201": NB201Space,
 }
 #: factories that are not classes -> the class whose keyword arguments they take.
 _FACTORY_CLASS: dict[Any, type] = {_mobilenetv2: NetworkSpace, _edgetpu_gc: EdgeTpuNetworkSpace}

@@ -1,0 +1,246 @@
+"""NAS-Bench-201 networks: the PyTorch model and the analytic workload of one cell string.
+
+Both follow one layout (:mod:`codesign.space.nb201` gives the skeleton and the cell): the module tree and the
+execution order below are what names and orders the workload's layers.
+
+=====================================  ========================================================================
+module path                            what
+=====================================  ========================================================================
+``stem.0`` / ``stem.1``                3x3 conv (no bias) / BN
+``cells.{n}`` (n = 0..16)              stage cells ``0-4``, ``6-10``, ``12-16``; reductions ``5`` and ``11``
+``cells.{n}.edges.e{j}{i}``            the op of edge ``j <- i``: ReLU-conv-BN (conv at ``.1``) or avg pool
+``cells.{n}.conv_a`` / ``.conv_b``     reduction: ReLU-3x3 conv stride 2-BN, ReLU-3x3 conv-BN
+``cells.{n}.downsample.0`` / ``.1``    reduction shortcut: 2x2 average pool stride 2, 1x1 conv
+``lastact.0`` / ``.1``                 BN, ReLU
+``global_pooling``, ``classifier``     adaptive average pool to 1x1, linear
+=====================================  ========================================================================
+
+The analytic side replays the graph that ``torch.fx`` traces from that model (one node per module call, add
+and multiply) and applies :func:`codesign.workload.from_torch`'s capture rules to it: a convolution, pool, add or
+linear layer per call; BatchNorm passes its input's layer through when that input feeds nothing else; a ReLU is
+fused into the layer that produced its input under the same condition; a multiply by the constant 0 (a node
+with no incoming edge) is no layer.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .nb201 import CELLS_PER_STAGE, NB201_EDGES, STAGE_CHANNELS
+
+__all__ = ["build_nb201", "nb201_workload", "cell_layout"]
+
+_CONV_K = {"nor_conv_1x1": 1, "nor_conv_3x3": 3}
+
+
+def cell_layout() -> list[tuple[str, int]]:
+    """[(``"cell"`` or ``"reduction"``, stage channels)] of ``cells.0`` ... ``cells.16``."""
+    out: list[tuple[str, int]] = []
+    for s, c in enumerate(STAGE_CHANNELS):
+        if s:
+            out.append(("reduction", c))
+        out.extend(("cell", c) for _ in range(CELLS_PER_STAGE))
+    return out
+
+
+def _scaled(c: int, channel_scale: float) -> int:
+    return max(1, int(round(c * channel_scale)))
+
+
+# =====================================================================================================
+# PyTorch model
+# =====================================================================================================
+def build_nb201(ops: Sequence[str], *, num_classes: int, in_chans: int = 3, channel_scale: float = 1.0) -> Any:
+    """The NAS-Bench-201 network of the cell ``ops`` (a ``torch.nn.Module``; needs torch)."""
+    import torch
+    from torch import nn
+
+    if not (isinstance(channel_scale, (int, float)) and not isinstance(channel_scale, bool)
+            and 0 < channel_scale <= 8):
+        raise ValueError(f"channel_scale must be in (0, 8], got channel_scale={channel_scale!r}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got num_classes={num_classes!r}")
+    ops = tuple(ops)
+
+    def relu_conv_bn(cin: int, cout: int, k: int, stride: int) -> nn.Sequential:
+        return nn.Sequential(nn.ReLU(inplace=False), nn.Conv2d(cin, cout, k, stride, k // 2, bias=False),
+                             nn.BatchNorm2d(cout))
+
+    class Cell(nn.Module):
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.edges = nn.ModuleDict()
+            for (j, i), op in zip(NB201_EDGES, ops):
+                if op in _CONV_K:
+                    self.edges[f"e{j}{i}"] = relu_conv_bn(c, c, _CONV_K[op], 1)
+                elif op == "avg_pool_3x3":
+                    self.edges[f"e{j}{i}"] = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            nodes = [x]
+            for j in (1, 2, 3):
+                total = None
+                for (jj, i), op in zip(NB201_EDGES, ops):
+                    if jj != j or op == "none":
+                        continue
+                    term = nodes[i] if op == "skip_connect" else self.edges[f"e{j}{i}"](nodes[i])
+                    total = term if total is None else total + term
+                nodes.append(x * 0.0 if total is None else total)
+            return nodes[3]
+
+    class Reduction(nn.Module):
+        def __init__(self, cin: int, cout: int) -> None:
+            super().__init__()
+            self.conv_a = relu_conv_bn(cin, cout, 3, 2)
+            self.conv_b = relu_conv_bn(cout, cout, 3, 1)
+            self.downsample = nn.Sequential(nn.AvgPool2d(2, stride=2, padding=0),
+                                            nn.Conv2d(cin, cout, 1, bias=False))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            basic = self.conv_b(self.conv_a(x))
+            return self.downsample(x) + basic
+
+    class NB201Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            c0 = _scaled(STAGE_CHANNELS[0], channel_scale)
+            self.stem = nn.Sequential(nn.Conv2d(in_chans, c0, 3, padding=1, bias=False), nn.BatchNorm2d(c0))
+            cells: list[nn.Module] = []
+            prev = c0
+            for kind, c in cell_layout():
+                c = _scaled(c, channel_scale)
+                cells.append(Reduction(prev, c) if kind == "reduction" else Cell(c))
+                prev = c
+            self.cells = nn.Sequential(*cells)
+            self.lastact = nn.Sequential(nn.BatchNorm2d(prev), nn.ReLU(inplace=False))
+            self.global_pooling = nn.AdaptiveAvgPool2d(1)
+            self.classifier = nn.Linear(prev, num_classes)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.lastact(self.cells(self.stem(x)))
+            return self.classifier(self.global_pooling(x).flatten(1))
+
+    return NB201Net()
+
+
+# =====================================================================================================
+# analytic workload: the traced graph, replayed
+# =====================================================================================================
+class _Graph:
+    """The fx graph of the model in execution order: nodes ``(kind, inputs, layer or None)``."""
+
+    def __init__(self) -> None:
+        self.nodes: list[tuple[str, tuple[int, ...], Any]] = []
+
+    def add(self, kind: str, inputs: Sequence[int], layer: Any = None) -> int:
+        self.nodes.append((kind, tuple(inputs), layer))
+        return len(self.nodes) - 1
+
+    def capture(self) -> list[Any]:
+        """from_torch's rules: layers in order, BN passthrough and ReLU fusion for single-user inputs."""
+        users = [0] * len(self.nodes)
+        for _, inputs, _ in self.nodes:
+            for i in inputs:
+                users[i] += 1
+        layers: list[Any] = []
+        acts: list[str] = []
+        producer: dict[int, int] = {}
+        for n, (kind, inputs, layer) in enumerate(self.nodes):
+            if layer is not None:
+                producer[n] = len(layers)
+                layers.append(layer)
+                acts.append("none")
+            elif kind in ("bn", "relu", "flatten"):
+                x = inputs[0]
+                if x in producer and users[x] == 1:
+                    src = producer[x]
+                    if kind == "relu" and acts[src] == "none":
+                        acts[src] = "relu"
+                    producer[n] = src
+        return [lay if a == "none" else _with_act(lay, a) for lay, a in zip(layers, acts)]
+
+
+def _with_act(layer: Any, act: str) -> Any:
+    from dataclasses import replace
+
+    return replace(layer, act=act)
+
+
+def nb201_workload(ops: Sequence[str], input_shape: tuple[int, ...], num_classes: int, name: str) -> Any:
+    """The :class:`~codesign.workload.Workload` of the network of cell ``ops`` on ``input_shape`` (N, C, H, W)."""
+    from codesign.workload import Layer, Workload
+
+    n, cin, h, w = (int(v) for v in input_shape)
+    ops = tuple(ops)
+    g = _Graph()
+    params = 0
+
+    def conv(path: str, x: int, c: int, k: int, kernel: int, stride: int, hw: tuple[int, int]) -> tuple[int, tuple[int, int]]:
+        nonlocal params
+        layer = Layer.conv(path, c=c, k=k, h=hw[0], w=hw[1], r=kernel, stride=stride, padding=kernel // 2, n=n)
+        params += k * c * kernel * kernel
+        return g.add("conv", [x], layer), (layer.p, layer.q)
+
+    def bn(x: int, c: int) -> int:
+        nonlocal params
+        params += 2 * c
+        return g.add("bn", [x])
+
+    def relu_conv_bn(path: str, x: int, c: int, k: int, kernel: int, stride: int,
+                     hw: tuple[int, int]) -> tuple[int, tuple[int, int]]:
+        r = g.add("relu", [x])
+        y, hw2 = conv(f"{path}.1", r, c, k, kernel, stride, hw)
+        return bn(y, k), hw2
+
+    def add(path: str, a: int, b: int, c: int, hw: tuple[int, int]) -> int:
+        return g.add("add", [a, b], Layer.add(f"{path}.add", c=c, h=hw[0], w=hw[1], n=n))
+
+    c0 = STAGE_CHANNELS[0]
+    x, hw = conv("stem.0", g.add("input", []), cin, c0, 3, 1, (h, w))
+    x = bn(x, c0)
+    prev = c0
+    for idx, (kind, c) in enumerate(cell_layout()):
+        path = f"cells.{idx}"
+        if kind == "reduction":
+            a, hw2 = relu_conv_bn(f"{path}.conv_a", x, prev, c, 3, 2, hw)
+            b, hw2 = relu_conv_bn(f"{path}.conv_b", a, c, c, 3, 1, hw2)
+            pool = Layer.pool(f"{path}.downsample.0", c=prev, h=hw[0], w=hw[1], r=2, stride=2, n=n)
+            p = g.add("pool", [x], pool)
+            s, _ = conv(f"{path}.downsample.1", p, prev, c, 1, 1, (pool.p, pool.q))
+            x, hw = add(path, s, b, c, hw2), hw2
+        else:
+            nodes = [x]
+            for j in (1, 2, 3):
+                total = None
+                for (jj, i), op in zip(NB201_EDGES, ops):
+                    if jj != j or op == "none":
+                        continue
+                    edge = f"{path}.edges.e{j}{i}"
+                    if op == "skip_connect":
+                        term = nodes[i]
+                    elif op == "avg_pool_3x3":
+                        term = g.add("pool", [nodes[i]],
+                                     Layer.pool(edge, c=c, h=hw[0], w=hw[1], r=3, stride=1, padding=1, n=n))
+                    else:
+                        term, _ = relu_conv_bn(edge, nodes[i], c, c, _CONV_K[op], 1, hw)
+                    total = term if total is None else add(path, total, term, c, hw)
+                nodes.append(g.add("mul0", [x]) if total is None else total)
+            x = nodes[3]
+        prev = c
+    x = g.add("relu", [bn(x, prev)])
+    gp = g.add("gpool", [x], Layer.global_pool("global_pooling", c=prev, h=hw[0], w=hw[1], n=n))
+    fl = g.add("flatten", [gp])
+    g.add("fc", [fl], Layer.fc("classifier", in_features=prev, out_features=num_classes, n=n))
+    params += prev * num_classes + num_classes
+    layers = g.capture()
+    return Workload(name, _uniquely_named(layers), params=params, source="nb201")
+
+
+def _uniquely_named(layers: list[Any]) -> list[Any]:
+    """Repeated names get ``#2``, ``#3``, ... as :func:`codesign.workload.from_torch` names them."""
+    from dataclasses import replace
+
+    from codesign.workload import _unique_names
+
+    names = _unique_names(lay.name for lay in layers)
+    return [lay if lay.name == nm else replace(lay, name=nm) for lay, nm in zip(layers, names)]
