@@ -137,7 +137,7 @@ def test_config_difference_names_both_values(finished):
 
 
 def test_config_differences_by_hand():
-    from codesign.search.runner import _config_differences
+    from codesign.search.records import config_differences as _config_differences
 
     saved = {"controller": "ppo", "proxy": {"kind": "proxy", "steps": 80, "lr": 0.1}, "space": "S" * 100,
              "objective": {"kind": "soft", "target_latency_ms": 3.0, "mode": "soft"}}

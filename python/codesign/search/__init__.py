@@ -11,6 +11,7 @@ from .objective import HARD, SOFT, MultiModelObjective, Objective, Result, abs_r
 from .optuna_sampler import OptunaSampler
 from .pareto import DEFAULT_OBJECTIVES, EDGETPU_OBJECTIVES, ParetoArchive, dominates, hypervolume, nondominated
 from .policy import PPO, CategoricalPolicy, PolicyGradient, Reinforce
+from .loop import Search
 from .runner import CONTROLLERS, DEFAULTS, STRATEGIES, SearchSummary, load_trials, make_controller, run_search
 
 __all__ = [
@@ -46,4 +47,5 @@ __all__ = [
     "load_trials",
     "make_controller",
     "run_search",
+    "Search",
 ]

@@ -192,12 +192,16 @@ class SearchEvaluator:
         mapper: :class:`codesign.cost.MapperOptions` for Edge-TPU-like hardware (default: the objective's metric:
             ``energy`` when only an energy target is set, ``edp`` for an EDP target, else ``latency``).
         threads: worker threads of the batched cost call (0 = all cores).
-        input_shape: network input (default ImageNet ``(1, 3, 224, 224)``). num_classes: classifier outputs.
+        input_shape: network input (default: the network space's ``input_shape`` if it has one, e.g. 32x32 for
+            ``nb201``, else ImageNet ``(1, 3, 224, 224)``). num_classes: classifier outputs (default: the space's
+            ``num_classes``, else 1000).
+        parallel: an :class:`~codesign.search.parallel.AccuracyPool` that evaluates a batch's new networks at
+            once (default None: one after another). Results and the cache counts are those of a serial run.
     """
 
     def __init__(self, space: JointSpace, objective: Objective, accuracy: Any = None, *, mapper: Any = None,
-                 threads: int = 0, input_shape: tuple[int, int, int, int] = (1, 3, 224, 224),
-                 num_classes: int = 1000) -> None:
+                 threads: int = 0, input_shape: tuple[int, int, int, int] | None = None,
+                 num_classes: int | None = None, parallel: Any = None) -> None:
         if not isinstance(space, JointSpace):
             raise ValueError(f"space must be a JointSpace, got {space!r}")
         if not isinstance(objective, Objective):
@@ -222,8 +226,12 @@ class SearchEvaluator:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
             raise ValueError(f"threads must be an int >= 0, got threads={threads!r}")
         self.threads = threads
+        if input_shape is None:
+            input_shape = getattr(space.network, "input_shape", (1, 3, 224, 224))
         self.input_shape = tuple(input_shape)
-        self.num_classes = num_classes
+        self.num_classes = num_classes if num_classes is not None else getattr(space.network, "num_classes", 1000)
+        self.parallel = parallel
+        self._prefetched: dict[Any, tuple[bool, Any]] = {}
         self._workloads: dict[Any, Any] = {}
         self.accuracy_cache: dict[Any, dict[str, Any]] = {}
         self._results: dict[Any, Result] = {}
@@ -259,8 +267,14 @@ class SearchEvaluator:
             self.accuracy_hits += 1
             return dict(hit), True
         self.accuracy_misses += 1
-        fn = self.accuracy.evaluate if hasattr(self.accuracy, "evaluate") else self.accuracy
-        acc, extra = accuracy_of(fn(arch))
+        if key in self._prefetched:
+            ok, value = self._prefetched.pop(key)
+            if not ok:
+                raise RuntimeError(value)
+        else:
+            fn = self.accuracy.evaluate if hasattr(self.accuracy, "evaluate") else self.accuracy
+            value = fn(arch)
+        acc, extra = accuracy_of(value)
         rec = {"accuracy": acc, **extra}
         self.accuracy_cache[key] = rec
         return dict(rec), False
@@ -345,6 +359,8 @@ class SearchEvaluator:
                     continue
                 for name, arr in per.items():
                     metrics[i][name + tag] = arr[j]
+        if self.parallel is not None and not self.multi:
+            self._prefetch([candidates[i].arch for i in pending if out[i] is None and i not in failed_cost])
         for i in pending:
             if out[i] is not None:
                 continue
@@ -376,6 +392,17 @@ class SearchEvaluator:
                 self._results[keys[i]] = res
             final.append((res, {**info, "seconds": secs}))
         return final
+
+    def _prefetch(self, archs: Sequence[Any]) -> None:
+        """Evaluate the accuracy of every network among ``archs`` not yet cached, in parallel, in order of first
+        appearance; :meth:`evaluate_accuracy` then takes each result as a serial run would compute it."""
+        todo: dict[Any, Any] = {}
+        for arch in archs:
+            key = self.network_key(arch)
+            if key not in self.accuracy_cache and key not in self._prefetched:
+                todo.setdefault(key, arch)
+        for key, outcome in zip(todo, self.parallel.map(self.accuracy, list(todo.values()))):
+            self._prefetched[key] = outcome
 
     def __call__(self, cand: Candidate) -> tuple[Result, dict[str, Any]]:
         """Evaluate one candidate -> (Result, info)."""

@@ -17,13 +17,15 @@ __all__ = ["plot_trials"]
 
 
 def plot_trials(trials: Sequence[dict[str, Any]], path: str | os.PathLike[str], *, title: str = "",
-                target_latency_ms: float | None = None, front: Sequence[int] | None = None) -> Path:
+                target_latency_ms: float | None = None, front: Sequence[int] | None = None,
+                accuracy_label: str = "accuracy") -> Path:
     """Write a PNG with one panel per trade-off: accuracy vs ``latency_ms`` and accuracy vs ``energy_mj`` (or
     ``area_mm2`` when no trial has energy).
 
     Complete trials are dots (coloured by search phase when there are several); the 2-D Pareto front of each
     panel is a red staircase (log x axis when the values span more than 20x); ``front`` (trial ids, e.g. the archive over all objectives) are ringed in black;
-    ``target_latency_ms`` is a dashed line. Infeasible and failed trials are counted in the title. Returns the
+    ``target_latency_ms`` is a dashed line. Infeasible and failed trials are counted in the title. The y axis is
+    ``accuracy_label`` (which signal produced the accuracies, e.g. "NB201 cifar10 top-1 (200 ep)"). Returns the
     path written.
     """
     import matplotlib
@@ -75,7 +77,7 @@ def plot_trials(trials: Sequence[dict[str, Any]], path: str | os.PathLike[str], 
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         ax.set_xlabel(labels[metric])
-        ax.set_ylabel("accuracy")
+        ax.set_ylabel(accuracy_label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
     fig.suptitle((title + "\n" if title else "") + f"{len(done)} complete trials, {n_bad} infeasible or failed",
