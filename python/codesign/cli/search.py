@@ -11,16 +11,13 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
-
-from ._cli_common import fail
-from ._cli_common import fmt as _fmt
 from rich.console import Console
 from rich.table import Table
 
+from ._common import fail as _fail
+from ._common import fmt as _fmt
+
 err = Console(stderr=True)
-
-
-_fail = fail  # one-line error, exit 2 (codesign._cli_common)
 
 #: The options of a search that ``command.json`` in its folder records, so that ``--resume DIR`` continues it with
 #: them: any of these not given again on the command line comes from the file (those given, e.g. a larger
@@ -165,7 +162,7 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
             _fail(f"{name} must be > 0, got {value}")
     if threads < 0:
         _fail(f"--threads must be >= 0, got {threads}")
-    from .search.runner import CONTROLLERS, STRATEGIES
+    from ..search.runner import CONTROLLERS, STRATEGIES
 
     if strategy not in STRATEGIES:
         _fail(f"--strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
@@ -215,14 +212,14 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
     lat = _number_or_auto("--target-latency-ms", target_latency_ms)
     area = _number_or_auto("--area-limit-mm2", area_limit_mm2)
     try:
-        from .search.runner import run_search
+        from ..search.runner import run_search
     except ImportError as exc:  # pragma: no cover - numpy-only install
         _fail(f"search needs the search extra (pip install 'codesign[search]'): {exc}")
         return
     if hw is None:
         hw = "edgetpu-space"
         if space.lower().endswith((".toml", ".yaml", ".yml")) and networks is None:
-            from .space import JointSpace, load_space_file
+            from ..space import JointSpace, load_space_file
 
             try:
                 if isinstance(load_space_file(space), JointSpace):
