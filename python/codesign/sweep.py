@@ -54,6 +54,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .runlock import holds_run_lock
+
 __all__ = [
     "SweepSpace",
     "SweepSummary",
@@ -1060,6 +1062,8 @@ def _progress(enabled: bool, total: int, done: int, label: str) -> Any:
     return prog
 
 
+# run-folder lock (codesign.runlock): one writer per --out (a folder, or for CSV the file)
+@holds_run_lock("codesign sweep", folder_arg="out", file_output=lambda a: _format_of(Path(a["out"]), a["fmt"]) == "csv")
 def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = None, sample: int | None = None,
           seed: int = 0, out: str | os.PathLike[str] | None = None, fmt: str | None = None, resume: bool = False,
           overwrite: bool = False, chunk_size: int = 1024, threads: int = 0, mapper: Any = None,

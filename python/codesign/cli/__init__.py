@@ -46,8 +46,5 @@ for _group in (evaluate, search, sweep, mapping, accuracy):
 
 
 def main() -> None:
+    """The ``codesign`` console script (and ``python -m codesign.cli``)."""
     app()
-
-
-if __name__ == "__main__":
-    main()

@@ -56,6 +56,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codesign.runlock import holds_run_lock
 from codesign.space._base import CategoricalSpace
 from codesign.space.joint import Candidate, JointSpace, SubSpace
 from codesign.space.nas import NetworkSpaceBase
@@ -495,6 +496,7 @@ def _phases(strategy: str, budget: int, split: float) -> list[tuple[str, int]]:
     }[strategy]
 
 
+@holds_run_lock("codesign search", folder_arg="out_dir")  # run-folder lock (codesign.runlock): one writer
 def run_search(
     out_dir: str | os.PathLike[str],
     *,
