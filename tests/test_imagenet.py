@@ -18,7 +18,7 @@ import typer  # noqa: E402
 from PIL import Image  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from codesign.cli_accuracy import register  # noqa: E402
+from codesign.cli.accuracy import register  # noqa: E402
 from codesign.evaluation.imagenet import (  # noqa: E402
     IMAGENET_MEAN,
     IMAGENET_STD,

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import codesign
 from codesign import sweep as sw
-from codesign.cli_sweep import register
+from codesign.cli.mapping import register
 from codesign.mapping_study import map_study, parse_layer, plot_sweep
 
 L = codesign.Layer

@@ -215,7 +215,7 @@ def test_cli_tpe_search_and_a_clear_error_without_optuna(tmp_path, monkeypatch):
     import typer
     from typer.testing import CliRunner
 
-    from codesign.cli_search import register
+    from codesign.cli.search import register
 
     app = typer.Typer()
     register(app)

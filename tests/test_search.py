@@ -701,7 +701,7 @@ def test_cli_search_command(tmp_path):
     import typer
     from typer.testing import CliRunner
 
-    from codesign.cli_search import register
+    from codesign.cli.search import register
 
     app = typer.Typer()
     register(app)

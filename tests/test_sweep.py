@@ -16,14 +16,13 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-import typer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import codesign
 from codesign import sweep as sw
-from codesign.cli_sweep import register
+from codesign.cli import app as codesign_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -371,14 +370,8 @@ def test_dask_two_workers_identical(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------ CLI
-def cli():
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    register(app)
-    return app
-
-
 def run(*args):
-    return CliRunner().invoke(cli(), [str(a) for a in args])
+    return CliRunner().invoke(codesign_app, [str(a) for a in args])
 
 
 def test_cli_sweep_writes_results_and_prints_pareto(tmp_path):

@@ -16,11 +16,14 @@ and written as one unit:
 
 * Parquet (the default; ``out`` a directory): one file ``part-000042.parquet`` per chunk, written to a hidden
   temporary name and renamed, so a killed sweep never leaves half a chunk; ``_sweep.json`` holds the sweep's
-  specification and ``_pareto.csv`` the Pareto-optimal rows. ``pandas.read_parquet(out)`` or
-  :func:`read_sweep` reads the dataset.
+  specification, ``_chunks.jsonl`` each chunk's row count and SHA-256, ``_pareto.csv`` the Pareto-optimal rows.
+  :func:`read_sweep` reads the chunks listed (``pandas.read_parquet(out)`` reads every file).
 * CSV (``out`` ending in ``.csv``): one file; chunks are appended in plan order, and after each the journal
-  ``OUT.sweep.json`` records the chunks done and the file's length, so a resumed sweep cuts off a partly
-  written chunk and goes on with the next one.
+  ``OUT.sweep.json`` records the chunks done, the rows, the file's length and its SHA-256, so a resumed sweep
+  cuts off a partly written chunk and goes on with the next one.
+
+:mod:`codesign.sweep_store` writes and checks these files: a resume refuses a damaged or changed chunk and a
+chunk file it did not write, naming the file.
 
 ``resume=True`` continues a sweep in ``out`` with the same specification (networks, space, where, sample,
 seed, chunk size, mapper): finished chunks are not recomputed and no row is written twice. The result equals
@@ -54,6 +57,9 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .runlock import holds_run_lock
+from .sweep_store import MANIFEST_VERSION, CsvStore, ParquetStore, read_parquet_dir
+
 __all__ = [
     "SweepSpace",
     "SweepSummary",
@@ -77,9 +83,6 @@ SYSTOLIC_METRICS = ("latency_ms", "area_mm2", "cycles", "stall_cycles", "compute
                     "peak_tops")
 #: Pareto objectives (all minimised) used when none are given.
 DEFAULT_OBJECTIVES = {"edgetpu": ("latency_ms", "energy_mj", "area_mm2"), "systolic": ("latency_ms", "area_mm2")}
-MANIFEST_VERSION = 1
-_PARQUET_MANIFEST = "_sweep.json"
-_PARQUET_PARETO = "_pareto.csv"
 
 
 # ============================================================================================================
@@ -812,119 +815,6 @@ def _format_of(out: Path, fmt: str | None) -> str:
     return "csv" if out.suffix.lower() == ".csv" else "parquet"
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-class _ParquetSink:
-    def __init__(self, out: Path):
-        self.out = out
-        self.manifest = out / _PARQUET_MANIFEST
-        self.pareto_path = out / _PARQUET_PARETO
-
-    def exists(self) -> bool:
-        return self.manifest.exists() or (self.out.exists() and any(self.out.glob("part-*.parquet")))
-
-    def read_manifest(self) -> dict[str, Any] | None:
-        return json.loads(self.manifest.read_text()) if self.manifest.exists() else None
-
-    def start(self, manifest: dict[str, Any], fresh: bool) -> set[int]:
-        if fresh and self.out.exists():
-            for p in list(self.out.glob("part-*.parquet")) + list(self.out.glob(".part-*")) + [self.manifest,
-                                                                                                self.pareto_path]:
-                if p.exists():
-                    p.unlink()
-        self.out.mkdir(parents=True, exist_ok=True)
-        for p in self.out.glob(".part-*"):   # leftovers of a killed write
-            p.unlink()
-        _atomic_write_text(self.manifest, json.dumps(manifest, indent=1))
-        return {int(p.stem.split("-")[1]) for p in self.out.glob("part-*.parquet")}
-
-    def write(self, chunk: int, df: Any) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        final = self.out / f"part-{chunk:06d}.parquet"
-        tmp = self.out / f".part-{chunk:06d}.parquet.tmp"
-        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-
-    def read_chunks(self, done: set[int], columns: list[str] | None = None) -> Iterator[Any]:
-        import pyarrow.parquet as pq
-
-        for k in sorted(done):
-            yield pq.read_table(self.out / f"part-{k:06d}.parquet", columns=columns).to_pandas()
-
-    def finish(self) -> None:
-        pass
-
-
-class _CsvSink:
-    def __init__(self, out: Path):
-        self.out = out
-        self.journal = out.with_name(out.name + ".sweep.json")
-        self.pareto_path = out.with_name(out.stem + ".pareto.csv")
-        self._doc: dict[str, Any] = {}
-
-    def exists(self) -> bool:
-        return self.out.exists() or self.journal.exists()
-
-    def read_manifest(self) -> dict[str, Any] | None:
-        return json.loads(self.journal.read_text())["manifest"] if self.journal.exists() else None
-
-    def start(self, manifest: dict[str, Any], fresh: bool) -> set[int]:
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        if fresh or not self.journal.exists():
-            for p in (self.out, self.pareto_path):
-                if p.exists():
-                    p.unlink()
-            self._doc = {"manifest": manifest, "chunks_done": 0, "bytes": 0}
-        else:
-            self._doc = json.loads(self.journal.read_text())
-            self._doc["manifest"] = manifest
-        size = self.out.stat().st_size if self.out.exists() else 0
-        if size < self._doc["bytes"]:
-            raise ValueError(f"{self.out} is shorter ({size} bytes) than its journal says ({self._doc['bytes']}); "
-                             "it was changed after the sweep wrote it: start again with --overwrite")
-        with open(self.out, "ab") as f:   # cut off a chunk that was being written when the sweep was killed
-            f.truncate(self._doc["bytes"])
-        _atomic_write_text(self.journal, json.dumps(self._doc, indent=1))
-        return set(range(int(self._doc["chunks_done"])))
-
-    def write(self, chunk: int, df: Any) -> None:
-        if chunk != self._doc["chunks_done"]:
-            raise RuntimeError(f"CSV chunks must be written in order: expected {self._doc['chunks_done']}, got {chunk}")
-        header = self._doc["bytes"] == 0
-        with open(self.out, "a", newline="") as f:
-            df.to_csv(f, header=header, index=False, lineterminator="\n")
-            f.flush()
-            os.fsync(f.fileno())
-            size = f.tell()
-        self._doc["chunks_done"] = chunk + 1
-        self._doc["bytes"] = size
-        _atomic_write_text(self.journal, json.dumps(self._doc, indent=1))
-
-    def read_chunks(self, done: set[int], columns: list[str] | None = None) -> Iterator[Any]:
-        import pandas as pd
-
-        if not done or not self.out.exists() or self.out.stat().st_size == 0:
-            return
-        for part in pd.read_csv(self.out, usecols=columns, chunksize=1 << 16, keep_default_na=False,
-                                na_values=[""], dtype={"reason": str, "network": str}):
-            part["reason"] = part["reason"].fillna("")
-            yield part
-
-    def finish(self) -> None:
-        pass
-
-
 def _fingerprint(wl: Any) -> str:
     arr = np.ascontiguousarray(wl.to_array(), dtype=np.int64)
     h = hashlib.sha256(arr.tobytes())
@@ -1060,6 +950,8 @@ def _progress(enabled: bool, total: int, done: int, label: str) -> Any:
     return prog
 
 
+# run-folder lock (codesign.runlock): one writer per --out (a folder, or for CSV the file)
+@holds_run_lock("codesign sweep", folder_arg="out", file_output=lambda a: _format_of(Path(a["out"]), a["fmt"]) == "csv")
 def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = None, sample: int | None = None,
           seed: int = 0, out: str | os.PathLike[str] | None = None, fmt: str | None = None, resume: bool = False,
           overwrite: bool = False, chunk_size: int = 1024, threads: int = 0, mapper: Any = None,
@@ -1135,13 +1027,13 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
         dup = next(n for n in names if names.count(n) > 1)
         raise ValueError(f"--network {dup!r} is given twice")
 
-    sink: _ParquetSink | _CsvSink | None = None
+    sink: ParquetStore | CsvStore | None = None
     done: set[int] = set()
     front = ParetoFront(objectives)
     if out is not None:
         out_path = Path(out)
         fmt = _format_of(out_path, fmt)
-        sink = _ParquetSink(out_path) if fmt == "parquet" else _CsvSink(out_path)
+        sink = ParquetStore(out_path) if fmt == "parquet" else CsvStore(out_path)
         if fmt == "parquet" and out_path.exists() and not out_path.is_dir():
             raise ValueError(f"--out {str(out_path)!r} is a file; a Parquet sweep writes a directory "
                              "(use a .csv name for CSV)")
@@ -1150,7 +1042,7 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
             raise ValueError("give --resume or --overwrite, not both")
         fresh = True
         if sink.exists():
-            old = sink.read_manifest()
+            old = sink.read_spec()
             if resume:
                 if old is None:
                     raise ValueError(f"--resume: {out_path} holds no sweep journal; start it with --overwrite")
@@ -1163,7 +1055,7 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
                                  "--overwrite to start again")
         elif resume:
             raise ValueError(f"--resume: nothing to resume in {out_path}")
-        done = sink.start(spec, fresh)
+        done = sink.start(spec, fresh, plan.n_chunks)
         if done:   # the front over finished chunks, read back column-wise
             cols = ["config_id", "network", *space.fields, "ok", "reason", *metric_cols]
             for part in sink.read_chunks(done, columns=cols):
@@ -1216,7 +1108,6 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
         df = pd.concat(frames, ignore_index=True) if frames else evaluate_chunk(space, wls, np.zeros(0, np.int64),
                                                                                   mapper=mapper)
         return df
-    sink.finish()
     pareto_path = sink.pareto_path
     pareto.to_csv(pareto_path, index=False)
     rows = plan.total * len(wls)
@@ -1294,12 +1185,7 @@ def read_sweep(out: str | os.PathLike[str], *, columns: list[str] | None = None)
     if not path.exists():
         raise ValueError(f"{path}: no such sweep output")
     if path.is_dir():
-        parts = sorted(path.glob("part-*.parquet"))
-        if not parts:
-            raise ValueError(f"{path}: no part-*.parquet files (not a sweep output, or nothing finished yet)")
-        import pyarrow.parquet as pq
-
-        return pd.concat([pq.read_table(p, columns=columns).to_pandas() for p in parts], ignore_index=True)
+        return pd.concat(read_parquet_dir(path, columns), ignore_index=True)
     if path.suffix.lower() in (".parquet", ".pq"):
         return pd.read_parquet(path, columns=columns)
     df = pd.read_csv(path, usecols=columns, keep_default_na=False, na_values=[""], dtype={"reason": str, "network": str})

@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from ..runlock import holds_run_lock
 from .imagenet import SkipCounter, collate_skip
 
 __all__ = [
@@ -546,6 +547,7 @@ def _write_history(out_dir: Path, history: Sequence[EpochRecord]) -> None:
     os.replace(tmp, out_dir / "metrics.jsonl")
 
 
+@holds_run_lock("codesign train", folder_arg="out_dir", main_process_only=True)  # run-folder lock (codesign.runlock)
 def train_classifier(
     model: torch.nn.Module,
     train_data: Dataset,

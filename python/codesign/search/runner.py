@@ -52,6 +52,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from codesign.runlock import holds_run_lock
+
 from .evaluator import JointEvaluator, SearchEvaluator
 from .loop import AUTO, STRATEGIES, Search
 from .records import jsonable, load_trials
@@ -128,6 +130,7 @@ class SearchSummary:
 
 
 
+@holds_run_lock("codesign search", folder_arg="out_dir")  # run-folder lock (codesign.runlock): one writer
 def run_search(
     out_dir: str | os.PathLike[str],
     *,

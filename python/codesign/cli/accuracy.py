@@ -13,17 +13,16 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-
-from ._cli_common import fail
 from rich.console import Console
 from rich.table import Table
+
+from ._common import fail as _fail
 
 __all__ = ["register"]
 
 _err = Console(stderr=True)
 
 
-_fail = fail  # one-line error, exit 2 (codesign._cli_common)
 
 
 def _classes(value: Optional[str]) -> Any:
@@ -102,7 +101,7 @@ def register(app: typer.Typer) -> None:
         if fmt not in ("table", "json"):
             _fail(f"--format must be table or json, got {fmt!r}")
         try:
-            from .evaluation.training import TrainSettings, train_network
+            from ..evaluation.training import TrainSettings, train_network
         except ImportError as exc:
             _fail(f"train needs torch, torchvision and timm (pip install 'codesign[search]'): {exc}")
             return
@@ -165,7 +164,7 @@ def register(app: typer.Typer) -> None:
             if v < 1:
                 _fail(f"{name} must be >= 1, got {v}")
         try:
-            from .evaluation.training import evaluate_network
+            from ..evaluation.training import evaluate_network
         except ImportError as exc:
             _fail(f"eval needs torch, torchvision and timm (pip install 'codesign[search]'): {exc}")
             return

@@ -4,6 +4,7 @@ Bad input is answered with one line on stderr naming the option and the value, a
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -11,16 +12,13 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
-
-from ._cli_common import fail
-from ._cli_common import fmt as _fmt
 from rich.console import Console
 from rich.table import Table
 
+from ._common import fail as _fail
+from ._common import fmt as _fmt
+
 err = Console(stderr=True)
-
-
-_fail = fail  # one-line error, exit 2 (codesign._cli_common)
 
 #: The options of a search that ``command.json`` in its folder records, so that ``--resume DIR`` continues it with
 #: them: any of these not given again on the command line comes from the file (those given, e.g. a larger
@@ -165,7 +163,7 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
             _fail(f"{name} must be > 0, got {value}")
     if threads < 0:
         _fail(f"--threads must be >= 0, got {threads}")
-    from .search.runner import CONTROLLERS, STRATEGIES
+    from ..search.runner import CONTROLLERS, STRATEGIES
 
     if strategy not in STRATEGIES:
         _fail(f"--strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
@@ -215,14 +213,14 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
     lat = _number_or_auto("--target-latency-ms", target_latency_ms)
     area = _number_or_auto("--area-limit-mm2", area_limit_mm2)
     try:
-        from .search.runner import run_search
+        from ..search.runner import run_search
     except ImportError as exc:  # pragma: no cover - numpy-only install
         _fail(f"search needs the search extra (pip install 'codesign[search]'): {exc}")
         return
     if hw is None:
         hw = "edgetpu-space"
         if space.lower().endswith((".toml", ".yaml", ".yml")) and networks is None:
-            from .space import JointSpace, load_space_file
+            from ..space import JointSpace, load_space_file
 
             try:
                 if isinstance(load_space_file(space), JointSpace):
@@ -242,37 +240,46 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
         kwargs.update(networks=networks, aggregate=aggregate, network_targets=targets)
     else:
         kwargs["space"] = space
-    fresh = resume is None and (overwrite or not (folder / "checkpoint.json").exists())
-    if fresh:  # record the options first, so that a run killed at any point can be resumed with them
-        try:
-            _write_command(folder, recorded)
-        except OSError as exc:
-            _fail(f"--out {folder}: cannot write there ({exc.strerror or exc})")
+    from ..runlock import run_lock
+
+    lock = contextlib.ExitStack()  # one writer per run folder (codesign.runlock), taken before anything is written
     try:
-        summary = run_search(folder, **kwargs)
-    except KeyboardInterrupt:
-        if resume is not None:
+        lock.enter_context(run_lock(folder, "codesign search", create=resume is None))
+    except (ValueError, OSError) as exc:
+        _fail(f"--resume {folder}: no search there" if isinstance(exc, FileNotFoundError) else
+              (str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+    with lock:
+        fresh = resume is None and (overwrite or not (folder / "checkpoint.json").exists())
+        if fresh:  # record the options first, so that a run killed at any point can be resumed with them
+            try:
+                _write_command(folder, recorded)
+            except OSError as exc:
+                _fail(f"--out {folder}: cannot write there ({exc.strerror or exc})")
+        try:
+            summary = run_search(folder, **kwargs)
+        except KeyboardInterrupt:
+            if resume is not None:
+                _write_command(folder, recorded)
+            err.print(f"interrupted: every finished batch is checkpointed in {folder}; continue with "
+                      f"codesign search --resume {folder}", highlight=False, soft_wrap=True)
+            raise typer.Exit(130)
+        except FileExistsError:
+            _fail(f"{folder} holds a search already: continue it with --resume {folder}, or start afresh with --overwrite")
+            return
+        except ImportError as exc:  # e.g. --controller tpe / nsga2 without optuna
+            _fail(str(exc).splitlines()[0])
+            return
+        except FileNotFoundError as exc:
+            if resume is not None:
+                _fail(f"--resume {resume}: no checkpoint there ({exc})")
+            _fail(str(exc).splitlines()[0])
+            return
+        except (ValueError, TypeError, OSError, KeyError) as exc:
+            text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+            _fail(text.splitlines()[0] if text else type(exc).__name__)
+            return
+        if resume is not None:  # the resumed run was accepted: its options (e.g. a larger --budget) are now the run's
             _write_command(folder, recorded)
-        err.print(f"interrupted: every finished batch is checkpointed in {folder}; continue with "
-                  f"codesign search --resume {folder}", highlight=False, soft_wrap=True)
-        raise typer.Exit(130)
-    except FileExistsError:
-        _fail(f"{folder} holds a search already: continue it with --resume {folder}, or start afresh with --overwrite")
-        return
-    except ImportError as exc:  # e.g. --controller tpe / nsga2 without optuna
-        _fail(str(exc).splitlines()[0])
-        return
-    except FileNotFoundError as exc:
-        if resume is not None:
-            _fail(f"--resume {resume}: no checkpoint there ({exc})")
-        _fail(str(exc).splitlines()[0])
-        return
-    except (ValueError, TypeError, OSError, KeyError) as exc:
-        text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-        _fail(text.splitlines()[0] if text else type(exc).__name__)
-        return
-    if resume is not None:  # the resumed run was accepted: its options (e.g. a larger --budget) are now the run's
-        _write_command(folder, recorded)
     console = Console()
     console.print(f"[bold]{summary.n_trials}[/] trials ({summary.n_complete} complete, {summary.n_infeasible} infeasible, "
                   f"{summary.n_failed} failed); this session: {summary.seconds:.0f} s, {summary.trained_networks} accuracy "

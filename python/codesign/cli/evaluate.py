@@ -1,4 +1,5 @@
-"""The ``codesign`` command: ``evaluate`` a network on an accelerator, ``search`` network + hardware jointly.
+"""The ``codesign evaluate`` command (``register(app)`` adds it): the per-layer cost of a network on an
+accelerator, and the readers of ``--network`` and ``--hw`` that the other commands share.
 
 Bad input is answered with one line on stderr naming the field and the value, and exit status 2.
 """
@@ -17,16 +18,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__
-from ._cli_common import fail
-from ._cli_common import fmt as _fmt
+from ._common import fail as _fail
+from ._common import fmt as _fmt
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="Co-design of neural networks and edge accelerators.",
-    pretty_exceptions_enable=False,
-)
 err = Console(stderr=True)
 
 # Per-layer columns of the table, CSV and JSON outputs (names as in the Python API).
@@ -42,22 +36,6 @@ class UsageError(Exception):
     """Bad user input: printed as one line, exit status 2."""
 
 
-_fail = fail  # one-line error, exit 2 (codesign._cli_common)
-
-
-def _version(value: bool) -> None:
-    if value:
-        print(f"codesign {__version__}")
-        raise typer.Exit(0)
-
-
-@app.callback()
-def _main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version and exit"),
-) -> None:
-    """Co-design of neural networks and edge accelerators."""
-
-
 #: Largest input resolution and batch the CLI traces (shape propagation runs a real forward pass on the CPU).
 MAX_RESOLUTION = 2048
 MAX_BATCH = 256
@@ -65,7 +43,7 @@ MAX_BATCH = 256
 
 def load_workload(network: str, resolution: int, batch: int) -> Any:
     """A Workload from a SCALE-Sim topology CSV path or a timm model name."""
-    from . import workload as wl
+    from .. import workload as wl
 
     if not network.strip():
         raise UsageError("--network must name a timm model or a SCALE-Sim topology CSV, got ''")
@@ -99,7 +77,7 @@ EDGETPU_OPTIONS = ("pe_x", "pe_y", "lanes", "simd", "core_mem_kib", "pe_mem_kib"
 
 def load_hardware(hw: str, overrides: dict[str, Any]) -> Any:
     """A SystolicArray or EdgeTpuConfig from a preset name or a SCALE-Sim .cfg path, with CLI overrides."""
-    from . import hardware
+    from .. import hardware
 
     if hw.lower().endswith(".cfg") or os.path.sep in hw:
         if not os.path.isfile(hw):
@@ -186,7 +164,6 @@ def cost_records(cost: Any) -> list[dict[str, Any]]:
     return [{c: rec[c] for c in cols} for rec in cost.layers]
 
 
-@app.command()
 def evaluate(
     network: str = typer.Option("mobilenetv2_100", "--network", "-n", help="timm model name or SCALE-Sim topology CSV"),
     hw: str = typer.Option("systolic", "--hw", help="hardware preset (systolic, google/tpu-v1, scale, tiny8x8, eyeriss; "
@@ -230,8 +207,8 @@ def evaluate(
                                           dram_bw_words_per_cycle=bandwidth, clock_mhz=clock_mhz, pe_x=pe_x, pe_y=pe_y,
                                           lanes=lanes, simd=simd, core_mem_kib=core_mem_kib, pe_mem_kib=pe_mem_kib,
                                           global_mem_kib=global_mem_kib, io_bw_gbps=io_bw_gbps, data_type=data_type))
-        from .cost import MapperOptions
-        from .cost import evaluate as run
+        from ..cost import MapperOptions
+        from ..cost import evaluate as run
 
         if type(hardware).__name__ == "SystolicArray" and (metric != "latency" or budget != 0):
             raise UsageError(f"--metric and --budget choose mappings on the Edge-TPU template; {hw!r} is a systolic "
@@ -285,18 +262,6 @@ def evaluate(
         err.print(f"wrote {escape(str(output))}")
 
 
-from .cli_accuracy import register as _register_accuracy  # noqa: E402
-from .cli_search import register as _register_search  # noqa: E402
-from .cli_sweep import register as _register_sweep  # noqa: E402
-
-_register_search(app)
-_register_sweep(app)
-_register_accuracy(app)
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
+def register(app: typer.Typer) -> None:
+    """Add the ``evaluate`` command to ``app``."""
+    app.command("evaluate")(evaluate)

@@ -1,4 +1,5 @@
-"""The ``codesign sweep``, ``codesign map`` and ``codesign plot`` commands (``register(app)`` adds them).
+"""The ``codesign map`` and ``codesign plot`` commands (``register(app)`` adds them): the map space of one layer
+on one accelerator, and plots of sweep results or map spaces against a swept parameter.
 
 Bad input is answered with one line on stderr naming the option and the value, and exit status 2.
 """
@@ -7,105 +8,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Optional
 
 import typer
-
-from ._cli_common import fail
-from ._cli_common import fmt as _fmt
 from rich.console import Console
-from rich.table import Table
+
+from ._common import fail as _fail
+from ._common import first_line as _first_line
+from ._common import fmt as _fmt
+from ._common import frame_table as _table
 
 err = Console(stderr=True)
-
-
-_fail = fail  # one-line error, exit 2 (codesign._cli_common)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc)
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _table(df: Any, columns: list[str], title: str) -> Table:
-    t = Table(title=title, header_style="bold", pad_edge=False)
-    for i, c in enumerate(columns):
-        t.add_column(c, justify="left" if i == 0 or c == "mapping" else "right", no_wrap=c == "mapping")
-    for rec in df[columns].itertuples(index=False):
-        t.add_row(*[str(v) if c in ("config_id", "rank") else _fmt(v.item() if hasattr(v, "item") else v)
-                    for c, v in zip(columns, rec)])
-    return t
-
-
-def sweep_command(
-    network: List[str] = typer.Option(["mobilenetv2_100"], "--network", "-n",
-                                      help="timm model name or SCALE-Sim topology CSV (repeat for several)"),
-    space: str = typer.Option("edgetpu-space", "--space",
-                              help="edgetpu-space (the template's 50,000 published configurations), systolic-space, "
-                                   "or a YAML/TOML/JSON space file"),
-    where: Optional[str] = typer.Option(None, "--where",
-                                        help="filter over configuration fields, e.g. 'pe_x * pe_y <= 16 and simd >= 32'"),
-    sample: Optional[int] = typer.Option(None, "--sample", help="evaluate N configurations drawn at random"),
-    seed: int = typer.Option(0, "--seed", help="seed of --sample"),
-    out: Path = typer.Option(Path("runs/sweep"), "--out", "-o",
-                             help="a directory (Parquet dataset) or a .csv file"),
-    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="parquet or csv (default: from --out)"),
-    chunk_size: int = typer.Option(1024, "--chunk-size", help="configurations per batched call and written chunk"),
-    threads: int = typer.Option(0, "--threads", help="C++ threads per batched call (0 = all cores)"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="start a Dask LocalCluster of N worker processes"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:PORT"),
-    resume: bool = typer.Option(False, "--resume", help="continue the sweep in --out"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="start afresh even if --out holds a sweep"),
-    metric: str = typer.Option("latency", "--metric", help="Edge-TPU mapper metric: latency, energy or edp"),
-    budget: int = typer.Option(0, "--budget", help="Edge-TPU mapper: most mappings per layer (0 = all)"),
-    patience: int = typer.Option(0, "--patience", help="Edge-TPU mapper: stop after N non-improving mappings"),
-    mapper_seed: int = typer.Option(0, "--mapper-seed", help="Edge-TPU mapper: sampling seed"),
-    objectives: Optional[str] = typer.Option(None, "--objectives",
-                                             help="Pareto objectives, comma-separated (default latency_ms,energy_mj,"
-                                                  "area_mm2; latency_ms,area_mm2 for systolic spaces)"),
-    top: int = typer.Option(15, "--top", help="Pareto rows printed per network"),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar on stderr"),
-    resolution: int = typer.Option(224, "--resolution", help="input resolution for timm networks (px)"),
-    batch: int = typer.Option(1, "--batch", help="batch size N for timm networks"),
-) -> None:
-    """Sweep a hardware space for one or more networks: batched, streamed to Parquet/CSV, resumable, Dask-ready; prints the Pareto front."""
-    from .cost import MapperOptions
-    from .sweep import sweep
-
-    try:
-        for name, value in (("--resolution", resolution), ("--batch", batch), ("--top", top)):
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        mapper = MapperOptions(metric=metric, budget=budget, patience=patience, seed=mapper_seed)
-        objs = [o.strip() for o in objectives.split(",") if o.strip()] if objectives else None
-        if objectives is not None and not objs:
-            raise ValueError(f"--objectives must name at least one metric, got {objectives!r}")
-        summary = sweep(list(network), space, where=where, sample=sample, seed=seed, out=out, fmt=fmt, resume=resume,
-                        overwrite=overwrite, chunk_size=chunk_size, threads=threads, mapper=mapper,
-                        scheduler=scheduler, workers=workers, objectives=objs, progress=progress,
-                        resolution=resolution, batch=batch)
-    except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
-        _fail(_first_line(exc))
-        return
-    console = Console(width=max(Console().width, 160))
-    resumed = f", {summary.chunks_skipped} resumed" if summary.chunks_skipped else ""
-    console.print(f"[bold]{summary.configs:,}[/] configurations x {len(network)} network(s) = {summary.rows:,} rows in "
-                  f"{summary.chunks} chunks ({summary.chunks_computed} computed{resumed}) in {summary.seconds:.1f} s "
-                  f"(evaluation {summary.eval_seconds:.1f} s, {summary.configs_per_s:,.0f} configurations/s); "
-                  f"{summary.failed:,} rows with ok=False")
-    pareto = summary.pareto
-    if len(pareto):
-        from .sweep import load_space
-
-        fields = list(load_space(space).fields)
-        for net, part in pareto.groupby("network", sort=False):
-            cols = ["config_id", *fields, *summary.objectives]
-            title = (f"{net}: {len(part):,} Pareto-optimal configurations (minimising "
-                     f"{', '.join(summary.objectives)}){'; first ' + str(top) if len(part) > top else ''}")
-            console.print(_table(part.head(top), cols, title))
-    else:
-        console.print("no configuration could be evaluated: no Pareto front")
-    console.print(f"results: {summary.out} ({summary.format})\nPareto front: {summary.pareto_path}")
 
 
 def map_command(
@@ -132,9 +45,9 @@ def map_command(
     cols: Optional[int] = typer.Option(None, help="systolic: PE columns (override)"),
 ) -> None:
     """Best mapping of one layer on one accelerator and the top-k alternatives with their costs; --all dumps the map space."""
-    from .cli import UsageError, load_hardware
-    from .cost import MapperOptions
-    from .mapping_study import map_study, parse_layer
+    from .evaluate import UsageError, load_hardware
+    from ..cost import MapperOptions
+    from ..mapping_study import map_study, parse_layer
 
     try:
         if fmt not in ("table", "csv", "json"):
@@ -202,7 +115,7 @@ def plot_command(
     title: Optional[str] = typer.Option(None, "--title", help="figure title"),
 ) -> None:
     """Plot latency/energy (or any metric) against a swept parameter: every point, best and median per value (PNG)."""
-    from .mapping_study import plot_sweep, read_table
+    from ..mapping_study import plot_sweep, read_table
 
     try:
         df = read_table(results)
@@ -216,7 +129,6 @@ def plot_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``sweep``, ``map`` and ``plot`` commands to the ``codesign`` Typer app."""
-    app.command("sweep")(sweep_command)
+    """Add the ``map`` and ``plot`` commands to the ``codesign`` Typer app."""
     app.command("map")(map_command)
     app.command("plot")(plot_command)

@@ -1,0 +1,4 @@
+"""``python -m codesign.cli``: the ``codesign`` command."""
+from . import main
+
+main()
