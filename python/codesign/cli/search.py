@@ -75,7 +75,7 @@ def _number_or_auto(name: str, text: Optional[str]) -> Any:
 def search_command(
     ctx: typer.Context,
     space: str = typer.Option("edgetpu", "--space",
-                              help="network space: mobilenetv2, mobilenetv2-base, edgetpu, edgetpu-gc (with group-conv IBN), fbnet, or a .toml/.yaml file"),
+                              help="network space: accel-nasbench, nb201 (NAS-Bench-201 cells), mobilenetv2, mobilenetv2-base, edgetpu, edgetpu-gc (with group-conv IBN), fbnet, or a .toml/.yaml file"),
     hw: Optional[str] = typer.Option(None, "--hw",
                                      help="hardware space (edgetpu-space, the default; systolic-space) or a fixed preset "
                                           "(edgetpu, edgetpu-baseline, systolic, ...) for --strategy network-only; "
@@ -98,9 +98,11 @@ def search_command(
     population: int = typer.Option(16, "--population", help="regularized evolution / nsga2: population size"),
     sample_size: int = typer.Option(4, "--sample-size", help="regularized evolution: tournament size"),
     lr: Optional[float] = typer.Option(None, "--lr", help="reinforce / ppo: learning rate (default 0.05)"),
-    accuracy: str = typer.Option("proxy", "--accuracy",
-                                 help="proxy (Fashion-MNIST training, cached) or surrogate (no training; a MACs/params "
-                                      "fit, not an accuracy)"),
+    accuracy: str = typer.Option("auto", "--accuracy",
+                                 help="auto (the space's trained accuracies: nb201 and accel-nasbench; else proxy), "
+                                      "nb201:cifar10|cifar100|imagenet16[@12] (NAS-Bench-201 table), accel-nasbench "
+                                      "(ImageNet top-1 predictor), proxy (Fashion-MNIST training, cached) or surrogate "
+                                      "(no training; a MACs/params fit, not an accuracy)"),
     proxy_steps: int = typer.Option(80, "--proxy-steps", help="proxy: training steps per network"),
     networks: Optional[str] = typer.Option(None, "--networks",
                                            help="multi-model: comma-separated timm names run on one accelerator "
@@ -123,6 +125,11 @@ def search_command(
     threads: int = typer.Option(0, "--threads", help="cost-model threads (0 = all cores)"),
     plot: bool = typer.Option(True, "--plot/--no-plot", help="write search.png"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show the progress bar"),
+    workers: Optional[int] = typer.Option(None, "--workers",
+                                          help="evaluate accuracies on a Dask LocalCluster of N processes (same "
+                                               "trials as a serial run)"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                            help="evaluate accuracies on the Dask scheduler at tcp://HOST:PORT"),
 ) -> None:
     """Search a network and an accelerator together (or one of them): trials.jsonl, pareto.csv, search.png and a
     checkpoint after every batch in --out; --resume DIR continues after an interruption.
@@ -146,7 +153,7 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
             lr: Optional[float], accuracy: str, proxy_steps: int, networks: Optional[str], aggregate: str,
             network_target: Optional[List[str]], fixed_hw: Optional[str], phase_split: float, seed: int,
             out: Optional[Path], resume: Optional[Path], overwrite: bool, time_limit_s: Optional[float], threads: int,
-            plot: bool, progress: bool) -> None:
+            plot: bool, progress: bool, workers: Optional[int] = None, scheduler: Optional[str] = None) -> None:
     recorded = dict(space=space, hw=hw, strategy=strategy, controller=controller, target_latency_ms=target_latency_ms,
                     target_energy_mj=target_energy_mj, target_edp=target_edp, mode=mode,
                     area_limit_mm2=area_limit_mm2, budget=budget, batch_size=batch_size, population=population,
@@ -171,8 +178,23 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
         _fail(f"--controller must be one of {', '.join(CONTROLLERS)}, got {controller!r}")
     if mode not in ("soft", "hard", "abs"):
         _fail(f"--mode must be soft, hard or abs, got {mode!r}")
-    if accuracy not in ("proxy", "surrogate"):
-        _fail(f"--accuracy must be proxy or surrogate, got {accuracy!r}")
+    if accuracy not in ("auto", "proxy", "surrogate", "accel-nasbench"):
+        if accuracy.lower().startswith("nb201"):
+            from ..evaluation.nb201 import parse_nb201_spec
+
+            try:
+                parse_nb201_spec(accuracy.lower())
+            except ValueError as exc:
+                _fail(f"--accuracy: {exc}")
+        else:
+            _fail(f"--accuracy must be auto, nb201:DATASET[@EPOCHS], accel-nasbench, proxy or surrogate, got "
+                  f"{accuracy!r}")
+    if workers is not None and workers < 1:
+        _fail(f"--workers must be >= 1, got {workers}")
+    if workers is not None and scheduler is not None:
+        _fail("give --workers or --scheduler, not both")
+    if scheduler is not None and "://" not in scheduler:
+        _fail(f"--scheduler must be an address such as tcp://HOST:8786, got {scheduler!r}")
     if aggregate not in ("sum", "max", "each"):
         _fail(f"--aggregate must be sum, max or each, got {aggregate!r}")
     if not 0 < phase_split < 1:
@@ -234,7 +256,8 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
         else None, strategy=strategy, mode=mode, target_latency_ms=lat, target_energy_mj=target_energy_mj,
         target_edp_mj_ms=target_edp, area_limit_mm2=area, accuracy=accuracy, proxy_steps=proxy_steps,
         phase_split=phase_split, fixed_hw=fixed_hw, resume=resume is not None, overwrite=overwrite,
-        time_limit_s=time_limit_s, threads=threads, plot=plot, progress=progress, hw=hw,
+        time_limit_s=time_limit_s, threads=threads, plot=plot, progress=progress, hw=hw, workers=workers,
+        scheduler=scheduler,
     )
     if networks is not None:
         kwargs.update(networks=networks, aggregate=aggregate, network_targets=targets)
@@ -281,6 +304,7 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
         if resume is not None:  # the resumed run was accepted: its options (e.g. a larger --budget) are now the run's
             _write_command(folder, recorded)
     console = Console()
+    console.print(f"accuracy: {summary.accuracy_signal}", highlight=False)
     console.print(f"[bold]{summary.n_trials}[/] trials ({summary.n_complete} complete, {summary.n_infeasible} infeasible, "
                   f"{summary.n_failed} failed); this session: {summary.seconds:.0f} s, {summary.trained_networks} accuracy "
                   f"evaluations, {summary.proxy_cache_hits} cache hits"

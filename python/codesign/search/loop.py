@@ -89,6 +89,12 @@ class Search:
         self.controller_options = dict(controller_options or {})
         self.time_limit_s, self.resume, self.overwrite = time_limit_s, resume, overwrite
         self.strategy = strategy
+        if isinstance(space, str) and space.lower() == "nb201" and isinstance(accuracy, str) \
+                and accuracy.lower().startswith("nb201"):  # the named space, built for the accuracy's dataset
+            from codesign.evaluation.nb201 import parse_nb201_spec
+            from codesign.space.nb201 import NB201Space
+
+            space = NB201Space(dataset=parse_nb201_spec(accuracy.lower())[0])
         self.joint, self.fixed_hw, self.fixed_arch = self._resolve_designs(space, hw, networks, network_accuracies,
                                                                            hw_mutation_prob, fixed_hw, fixed_arch)
         if networks is not None:
@@ -442,7 +448,7 @@ def _encode_or_none(sp: CategoricalSpace, x: Any) -> list[int] | None:
 
 
 class _Progress:
-    """The search's progress on stderr: a rich bar on a terminal, else one plain line per batch."""
+    """The search's progress on stderr: a rich bar on a terminal, else a plain line per batch (at most one per 5 s)."""
 
     def __init__(self, search: Search, enabled: bool) -> None:
         self.search = search
@@ -451,6 +457,8 @@ class _Progress:
         self.n0 = len(search.trials)
         self.bar: Any = None
         self.task: Any = None
+        self.every_s = 5.0  # plain lines (no terminal): at most one per 5 s, and the last batch
+        self.last = -math.inf
         if not enabled:
             return
         if sys.stderr.isatty():
@@ -483,7 +491,8 @@ class _Progress:
         n = len(self.search.trials)
         if self.bar is not None:
             self.bar.update(self.task, completed=min(n, self.search.budget), **f)
-        elif n > self.n0:
+        elif n > self.n0 and (n >= self.search.budget or time.perf_counter() - self.last >= self.every_s):
+            self.last = time.perf_counter()
             print(f"search {n}/{self.search.budget} trials, best reward {f['best']}, feasible {f['feasible']}, "
                   f"{f['rate']} trials/s, {time.perf_counter() - self.t0:.0f} s", file=sys.stderr, flush=True)
 

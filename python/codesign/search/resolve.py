@@ -146,6 +146,7 @@ def fixed_networks(networks: Any, accuracies: Mapping[str, float] | None) -> Fix
 
 #: The accuracy signals :func:`resolve_accuracy` knows by name -> what each one is (shown in run outputs).
 ACCURACY_SIGNALS: dict[str, str] = {
+    "auto": "the space's own trained accuracies where it has them (nb201, accel-nasbench), else proxy",
     "accel-nasbench": "ImageNet top-1 predicted from Accel-NASBench's 4,138 trained networks (accel-nasbench space)",
     "nb201[:DATASET][@EPOCHS]": "NAS-Bench-201 trained test accuracy, table lookup (nb201 space; cifar10, cifar100, "
                                 "imagenet16; 200 or 12 epochs)",
@@ -161,12 +162,16 @@ def _space_kind(net: Any) -> str:
 def resolve_accuracy(accuracy: Any, joint: JointSpace, proxy_settings: Any, proxy_steps: int,
                      data_dir: Any) -> tuple[Any, Any]:
     """(evaluator, JSON description for the configuration) of ``accuracy``: a name of :data:`ACCURACY_SIGNALS`
-    or an evaluator object with ``evaluate(arch)``. The table-backed signals need their own space (``nb201``,
-    ``accel-nasbench``): another space is a ValueError naming both."""
+    or an evaluator object with ``evaluate(arch)``, or ``"auto"``: the space's own trained accuracies where it has
+    them (``nb201`` -> ``nb201:<its dataset>``, ``accel-nasbench`` -> ``accel-nasbench``), else ``"proxy"``. The
+    table-backed signals need their own space: another space is a ValueError naming both."""
     if isinstance(joint.network, FixedNetworks):
         return None, {"kind": "fixed", "accuracies": joint.network.accuracies,
                       "signal": "fixed networks: accuracy not searched"}
     kind = _space_kind(joint.network)
+    if accuracy == "auto":  # the space's own real signal where it has one
+        accuracy = {"nb201": f"nb201:{getattr(joint.network, 'dataset', 'cifar10')}",
+                    "accel-nasbench": "accel-nasbench"}.get(kind, "proxy")
     if isinstance(accuracy, str) and accuracy.lower().startswith("nb201"):
         from codesign.evaluation.nb201 import NB201Accuracy
 

@@ -160,7 +160,7 @@ def run_search(
     target_energy_mj: float | None = None,
     target_edp_mj_ms: float | None = None,
     abs_beta: float = -0.10,
-    accuracy: Any = "proxy",
+    accuracy: Any = "auto",
     controller_options: Mapping[str, Any] | None = None,
     networks: Any = None,
     network_accuracies: Mapping[str, float] | None = None,
@@ -209,7 +209,8 @@ def run_search(
             ``reference``).
         phase_split: share of the budget given to the first phase of a phase-wise strategy.
         target_energy_mj, target_edp_mj_ms: energy / EDP targets (Edge-TPU-like hardware only).
-        accuracy: ``"nb201:DATASET[@EPOCHS]"`` (NAS-Bench-201's trained accuracy, table lookup; ``nb201``
+        accuracy: ``"auto"`` (default: the space's own trained accuracies for ``nb201`` and ``accel-nasbench``,
+            else the proxy), ``"nb201:DATASET[@EPOCHS]"`` (NAS-Bench-201's trained accuracy, table lookup; ``nb201``
             space), ``"accel-nasbench"`` (ImageNet top-1 predicted from Accel-NASBench; ``accel-nasbench``
             space), ``"proxy"`` (Fashion-MNIST proxy, :mod:`codesign.evaluation.proxy`), ``"surrogate"``
             (:class:`~codesign.search.evaluator.SurrogateAccuracy`, no training) or an evaluator object with
