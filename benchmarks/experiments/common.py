@@ -26,8 +26,11 @@ def parser(doc: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--budget", type=int, default=300, help="trials per search")
     p.add_argument("--seeds", type=int, default=5, help="searches per arm (seeds 0..n-1)")
-    p.add_argument("--accuracy", default="surrogate", choices=("surrogate", "proxy"),
-                   help="accuracy signal: the MACs/params surrogate (no training) or the Fashion-MNIST proxy")
+    p.add_argument("--accuracy", default="surrogate",
+                   help="accuracy signal: surrogate (MACs/params fit, no training), proxy (Fashion-MNIST), "
+                        "nb201:cifar10 (NAS-Bench-201's trained accuracy; --space nb201) or accel-nasbench "
+                        "(ImageNet top-1 predictor; --space accel-nasbench)")
+    p.add_argument("--space", default="edgetpu", help="network space (edgetpu, nb201, accel-nasbench, ...)")
     p.add_argument("--proxy-steps", type=int, default=40, help="proxy training steps (with --accuracy proxy)")
     p.add_argument("--controller", default="evolution", choices=CONTROLLERS)
     p.add_argument("--population", type=int, default=32, help="regularized evolution: population (tournament = 1/4)")
@@ -40,10 +43,16 @@ def accuracy_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         from codesign.evaluation.proxy import ProxySettings
 
         return {"accuracy": "proxy", "proxy_settings": ProxySettings(steps=args.proxy_steps, eval_size=500, threads=1)}
-    return {"accuracy": "surrogate"}
+    return {"accuracy": args.accuracy}
 
 
 def accuracy_name(args: argparse.Namespace) -> str:
+    if args.accuracy.startswith("nb201"):
+        return ("NAS-Bench-201's trained test accuracy of each cell (CIFAR-10, 200 epochs; table lookup, "
+                "`codesign.evaluation.NB201Accuracy`): a real accuracy, on the 32x32 CIFAR network")
+    if args.accuracy == "accel-nasbench":
+        return ("ImageNet top-1 predicted by `codesign.evaluation.AccelNasBench` (gradient boosting fitted on "
+                "Accel-NASBench's 4,138 trained networks; see benchmarks/README.md for its held-out rank correlation)")
     if args.accuracy == "proxy":
         return (f"the Fashion-MNIST proxy ({args.proxy_steps} SGD steps of the half-width network at 32x32, "
                 f"500 held-out images; a ranking signal, not ImageNet accuracy)")
@@ -66,6 +75,61 @@ def search(folder: Path, *, fresh: bool, **kw: Any) -> list[dict[str, Any]]:
     if not done:
         run_search(folder, overwrite=True, progress=False, plot=False, **kw)
     return load_trials(folder)
+
+
+def tag_of(args: argparse.Namespace) -> str:
+    """The run-folder / report tag: accuracy, controller, and the space when it is not the default."""
+    acc = args.accuracy.replace(":", "-").replace("@", "-")
+    return f"{acc}-{args.controller}" + ("" if args.space == "edgetpu" else f"-{args.space}")
+
+
+def joint_hardware(top: int, area_mm2: float = 62.0) -> tuple[list, dict]:
+    """The hardware set H of NB201's joint truth: the union of the ``top`` fastest configurations of the whole
+    ``edgetpu-space`` within ``area_mm2``, for each of three representative cells (small, ResNet, all-3x3), each
+    costed on all of them."""
+    import time
+
+    import numpy as np
+
+    from codesign import evaluate_batch
+    from codesign.cost import MapperOptions
+    from codesign.space import EdgeTpuHardwareSpace, NB201Candidate, NB201Space
+
+    sp = NB201Space()
+    space = EdgeTpuHardwareSpace()
+    all_hw = [space.decode(idx) for idx in np.ndindex(*space.cardinalities)]
+    all_hw = [h for h in all_hw if h.area_mm2 <= area_mm2]
+    reps = {"small": "|nor_conv_1x1~0|+|skip_connect~0|none~1|+|skip_connect~0|none~1|nor_conv_1x1~2|",
+            "resnet": sp.reference.arch_str,
+            "large": "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"}
+    chosen: dict[int, None] = {}
+    info: dict[str, Any] = {"feasible_configs": len(all_hw), "top": top, "per_cell": {}}
+    for name, arch in reps.items():
+        t = time.perf_counter()
+        res = evaluate_batch(sp.workload(NB201Candidate.from_arch_str(arch)), all_hw, threads=0,
+                             mapper=MapperOptions(metric="latency"))
+        lat = np.where(res.ok, res.total("latency_ms"), np.inf)
+        order = np.argsort(lat, kind="stable")[:top]
+        info["per_cell"][name] = {"best_ms": round(float(lat[order[0]]), 4), "seconds": round(time.perf_counter() - t, 1)}
+        for i in order:
+            chosen[int(i)] = None
+    return [all_hw[i] for i in chosen], info
+
+
+def nb201_joint_truth(top: int = 8) -> tuple[Any, dict]:
+    """NB201's joint true front (all cells x :func:`joint_hardware`), cached under ``runs/truth/``."""
+    import pickle
+
+    path = RUNS / "truth" / f"nb201-joint-top{top}.pkl"
+    if path.is_file():
+        return pickle.loads(path.read_bytes())
+    from codesign.search.truth import true_front
+
+    hws, info = joint_hardware(top)
+    tf = true_front("nb201", hws, "nb201:cifar10")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps((tf, info)))
+    return tf, info
 
 
 def complete(trials: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

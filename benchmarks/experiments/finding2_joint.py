@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (FIGURES, HW_HEADER, RUNS, accuracy_kwargs, accuracy_name, best_reward, best_trial,  # noqa: E402
-                    complete, hv, hw_row, mean_sd, parser, search, table, trials_to_reach, write_report)
+                    complete, hv, hw_row, mean_sd, nb201_joint_truth, parser, search, table, tag_of,
+                    trials_to_reach, write_report)
 
 STRATEGIES = ("joint", "net-then-hw", "hw-then-net", "network-only", "hardware-only")
 
@@ -48,7 +49,7 @@ def main() -> None:
     report_suffix = "" if chosen == STRATEGIES else "-" + "-".join(chosen)
     STRATEGIES = chosen
     target, ref = args.target_ms, 2 * args.target_ms
-    tag = f"{args.accuracy}-{args.controller}-{args.mode}-b{args.budget}" + ("" if args.population == 32 else f"-p{args.population}") \
+    tag = f"{tag_of(args)}-{args.mode}-b{args.budget}" + ("" if args.population == 32 else f"-p{args.population}") \
         + ("" if args.lr is None else f"-lr{args.lr:g}")
     ctrl_opts = {"lr": args.lr} if args.lr is not None else None
     lr_flag = "" if args.lr is None else f" --lr {args.lr:g}"
@@ -56,20 +57,22 @@ def main() -> None:
     for strategy in STRATEGIES:
         res[strategy] = []
         for seed in range(args.seeds):
-            trials = search(RUNS / "finding2" / tag / f"{strategy}-s{seed}", fresh=args.fresh, space="edgetpu",
+            trials = search(RUNS / "finding2" / tag / f"{strategy}-s{seed}", fresh=args.fresh, space=args.space,
                             hw="edgetpu-space", strategy=strategy, controller=args.controller, budget=args.budget,
                             batch_size=8, population=args.population, sample_size=max(1, args.population // 4), seed=seed, target_latency_ms=target, mode=args.mode,
                             area_limit_mm2=62.0, controller_options=ctrl_opts, **accuracy_kwargs(args))
             res[strategy].append(trials)
             print(f"{strategy} seed {seed}: hv {hv(trials, ref):.4f} best {best_reward(trials):.4f}", file=sys.stderr)
 
+    truth = nb201_joint_truth()[0] if args.space == "nb201" and args.accuracy.startswith("nb201:cifar10") else None
     rows = []
     for s in STRATEGIES:
         runs = res[s]
         viol = sum(1 for t in runs if (b := best_trial(t)) is not None and b["metrics"]["latency_ms"] > target)
         rows.append([f"`{s}`", mean_sd([hv(t, ref) for t in runs]), mean_sd([best_reward(t) for t in runs]),
                      mean_sd([best_within(t, target) for t in runs]), f"{viol} / {len(runs)}",
-                     mean_sd([len(complete(t)) / len(t) for t in runs])])
+                     mean_sd([len(complete(t)) / len(t) for t in runs])]
+                    + ([mean_sd([truth.ratio(t) for t in runs])] if truth is not None else []))
     speed = []
     for s in STRATEGIES[1:]:
         need = []
@@ -95,15 +98,16 @@ def main() -> None:
 Claim (FACTS.md): joint search beats separate or alternating search (about 2x fewer samples; 1 instead of 3
 latency-target violations per 4 searches).
 
-Setup: `edgetpu` network space x Edge-TPU template hardware space (50,000 configurations; area limit 62 mm^2 = the
+Setup: `{args.space}` network space x Edge-TPU template hardware space (50,000 configurations; area limit 62 mm^2 = the
 template baseline's area); MnasNet `{args.mode}` reward, target {target:g} ms (latency on the 224-px network from the cost
 model; energy recorded, not rewarded); controller `{args.controller}` (population {args.population}, tournament {max(1, args.population // 4)} for evolution),
 {args.budget} trials per search, seeds 0..{args.seeds - 1}, phase-wise strategies split the budget in half. Accuracy
-signal: {accuracy_name(args)}. Command: `python benchmarks/experiments/finding2_joint.py --accuracy {args.accuracy}
+signal: {accuracy_name(args)}. Command: `python benchmarks/experiments/finding2_joint.py --space {args.space} --accuracy {args.accuracy}
 --budget {args.budget} --seeds {args.seeds} --controller {args.controller} --mode {args.mode} --population {args.population}{lr_flag}{" --strategies " + ",".join(STRATEGIES) if report_suffix else ""}`.
 
 {table(["strategy", f"hypervolume (ref 0 / {ref:g} ms)", "best reward", f"best reward <= {target:g} ms",
-        "best design violates target", "feasible share"], rows)}
+        "best design violates target", "feasible share"]
+       + (["HV ratio vs the joint true front"] if truth is not None else []), rows)}
 
 Joint search's hypervolume is larger than the baseline's in: {", ".join(f"`{s}` {w}/{args.seeds}" for s, w in wins.items())}
 seed pairs.
@@ -145,7 +149,7 @@ def _plot(res, path, args):
         ax.fill_between(x, np.nanmin(arr, axis=0), np.nanmax(arr, axis=0), color=color, alpha=0.12)
     ax.set_xlabel("trials")
     ax.set_ylabel("best reward so far (mean, min-max over seeds)")
-    ax.set_title(f"edgetpu space x Edge-TPU template, {args.controller}, {args.accuracy} accuracy")
+    ax.set_title(f"{args.space} space x Edge-TPU template, {args.controller}, {args.accuracy} accuracy")
     ax.legend()
     ax.grid(alpha=0.3)
     lows = [ln.get_ydata()[len(ln.get_ydata()) // 10] for ln in ax.get_lines()]

@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (HW_HEADER, RUNS, accuracy_kwargs, accuracy_name, best_trial, complete, hw_row, parser,  # noqa: E402
-                    search, table, write_report)
+                    search, table, tag_of, write_report)
 
 MULTI = ("efficientnet_es", "mobilenetv2_100", "resnet50")
 HW_FIELDS = ("pe_x", "pe_y", "lanes", "simd", "pe_mem_kib", "core_mem_kib", "io_bw_gbps")
@@ -89,22 +89,25 @@ def main() -> None:
     p.add_argument("--mode", default="soft", choices=("soft", "hard", "abs"),
                    help="reward (default MnasNet soft: every ms or mJ saved counts, so the hardware is pushed)")
     p.add_argument("--area-mm2", type=float, default=62.0, help="area limit of the searches (62: the baseline's)")
+    p.add_argument("--arms", default="latency,energy,single-model,multi-model,multi-model-max",
+                   help="arms to run (comma-separated)")
     p.add_argument("--exhaustive-areas", default="62,27",
                    help="area limits of the exhaustive use-case optima (comma-separated; '' to skip)")
     args = p.parse_args()
-    tag = (f"{args.accuracy}-{args.controller}-{args.mode}-b{args.budget}" + ("" if args.population == 32 else f"-p{args.population}")
+    tag = (f"{tag_of(args)}-{args.mode}-b{args.budget}" + ("" if args.population == 32 else f"-p{args.population}")
            + ("" if args.area_mm2 == 62.0 else f"-a{args.area_mm2:g}"))
     common = dict(hw="edgetpu-space", controller=args.controller, budget=args.budget, batch_size=8,
                   population=args.population, sample_size=max(1, args.population // 4), area_limit_mm2=args.area_mm2, mode=args.mode)
     arms = {
-        "latency": dict(space="edgetpu", strategy="joint", target_latency_ms=args.target_ms, **accuracy_kwargs(args)),
-        "energy": dict(space="edgetpu", strategy="joint", target_latency_ms=None, target_energy_mj=args.target_mj,
+        "latency": dict(space=args.space, strategy="joint", target_latency_ms=args.target_ms, **accuracy_kwargs(args)),
+        "energy": dict(space=args.space, strategy="joint", target_latency_ms=None, target_energy_mj=args.target_mj,
                        **accuracy_kwargs(args)),
-        "single-model": dict(space="edgetpu", strategy="hardware-only", target_latency_ms=args.target_ms,
+        "single-model": dict(space=args.space, strategy="hardware-only", target_latency_ms=args.target_ms,
                              **accuracy_kwargs(args)),
         "multi-model": dict(networks=",".join(MULTI), target_latency_ms=args.multi_target_ms, aggregate="sum"),
         "multi-model-max": dict(networks=",".join(MULTI), target_latency_ms=args.target_ms, aggregate="max"),
     }
+    arms = {a: arms[a] for a in args.arms.split(",") if a in arms}
     res = {}
     for arm, kw in arms.items():
         res[arm] = []
@@ -152,12 +155,12 @@ visible.
 
 Claim (FACTS.md): different use cases give different designs. Setup: Edge-TPU template hardware space (50,000
 configurations, area limit {args.area_mm2:g} mm^2), MnasNet `{args.mode}` reward, controller `{args.controller}`, {args.budget} trials per search,
-seeds 0..{args.seeds - 1}. Arms: `latency` - joint search (`edgetpu` space), target {args.target_ms:g} ms; `energy` - joint
+seeds 0..{args.seeds - 1}. Arms: `latency` - joint search (`{args.space}` space), target {args.target_ms:g} ms; `energy` - joint
 search, target {args.target_mj:g} mJ per inference (no latency target; mapper metric energy); `single-model` - hardware
-for EfficientNet-EdgeTPU-S, target {args.target_ms:g} ms; `multi-model` - one accelerator for {", ".join(MULTI)}
+for {"EfficientNet-EdgeTPU-S" if args.space == "edgetpu" else f"the {args.space} space's reference network"}, target {args.target_ms:g} ms; `multi-model` - one accelerator for {", ".join(MULTI)}
 (summed latency, target {args.multi_target_ms:g} ms; accuracies fixed, so the reward is latency-only); `multi-model-max` -
 the same networks, the slowest one's latency against {args.target_ms:g} ms. Accuracy signal of
-the joint arms: {accuracy_name(args)}. Command: `python benchmarks/experiments/finding3_use_cases.py --accuracy
+the joint arms: {accuracy_name(args)}. Command: `python benchmarks/experiments/finding3_use_cases.py --space {args.space} --accuracy
 {args.accuracy} --budget {args.budget} --seeds {args.seeds} --controller {args.controller} --mode {args.mode} --population {args.population}
 --area-mm2 {args.area_mm2:g}`.
 {ex_text}

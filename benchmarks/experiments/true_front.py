@@ -26,38 +26,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import FIGURES, RUNS, mean_sd, parser, search, table, write_report  # noqa: E402
+from common import FIGURES, RUNS, joint_hardware, mean_sd, nb201_joint_truth, parser, search, table, write_report  # noqa: E402
 
 from codesign.search.truth import hv_curve, true_front  # noqa: E402
 
 CONTROLLERS = ("random", "evolution", "reinforce", "ppo", "tpe", "nsga2")
-
-
-def joint_hardware(top: int, area_mm2: float) -> tuple[list, dict]:
-    """The hardware set of the joint truth (see the module docstring) and how it was chosen."""
-    from codesign import evaluate_batch
-    from codesign.cost import MapperOptions
-    from codesign.space import EdgeTpuHardwareSpace, NB201Candidate, NB201Space
-
-    sp = NB201Space()
-    space = EdgeTpuHardwareSpace()
-    all_hw = [space.decode(idx) for idx in np.ndindex(*space.cardinalities)]
-    all_hw = [h for h in all_hw if h.area_mm2 <= area_mm2]
-    reps = {"small": "|nor_conv_1x1~0|+|skip_connect~0|none~1|+|skip_connect~0|none~1|nor_conv_1x1~2|",
-            "medium": sp.reference.arch_str,
-            "large": "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"}
-    chosen: dict[int, None] = {}
-    info = {"feasible_configs": len(all_hw), "top": top, "per_cell": {}}
-    for name, arch in reps.items():
-        t = time.perf_counter()
-        res = evaluate_batch(sp.workload(NB201Candidate.from_arch_str(arch)), all_hw, threads=0,
-                             mapper=MapperOptions(metric="latency"))
-        lat = np.where(res.ok, res.total("latency_ms"), np.inf)
-        order = np.argsort(lat, kind="stable")[:top]
-        info["per_cell"][name] = {"best_ms": float(lat[order[0]]), "seconds": time.perf_counter() - t}
-        for i in order:
-            chosen[int(i)] = None
-    return [all_hw[i] for i in chosen], info
 
 
 def main() -> None:
@@ -81,8 +54,8 @@ def main() -> None:
              f"{len(truths['fixed'].front)} designs, HV {truths['fixed'].hypervolume:.4f} "
              f"(reference {truths['fixed'].reference})"]
     if not args.skip_joint:
-        hws, info = joint_hardware(args.top, 62.0)
-        truths["joint"] = true_front("nb201", hws, "nb201:cifar10")
+        truths["joint"], info = nb201_joint_truth(args.top)
+        hws = truths["joint"].hws
         half = true_front("nb201", hws[: max(1, len(hws) // 2)], "nb201:cifar10")
         half_hv = truths["joint"].ratio(half.points[half.front])
         notes.append(f"joint: all 15,625 cells x {len(hws)} configurations H ({info['feasible_configs']} of the "
