@@ -7,6 +7,7 @@
   DDP, checkpoints and resume, top-1/top-5), behind ``codesign train`` and ``codesign eval``;
 * :mod:`.zero_cost` - zero-cost proxies (synflow, NASWOT, jacob_cov, grad_norm, snip);
 * :mod:`.predictor` - an accuracy predictor on candidate encodings, for pre-screening;
+* :mod:`.accel_nasbench` - Accel-NASBench's ImageNet top-1, predicted from its 4,138 trained networks;
 * :mod:`.stats` - Spearman and Kendall rank correlations.
 
 Importing this package needs numpy only; the names of the torch-based modules are resolved on first use.
@@ -31,6 +32,7 @@ from .stats import kendall, spearman
 
 _LAZY = {
     "AccuracyPredictor": ".predictor",
+    "AccelNasBench": ".accel_nasbench",
     "ZeroCostEvaluator": ".zero_cost",
     "ZeroCostResult": ".zero_cost",
     "TrainSettings": ".training",

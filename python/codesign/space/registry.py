@@ -12,6 +12,8 @@ name                          space
 ``edgetpu-gc``                ``EdgeTpuNetworkSpace(blocks=("ibn", "fused", "gc-fused"))``: also the group-conv
                               IBN (GC-IBN, 8 input channels per group) per stage
 ``fbnet``                     :class:`~codesign.space.nas.FBNetSpace`
+``accel-nasbench``            :class:`~codesign.space.accel_nasbench.AccelNasBenchSpace` (Accel-NASBench's
+                              7 MBConv blocks x expansion, kernel, layers, SE on EfficientNet-B0's skeleton)
 ``edgetpu-space``             :class:`~codesign.space.hw.EdgeTpuHardwareSpace` (the published 50,000 points)
 ``systolic-space``            :class:`~codesign.space.hw.HardwareSpace` (37,500 systolic arrays)
 ============================  ==================================================================================
@@ -20,7 +22,7 @@ A space file (``.toml``, or ``.yaml`` / ``.yml`` with pyyaml installed) has a ``
 ``[hardware]`` table; ``type`` names the space and every other key is a keyword argument of its class, e.g.::
 
     [network]
-    type = "edgetpu"            # mobilenetv2 | mobilenetv2-base | edgetpu | edgetpu-gc | fbnet
+    type = "edgetpu"            # mobilenetv2 | mobilenetv2-base | edgetpu | edgetpu-gc | fbnet | accel-nasbench
     kernels = [3, 5]
     expansions = [4, 8]
     se_ratios = [0.0, 0.25]
@@ -54,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from ._base import CategoricalSpace
+from .accel_nasbench import AccelNasBenchSpace
 from .hw import EdgeTpuHardwareSpace, HardwareSpace
 from .joint import JointSpace
 from .nas import EDGETPU_BLOCKS, EdgeTpuNetworkSpace, FBNetSpace, NetworkSpace, NetworkSpaceBase
@@ -79,6 +82,7 @@ NETWORK_SPACES: dict[str, Any] = {
     "edgetpu": EdgeTpuNetworkSpace,
     "edgetpu-gc": _edgetpu_gc,
     "fbnet": FBNetSpace,
+    "accel-nasbench": AccelNasBenchSpace,
 }
 #: factories that are not classes -> the class whose keyword arguments they take.
 _FACTORY_CLASS: dict[Any, type] = {_mobilenetv2: NetworkSpace, _edgetpu_gc: EdgeTpuNetworkSpace}
