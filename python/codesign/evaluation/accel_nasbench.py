@@ -48,7 +48,7 @@ import numpy as np
 
 from codesign.space.accel_nasbench import ANB_COLUMNS, AccelNasBenchCandidate, AccelNasBenchSpace, decision_matrix
 
-__all__ = ["AccelNasBench", "DATA_PATH", "FEATURE_SETS", "load_accel_nasbench"]
+__all__ = ["AccelNasBench", "DATA_PATH", "DEFAULT_PARAMS", "FEATURE_SETS", "arch_folds", "features", "load_accel_nasbench"]
 
 #: The shipped rows (architecture columns, val_top1, val_top5, macs, params; README.md next to it).
 DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "accel_nasbench.csv"
@@ -90,6 +90,19 @@ def features(decisions: np.ndarray, feature_set: str) -> np.ndarray:
     if feature_set == "derived+size":
         parts.append(np.log(_space().dataset_sizes(decisions)))
     return np.hstack(parts)
+
+
+def arch_folds(decisions: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Fold index ``(n,)`` in ``0..k-1`` of each row: the distinct architectures (rows of ``decisions``) dealt
+    into ``k`` folds in a random order drawn with ``seed``, so that rows of one architecture share a fold."""
+    _, arch_id = np.unique(decisions, axis=0, return_inverse=True)
+    arch_id = arch_id.ravel()
+    n_arch = int(arch_id.max()) + 1 if arch_id.size else 0
+    if k > n_arch:
+        raise ValueError(f"k={k} exceeds the {n_arch} distinct architectures")
+    fold_of_arch = np.empty(n_arch, dtype=int)
+    fold_of_arch[np.random.default_rng(seed).permutation(n_arch)] = np.arange(n_arch) % k
+    return fold_of_arch[arch_id]
 
 
 @lru_cache(maxsize=1)
@@ -233,14 +246,7 @@ class AccelNasBench:
         df = load_accel_nasbench(self.data)
         dec = decision_matrix(df)
         y = df[_TARGET].to_numpy(dtype=np.float64)
-        _, arch_id = np.unique(dec, axis=0, return_inverse=True)
-        arch_id = arch_id.ravel()
-        n_arch = int(arch_id.max()) + 1
-        if k > n_arch:
-            raise ValueError(f"k={k} exceeds the {n_arch} distinct architectures")
-        fold_of_arch = np.empty(n_arch, dtype=int)
-        fold_of_arch[np.random.default_rng(seed).permutation(n_arch)] = np.arange(n_arch) % k
-        fold = fold_of_arch[arch_id]
+        fold = arch_folds(dec, k, seed)
         x = features(dec, self.features)
         oof = np.empty_like(y)
         seconds = []
