@@ -1,10 +1,12 @@
-"""Search spaces: network spaces (:mod:`.nas`: ``mobilenetv2``, ``edgetpu``, ``edgetpu-gc``, ``fbnet``), hardware
-spaces (:mod:`.hw`: systolic arrays and the Edge-TPU-like template), their product and restrictions (:mod:`.joint`),
-named spaces and space files (:mod:`.registry`), and the block-string -> model / workload machinery (:mod:`.blocks`).
+"""Search spaces: network spaces (:mod:`.nas`: ``mobilenetv2``, ``edgetpu``, ``edgetpu-gc``, ``fbnet``;
+:mod:`.accel_nasbench`: ``accel-nasbench``), hardware spaces (:mod:`.hw`: systolic arrays and the Edge-TPU-like
+template), their product and restrictions (:mod:`.joint`), named spaces and space files (:mod:`.registry`), and the
+block-string -> model / workload machinery (:mod:`.blocks`).
 Importing this package needs numpy only."""
 from __future__ import annotations
 
 from ._base import CategoricalSpace, as_generator
+from .accel_nasbench import AccelNasBenchCandidate, AccelNasBenchSpace
 from .blocks import BlockSpec, NetworkDef, parse_block
 from .hw import EDGETPU_HW_CHOICES, EDGETPU_HW_FIELDS, HW_FIELDS, EdgeTpuHardwareSpace, HardwareSpace
 from .joint import Candidate, JointSpace, SubSpace, hw_key
@@ -65,6 +67,8 @@ __all__ = [
     "EdgeTpuNetworkSpace",
     "FBNetCandidate",
     "FBNetSpace",
+    "AccelNasBenchCandidate",
+    "AccelNasBenchSpace",
     "round_to_multiple",
     "NETWORK_SPACES",
     "HARDWARE_SPACES",

@@ -14,6 +14,8 @@ name                          space
 ``fbnet``                     :class:`~codesign.space.nas.FBNetSpace`
 ``nb201``                     :class:`~codesign.space.nb201.NB201Space` (NAS-Bench-201's 15,625 cells; setting
                               ``dataset`` = cifar10 | cifar100 | imagenet16)
+``accel-nasbench``            :class:`~codesign.space.accel_nasbench.AccelNasBenchSpace` (Accel-NASBench's
+                              7 MBConv blocks x expansion, kernel, layers, SE on EfficientNet-B0's skeleton)
 ``edgetpu-space``             :class:`~codesign.space.hw.EdgeTpuHardwareSpace` (the published 50,000 points)
 ``systolic-space``            :class:`~codesign.space.hw.HardwareSpace` (37,500 systolic arrays)
 ============================  ==================================================================================
@@ -22,7 +24,7 @@ A space file (``.toml``, or ``.yaml`` / ``.yml`` with pyyaml installed) has a ``
 ``[hardware]`` table; ``type`` names the space and every other key is a keyword argument of its class, e.g.::
 
     [network]
-    type = "edgetpu"            # mobilenetv2 | mobilenetv2-base | edgetpu | edgetpu-gc | fbnet
+    type = "edgetpu"            # mobilenetv2 | mobilenetv2-base | edgetpu | edgetpu-gc | fbnet | accel-nasbench
     kernels = [3, 5]
     expansions = [4, 8]
     se_ratios = [0.0, 0.25]
@@ -56,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from ._base import CategoricalSpace
+from .accel_nasbench import AccelNasBenchSpace
 from .hw import EdgeTpuHardwareSpace, HardwareSpace
 from .joint import JointSpace
 from .nas import EDGETPU_BLOCKS, EdgeTpuNetworkSpace, FBNetSpace, NetworkSpace, NetworkSpaceBase
@@ -83,6 +86,7 @@ NETWORK_SPACES: dict[str, Any] = {
     "edgetpu-gc": _edgetpu_gc,
     "fbnet": FBNetSpace,
     "nb201": NB201Space,
+    "accel-nasbench": AccelNasBenchSpace,
 }
 #: factories that are not classes -> the class whose keyword arguments they take.
 _FACTORY_CLASS: dict[Any, type] = {_mobilenetv2: NetworkSpace, _edgetpu_gc: EdgeTpuNetworkSpace}
