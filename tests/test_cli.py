@@ -115,7 +115,8 @@ def test_search_tiny_run_and_refuses_to_clobber(tmp_path):
     if not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").exists():
         pytest.skip("dataset-fashion-mnist not installed")
     out = tmp_path / "s"
-    r = run("search", "--out", str(out), "--budget", "3", "--proxy-steps", "5", "--population", "2")
+    r = run("search", "--out", str(out), "--space", "edgetpu", "--accuracy", "proxy", "--budget", "3", "--proxy-steps",
+            "5", "--population", "2")
     assert r.exit_code == 0, r.output
     lines = (out / "trials.jsonl").read_text().splitlines()
     assert len(lines) == 3

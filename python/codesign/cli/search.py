@@ -74,7 +74,7 @@ def _number_or_auto(name: str, text: Optional[str]) -> Any:
 
 def search_command(
     ctx: typer.Context,
-    space: str = typer.Option("edgetpu", "--space",
+    space: str = typer.Option("accel-nasbench", "--space",
                               help="network space: accel-nasbench, nb201 (NAS-Bench-201 cells), mobilenetv2, mobilenetv2-base, edgetpu, edgetpu-gc (with group-conv IBN), fbnet, or a .toml/.yaml file"),
     hw: Optional[str] = typer.Option(None, "--hw",
                                      help="hardware space (edgetpu-space, the default; systolic-space) or a fixed preset "
@@ -93,7 +93,9 @@ def search_command(
     area_limit_mm2: Optional[str] = typer.Option(None, "--area-limit-mm2",
                                                  help="hard area limit, mm^2 (default auto: 62 on edgetpu-space, "
                                                       "6 on systolic-space; 'none' for no limit)"),
-    budget: int = typer.Option(32, "--budget", help="number of trials (all phases)"),
+    budget: Optional[int] = typer.Option(None, "--budget",
+                                         help="number of trials (all phases); default 200, or 32 when the accuracy "
+                                              "is the proxy (each new network is trained)"),
     batch_size: int = typer.Option(8, "--batch-size", help="candidates per batch (checkpoint after each)"),
     population: int = typer.Option(16, "--population", help="regularized evolution / nsga2: population size"),
     sample_size: int = typer.Option(4, "--sample-size", help="regularized evolution: tournament size"),
@@ -149,11 +151,15 @@ def search_command(
 
 def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, controller: str,
             target_latency_ms: Optional[str], target_energy_mj: Optional[float], target_edp: Optional[float], mode: str,
-            area_limit_mm2: Optional[str], budget: int, batch_size: int, population: int, sample_size: int,
+            area_limit_mm2: Optional[str], budget: Optional[int], batch_size: int, population: int, sample_size: int,
             lr: Optional[float], accuracy: str, proxy_steps: int, networks: Optional[str], aggregate: str,
             network_target: Optional[List[str]], fixed_hw: Optional[str], phase_split: float, seed: int,
             out: Optional[Path], resume: Optional[Path], overwrite: bool, time_limit_s: Optional[float], threads: int,
             plot: bool, progress: bool, workers: Optional[int] = None, scheduler: Optional[str] = None) -> None:
+    if budget is None:
+        trains = accuracy == "proxy" or (accuracy == "auto" and space.lower() not in ("nb201", "accel-nasbench")
+                                         and networks is None)
+        budget = 32 if trains else 200
     recorded = dict(space=space, hw=hw, strategy=strategy, controller=controller, target_latency_ms=target_latency_ms,
                     target_energy_mj=target_energy_mj, target_edp=target_edp, mode=mode,
                     area_limit_mm2=area_limit_mm2, budget=budget, batch_size=batch_size, population=population,
