@@ -683,7 +683,8 @@ def evaluate_chunk(space: SweepSpace, networks: Sequence[Any], ids: np.ndarray, 
         ok = np.zeros(n, dtype=bool)
         reason = np.array([bad.get(j, "") for j in range(n)], dtype=object)
         if hws:
-            res = evaluate_batch(wl, hws, threads=threads, mapper=mapper)
+            # systolic sweeps read network totals only: no per-layer rows (BatchTotals)
+            res = evaluate_batch(wl, hws, threads=threads, mapper=mapper, totals_only=kind == "systolic")
             ok[built_idx] = res.ok
             reason[built_idx] = np.asarray(res.reasons(), dtype=object)
             m["latency_ms"][built_idx] = res.total("latency_ms")
