@@ -46,3 +46,38 @@ def test_batch_api(benchmark, resnet50):
     hws = _sweep(2000)
     res = benchmark(evaluate_batch, resnet50, hws, threads=0)
     assert res.ok.all()
+
+
+def _cpu_seconds(fn, *args, rounds=5):
+    """Best CPU time of ``rounds`` calls (this process's CPU seconds: fair on a machine shared with other jobs)."""
+    import time
+
+    best = float("inf")
+    for _ in range(rounds):
+        c0 = time.process_time()
+        fn(*args)
+        best = min(best, time.process_time() - c0)
+    return best
+
+
+def test_batch_totals_core(benchmark, resnet50):
+    """Totals-only entry point (sweeps, searches): 20,000 arrays x ResNet-50 layers on 1 thread, beside the
+    per-layer entry point measured in the same run (ratio in extra_info); goal >= 50 M layer evaluations/s/core."""
+    hws = _sweep(20_000)
+    layers = resnet50.to_array()
+    archs = np.asarray([h.to_row() for h in hws])
+    evals = len(hws) * len(resnet50)
+    status, bad, sums = benchmark.pedantic(_core.systolic_totals, args=(layers, archs, 1), rounds=5, iterations=1)
+    assert not status.any() and (bad == -1).all()
+    ref_status, ints, _ = _core.systolic_batch(layers, archs, 1)
+    i_cycles = list(_core.SYSTOLIC_INT_FIELDS).index("cycles")
+    assert (sums[:, list(_core.SYSTOLIC_TOTAL_FIELDS).index("cycles")] == ints[:, :, i_cycles].sum(axis=1)).all()
+    del ints
+    totals_cpu = _cpu_seconds(_core.systolic_totals, layers, archs, 1)
+    rows_cpu = _cpu_seconds(_core.systolic_batch, layers, archs, 1)
+    benchmark.extra_info.update({
+        "evaluations": evals,
+        "totals_M_evals_per_cpu_s": evals / totals_cpu / 1e6,
+        "per_layer_M_evals_per_cpu_s": evals / rows_cpu / 1e6,
+        "speedup_vs_per_layer_rows": rows_cpu / totals_cpu,
+    })

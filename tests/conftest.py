@@ -29,3 +29,16 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(prev)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def workload_cache_in_tmp(tmp_path_factory):
+    """The on-disk workload cache (codesign.workload_cache) in a fresh folder for the session: tests never read
+    or write the user's ~/.cache."""
+    prev = os.environ.get("CODESIGN_CACHE_DIR")
+    os.environ["CODESIGN_CACHE_DIR"] = str(tmp_path_factory.mktemp("workload-cache"))
+    yield
+    if prev is None:
+        os.environ.pop("CODESIGN_CACHE_DIR", None)
+    else:
+        os.environ["CODESIGN_CACHE_DIR"] = prev

@@ -193,6 +193,47 @@ def test_threads_give_identical_results():
         np.testing.assert_array_equal(res.floats, ref.floats)
 
 
+@settings(max_examples=120, deadline=None)
+@given(st.lists(layers, min_size=1, max_size=6), st.lists(arrays, min_size=1, max_size=6), st.integers(-1, 6),
+       st.sampled_from([1, 2]))
+def test_totals_only_equals_the_summed_rows(ls, hws, huge_at, threads):
+    """The totals-only batch gives the per-layer batch's totals, ok flags and first failure, with vector layers
+    (no cost here) and an overflowing layer mixed in."""
+    from codesign.cost import SUMMED_FIELDS
+
+    named = [Layer(**{**{f: getattr(x, f) for f in x.__dataclass_fields__}, "name": f"l{i}"}) for i, x in enumerate(ls)]
+    named.insert(len(named) // 2, Layer.add("res", c=8, h=4, w=4))
+    if 0 <= huge_at <= len(named):
+        named.insert(huge_at, Layer.gemm("enormous", m=2**31 - 1, n=2**31 - 1, k=2**31 - 1))
+    wl = codesign.Workload("w", named)
+    full = evaluate_batch(wl, hws, threads=threads)
+    tot = evaluate_batch(wl, hws, threads=threads, totals_only=True)
+    np.testing.assert_array_equal(tot.ok, full.ok)
+    assert tot.reasons() == full.reasons()
+    for name in SUMMED_FIELDS + ("latency_ms",):
+        np.testing.assert_array_equal(tot.total(name), full.total(name))
+
+
+def test_totals_only_flags_a_sum_past_int64():
+    """Three layers of 2^62 cycles each: every layer fits int64, their sum does not; the totals-only call says
+    so instead of wrapping."""
+    wl = codesign.Workload("w", [Layer.gemm(n, m=2**31 - 1, n=2**31 - 1, k=1) for n in "abc"])
+    tot = evaluate_batch(wl, [SystolicArray(1, 1, "os", 1024, 1024, 1024, 64.0)], totals_only=True)
+    assert not tot.ok[0] and "exceeds int64" in tot.reasons()[0] and math.isnan(tot.total("cycles")[0])
+    with pytest.raises(TypeError, match="totals_only"):
+        evaluate_batch(wl, [SystolicArray(8, 8, "os")], totals_only="yes")
+
+
+def test_totals_only_threads_give_identical_results():
+    wl = _workload()
+    hws = _hws() * 200
+    ref = evaluate_batch(wl, hws, threads=1, totals_only=True)
+    for threads in (2, 3, 0):
+        res = evaluate_batch(wl, hws, threads=threads, totals_only=True)
+        np.testing.assert_array_equal(res.sums, ref.sums)
+        np.testing.assert_array_equal(res.status, ref.status)
+
+
 def test_concurrent_python_threads():
     wl, hws = _workload(), _hws() * 50
     ref = evaluate_batch(wl, hws, threads=1).ints

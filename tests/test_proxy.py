@@ -165,6 +165,46 @@ def test_proxy_is_deterministic():
     assert a.accuracy == b.accuracy and a.train_loss == b.train_loss
 
 
+#: a sampled network with BatchNorm on 1x1 maps and 1x1 convs: torch's thread split changes its floats at step 1
+THREADED = NET.sample(0)
+_SUBPROCESS = """
+import sys
+from codesign.evaluation.proxy import ProxyEvaluator
+from codesign.space import NetworkSpace
+r = ProxyEvaluator(steps=4, eval_size=200, threads=2).evaluate(NetworkSpace().sample(0))
+print(repr(r.accuracy), repr(r.train_loss))
+"""
+
+
+@needs_data
+def test_proxy_result_does_not_depend_on_threads():
+    """Same network, same settings: bit-equal accuracy and loss whatever the torch thread count, the ``threads``
+    setting or OMP_NUM_THREADS (before the fix 2 threads gave different losses at step 1; 0.7020 vs 0.7360
+    accuracy after 80 steps on one network). The caller's thread count is restored."""
+    import os
+    import subprocess
+    import sys
+
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("timm")
+    prev = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        a = ProxyEvaluator(steps=4, eval_size=200, threads=2).evaluate(THREADED)
+        assert torch.get_num_threads() == 2
+        torch.set_num_threads(1)
+        b = ProxyEvaluator(steps=4, eval_size=200, threads=1).evaluate(THREADED)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(prev)
+    assert (a.accuracy, a.train_loss) == (b.accuracy, b.train_loss)
+    env = {**os.environ, "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", _SUBPROCESS], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [repr(b.accuracy), repr(b.train_loss)]
+    # threads is not part of the key: both settings share one cached result
+    assert ProxyEvaluator(threads=1).cache_key(THREADED) == ProxyEvaluator(threads=2).cache_key(THREADED)
+
+
 # -- the SQLite result cache ---------------------------------------------------------------------------------------
 from codesign.evaluation.cache import ResultCache, canonical_json  # noqa: E402
 from codesign.evaluation.proxy import FashionMNISTData, ImageFolderData  # noqa: E402

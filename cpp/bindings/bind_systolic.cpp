@@ -52,6 +52,31 @@ py::tuple systolic_batch(const IntArray& layers, const FloatArray& archs, std::i
     return py::make_tuple(status, ints, floats);
 }
 
+py::tuple systolic_totals(const IntArray& layers, const FloatArray& archs, std::int64_t threads_arg) {
+    check_2d(layers, "layers", kLayerFields, kLayerFieldsMac);
+    check_2d(archs, "archs", kArchFields);
+    const int threads = codesign_bindings::thread_count(threads_arg);
+    const py::ssize_t n_layers = layers.shape(0);
+    const py::ssize_t n_archs = archs.shape(0);
+    codesign_bindings::check_batch_memory(
+        "systolic_totals", n_archs, 1,
+        static_cast<std::int64_t>(sizeof(std::int32_t) + (1 + kSystolicTotalFields) * sizeof(std::int64_t)), 0);
+    py::array_t<std::int32_t> status(n_archs);
+    py::array_t<std::int64_t> bad_layer(n_archs);
+    IntArray sums({n_archs, static_cast<py::ssize_t>(kSystolicTotalFields)});
+    const std::int64_t* lp = layers.data();
+    const double* ap = archs.data();
+    std::int32_t* sp = status.mutable_data();
+    std::int64_t* bp = bad_layer.mutable_data();
+    std::int64_t* tp = sums.mutable_data();
+    const int width = static_cast<int>(layers.shape(1));
+    // Chunks of architectures, the GIL released in each, Ctrl-C checked between them.
+    codesign_bindings::run_chunked(static_cast<std::int64_t>(n_archs), 1, 1, [&](std::int64_t b, std::int64_t e) {
+        evaluate_systolic_totals_range(lp, n_layers, width, ap, n_archs, threads, sp, bp, tp, b, e);
+    });
+    return py::make_tuple(status, bad_layer, sums);
+}
+
 }  // namespace
 
 void bind_systolic(py::module_& m) {
@@ -60,6 +85,9 @@ void bind_systolic(py::module_& m) {
     for (const char* n : kSystolicFloatNames) float_names.append(n);
     m.attr("SYSTOLIC_INT_FIELDS") = py::tuple(int_names);
     m.attr("SYSTOLIC_FLOAT_FIELDS") = py::tuple(float_names);
+    py::list total_names;
+    for (const char* n : kSystolicTotalNames) total_names.append(n);
+    m.attr("SYSTOLIC_TOTAL_FIELDS") = py::tuple(total_names);
     m.attr("LAYER_FIELD_COUNT") = kLayerFields;
     m.attr("ARCH_FIELD_COUNT") = kArchFields;
     m.attr("STATUS_NAMES") = py::make_tuple("ok", "invalid layer", "invalid architecture", "SRAM too small", "overflow", "no legal mapping", "invalid energy table");
@@ -73,4 +101,11 @@ threads: worker threads, 0 = all cores. The GIL is released while the C++ work r
          50 ms; Ctrl-C between chunks raises KeyboardInterrupt. MemoryError, before any work, when the
          results would not fit in memory.
 Returns (status int32 (A, L), ints int64 (A, L, len(SYSTOLIC_INT_FIELDS)), floats float64 (A, L, 2)).)doc");
+    m.def("systolic_totals", &systolic_totals, py::arg("layers"), py::arg("archs"), py::arg("threads") = 0,
+          R"doc(Network totals of every systolic array, without per-layer rows.
+
+layers, archs, threads: as systolic_batch.
+Returns (status int32 (A,): the first failing layer's status, 0 when all succeeded; bad_layer int64 (A,): its
+index, -1 when none; sums int64 (A, len(SYSTOLIC_TOTAL_FIELDS)): each summed field over all layers, 0 for a
+failed array). Equal to summing systolic_batch's rows, except that a sum past int64 gives status overflow.)doc");
 }

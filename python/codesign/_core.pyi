@@ -7,10 +7,15 @@ SYSTOLIC_FLOAT_FIELDS: tuple[str, ...]
 LAYER_FIELD_COUNT: int
 ARCH_FIELD_COUNT: int
 STATUS_NAMES: tuple[str, ...]
+SYSTOLIC_TOTAL_FIELDS: tuple[str, ...]
 
 def systolic_batch(
     layers: npt.NDArray[np.int64], archs: npt.NDArray[np.float64], threads: int = 0
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.float64]]: ...
+
+def systolic_totals(
+    layers: npt.NDArray[np.int64], archs: npt.NDArray[np.float64], threads: int = 0
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
 
 EDGETPU_OUT_FIELDS: tuple[str, ...]
 EDGETPU_TOTAL_FIELDS: tuple[str, ...]

@@ -669,10 +669,15 @@ def evaluate_chunk(space: SweepSpace, networks: Sequence[Any], ids: np.ndarray, 
     built: list[int] = []
     bad: dict[int, str] = {}
     cols = list(values)
-    for j in range(ids.size):
-        kw = {k: _plain(values[k][j]) for k in cols}
+    # Configurations built column-wise: each column converted to Python values once (tolist), the base's other
+    # fields gathered once; each object is then one constructor call (dataclasses.replace, minus its per-call
+    # field scan), validated as ever.
+    make = type(space.base)
+    fixed = {f.name: getattr(space.base, f.name) for f in dataclasses.fields(space.base) if f.init}
+    names = [f"{space.name}#{i}" for i in ids.tolist()]
+    for j, row in enumerate(zip(*(values[k].tolist() for k in cols))):
         try:
-            hws.append(space.base.replace(name=f"{space.name}#{int(ids[j])}", **kw))
+            hws.append(make(**{**fixed, **dict(zip(cols, row)), "name": names[j]}))
             built.append(j)
         except (TypeError, ValueError) as exc:
             bad[j] = f"invalid configuration: {str(exc).splitlines()[0]}"
@@ -686,7 +691,8 @@ def evaluate_chunk(space: SweepSpace, networks: Sequence[Any], ids: np.ndarray, 
         ok = np.zeros(n, dtype=bool)
         reason = np.array([bad.get(j, "") for j in range(n)], dtype=object)
         if hws:
-            res = evaluate_batch(wl, hws, threads=threads, mapper=mapper)
+            # systolic sweeps read network totals only: no per-layer rows (BatchTotals)
+            res = evaluate_batch(wl, hws, threads=threads, mapper=mapper, totals_only=kind == "systolic")
             ok[built_idx] = res.ok
             reason[built_idx] = np.asarray(res.reasons(), dtype=object)
             m["latency_ms"][built_idx] = res.total("latency_ms")
@@ -904,13 +910,18 @@ def _load_network(x: Any, resolution: int = 224, batch: int = 1) -> Any:
         return workload.from_scalesim_csv(path)
     if not isinstance(x, str):
         raise TypeError(f"network must be a Workload, a timm model name or a SCALE-Sim CSV path, got {type(x).__name__}")
+    from . import workload_cache  # a traced timm workload is read back from disk (no torch import) when cached
+
+    hit = workload_cache.load(workload_cache.entry_key(x, resolution=resolution, batch=batch))
+    if hit is not None:
+        return hit
     try:
         import timm  # noqa: F401
     except ImportError:
         raise ValueError(f"--network {x!r}: building timm models needs the torch extra "
                          "(pip install 'codesign[search]'); a SCALE-Sim topology CSV works without it") from None
     try:
-        return workload.from_timm(x, resolution=resolution, batch=batch)
+        return workload_cache.from_timm(x, resolution=resolution, batch=batch)
     except (ValueError, RuntimeError, KeyError) as exc:
         raise ValueError(f"--network {x!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 

@@ -70,17 +70,71 @@ SystolicCost fail(Status s) {
     return c;
 }
 
+// The architecture-independent part of a valid MAC layer's cost: its GEMM view and footprints (evaluated once
+// per layer by the batch calls, then reused on every architecture).
+struct LayerTerms {
+    std::int64_t G = 1, M = 0, Nf = 0, Kw = 0, macs = 0;
+    std::int64_t ifmap_words = 0, filter_words = 0, ofmap_words = 0;  // distinct words, all groups
+    std::int64_t in_g = 0, w_g = 0, o_g = 0, im2col_g = 0;              // per group
+    bool overflow = false;
+};
+
+LayerTerms layer_terms(const Layer& layer) {
+    Checked ck;
+    LayerTerms t;
+    t.G = layer.groups;
+    t.M = layer.gemm_m(ck);
+    t.Nf = layer.gemm_n();
+    t.Kw = layer.gemm_k(ck);
+    t.macs = ck.mul(t.G, ck.mul3(t.M, t.Nf, t.Kw));
+    t.ifmap_words = layer.ifmap_unique_words(ck);
+    t.w_g = ck.mul(t.Kw, t.Nf);
+    t.o_g = ck.mul(t.M, t.Nf);
+    t.filter_words = ck.mul(t.G, t.w_g);
+    t.ofmap_words = ck.mul(t.G, t.o_g);
+    t.in_g = t.ifmap_words / t.G;
+    t.im2col_g = ck.mul(t.M, t.Kw);
+    t.overflow = ck.overflow;
+    return t;
+}
+
+// A layer row as the batch calls use it: invalid, a vector layer (no cost here), or a MAC layer's terms.
+struct PreparedLayer {
+    bool invalid = false;
+    bool mac = false;
+    LayerTerms terms;
+};
+
+PreparedLayer prepare(const std::int64_t* row, int width) {
+    const Layer layer = Layer::from_row(row, width);
+    PreparedLayer p;
+    p.invalid = *layer.invalid_field() != '\0';
+    p.mac = !p.invalid && layer.is_mac();
+    if (p.mac) p.terms = layer_terms(layer);
+    return p;
+}
+
+// The cost of a valid MAC layer (its terms) on one array.
+SystolicCost cost_from_terms(const LayerTerms& terms, const SystolicArray& arch);
+
 }  // namespace
 
 SystolicCost evaluate_systolic(const Layer& layer, const SystolicArray& arch) {
     if (*layer.invalid_field() != '\0') return fail(Status::InvalidLayer);
     if (!layer.is_mac()) return SystolicCost{};
+    return cost_from_terms(layer_terms(layer), arch);
+}
+
+namespace {
+
+SystolicCost cost_from_terms(const LayerTerms& terms, const SystolicArray& arch) {
+    if (terms.overflow) return fail(Status::Overflow);
     Checked ck;
     SystolicCost out;
-    const std::int64_t G = layer.groups;
-    const std::int64_t M = layer.gemm_m(ck);
-    const std::int64_t Nf = layer.gemm_n();
-    const std::int64_t Kw = layer.gemm_k(ck);
+    const std::int64_t G = terms.G;
+    const std::int64_t M = terms.M;
+    const std::int64_t Nf = terms.Nf;
+    const std::int64_t Kw = terms.Kw;
     const std::int64_t R = arch.rows;
     const std::int64_t C = arch.cols;
 
@@ -89,7 +143,6 @@ SystolicCost evaluate_systolic(const Layer& layer, const SystolicArray& arch) {
         case Dataflow::WS: out.sr = Kw, out.sc = Nf, out.t = M; break;
         case Dataflow::IS: out.sr = Kw, out.sc = M, out.t = Nf; break;
     }
-    if (ck.overflow) return fail(Status::Overflow);
     const std::int64_t rf = ceil_div(out.sr, R);
     const std::int64_t cf = ceil_div(out.sc, C);
     out.row_folds = rf;
@@ -99,17 +152,16 @@ SystolicCost evaluate_systolic(const Layer& layer, const SystolicArray& arch) {
     const std::int64_t preload = arch.dataflow == Dataflow::OS ? 0 : R;
     out.cycles_per_fold = ck.add(out.t, preload + R + C - 2);
     out.stall_free_cycles = ck.mul(out.folds, out.cycles_per_fold);
-    const std::int64_t macs_g = ck.mul3(M, Nf, Kw);
-    out.macs = ck.mul(G, macs_g);
+    out.macs = terms.macs;
 
     // Footprints (distinct words).
-    out.ifmap_words = layer.ifmap_unique_words(ck);
-    out.filter_words = ck.mul(G, ck.mul(Kw, Nf));
-    out.ofmap_words = ck.mul(G, ck.mul(M, Nf));
-    const std::int64_t in_g = out.ifmap_words / G;
-    const std::int64_t w_g = ck.mul(Kw, Nf);
-    const std::int64_t o_g = ck.mul(M, Nf);
-    const std::int64_t im2col_g = ck.mul(M, Kw);
+    out.ifmap_words = terms.ifmap_words;
+    out.filter_words = terms.filter_words;
+    out.ofmap_words = terms.ofmap_words;
+    const std::int64_t in_g = terms.in_g;
+    const std::int64_t w_g = terms.w_g;
+    const std::int64_t o_g = terms.o_g;
+    const std::int64_t im2col_g = terms.im2col_g;
 
     // SRAM accesses per group, at the array edge.
     std::int64_t if_sram = 0, fl_sram = 0, of_w = 0, of_r = 0;
@@ -192,6 +244,8 @@ SystolicCost evaluate_systolic(const Layer& layer, const SystolicArray& arch) {
     return out;
 }
 
+}  // namespace
+
 void evaluate_systolic_batch_range(const std::int64_t* layers, std::int64_t n_layers, int layer_width,
                                    const double* archs, std::int64_t n_archs, int threads, std::int32_t* status,
                                    std::int64_t* ints, double* floats, std::int64_t begin, std::int64_t end) {
@@ -203,6 +257,10 @@ void evaluate_systolic_batch_range(const std::int64_t* layers, std::int64_t n_la
         std::int64_t cached_arch = -1;
         SystolicArray arch;
         Status arch_status = Status::Ok;
+        // Each layer parsed, validated and reduced to its terms once per range, on first use.
+        std::vector<PreparedLayer> prepared(static_cast<std::size_t>(std::min(n_layers, e - b)));
+        std::vector<std::int64_t> slot(static_cast<std::size_t>(n_layers), -1);
+        std::int64_t used = 0;
         for (std::int64_t i = b; i < e; ++i) {
             const std::int64_t a = i / n_layers;
             const std::int64_t l = i % n_layers;
@@ -210,11 +268,18 @@ void evaluate_systolic_batch_range(const std::int64_t* layers, std::int64_t n_la
                 arch = SystolicArray::from_row(archs + a * kArchFields, arch_status);
                 cached_arch = a;
             }
+            if (slot[static_cast<std::size_t>(l)] < 0) {
+                prepared[static_cast<std::size_t>(used)] = prepare(layers + l * layer_width, layer_width);
+                slot[static_cast<std::size_t>(l)] = used++;
+            }
+            const PreparedLayer& p = prepared[static_cast<std::size_t>(slot[static_cast<std::size_t>(l)])];
             SystolicCost cost;
             if (arch_status != Status::Ok) {
                 cost.status = arch_status;
-            } else {
-                cost = evaluate_systolic(Layer::from_row(layers + l * layer_width, layer_width), arch);
+            } else if (p.invalid) {
+                cost.status = Status::InvalidLayer;
+            } else if (p.mac) {
+                cost = cost_from_terms(p.terms, arch);
             }
             status[i] = static_cast<std::int32_t>(cost.status);
             write_systolic_row(cost, ints + i * kSystolicIntFields, floats + i * kSystolicFloatFields);
@@ -222,6 +287,81 @@ void evaluate_systolic_batch_range(const std::int64_t* layers, std::int64_t n_la
     };
     // Below a few thousand evaluations a thread costs more than it saves.
     parallel_ranges(resolve_threads(threads, (end - begin) / 4096), begin, end, work);
+}
+
+const char* const kSystolicTotalNames[kSystolicTotalFields] = {
+    "folds",           "macs",             "stall_free_cycles", "stall_cycles",     "cycles",
+    "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes", "ofmap_sram_reads", "ifmap_dram_reads",
+    "filter_dram_reads", "ofmap_dram_writes", "ofmap_dram_reads", "ifmap_words",      "filter_words",
+    "ofmap_words",
+};
+
+void evaluate_systolic_totals_range(const std::int64_t* layers, std::int64_t n_layers, int layer_width,
+                                    const double* archs, std::int64_t n_archs, int threads, std::int32_t* status,
+                                    std::int64_t* bad_layer, std::int64_t* sums, std::int64_t arch_begin,
+                                    std::int64_t arch_end) {
+    if (n_archs <= 0) return;
+    n_layers = std::max<std::int64_t>(0, n_layers);
+    arch_begin = std::max<std::int64_t>(0, arch_begin);
+    arch_end = std::min(arch_end, n_archs);
+    if (arch_begin >= arch_end) return;
+    // Parsed and validated once per call: the MAC layers (the others cost nothing here) up to the first invalid one.
+    std::vector<LayerTerms> macs;
+    std::vector<std::int64_t> mac_index;
+    std::int64_t first_invalid = -1;
+    for (std::int64_t l = 0; l < n_layers; ++l) {
+        const PreparedLayer p = prepare(layers + l * layer_width, layer_width);
+        if (p.invalid) {
+            first_invalid = l;
+            break;
+        }
+        if (p.mac) {
+            macs.push_back(p.terms);
+            mac_index.push_back(l);
+        }
+    }
+    auto work = [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t a = b; a < e; ++a) {
+            std::int64_t* out = sums + a * kSystolicTotalFields;
+            std::fill(out, out + kSystolicTotalFields, std::int64_t{0});
+            Status st = Status::Ok;
+            const SystolicArray arch = SystolicArray::from_row(archs + a * kArchFields, st);
+            std::int64_t bad = -1;
+            Checked ck;
+            if (st == Status::Ok) {
+                // Every MAC layer before the first invalid row, so that the first failure is the one the per-layer
+                // batch reports first.
+                for (std::size_t j = 0; j < macs.size(); ++j) {
+                    const SystolicCost c = cost_from_terms(macs[j], arch);
+                    if (c.status != Status::Ok) {
+                        st = c.status;
+                        bad = mac_index[j];
+                        break;
+                    }
+                    const std::int64_t v[kSystolicTotalFields] = {
+                        c.folds,           c.macs,              c.stall_free_cycles, c.stall_cycles,
+                        c.cycles,          c.ifmap_sram_reads,  c.filter_sram_reads, c.ofmap_sram_writes,
+                        c.ofmap_sram_reads, c.ifmap_dram_reads, c.filter_dram_reads, c.ofmap_dram_writes,
+                        c.ofmap_dram_reads, c.ifmap_words,      c.filter_words,      c.ofmap_words};
+                    for (int f = 0; f < kSystolicTotalFields; ++f) out[f] = ck.add(out[f], v[f]);
+                }
+                if (st == Status::Ok && first_invalid >= 0) {
+                    st = Status::InvalidLayer;
+                    bad = first_invalid;
+                }
+                if (st == Status::Ok && ck.overflow) st = Status::Overflow;
+            } else if (n_layers > 0) {
+                bad = 0;  // the per-layer batch flags every layer of a bad architecture; the first is layer 0
+            } else {
+                st = Status::Ok;  // no layer, nothing failed (as the per-layer batch's empty rows)
+            }
+            if (st != Status::Ok) std::fill(out, out + kSystolicTotalFields, std::int64_t{0});
+            status[a] = static_cast<std::int32_t>(st);
+            bad_layer[a] = bad;
+        }
+    };
+    const std::int64_t per_arch = std::max<std::int64_t>(1, static_cast<std::int64_t>(macs.size()));
+    parallel_ranges(resolve_threads(threads, (arch_end - arch_begin) * per_arch / 4096), arch_begin, arch_end, work);
 }
 
 void evaluate_systolic_batch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,

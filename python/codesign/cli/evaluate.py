@@ -41,9 +41,11 @@ MAX_RESOLUTION = 2048
 MAX_BATCH = 256
 
 
-def load_workload(network: str, resolution: int, batch: int) -> Any:
-    """A Workload from a SCALE-Sim topology CSV path or a timm model name."""
+def load_workload(network: str, resolution: int, batch: int, cache: bool = True) -> Any:
+    """A Workload from a SCALE-Sim topology CSV path or a timm model name (a timm workload is read from the
+    on-disk cache of :mod:`codesign.workload_cache` unless ``cache`` is False; a hit imports neither torch nor timm)."""
     from .. import workload as wl
+    from .. import workload_cache
 
     if not network.strip():
         raise UsageError("--network must name a timm model or a SCALE-Sim topology CSV, got ''")
@@ -56,6 +58,9 @@ def load_workload(network: str, resolution: int, batch: int) -> Any:
             return wl.from_scalesim_csv(network)
         except UnicodeDecodeError:
             raise UsageError(f"--network {network!r}: not a text (SCALE-Sim topology CSV) file") from None
+    hit = workload_cache.load(workload_cache.entry_key(network, resolution=resolution, batch=batch)) if cache else None
+    if hit is not None:
+        return hit
     try:
         import timm  # noqa: F401
     except ImportError:
@@ -64,7 +69,7 @@ def load_workload(network: str, resolution: int, batch: int) -> Any:
             "(pip install 'codesign[search]'); a SCALE-Sim topology CSV works without it"
         ) from None
     try:
-        return wl.from_timm(network, resolution=resolution, batch=batch)
+        return workload_cache.from_timm(network, resolution=resolution, batch=batch, cache=cache)
     except (RuntimeError, MemoryError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UsageError(f"--network {network!r} at --resolution {resolution}, --batch {batch}: the model's forward "
@@ -192,6 +197,8 @@ def evaluate(
     batch: int = typer.Option(1, help="batch size N for timm networks"),
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write csv/json here instead of stdout"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="trace the timm network again, ignoring the workload "
+                                  "cache ($CODESIGN_CACHE_DIR or ~/.cache/codesign)"),
 ) -> None:
     """Per-layer cost of a network on an accelerator: folds, cycles, utilization, SRAM/DRAM traffic, latency."""
     try:
@@ -214,7 +221,7 @@ def evaluate(
             raise UsageError(f"--metric and --budget choose mappings on the Edge-TPU template; {hw!r} is a systolic "
                              f"array, whose dataflow fixes the mapping (got --metric {metric}, --budget {budget})")
         mapper = MapperOptions(metric=metric, budget=budget, seed=seed)
-        workload = load_workload(network, resolution, batch)
+        workload = load_workload(network, resolution, batch, cache=not no_cache)
         cost = run(workload, hardware, mapper=mapper)
     except (UsageError, ValueError, TypeError, FileNotFoundError) as exc:
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)

@@ -17,7 +17,8 @@ What the proxy *is*:
   multiple of 8; channels-last memory format (about 1.8x faster on CPU than NCHW here).
 * Training: ``steps`` SGD steps (Nesterov momentum 0.9, weight decay 4e-5, lr ``lr`` with linear warm-up over
   the first 5 % of steps then cosine decay to 0), batch ``batch_size``, cross-entropy, seeded (``seed``)
-  initialisation and batch order, ``torch.set_num_threads(threads)`` for the duration of the run.
+  initialisation and batch order, on one torch intra-op thread (restored afterwards; see *Same result on any
+  machine* below).
 * Result: top-1 accuracy (fraction) on the held-out images, BatchNorm in eval mode.
 
 What the proxy is *not*: ImageNet accuracy, or even converged Fashion-MNIST accuracy. At 32x32 the stride-32
@@ -26,6 +27,19 @@ images, a tenth of an epoch) favour networks that train fast, not those that end
 default search scored 0.63-0.74, where converged Fashion-MNIST models reach ~0.9. It is a cheap,
 deterministic ranking signal whose correlation with full training is not established here; treat search
 results accordingly.
+
+Same result on any machine: training and scoring always run on one torch intra-op thread, whatever
+``settings.threads``, ``torch.get_num_threads()``, ``OMP_NUM_THREADS`` or the CPU count, so one network and one
+:class:`ProxySettings` give the same accuracy bit for bit (``tests/test_proxy.py`` compares 1 and 2 threads, and a
+subprocess under another ``OMP_NUM_THREADS``). With more threads torch's CPU kernels split their reductions by
+thread count: batch-norm statistics and their gradients (every BatchNorm in channels-last, and those on 1x1
+feature maps in NCHW) and the weight gradient of convolution backward (oneDNN) sum in a thread-dependent order.
+The last-bit differences grow over SGD steps: one network scored 0.7020 with 2 threads and 0.7360 with 1. One
+thread is also the fast choice on a shared machine (a spinning OpenMP worker made a 2-thread training 6-15x
+slower while another job held the second core); run candidates in parallel through the search's workers
+instead. ``torch.use_deterministic_algorithms`` does not help here: it governs ops with atomics or
+nondeterministic CUDA kernels, not the thread split of CPU reductions. Kernels chosen by the CPU's instruction
+set (AVX2 vs AVX-512) may still differ between machine types; that is not covered.
 
 Cost, measured on the 2-core development machine (torch 2.14 CPU, 2 threads, batch 64, ``channel_scale`` 0.5):
 0.02 s (smallest network of the space) to 0.3 s (largest) per training step, MobileNetV2 0.08 s. With the
@@ -63,11 +77,12 @@ Only :func:`read_idx` and :func:`load_fashion_mnist` work without torch.
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -142,6 +157,21 @@ def read_idx(path: str | os.PathLike[str], *, expected_ndim: int | None = None) 
     return arr.astype(dtype.newbyteorder("="), copy=True)
 
 
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread inside the block and restore the previous count afterwards (also on an
+    exception). Torch's CPU reductions split work by thread count, so this is what makes a training's floats
+    independent of the machine (module docstring)."""
+    import torch
+
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
+
+
 def _data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
     if data_dir is not None:
         return Path(data_dir)
@@ -180,7 +210,9 @@ class ProxySettings:
         eval_size: held-out images actually scored (1 .. holdout).
         seed: seed of initialisation and batch order.
         split_seed: seed of the train / held-out permutation.
-        threads: torch intra-op threads (capped at the CPU count).
+        threads: threads decoding the images of an :class:`ImageFolderData` (capped at the CPU count). Training
+            always runs on one torch intra-op thread, so this does not change any result and is not part of
+            :meth:`key`.
     """
 
     steps: int = 80
@@ -192,7 +224,7 @@ class ProxySettings:
     eval_size: int = 1_000
     seed: int = 0
     split_seed: int = 0
-    threads: int = 2
+    threads: int = 1
     optimizer: str = "sgd"
 
     def __post_init__(self) -> None:
@@ -221,7 +253,12 @@ class ProxySettings:
             raise ValueError(f"eval_size must not exceed holdout={self.holdout}, got eval_size={self.eval_size}")
 
     def key(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self))
+        """The settings that determine a result (every field but ``threads``), in field order."""
+        return tuple(getattr(self, f.name) for f in fields(self) if f.name != "threads")
+
+    def result_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` without ``threads`` (the disk cache's key)."""
+        return {k: v for k, v in self.to_dict().items() if k != "threads"}
 
     def with_epochs(self, epochs: float, train_images: int | None = None) -> "ProxySettings":
         """A copy training for ``epochs`` passes over ``train_images`` images (default: Fashion-MNIST's
@@ -514,7 +551,7 @@ class ProxyEvaluator:
         """``(candidate, settings)`` under which results go to the SQLite cache: the block strings, and the
         settings plus the data description."""
         blocks = [b for stage in self.space.to_block_strings(arch) for b in stage]
-        return {"blocks": blocks}, {**self.settings.to_dict(), "data": self.data_spec.describe()}
+        return {"blocks": blocks}, {**self.settings.result_dict(), "data": self.data_spec.describe()}
 
     def cached(self, arch: NetworkCandidate) -> ProxyResult | None:
         """The cached result for ``arch`` under the current settings, or None."""
@@ -595,9 +632,7 @@ class ProxyEvaluator:
         s = self.settings
         t0 = time.perf_counter()
         data = self.data()
-        prev_threads = torch.get_num_threads()
-        torch.set_num_threads(max(1, min(s.threads, os.cpu_count() or 1)))
-        try:
+        with one_torch_thread():
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(s.seed)
                 model = _build_proxy_model(self.space, arch, s, num_classes=data.num_classes,
@@ -657,8 +692,6 @@ class ProxyEvaluator:
                         x = data.batch(data.hold_x[start:stop])
                         pred = model(x).argmax(dim=1)
                         correct += int((pred == torch.from_numpy(data.hold_y[start:stop])).sum())
-        finally:
-            torch.set_num_threads(prev_threads)
         train_loss = float(np.mean(tail)) if tail else float("nan")
         return ProxyResult(
             accuracy=correct / n_eval,

@@ -328,12 +328,12 @@ class ZeroCostEvaluator:
         return self._batch
 
     def _settings(self) -> dict[str, Any]:
-        return {"proxy": self.proxy.settings.to_dict(), "data": self.proxy.data_spec.describe(),
+        return {"proxy": self.proxy.settings.result_dict(), "data": self.proxy.data_spec.describe(),
                 "batch_size": self.batch_size, "batch_seed": self.batch_seed, "proxies": list(self.proxies)}
 
     def evaluate(self, arch: Any) -> ZeroCostResult:
         """Scores of candidate ``arch`` (memoised per network; cached on disk with ``cache``)."""
-        from .proxy import _build_proxy_model
+        from .proxy import _build_proxy_model, one_torch_thread
 
         blocks = [b for stage in self.proxy.space.to_block_strings(arch) for b in stage]
         key = tuple(blocks)
@@ -349,17 +349,13 @@ class ZeroCostEvaluator:
         data = self.proxy.data()
         s = self.proxy.settings
         t0 = time.perf_counter()
-        prev = torch.get_num_threads()
-        torch.set_num_threads(max(1, s.threads))
-        try:
+        with one_torch_thread():  # thread-count-independent floats (see proxy's docstring)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(s.seed)
                 model = _build_proxy_model(self.proxy.space, arch, s, num_classes=data.num_classes,
                                            in_chans=data.in_chans)
             build = time.perf_counter() - t0
             scores, secs = score_all(model, x, y, self.proxies)
-        finally:
-            torch.set_num_threads(prev)
         res = ZeroCostResult(scores=scores, seconds=secs, params=int(sum(p.numel() for p in model.parameters())),
                              build_seconds=build)
         if self.cache is not None:

@@ -10,7 +10,7 @@ al., IEEE TEC 2006; O(n^(k-1) log n), fine for the fronts of a search).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -140,13 +140,18 @@ def _hv(m: np.ndarray, r: np.ndarray) -> float:
 
 
 class ParetoArchive:
-    """Archive of mutually non-dominated items.
+    """Archive of mutually non-dominated items, kept incrementally.
 
     Args:
         objectives: sequence of (metric name, "max" | "min"); default :data:`DEFAULT_OBJECTIVES`
             (accuracy max, latency_ms min, area_mm2 min).
 
-    :meth:`add` keeps an item only if no member dominates or equals it, and evicts the members it dominates.
+    :meth:`add` keeps an item only if no member dominates or equals it, and evicts the members it dominates; so
+    after any sequence of :meth:`add` / :meth:`extend` calls the members are exactly the offered points that no
+    other offered point dominates, the first offered of equal points (the same front as building a fresh archive
+    from every point offered so far, in that order). One offer costs one vectorised comparison with the current
+    front, O(front size x objectives), whatever the number of points offered before: a search keeps one archive
+    and offers each batch's new trials instead of rebuilding it from all trials.
     """
 
     def __init__(self, objectives: Sequence[tuple[str, str]] = DEFAULT_OBJECTIVES) -> None:
@@ -160,7 +165,9 @@ class ParetoArchive:
         self.objectives = objectives
         self.names = tuple(names)
         self.senses = tuple(s for _, s in objectives)
+        self._sign = np.array([-1.0 if s == "max" else 1.0 for s in self.senses])
         self._items: list[tuple[Any, dict[str, Any], np.ndarray]] = []
+        self._min = np.zeros((0, len(names)))  # the members' vectors as minimisation, row i = self._items[i]
 
     def __len__(self) -> int:
         return len(self._items)
@@ -184,24 +191,29 @@ class ParetoArchive:
         return np.asarray(out)
 
     def add(self, metrics: Mapping[str, Any], item: Any = None) -> bool:
-        """Offer ``item`` with its ``metrics``; return True if it joined the front."""
+        """Offer ``item`` with its ``metrics``; return True if it joined the front. ValueError naming the
+        objective when a metric is missing or not finite."""
         v = self.vector(metrics)
-        sign = np.array([-1.0 if s == "max" else 1.0 for s in self.senses])
-        mv = v * sign
-        for _, _, other in self._items:
-            mo = other * sign
-            if np.all(mo <= mv):  # dominates or equals
-                return False
-        self._items = [
-            (it, m, o) for it, m, o in self._items if not (np.all(mv <= o * sign) and np.any(mv < o * sign))
-        ]
+        mv = v * self._sign
+        if self._min.shape[0] and np.all(self._min <= mv, axis=1).any():  # a member dominates or equals it
+            return False
+        evicted = np.all(mv <= self._min, axis=1) & np.any(mv < self._min, axis=1)
+        if evicted.any():
+            keep = np.flatnonzero(~evicted)
+            self._items = [self._items[i] for i in keep]
+            self._min = self._min[keep]
         self._items.append((item, dict(metrics), v))
+        self._min = np.vstack([self._min, mv[None, :]])
         return True
+
+    def extend(self, offers: Iterable[tuple[Mapping[str, Any], Any]]) -> int:
+        """Offer ``(metrics, item)`` pairs in order (as repeated :meth:`add`); return how many joined the front
+        (some may have been evicted again by later ones)."""
+        return sum(self.add(metrics, item) for metrics, item in offers)
 
     def front(self) -> list[tuple[Any, dict[str, Any]]]:
         """Members as (item, metrics), sorted best-first by the first objective, then the following ones."""
-        sign = np.array([-1.0 if s == "max" else 1.0 for s in self.senses])
-        order = sorted(range(len(self._items)), key=lambda i: tuple(self._items[i][2] * sign))
+        order = sorted(range(len(self._items)), key=lambda i: tuple(self._min[i]))
         return [(self._items[i][0], dict(self._items[i][1])) for i in order]
 
     def points(self) -> np.ndarray:

@@ -81,4 +81,18 @@ void evaluate_systolic_batch_range(const std::int64_t* layers, std::int64_t n_la
                                    const double* archs, std::int64_t n_archs, int threads, std::int32_t* status,
                                    std::int64_t* ints, double* floats, std::int64_t begin, std::int64_t end);
 
+// Network totals only, for sweeps and searches that read no per-layer row: for each architecture a in
+// [arch_begin, arch_end), sums[a * kSystolicTotalFields + f] is the sum over all layers of the summed field
+// kSystolicTotalNames[f] (the fields of kSystolicIntNames that add up over layers), status[a] the status of the
+// first failing layer (Ok when none) and bad_layer[a] its index (-1 when none); a failed architecture's sums
+// are 0. Equal to summing evaluate_systolic_batch's rows in layer order, except that a sum exceeding int64 gives
+// status Overflow (bad_layer -1) instead of wrapping. Writes 8 bytes per summed field and architecture instead
+// of 196 per layer evaluation. Same threading and guarantees as evaluate_systolic_batch.
+inline constexpr int kSystolicTotalFields = 16;
+extern const char* const kSystolicTotalNames[kSystolicTotalFields];
+void evaluate_systolic_totals_range(const std::int64_t* layers, std::int64_t n_layers, int layer_width,
+                                    const double* archs, std::int64_t n_archs, int threads, std::int32_t* status,
+                                    std::int64_t* bad_layer, std::int64_t* sums, std::int64_t arch_begin,
+                                    std::int64_t arch_end);
+
 }  // namespace codesign
