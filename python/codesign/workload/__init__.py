@@ -37,7 +37,7 @@ from __future__ import annotations
 from ._checks import MAX_DIM
 from .fx_capture import _capture_fx, _capture_fx_all
 from .hook_capture import _capture_hooks, _capture_hooks_all
-from .layer import ACTIVATIONS, LAYER_FIELDS, LAYER_KINDS, MAC_KINDS, OP_CODES, Layer
+from .layer import ACTIVATIONS, ELEMENTWISE_OPS, LAYER_FIELDS, LAYER_KINDS, MAC_KINDS, OP_CODES, Layer
 from .scalesim_csv import from_scalesim_csv
 from .table import Workload, _rebuild_workload, _unique_names
 from .timm_import import from_timm
@@ -45,6 +45,7 @@ from .torch_import import from_torch
 
 __all__ = [
     "ACTIVATIONS",
+    "ELEMENTWISE_OPS",
     "LAYER_FIELDS",
     "LAYER_KINDS",
     "MAC_KINDS",

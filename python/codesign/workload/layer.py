@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from ._checks import MAX_DIM, _as_int, _describe, _pair
 
-__all__ = ["ACTIVATIONS", "LAYER_FIELDS", "LAYER_KINDS", "MAC_KINDS", "OP_CODES", "MAX_DIM", "Layer"]
+__all__ = ["ACTIVATIONS", "ELEMENTWISE_OPS", "LAYER_FIELDS", "LAYER_KINDS", "MAC_KINDS", "OP_CODES", "MAX_DIM",
+           "Layer"]
 
 #: Columns of :meth:`Workload.to_array` / :meth:`Layer.to_row`: the 16 integer fields of a
 #: :class:`Layer`, then ``"op"`` (:data:`OP_CODES` of :attr:`Layer.kind`, also :attr:`Layer.op_code`)
@@ -20,15 +21,25 @@ LAYER_FIELDS: tuple[str, ...] = (
 )
 
 #: Allowed values of :attr:`Layer.kind`.
-LAYER_KINDS: tuple[str, ...] = ("conv", "fc", "gemm", "pool", "add", "mul")
+LAYER_KINDS: tuple[str, ...] = ("conv", "fc", "gemm", "pool", "add", "mul", "matmul", "softmax", "norm", "act")
 
-#: The kinds that multiply-accumulate with weights (the systolic array's work); the others are
-#: vector operations with ``macs == weights == 0``.
-MAC_KINDS: tuple[str, ...] = ("conv", "fc", "gemm")
+#: The kinds that multiply-accumulate on the MAC array: conv, fc and gemm with weights (parameters), and
+#: ``"matmul"``, whose second operand is an activation (``weights == 0``). The others are vector operations
+#: with ``macs == weights == 0``.
+MAC_KINDS: tuple[str, ...] = ("conv", "fc", "gemm", "matmul")
 
-#: Operation code of each kind (column ``"op"``): 0 MAC layer, 1 pooling, 2 elementwise add,
-#: 3 elementwise multiply.
-OP_CODES: dict[str, int] = {"conv": 0, "fc": 0, "gemm": 0, "pool": 1, "add": 2, "mul": 3}
+#: The vector kinds stored as one elementwise pass over an ``N x C x H x W`` tensor (``p = h``, ``q = w``,
+#: ``k = c = groups``, unit window), and their vector operations per element before the activation (an
+#: assumption of this package, shared with the C++ core: softmax = running max, subtract, exponential, sum and
+#: scale by the reciprocal; norm = mean, subtract, square-accumulate, scale by the reciprocal square root and
+#: affine; RMSNorm, which skips the mean, is costed as LayerNorm).
+ELEMENTWISE_OPS: dict[str, int] = {"add": 1, "mul": 1, "softmax": 5, "norm": 5, "act": 1}
+
+#: Operation code of each kind (column ``"op"``): 0 MAC layer with weights, 1 pooling, 2 elementwise add
+#: (any two-operand op of equal shapes), 3 multiply by a per-channel gate, 4 activation-by-activation matmul,
+#: 5 softmax, 6 LayerNorm/RMSNorm, 7 a stand-alone activation function.
+OP_CODES: dict[str, int] = {"conv": 0, "fc": 0, "gemm": 0, "pool": 1, "add": 2, "mul": 3, "matmul": 4,
+                            "softmax": 5, "norm": 6, "act": 7}
 
 #: Allowed values of :attr:`Layer.act`; the code in column ``"act"`` is the index in this tuple.
 ACTIVATIONS: tuple[str, ...] = ("none", "relu", "relu6", "hswish", "hsigmoid", "sigmoid", "swish",
@@ -52,11 +63,16 @@ class Layer:
     ``kind`` is ``"conv"`` (any 2-D convolution; depthwise and grouped ones have ``groups > 1``),
     ``"fc"`` (fully connected: ``C`` in, ``K`` out, ``N`` rows, every spatial field 1) or ``"gemm"``
     (an ``M x K`` by ``K x N`` matrix product stored as ``P = H = M``, ``C = K``, ``K = N``,
-    everything else 1; see :meth:`gemm`). For these three (:data:`MAC_KINDS`) the kind only labels
-    the layer; the integer fields alone define the work.
+    everything else 1; see :meth:`gemm`). For these three the kind only labels the layer; the
+    integer fields alone define the work. ``"matmul"`` is a product of two activations (attention's
+    ``Q K^T`` and ``A V``), ``batch`` independent ``M x K`` by ``K x N`` products, stored as a grouped
+    GEMM with one group per product: ``groups = batch``, ``c = batch*K``, ``k = batch*N``,
+    ``p = h = M``, everything else 1 (see :meth:`matmul`). Its second operand (``K x N`` per group,
+    the "weights" of the GEMM view) is an activation produced by earlier layers, never a parameter:
+    ``weights == 0``, :attr:`operand_words` counts it.
 
     The vector kinds do no multiply-accumulates with weights (``macs == weights == 0``); their
-    work is :attr:`ops`, vector operations. All three are per-channel, stored as depthwise layers
+    work is :attr:`ops`, vector operations. All are per-channel, stored as depthwise layers
     (``k == c == groups``):
 
     * ``"pool"``: max or average pooling with an ``R x S`` window (see :meth:`pool`,
@@ -65,6 +81,13 @@ class Layer:
       ``P = H``, ``Q = W``, ``R = S = 1``, unit stride and dilation, no padding; ``ops = N*C*H*W``.
     * ``"mul"``: an ``N x C x H x W`` map times an ``N x C x 1 x 1`` gate broadcast over ``H, W`` (a
       squeeze-excite scaling; see :meth:`mul`); same fields as ``"add"``; ``ops = N*C*H*W``.
+    * ``"softmax"``, ``"norm"`` (LayerNorm, RMSNorm) and ``"act"`` (an activation function not
+      fused into the layer before it): one elementwise pass, same fields as ``"add"`` (see
+      :meth:`elementwise`); ``ops = N*C*H*W`` times :data:`ELEMENTWISE_OPS` of the kind.
+
+    Tensors that are not images are laid out by their last dimension: a ``(B, N, D)`` token tensor
+    is ``n = B``, ``c = D``, ``h = N``, ``w = 1``; an ``(N, H, W, C)`` channels-last map is
+    ``n = N``, ``c = C``, ``h = H``, ``w = W``.
 
     ``act`` is the activation function applied to the layer's output (one of :data:`ACTIVATIONS`;
     ``"none"`` for a linear output); it does not change any size. :meth:`to_row` appends the kind's
@@ -146,7 +169,13 @@ class Layer:
             if self.h != self.p:
                 raise ValueError(f"Layer.h must equal Layer.p (= GEMM M = {self.p}) for kind "
                                  f"'gemm', got {self.h}")
-        elif self.kind in ("pool", "add", "mul"):
+        elif self.kind == "matmul":
+            must_be_one = ("n", "q", "r", "s", "w", "stride_h", "stride_w", "dilation_h", "dilation_w")
+            self._check_kind_fields(must_be_one, ("pad_h", "pad_w"))
+            if self.h != self.p:
+                raise ValueError(f"Layer.h must equal Layer.p (= matmul M = {self.p}) for kind "
+                                 f"'matmul', got {self.h}")
+        elif self.kind not in MAC_KINDS:
             # per-channel: one channel in, one out, per group
             for field in ("k", "groups"):
                 if getattr(self, field) != self.c:
@@ -246,6 +275,44 @@ class Layer:
         return cls(name, "gemm", n=1, k=n_, c=k_, p=m, q=1, r=1, s=1, h=m, w=1, act=act)
 
     @classmethod
+    def matmul(cls, name: str, *, m: int, n: int, k: int, batch: int = 1, act: str = "none") -> Layer:
+        """``batch`` products of two activations, ``(m x k) @ (k x n) -> (m x n)`` each (attention's
+        ``Q K^T`` with ``m`` queries, ``k`` = head dim, ``n`` keys; or ``A V``), ``batch`` = batch x heads.
+
+        Stored as a grouped GEMM, one group per product: ``groups = batch``, ``c = batch*k``,
+        ``k = batch*n``, ``p = h = m``, the rest 1. Then ``gemm_m == m``, ``gemm_n == n``,
+        ``gemm_k == k`` per group, ``macs == batch*m*n*k``, ``weights == 0`` and
+        :attr:`operand_words` ``== batch*k*n`` (the second operand, an activation).
+
+        Raises:
+            TypeError, ValueError: as :class:`Layer`; a size < 1 or a product over :data:`MAX_DIM`.
+        """
+        owner = "Layer.matmul"
+        m = _as_int(owner, "m", m, 1)
+        n_ = _as_int(owner, "n", n, 1)
+        k_ = _as_int(owner, "k", k, 1)
+        b = _as_int(owner, "batch", batch, 1)
+        for field, value in (("batch*k", b * k_), ("batch*n", b * n_)):
+            if value > MAX_DIM:
+                raise ValueError(f"{owner} {name!r}: {field} = {value} exceeds {MAX_DIM}")
+        return cls(name, "matmul", n=1, k=b * n_, c=b * k_, p=m, q=1, r=1, s=1, h=m, w=1, groups=b, act=act)
+
+    @classmethod
+    def elementwise(cls, kind: str, name: str, *, c: int, h: int = 1, w: int = 1, n: int = 1,
+                    act: str = "none") -> Layer:
+        """One elementwise pass over an ``n x c x h x w`` tensor: ``kind`` is ``"add"``, ``"mul"``,
+        ``"softmax"``, ``"norm"`` or ``"act"`` (see :data:`ELEMENTWISE_OPS`). A ``(B, N, D)`` token
+        tensor is ``n = B``, ``c = D``, ``h = N``.
+
+        Raises:
+            ValueError: ``kind`` not one of those, or as :class:`Layer`.
+        """
+        if kind not in ELEMENTWISE_OPS:
+            raise ValueError(f"Layer.elementwise kind must be one of {tuple(ELEMENTWISE_OPS)}, got {_describe(kind)}")
+        c, h, w = (_as_int(f"Layer.{kind}", f, v, 1) for f, v in (("c", c), ("h", h), ("w", w)))
+        return cls(name, kind, n=n, k=c, c=c, p=h, q=w, r=1, s=1, h=h, w=w, groups=c, act=act)
+
+    @classmethod
     def pool(cls, name: str, *, c: int, h: int, w: int, r: int, s: int | None = None,
              stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
              n: int = 1, mode: str = "avg", act: str = "none") -> Layer:
@@ -329,12 +396,12 @@ class Layer:
     # ------------------------------------------------------------------ derived sizes
     @property
     def is_mac(self) -> bool:
-        """True for the multiply-accumulate kinds (:data:`MAC_KINDS`: conv, fc, gemm)."""
+        """True for the multiply-accumulate kinds (:data:`MAC_KINDS`: conv, fc, gemm, matmul)."""
         return self.kind in MAC_KINDS
 
     @property
     def macs(self) -> int:
-        """Multiply-accumulates: ``N*K*(C/groups)*P*Q*R*S``; 0 for pool/add/mul."""
+        """Multiply-accumulates: ``N*K*(C/groups)*P*Q*R*S``; 0 for the vector kinds."""
         if self.kind not in MAC_KINDS:
             return 0
         return self.n * self.k * (self.c // self.groups) * self.p * self.q * self.r * self.s
@@ -347,14 +414,22 @@ class Layer:
             return self.macs
         if self.kind == "pool":
             return self.n * self.c * self.p * self.q * self.r * self.s
-        return self.n * self.c * self.h * self.w
+        return self.n * self.c * self.h * self.w * ELEMENTWISE_OPS[self.kind]
 
     @property
     def weights(self) -> int:
-        """Weight count ``K*(C/groups)*R*S`` (no bias); 0 for pool/add/mul."""
-        if self.kind not in MAC_KINDS:
+        """Weight count ``K*(C/groups)*R*S`` (no bias); 0 for the vector kinds and for ``"matmul"``,
+        whose second operand is an activation (:attr:`operand_words`)."""
+        if self.kind not in MAC_KINDS or self.kind == "matmul":
             return 0
         return self.k * (self.c // self.groups) * self.r * self.s
+
+    @property
+    def operand_words(self) -> int:
+        """Second-operand words of a ``"matmul"`` (an activation, ``K*(C/groups)``); 0 otherwise."""
+        if self.kind != "matmul":
+            return 0
+        return self.k * (self.c // self.groups)
 
     # gemm_m/n/k use the same formulas for every kind; for pool/add/mul they describe a
     # depthwise-like mapping that the systolic model gives no cost (its op code is not 0).
@@ -376,7 +451,8 @@ class Layer:
     @property
     def ifmap_words(self) -> int:
         """Unpadded input size ``N*C*H*W`` in elements; an add reads two inputs (``2*N*C*H*W``),
-        a mul the map and the gate (``N*C*H*W + N*C``)."""
+        a mul the map and the gate (``N*C*H*W + N*C``). A matmul's second operand is
+        :attr:`operand_words`, not counted here."""
         words = self.n * self.c * self.h * self.w
         if self.kind == "add":
             return 2 * words
