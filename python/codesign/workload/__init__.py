@@ -35,7 +35,8 @@ from __future__ import annotations
 
 # One module per concept and per source; every public name is re-exported here, as before the split.
 from ._checks import MAX_DIM
-from .fx_capture import _capture_fx, _capture_fx_all
+from .fx_capture import _capture_fx
+from .fx_graph import _capture_fx_all
 from .hook_capture import _capture_hooks, _capture_hooks_all
 from .layer import ACTIVATIONS, ELEMENTWISE_OPS, LAYER_FIELDS, LAYER_KINDS, MAC_KINDS, OP_CODES, Layer
 from .scalesim_csv import from_scalesim_csv

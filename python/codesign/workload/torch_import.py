@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._checks import _describe
-from .fx_capture import _capture_fx, _capture_fx_all
+from .fx_capture import _capture_fx
+from .fx_graph import _capture_fx_all
 from .hook_capture import _capture_hooks, _capture_hooks_all
+from .run_capture import _capture_run_all
 from .table import Workload, _unique_names
 from .torch_layers import _OPS_CHOICES, _check_input_shape, _conv_layer, _linear_layer, _tables
 
@@ -125,6 +127,9 @@ def from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224), *,
     device = param.device if param is not None else torch.device("cpu")
     example = torch.zeros(shape, dtype=dtype, device=device)
 
+    if ops == "all":
+        return _from_torch_all(module, example, shape, name)
+
     uncaptured = (torch.nn.Conv1d, torch.nn.Conv3d, torch.nn.ConvTranspose1d, torch.nn.ConvTranspose2d,
                   torch.nn.ConvTranspose3d)
     others = sorted({type(m).__name__ for m in module.modules() if isinstance(m, uncaptured)})
@@ -132,11 +137,8 @@ def from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224), *,
         warnings.warn(f"from_torch: {name}: layers of type {', '.join(others)} are not captured",
                       stacklevel=2)
 
-    if ops == "all":
-        return _from_torch_all(module, example, shape, name)
-
     bare = isinstance(module, (torch.nn.Conv2d, torch.nn.Linear))
-    records = _trace(module, example, shape, name, bare, _capture_fx, _capture_hooks)
+    records, _ = _trace(module, example, shape, name, bare, _capture_fx, _capture_hooks)
 
     if not records:
         raise ValueError(f"from_torch: {name} has no nn.Conv2d or nn.Linear call on input_shape={shape}")
@@ -151,32 +153,84 @@ def from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224), *,
     return Workload(name, layers, params=params, source=f"torch:{type(module).__name__}")
 
 
-def _trace(module: Any, example: Any, shape: tuple[int, ...], name: str, bare: bool, fx: Any, hooks: Any) -> Any:
-    """Run a capture in eval mode without gradients: torch.fx first (``fx``), forward hooks (``hooks``) when
-    tracing fails or ``module`` is a bare layer fx would trace into; training flags are restored afterwards.
+def _trace(module: Any, example: Any, shape: tuple[int, ...], name: str, bare: bool, fx: Any,
+           hooks: Any) -> tuple[Any, str]:
+    """Run a capture in eval mode without gradients and without the transformer fast path (which would hide
+    the Linears of nn.TransformerEncoderLayer and nn.MultiheadAttention): torch.fx first (``fx``), forward hooks
+    (``hooks``) when tracing fails or ``module`` is a bare layer fx would trace into; training flags and the
+    fast-path setting are restored afterwards.
+
+    Returns:
+        The capture's result, and why torch.fx failed ("" when it did not, or for a bare layer).
 
     Raises:
         ValueError: the forward pass itself failed (names the module and the input shape).
     """
     import torch
 
+    mha = getattr(torch.backends, "mha", None)
+    fastpath = mha.get_fastpath_enabled() if mha is not None else None
     modes = [(m, m.training) for m in module.modules()]
     module.eval()
     try:
+        if mha is not None:
+            mha.set_fastpath_enabled(False)
         with torch.no_grad():
             try:
                 if bare:
-                    raise TypeError("a bare layer: fx would trace into its functional call")
-                return fx(module, example)
-            except Exception:  # noqa: BLE001 - any tracing failure falls back to hooks
+                    raise _BareLayer("a bare layer: fx would trace into its functional call")
+                return fx(module, example), ""
+            except Exception as fx_exc:  # noqa: BLE001 - any tracing failure falls back to hooks
+                why = "" if isinstance(fx_exc, _BareLayer) else f"{type(fx_exc).__name__}: {fx_exc}"
                 try:
-                    return hooks(module, example)
+                    return hooks(module, example), why.splitlines()[0][:160] if why else ""
                 except Exception as exc:  # noqa: BLE001
                     raise ValueError(f"from_torch: forward pass of {name} on input_shape={shape} "
                                      f"failed: {type(exc).__name__}: {exc}") from exc
     finally:
+        if mha is not None:
+            mha.set_fastpath_enabled(fastpath)
         for m, mode in modes:
             m.training = mode
+
+
+class _BareLayer(Exception):
+    """Raised to send a bare layer to the hook capture."""
+
+
+def _capture_fallback_all(module: Any, example: Any) -> Any:
+    """When torch.fx cannot trace: one recorded forward pass (:func:`_capture_run_all`); forward hooks on module
+    calls if even that fails (a torch function the recording cannot pass through)."""
+    try:
+        return _capture_run_all(module, example)
+    except Exception:  # noqa: BLE001 - the hook capture is the last resort
+        return _capture_hooks_all(module, example)
+
+
+#: What forward hooks cannot see, said when the fallback is taken.
+_HOOKS_BLIND = ("functional calls are not captured: +, -, *, / (residual adds, squeeze-excite), torch.matmul, @ "
+                "and F.scaled_dot_product_attention (attention), F.softmax, F.layer_norm, F.gelu and other "
+                "activation functions, x.mean(...)")
+
+
+def _warn_unplaced(name: str, recs: Any) -> None:
+    """One warning for the hook fallback (if taken) and one listing the operations not placed, with their counts
+    and, where known, MACs."""
+    if getattr(recs, "note", "") and recs.path == "run":
+        warnings.warn(f"from_torch: {name}: torch.fx could not trace the model ({recs.note}); recorded one forward "
+                      f"pass on the example input instead, which sees every torch call on the path that input "
+                      f"takes, but not the branches it does not take", stacklevel=3)
+    elif getattr(recs, "note", ""):
+        warnings.warn(f"from_torch: {name}: torch.fx could not trace the model ({recs.note}); used forward hooks "
+                      f"instead, which see module calls only: {_HOOKS_BLIND}", stacklevel=3)
+    unplaced = getattr(recs, "unplaced", None)
+    if unplaced:
+        macs = recs.unplaced_macs
+        parts = [f"{op} x{count}" + (f" ({macs[op]:,} MACs)" if macs.get(op) else "")
+                 for op, count in sorted(unplaced.items(), key=lambda kv: (-kv[1], kv[0]))]
+        total = sum(unplaced.values())
+        warnings.warn(f"from_torch: {name}: {total} operation{'s' * (total != 1)} not placed in the workload: "
+                      f"{', '.join(parts)}", stacklevel=3)
 
 
 def _from_torch_all(module: Any, example: Any, shape: tuple[int, ...], name: str) -> Workload:
@@ -184,11 +238,13 @@ def _from_torch_all(module: Any, example: Any, shape: tuple[int, ...], name: str
     import torch
 
     t = _tables()
-    recs = _trace(module, example, shape, name, t.is_leaf(module), _capture_fx_all, _capture_hooks_all)
+    recs, why = _trace(module, example, shape, name, t.is_leaf(module), _capture_fx_all, _capture_fallback_all)
+    recs.note = why
+    _warn_unplaced(name, recs)
 
     if not recs:
-        raise ValueError(f"from_torch: {name} has no nn.Conv2d or nn.Linear call, pooling, residual add "
-                         f"or squeeze-excite multiply on input_shape={shape}")
+        raise ValueError(f"from_torch: {name} has no nn.Conv2d or nn.Linear call, pooling, residual add, "
+                         f"squeeze-excite multiply, matmul, softmax, norm or activation on input_shape={shape}")
     layer_names = _unique_names(rec.layer.name for rec in recs)
     layers = [dataclasses.replace(rec.layer, name=nm, act=rec.act) for rec, nm in zip(recs, layer_names)]
     params = sum(p.numel() for p in module.parameters())

@@ -90,6 +90,27 @@ _MUL_METHODS = frozenset({"mul", "mul_"})
 _SPATIAL_REDUCE_METHODS = {"mean": "mean", "amax": "amax"}
 # uses of a node that only read its metadata (x.ndim, x.shape, x.size(), ...), not its values
 _META_METHODS = frozenset({"size", "dim", "numel", "type", "get_device"})
+# tensor methods of the transformer ops
+_SUB_METHODS = frozenset({"sub", "sub_"})
+_DIV_METHODS = frozenset({"div", "div_"})
+_MATMUL_METHODS = frozenset({"matmul", "bmm", "__matmul__"})
+_SOFTMAX_METHODS = frozenset({"softmax", "log_softmax"})
+# elementwise math on one tensor, costed as a stand-alone "act" pass (act "none")
+_UNARY_METHODS = frozenset({"exp", "exp_", "sqrt", "rsqrt", "neg", "abs", "pow", "pow_", "clamp", "clamp_",
+                            "erf", "log", "reciprocal", "square", "sin", "cos", "masked_fill", "masked_fill_"})
+# data movement and metadata: ignored without a warning (no arithmetic, or a lookup)
+_MOVE_METHODS = frozenset({"size", "dim", "numel", "type", "get_device", "view", "view_as", "reshape", "permute",
+                           "transpose", "contiguous", "flatten", "unflatten", "unsqueeze", "squeeze", "expand",
+                           "expand_as", "repeat", "split", "chunk", "unbind", "narrow", "to", "float", "half",
+                           "bfloat16", "clone", "detach", "t", "roll", "flip", "new_zeros", "new_ones", "new_empty",
+                           "repeat_interleave", "index_select", "gather", "type_as", "__getitem__", "item",
+                           "long", "int", "bool", "fill_", "zero_", "copy_", "tolist", "mT", "T", "reshape_as",
+                           "requires_grad_", "cpu", "cuda", "double", "unfold", "select", "slice", "movedim",
+                           "swapaxes", "tile", "masked_select"})
+# nn modules of the data-movement kind (ignored) and unlisted elementwise activations ("act" layers, act "none")
+_MOVE_MODULE_NAMES = frozenset({"Embedding", "Flatten", "Unflatten", "ZeroPad2d", "ConstantPad2d",
+                                "ReflectionPad2d", "ReplicationPad2d", "PixelShuffle", "PixelUnshuffle",
+                                "ChannelShuffle", "Identity"})
 
 
 def _is_timm_class(m: Any, part: str) -> bool:
@@ -139,6 +160,33 @@ class _TorchTables:
         self.pool_modules = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
         self.transparent_modules = (nn.modules.batchnorm._BatchNorm, nn.Identity,
                                     nn.modules.dropout._DropoutNd, nn.Flatten)
+        # transformer ops
+        self.sub_functions = {operator.sub, operator.isub, torch.sub}
+        self.div_functions = {operator.truediv, operator.itruediv, torch.div}
+        self.matmul_functions = {operator.matmul, torch.matmul, torch.bmm}
+        self.sdpa_function = getattr(F, "scaled_dot_product_attention", None)
+        self.linear_function = F.linear
+        self.softmax_functions = {F.softmax, torch.softmax, F.log_softmax, torch.log_softmax}
+        self.norm_functions = {f for f in (F.layer_norm, F.group_norm, getattr(F, "rms_norm", None),
+                                           torch.layer_norm, F.instance_norm) if f is not None}
+        self.unary_functions = {torch.exp, torch.sqrt, torch.rsqrt, torch.neg, torch.abs, torch.pow, torch.clamp,
+                                torch.erf, torch.log, torch.reciprocal, torch.square, torch.sin, torch.cos,
+                                F.leaky_relu, F.elu, F.mish, F.softplus, F.hardtanh, F.selu, F.celu, F.silu,
+                                torch.masked_fill}
+        self.unary_functions -= set(self.act_functions)
+        self.move_functions = {operator.getitem, getattr, torch.cat, torch.stack, torch.concat, torch.roll,
+                               torch.permute, torch.transpose, torch.flatten, torch.reshape, torch.squeeze,
+                               torch.unsqueeze, torch.split, torch.chunk, torch.unbind, torch.narrow, F.pad,
+                               torch.zeros_like, torch.ones_like, torch.gather, torch.index_select, F.embedding,
+                               torch.tile, torch.flip, torch.where, torch.movedim}
+        self.softmax_modules = (nn.Softmax, nn.LogSoftmax)
+        self.norm_modules = tuple(c for c in (nn.LayerNorm, nn.GroupNorm, getattr(nn, "RMSNorm", None),
+                                              nn.modules.instancenorm._InstanceNorm) if c is not None)
+        self.unary_modules = (nn.LeakyReLU, nn.ELU, nn.Mish, nn.Softplus, nn.Hardtanh, nn.PReLU, nn.SELU,
+                              nn.CELU)
+        self.conv_modules = (nn.Conv1d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+        self.traced_containers = (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer, nn.TransformerEncoder,
+                                  nn.TransformerDecoder, nn.Transformer)
 
     def act_of_module(self, m: Any) -> str | None:
         """The activation a module applies, or None when it is not one of :data:`ACTIVATIONS`."""
@@ -160,7 +208,11 @@ class _TorchTables:
         MaxPool2dSame), ``gpool`` (timm SelectAdaptivePool2d; detail: its pool type), ``act``
         (detail: the activation), ``normact`` (timm BatchNormAct2d family; detail: the activation of
         its ``.act``, ``"none"`` for Identity, None for an unlisted one), ``transparent``
-        (BatchNorm, Identity, Dropout, DropPath, Flatten) and ``other``.
+        (BatchNorm, Identity, Dropout, DropPath, Flatten), ``mha`` (nn.MultiheadAttention, decomposed
+        by :func:`~codesign.workload.tensor_ops.mha_layers`), ``softmax``, ``norm`` (LayerNorm, GroupNorm,
+        RMSNorm, InstanceNorm and timm's norm classes but BatchNorm), ``unary`` (an elementwise activation not
+        in :data:`ACTIVATIONS`: LeakyReLU, ELU, Mish, ...), ``move`` (Embedding, padding, pixel shuffle: no
+        arithmetic) and ``other``.
         """
         nn = self.nn
         if isinstance(m, (nn.Conv2d, nn.Linear)):
@@ -177,20 +229,44 @@ class _TorchTables:
         act = self.act_of_module(m)
         if act is not None:
             return "act", act
-        if _is_timm_class(m, ".activations"):
-            return "other", None  # an unlisted timm activation (Mish, PReLU, ...): a barrier
         if isinstance(m, self.transparent_modules):
             return "transparent", None
         if name in ("DropPath", "DropBlock2d") and _is_timm_class(m, ""):
             return "transparent", None
+        if isinstance(m, nn.MultiheadAttention):
+            return "mha", None
+        if isinstance(m, self.softmax_modules):
+            return "softmax", None
+        if (isinstance(m, self.norm_modules) or (_is_timm_class(m, ".norm") and "BatchNorm" not in name
+                                                 and "Norm" in name)) and not self.has_mac_descendant(m):
+            return "norm", None
+        if isinstance(m, self.unary_modules) or (_is_timm_class(m, ".activations") and not self.has_mac_descendant(m)):
+            return "unary", None  # an unlisted activation (Mish, PReLU, ...): its own pass, a fusion barrier
+        if name in _MOVE_MODULE_NAMES and type(m).__module__.startswith("torch.nn"):
+            return "move", None
         return "other", None
 
     def is_leaf(self, m: Any) -> bool:
         """Module calls the all-ops fx tracer keeps whole."""
         role, _ = self.role(m)
-        if role in ("mac", "pool", "gpool", "normact", "act"):
+        if role in ("mac", "pool", "gpool", "normact", "act", "mha", "softmax", "norm", "unary"):
             return True
         return _is_timm_class(m, ".activations") and not self.has_mac_descendant(m)
+
+    def is_traced_container(self, m: Any) -> bool:
+        """torch.nn modules the fx tracer traces into (by default it keeps every torch.nn module whole): the
+        transformer layers, whose eval-mode fast path would otherwise hide their Linears."""
+        return isinstance(m, self.traced_containers)
+
+    def unplaced_macs(self, m: Any, in_shape: tuple[int, ...] | None, out_shape: tuple[int, ...] | None) -> int | None:
+        """MACs of a convolution module that is not captured (Conv1d, Conv3d, ConvTranspose*), from its shapes;
+        None for any other module or missing shapes."""
+        if not isinstance(m, self.conv_modules) or in_shape is None or out_shape is None:
+            return None
+        taps = math.prod(m.kernel_size) if isinstance(m.kernel_size, tuple) else int(m.kernel_size)
+        if isinstance(m, (self.nn.ConvTranspose1d, self.nn.ConvTranspose2d, self.nn.ConvTranspose3d)):
+            return math.prod(in_shape) * (m.out_channels // m.groups) * taps
+        return math.prod(out_shape) * (m.in_channels // m.groups) * taps
 
 
 _TABLES: _TorchTables | None = None
