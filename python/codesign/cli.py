@@ -63,7 +63,7 @@ MAX_RESOLUTION = 2048
 MAX_BATCH = 256
 
 
-def load_workload(network: str, resolution: int, batch: int) -> Any:
+def load_workload(network: str, resolution: Optional[int], batch: int) -> Any:
     """A Workload from a SCALE-Sim topology CSV path or a timm model name."""
     from . import workload as wl
 
@@ -211,7 +211,8 @@ def evaluate(
     metric: str = typer.Option("latency", help="mapper metric: latency, energy or edp"),
     budget: int = typer.Option(0, help="mapper: most mappings per layer (0 = whole map space)"),
     seed: int = typer.Option(0, help="mapper: sampling seed"),
-    resolution: int = typer.Option(224, help="input resolution for timm networks (px)"),
+    resolution: Optional[int] = typer.Option(None, help="input resolution for timm networks (px); default: the "
+                                                        "model's own (pretrained_cfg input_size)"),
     batch: int = typer.Option(1, help="batch size N for timm networks"),
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write csv/json here instead of stdout"),
@@ -221,7 +222,7 @@ def evaluate(
         if fmt not in ("table", "csv", "json"):
             raise UsageError(f"--format must be table, csv or json, got {fmt!r}")
         for name, value, top in (("--resolution", resolution, MAX_RESOLUTION), ("--batch", batch, MAX_BATCH)):
-            if not 1 <= value <= top:
+            if value is not None and not 1 <= value <= top:
                 raise UsageError(f"{name} must be between 1 and {top}, got {value}")
         if not 0 <= seed < 2**63:
             raise UsageError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
@@ -252,11 +253,13 @@ def evaluate(
             except OSError as exc:
                 _fail(f"--output {str(output)!r}: cannot write ({exc.strerror or exc})")
                 return
+        shape = getattr(workload, "input_shape", None)  # the input the layers were traced with, when known
+        shown = f"{workload.name} (input {'x'.join(map(str, shape))})" if shape else workload.name
         if type(cost).__name__ == "NetworkCost":
-            render_table(cost, f"{workload.name} on {hardware.name}: {hardware.rows}x{hardware.cols} {hardware.dataflow}, "
+            render_table(cost, f"{shown} on {hardware.name}: {hardware.rows}x{hardware.cols} {hardware.dataflow}, "
                                f"{hardware.clock_mhz:g} MHz", console)
         else:
-            render_edgetpu_table(cost, f"{workload.name} on {hardware.name}: {hardware.pe_x}x{hardware.pe_y} PEs x "
+            render_edgetpu_table(cost, f"{shown} on {hardware.name}: {hardware.pe_x}x{hardware.pe_y} PEs x "
                                        f"{hardware.lanes} lanes x {hardware.simd} SIMD, {hardware.clock_mhz:g} MHz, "
                                        f"{hardware.data_type}; mapper metric {metric}", console)
         return

@@ -46,6 +46,7 @@ class Workload:
         params: the network's real parameter count when known (all parameters: weights, biases,
             batch-norm, ...). Defaults to the sum of :attr:`Layer.weights`.
         source: where the layers came from, e.g. ``"timm:resnet50"`` or a CSV path.
+        input_shape: the input shape the layers were traced with, when known (see :attr:`input_shape`).
 
     Indexing takes a position (``wl[0]``, ``wl[-1]``) or a layer name (``wl["conv1"]``).
 
@@ -54,10 +55,10 @@ class Workload:
         ValueError: empty name, no layers, a repeated layer name, ``params`` < 0.
     """
 
-    __slots__ = ("_name", "_layers", "_params", "_source", "_index", "_array")
+    __slots__ = ("_name", "_layers", "_params", "_source", "_index", "_array", "_input_shape")
 
     def __init__(self, name: str, layers: Iterable[Layer], *, params: int | None = None,
-                 source: str = "") -> None:
+                 source: str = "", input_shape: Iterable[int] | None = None) -> None:
         if not isinstance(name, str):
             raise TypeError(f"Workload.name must be a str, got {_describe(name)}")
         if not name:
@@ -87,6 +88,17 @@ class Workload:
         object.__setattr__(self, "_layers", layers)
         object.__setattr__(self, "_params", int(params))
         object.__setattr__(self, "_source", source)
+        if input_shape is not None:
+            if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Iterable):
+                raise TypeError(f"Workload.input_shape must be a sequence of positive ints or None, got "
+                                f"{_describe(input_shape)}")
+            input_shape = tuple(input_shape)
+            if not input_shape or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1
+                                      for d in input_shape):
+                raise ValueError(f"Workload.input_shape must be a sequence of positive ints or None, got "
+                                 f"{input_shape!r}")
+            input_shape = tuple(int(d) for d in input_shape)
+        object.__setattr__(self, "_input_shape", input_shape)
         object.__setattr__(self, "_index", index)
         object.__setattr__(self, "_array", None)
 
@@ -97,7 +109,7 @@ class Workload:
         raise AttributeError(f"Workload is immutable; cannot delete {key!r}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_workload, (self._name, self._layers, self._params, self._source))
+        return (_rebuild_workload, (self._name, self._layers, self._params, self._source, self._input_shape))
 
     # ------------------------------------------------------------------ attributes
     @property
@@ -114,6 +126,12 @@ class Workload:
     def params(self) -> int:
         """Parameter count (the module's real count when known, else the sum of layer weights)."""
         return self._params
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        """The input tensor's shape the layers were traced with (e.g. ``(1, 3, 256, 256)``), when known. Not
+        compared by ``==``."""
+        return self._input_shape
 
     @property
     def source(self) -> str:
@@ -204,5 +222,6 @@ class Workload:
         return arr
 
 
-def _rebuild_workload(name: str, layers: tuple[Layer, ...], params: int, source: str) -> Workload:
-    return Workload(name, layers, params=params, source=source)
+def _rebuild_workload(name: str, layers: tuple[Layer, ...], params: int, source: str,
+                      input_shape: tuple[int, ...] | None = None) -> Workload:
+    return Workload(name, layers, params=params, source=source, input_shape=input_shape)

@@ -11,23 +11,26 @@ from .torch_layers import _OPS_CHOICES
 __all__ = ["from_timm"]
 
 
-def from_timm(name: str, *, resolution: int | tuple[int, int] = 224, batch: int = 1,
+def from_timm(name: str, *, resolution: int | tuple[int, int] | None = None, batch: int = 1,
               ops: str = "all") -> Workload:
     """Build a timm model by name with random weights (nothing is downloaded) and import it.
 
     Calls ``timm.create_model(name, pretrained=False)`` then :func:`from_torch` with input shape
-    ``(batch, in_chans, H, W)``; ``in_chans`` comes from the model's pretrained config (3 if
-    absent). Models with a fixed input size (e.g. ViTs) need their default resolution.
+    ``(batch, in_chans, H, W)``; ``in_chans`` and, unless ``resolution`` is given, ``H, W`` come from the
+    model's pretrained config (``pretrained_cfg["input_size"]``, e.g. 256 x 256 for ``mobilevit_s``; 3 x 224 x
+    224 when absent). The shape used is :attr:`Workload.input_shape`. Models with a
+    fixed input size (e.g. ViTs) need their default resolution.
 
     Args:
         name: a timm model name, e.g. ``"resnet50"`` or ``"mobilenetv2_100"``.
-        resolution: input side in pixels, or an ``(H, W)`` pair.
+        resolution: input side in pixels, or an ``(H, W)`` pair; None (default): the model's own.
         batch: batch size N.
         ops: ``"all"`` (default: also pooling, adds, SE multiplies, fused activations) or
             ``"mac"`` (Conv2d and Linear only), as :func:`from_torch`.
 
     Returns:
-        A :class:`Workload` named ``name`` with ``source = "timm:<name>"``.
+        A :class:`Workload` named ``name`` with ``source = "timm:<name>"`` and :attr:`Workload.input_shape`
+        ``(batch, in_chans, H, W)``.
 
     Raises:
         ValueError: unknown model name (the message lists close matches), bad resolution or batch.
@@ -35,7 +38,8 @@ def from_timm(name: str, *, resolution: int | tuple[int, int] = 224, batch: int 
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"from_timm name must be a non-empty str, got {_describe(name)}")
-    rh, rw = _pair("from_timm", "resolution", resolution, 1)
+    if resolution is not None:
+        rh, rw = _pair("from_timm", "resolution", resolution, 1)
     batch = _as_int("from_timm", "batch", batch, 1)
     if not isinstance(ops, str) or ops not in _OPS_CHOICES:
         raise ValueError(f"from_timm ops must be one of {_OPS_CHOICES}, got {_describe(ops)}")
@@ -51,5 +55,7 @@ def from_timm(name: str, *, resolution: int | tuple[int, int] = 224, batch: int 
     cfg = getattr(model, "pretrained_cfg", None) or getattr(model, "default_cfg", None) or {}
     input_size = cfg.get("input_size") if isinstance(cfg, dict) else None
     in_chans = int(input_size[0]) if input_size else 3
+    if resolution is None:
+        rh, rw = (int(input_size[1]), int(input_size[2])) if input_size and len(input_size) == 3 else (224, 224)
     wl = from_torch(model, (batch, in_chans, rh, rw), name=name, ops=ops)
-    return Workload(name, wl.layers, params=wl.params, source=f"timm:{name}")
+    return Workload(name, wl.layers, params=wl.params, source=f"timm:{name}", input_shape=wl.input_shape)

@@ -150,7 +150,7 @@ def from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224), *,
         else:
             layers.append(_linear_layer(qualname, sub, in_shape, out_shape))
     params = sum(p.numel() for p in module.parameters())
-    return Workload(name, layers, params=params, source=f"torch:{type(module).__name__}")
+    return Workload(name, layers, params=params, source=f"torch:{type(module).__name__}", input_shape=shape)
 
 
 def _trace(module: Any, example: Any, shape: tuple[int, ...], name: str, bare: bool, fx: Any,
@@ -219,10 +219,10 @@ def _warn_unplaced(name: str, recs: Any) -> None:
     if getattr(recs, "note", "") and recs.path == "run":
         warnings.warn(f"from_torch: {name}: torch.fx could not trace the model ({recs.note}); recorded one forward "
                       f"pass on the example input instead, which sees every torch call on the path that input "
-                      f"takes, but not the branches it does not take", stacklevel=3)
+                      f"takes, but not the branches it does not take", stacklevel=4)
     elif getattr(recs, "note", ""):
         warnings.warn(f"from_torch: {name}: torch.fx could not trace the model ({recs.note}); used forward hooks "
-                      f"instead, which see module calls only: {_HOOKS_BLIND}", stacklevel=3)
+                      f"instead, which see module calls only: {_HOOKS_BLIND}", stacklevel=4)
     unplaced = getattr(recs, "unplaced", None)
     if unplaced:
         macs = recs.unplaced_macs
@@ -230,7 +230,7 @@ def _warn_unplaced(name: str, recs: Any) -> None:
                  for op, count in sorted(unplaced.items(), key=lambda kv: (-kv[1], kv[0]))]
         total = sum(unplaced.values())
         warnings.warn(f"from_torch: {name}: {total} operation{'s' * (total != 1)} not placed in the workload: "
-                      f"{', '.join(parts)}", stacklevel=3)
+                      f"{', '.join(parts)}", stacklevel=4)
 
 
 def _from_torch_all(module: Any, example: Any, shape: tuple[int, ...], name: str) -> Workload:
@@ -248,4 +248,4 @@ def _from_torch_all(module: Any, example: Any, shape: tuple[int, ...], name: str
     layer_names = _unique_names(rec.layer.name for rec in recs)
     layers = [dataclasses.replace(rec.layer, name=nm, act=rec.act) for rec, nm in zip(recs, layer_names)]
     params = sum(p.numel() for p in module.parameters())
-    return Workload(name, layers, params=params, source=f"torch:{type(module).__name__}")
+    return Workload(name, layers, params=params, source=f"torch:{type(module).__name__}", input_shape=shape)
