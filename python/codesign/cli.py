@@ -64,11 +64,17 @@ MAX_BATCH = 256
 
 
 def load_workload(network: str, resolution: Optional[int], batch: int) -> Any:
-    """A Workload from a SCALE-Sim topology CSV path or a timm model name."""
+    """A Workload from an ONNX file, a SCALE-Sim topology CSV path or a timm model name."""
     from . import workload as wl
 
     if not network.strip():
         raise UsageError("--network must name a timm model or a SCALE-Sim topology CSV, got ''")
+    if os.path.isfile(network) and (network.lower().endswith(".onnx") or _is_binary(network)):
+        try:
+            return wl.from_onnx(network)
+        except ImportError:
+            raise UsageError(f"--network {network!r}: reading ONNX needs the onnx extra "
+                             "(pip install 'codesign[onnx]')") from None
     if network.lower().endswith(".csv") or os.path.sep in network or os.path.isfile(network):
         if os.path.isdir(network):
             raise UsageError(f"--network {network!r} is a directory, not a SCALE-Sim topology CSV")
@@ -91,6 +97,20 @@ def load_workload(network: str, resolution: Optional[int], batch: int) -> Any:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UsageError(f"--network {network!r} at --resolution {resolution}, --batch {batch}: the model's forward "
                          f"pass failed ({first[:200]})") from None
+
+
+def _is_binary(path: str) -> bool:
+    """True when a file's first 4 KiB are not text (an ONNX protobuf, not a CSV)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(head) - 4  # not just a multi-byte character cut at the end
+    return b"\x00" in head
 
 
 SYSTOLIC_OPTIONS = ("rows", "cols", "dataflow", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "dram_bw_words_per_cycle")

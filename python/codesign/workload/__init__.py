@@ -39,6 +39,7 @@ from .fx_capture import _capture_fx
 from .fx_graph import _capture_fx_all
 from .hook_capture import _capture_hooks, _capture_hooks_all
 from .layer import ACTIVATIONS, ELEMENTWISE_OPS, LAYER_FIELDS, LAYER_KINDS, MAC_KINDS, OP_CODES, Layer
+from .onnx_import import MAX_ONNX_BYTES, from_onnx
 from .scalesim_csv import from_scalesim_csv
 from .table import Workload, _rebuild_workload, _unique_names
 from .timm_import import from_timm
@@ -57,4 +58,6 @@ __all__ = [
     "from_scalesim_csv",
     "from_torch",
     "from_timm",
+    "from_onnx",
+    "MAX_ONNX_BYTES",
 ]

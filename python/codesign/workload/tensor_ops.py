@@ -32,6 +32,8 @@ def last_channel_dim(shape: Shape | None) -> int | None:
 
 def permuted_channel_dim(cdim: int | None, ndim: int, dims: Sequence[Any]) -> int | None:
     """Where channel dimension ``cdim`` goes under ``permute(dims)`` (None when unknown)."""
+    if ndim < 1:
+        return None
     try:
         order = [int(d) % ndim for d in dims]
     except (TypeError, ValueError):
@@ -43,6 +45,8 @@ def permuted_channel_dim(cdim: int | None, ndim: int, dims: Sequence[Any]) -> in
 
 def transposed_channel_dim(cdim: int | None, ndim: int, a: Any, b: Any) -> int | None:
     """Where channel dimension ``cdim`` goes under ``transpose(a, b)``."""
+    if ndim < 1:
+        return None
     try:
         a, b = int(a) % ndim, int(b) % ndim
     except (TypeError, ValueError, ZeroDivisionError):
