@@ -38,6 +38,7 @@ from ._checks import MAX_DIM
 from .fx_capture import _capture_fx
 from .fx_graph import _capture_fx_all
 from .hook_capture import _capture_hooks, _capture_hooks_all
+from .decoder import decoder_prefill, decoder_step
 from .layer import ACTIVATIONS, ELEMENTWISE_OPS, LAYER_FIELDS, LAYER_KINDS, MAC_KINDS, OP_CODES, Layer
 from .onnx_import import MAX_ONNX_BYTES, from_onnx
 from .scalesim_csv import from_scalesim_csv
@@ -59,5 +60,7 @@ __all__ = [
     "from_torch",
     "from_timm",
     "from_onnx",
+    "decoder_step",
+    "decoder_prefill",
     "MAX_ONNX_BYTES",
 ]
