@@ -45,6 +45,7 @@ from .scalesim_csv import from_scalesim_csv
 from .table import Workload, _rebuild_workload, _unique_names
 from .timm_import import from_timm
 from .torch_import import from_torch
+from .zigzag_yaml import from_zigzag_yaml
 
 __all__ = [
     "ACTIVATIONS",
@@ -62,5 +63,6 @@ __all__ = [
     "from_onnx",
     "decoder_step",
     "decoder_prefill",
+    "from_zigzag_yaml",
     "MAX_ONNX_BYTES",
 ]

@@ -44,3 +44,28 @@ def _pair(owner: str, field: str, value: Any, minimum: int) -> tuple[int, int]:
                 _as_int(owner, f"{field}[1]", value[1], minimum))
     v = _as_int(owner, field, value, minimum)
     return v, v
+
+
+def read_text_bounded(path: str, *, max_bytes: int, what: str) -> str:
+    """The UTF-8 text of a regular file of at most ``max_bytes`` bytes (a BOM dropped), for the readers of peers'
+    formats: a device (``/dev/zero``), a pipe or a directory fails at once instead of being read without end.
+
+    Raises:
+        ValueError: not a regular file, larger than ``max_bytes``, or not UTF-8 (names the file, ``what`` it was
+            read as, and the first line that is not UTF-8). OSError: the file cannot be opened.
+    """
+    import os
+    import stat
+
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{path}: not a regular file (a {what} must be one)")
+    with open(path, "rb") as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"{path}: larger than the {what} size limit of {max_bytes:,} bytes")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ValueError(f"{path}: line {line}: not UTF-8 text ({exc.reason})") from None

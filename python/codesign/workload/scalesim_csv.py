@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import os
 import re
 from collections.abc import Iterator
 from typing import Any
 
-from ._checks import MAX_DIM
+from ._checks import MAX_DIM, read_text_bounded
 from .layer import Layer
 from .table import Workload, _unique_names
 
@@ -18,6 +19,11 @@ _CONV_COLUMNS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "
                  "Channels", "Num Filter", "Strides")
 _GEMM_COLUMNS = ("Layer", "M", "N", "K")
 _INT_RE = re.compile(r"^\+?[0-9]+$")
+
+
+#: Size and line limits of :func:`from_scalesim_csv` (far beyond any real topology: ResNet-50 is 54 lines).
+MAX_CSV_BYTES: int = 16 << 20
+MAX_CSV_LINES: int = 100_000
 
 
 def from_scalesim_csv(path: str | os.PathLike[str], *, name: str | None = None) -> Workload:
@@ -60,7 +66,8 @@ def from_scalesim_csv(path: str | os.PathLike[str], *, name: str | None = None) 
         A :class:`Workload` with ``source`` set to the path.
 
     Raises:
-        ValueError: an unreadable header, a row with too few cells, an empty layer name, a cell
+        ValueError: not a regular file (``/dev/zero``, a directory), over :data:`MAX_CSV_BYTES` bytes or
+            :data:`MAX_CSV_LINES` lines, an unreadable header, a row with too few cells, an empty layer name, a cell
             that is not an integer >= 1, a filter larger than the ifmap, or no layers; bytes that
             are not UTF-8 or a malformed CSV record (e.g. a cell over the csv module's field size
             limit). The message names the file, the 1-based line number, the column and the value
@@ -72,7 +79,10 @@ def from_scalesim_csv(path: str | os.PathLike[str], *, name: str | None = None) 
         name = os.path.splitext(os.path.basename(path_str))[0] or path_str
     layers: list[Layer] = []
     columns: tuple[str, ...] | None = None
-    with open(path_str, newline="", encoding="utf-8-sig") as f:
+    text = read_text_bounded(path_str, max_bytes=MAX_CSV_BYTES, what="SCALE-Sim topology CSV")
+    if text.count("\n") > MAX_CSV_LINES:
+        raise ValueError(f"{path_str}: more than the SCALE-Sim topology CSV limit of {MAX_CSV_LINES:,} lines")
+    with io.StringIO(text, newline="") as f:
         reader = csv.reader(f)
         for row in _csv_rows(reader, path_str):
             lineno = reader.line_num
@@ -107,8 +117,8 @@ def from_scalesim_csv(path: str | os.PathLike[str], *, name: str | None = None) 
 
 
 def _csv_rows(reader: Any, path: str) -> Iterator[list[str]]:
-    """The rows of a csv.reader, with a malformed CSV (csv.Error, e.g. a cell over the field size limit) or a
-    byte sequence that is not UTF-8 raised as a ValueError naming the file and the line."""
+    """The rows of a csv.reader, with a malformed CSV (csv.Error, e.g. a cell over the field size limit) raised as a
+    ValueError naming the file and the line."""
     while True:
         try:
             row = next(reader)
@@ -116,20 +126,7 @@ def _csv_rows(reader: Any, path: str) -> Iterator[list[str]]:
             return
         except csv.Error as exc:
             raise ValueError(f"{path}: line {reader.line_num}: malformed CSV: {exc}") from None
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"{path}: line {_first_non_utf8_line(path)}: not UTF-8 text ({exc.reason})") from None
         yield row
-
-
-def _first_non_utf8_line(path: str) -> int | str:
-    """1-based number of the first line of a file that is not valid UTF-8 ("?" if none is found)."""
-    with open(path, "rb") as fh:
-        for i, line in enumerate(fh, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return i
-    return "?"
 
 
 def _scalesim_row(cells: list[str], columns: tuple[str, ...], where: str) -> Layer:
