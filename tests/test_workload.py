@@ -42,8 +42,10 @@ INT_FIELDS = LAYER_FIELDS[:16]
 def test_layer_fields_order_is_the_cpp_contract():
     assert LAYER_FIELDS == ("n", "k", "c", "p", "q", "r", "s", "h", "w", "stride_h", "stride_w",
                             "pad_h", "pad_w", "dilation_h", "dilation_w", "groups", "op", "act")
-    assert LAYER_KINDS == ("conv", "fc", "gemm", "pool", "add", "mul")
-    assert OP_CODES == {"conv": 0, "fc": 0, "gemm": 0, "pool": 1, "add": 2, "mul": 3}
+    assert LAYER_KINDS == ("conv", "fc", "gemm", "pool", "add", "mul", "matmul", "softmax", "norm", "act")
+    # the C++ enum Op (cpp/include/codesign/workload/layer.hpp): Mac, Pool, Add, Mul, MatMul, Softmax, Norm, Act
+    assert OP_CODES == {"conv": 0, "fc": 0, "gemm": 0, "pool": 1, "add": 2, "mul": 3, "matmul": 4, "softmax": 5,
+                        "norm": 6, "act": 7}
     assert ACTIVATIONS == ("none", "relu", "relu6", "hswish", "hsigmoid", "sigmoid", "swish", "gelu",
                            "tanh")
 
@@ -592,7 +594,7 @@ def test_from_torch_fallback_reuse_and_linear_leading_dims():
     torch = pytest.importorskip("torch")
     nn = torch.nn
 
-    class Branchy(nn.Module):  # data-dependent branch: torch.fx cannot trace it, hooks are used
+    class Branchy(nn.Module):  # data-dependent branch: torch.fx cannot trace it, one forward pass is recorded
         def __init__(self):
             super().__init__()
             self.a = nn.Conv2d(4, 4, 3, padding="same")
@@ -607,8 +609,12 @@ def test_from_torch_fallback_reuse_and_linear_leading_dims():
                 x = self.b(x)
             return self.head(x.permute(0, 2, 3, 1))  # (N, H, W, C) -> Linear over C
 
-    wl = from_torch(Branchy(), (1, 4, 8, 8))
-    assert wl.names == ["a", "a#2", "head"]
+    with pytest.warns(UserWarning, match=r"Branchy: torch\.fx could not trace the model \(TraceError.*recorded one "
+                                         r"forward pass.*not the branches it does not take"):
+        wl = from_torch(Branchy(), (1, 4, 8, 8))
+    # the recorded pass holds the branch condition's work (abs, sum: one pass each), not the branch not taken
+    assert wl.names == ["a", "a#2", "abs", "sum", "head"]
+    assert [wl["abs"].kind, wl["abs"].ops, wl["sum"].ops] == ["act", 4 * 8 * 8, 4 * 8 * 8]
     assert wl["a#2"].to_row() == wl["a"].to_row() == (1, 4, 4, 8, 8, 3, 3, 8, 8, 1, 1, 1, 1, 1, 1, 1, 0, 0)
     assert wl["head"].n == 1 * 8 * 8 and wl["head"].macs == 64 * 4 * 6
 
@@ -645,7 +651,10 @@ def test_from_torch_errors():
     wl = from_torch(nn.Conv2d(3, 8, 3, stride=2), (3, 9, 9))  # unbatched input: n = 1
     assert wl.names == ["Conv2d"] and wl[0].to_row()[:5] == (1, 8, 3, 4, 4)
     with pytest.raises(ValueError, match="no nn.Conv2d or nn.Linear"):
-        from_torch(nn.Sequential(nn.ReLU()), (1, 3, 8, 8))
+        from_torch(nn.Sequential(nn.Identity()), (1, 3, 8, 8))
+    # a lone activation is a stand-alone "act" pass (one op per element, plus the activation's own)
+    wl = from_torch(nn.Sequential(nn.GELU()), (2, 3, 8, 8))
+    assert [(lay.kind, lay.act, lay.ops) for lay in wl] == [("act", "gelu", 2 * 3 * 8 * 8)]
 
 
 # ============================================================================ timm (published totals)
@@ -751,7 +760,7 @@ def test_from_torch_all_ops_functional_forms():
             y = self.c2(x)
             y = y * torch.sigmoid(y)                 # swish, fused into c2
             z = self.c3(y)
-            z = z + z.sigmoid()                      # c3's output feeds two ops: nothing fused; an add
+            z = z + z.sigmoid()                      # c3's output feeds two ops: a stand-alone sigmoid; an add
             z = z + 1.0                              # a Python number: ignored
             z = z * self.scale                       # a constant per-channel scale: ignored
             g = z.mean((2, 3), keepdim=True)         # SE squeeze: a global pool
@@ -762,7 +771,8 @@ def test_from_torch_all_ops_functional_forms():
 
     wl = from_torch(Net(), (2, 3, 16, 16))
     assert _tail(wl) == [("c1", "conv", "relu"), ("max_pool2d", "pool", "none"), ("c2", "conv", "swish"),
-                         ("c3", "conv", "none"), ("add", "add", "none"), ("mean", "pool", "none"),
+                         ("c3", "conv", "none"), ("sigmoid", "act", "sigmoid"), ("add", "add", "none"),
+                         ("mean", "pool", "none"),
                          ("c4", "conv", "sigmoid"), ("mul", "mul", "none"), ("avg_pool2d", "pool", "none"),
                          ("mean#2", "pool", "none"), ("fc", "fc", "tanh")]
     # P = floor((16 + 2 - 3)/2) + 1 = 8
@@ -776,8 +786,8 @@ def test_from_torch_all_ops_functional_forms():
     mac = from_torch(Net(), (2, 3, 16, 16), ops="mac")
     assert mac.layers == tuple(dataclasses.replace(lay, act="none") for lay in wl if lay.is_mac)
     assert wl.macs == mac.macs
-    # vector ops: 2*8*8*8*9 + 3 * 2*8*64 + 2*8*16*4 + 2*8*16
-    assert wl.ops - wl.macs == 9216 + 3 * 1024 + 1024 + 256
+    # vector ops: 2*8*8*8*9 (max pool) + 4 * 2*8*64 (sigmoid pass, add, SE mean, SE mul) + 2*8*16*4 + 2*8*16
+    assert wl.ops - wl.macs == 9216 + 4 * 1024 + 1024 + 256
 
 
 def test_from_torch_all_ops_modules_and_timm_layers():
@@ -801,8 +811,9 @@ def test_from_torch_all_ops_modules_and_timm_layers():
     wl = from_torch(net, (1, 3, 16, 16))
     assert _tail(wl) == [("0", "conv", "relu6"), ("2", "conv", "hswish"), ("5", "conv", "swish"),
                          ("7", "pool", "none"), ("8", "conv", "hsigmoid"), ("11", "pool", "none"),
-                         ("12", "pool", "none"), ("13", "conv", "tanh"), ("17", "pool", "none"),
-                         ("18", "fc", "gelu")]  # the ReLU after the Tanh: dropped
+                         ("12", "pool", "none"), ("13", "conv", "tanh"),
+                         ("16", "act", "relu"), ("17", "pool", "none"),
+                         ("18", "fc", "gelu")]  # the ReLU after the Tanh: a stand-alone pass
     # ceil_mode: 16 -> ceil((16 + 2 - 3)/2) + 1 = 9 (floor: 8); the module's pad 1 is kept
     assert wl["7"].to_row() == (1, 8, 8, 9, 9, 3, 3, 16, 16, 2, 2, 1, 1, 1, 1, 8, 1, 0)
     # 9 -> ceil((9 - 2)/2) + 1 = 5; adaptive 5 -> 2: window ceil(5/2) = 3, stride floor(5/2) = 2
@@ -850,9 +861,21 @@ def test_from_torch_all_ops_hook_fallback():
             y = y * y.mean((2, 3), keepdim=True)   # functional: unseen by hooks
             return self.gate(self.fc(self.drop(self.gap(y).flatten(1))))
 
-    wl = from_torch(Branchy(), (1, 3, 8, 8))
-    assert _tail(wl) == [("conv1", "conv", "relu"), ("pool", "pool", "none"), ("conv2", "conv", "none"),
-                         ("gap", "pool", "none"), ("fc", "fc", "sigmoid")]
+    # torch.fx fails; one recorded forward pass sees the functional ops too: the in-place add (the ReLU that
+    # follows fused into it), the SE mean and multiply, and the branch condition's sum
+    with pytest.warns(UserWarning, match="recorded one forward pass"):
+        wl = from_torch(Branchy(), (1, 3, 8, 8))
+    assert _tail(wl) == [("conv1", "conv", "relu"), ("pool", "pool", "none"), ("sum", "act", "none"),
+                         ("conv2", "conv", "none"), ("add", "add", "relu"), ("mean", "pool", "none"),
+                         ("mul", "mul", "none"), ("gap", "pool", "none"), ("fc", "fc", "sigmoid")]
+    # the last resort, forward hooks on module calls, sees no functional op: the ReLU after the unseen in-place
+    # add cannot be fused, a stand-alone pass
+    from codesign.workload import _capture_hooks_all
+    with torch.no_grad():
+        recs = _capture_hooks_all(Branchy().eval(), torch.zeros(1, 3, 8, 8))
+    assert [(r.layer.name, r.layer.kind, r.act) for r in recs] == [
+        ("conv1", "conv", "relu"), ("pool", "pool", "none"), ("conv2", "conv", "none"), ("act2", "act", "relu"),
+        ("gap", "pool", "none"), ("fc", "fc", "sigmoid")]
     assert wl["pool"] == Layer.pool("pool", c=8, h=8, w=8, r=2)
     assert [lay.name for lay in from_torch(Branchy(), (1, 3, 8, 8), ops="mac")] == ["conv1", "conv2", "fc"]
     # a bare pooling module is captured too (named after its class); P = floor((9 + 2 - 3)/2) + 1 = 5
@@ -868,7 +891,7 @@ def test_from_torch_ops_argument_errors():
         with pytest.raises(ValueError, match=r"from_torch ops must be one of \('all', 'mac'\), got"):
             from_torch(net, (1, 3, 8, 8), ops=bad)
     with pytest.raises(ValueError, match=r"no nn\.Conv2d or nn\.Linear call, pooling, residual add"):
-        from_torch(nn.Sequential(nn.ReLU(), nn.Flatten()), (1, 3, 8, 8))
+        from_torch(nn.Sequential(nn.Identity(), nn.Flatten()), (1, 3, 8, 8))
     with pytest.raises(ValueError, match=r"from_timm ops must be one of"):
         from_timm("resnet50", ops="everything")
 

@@ -19,7 +19,7 @@ What is compared (README "Peers side by side" explains the model differences):
   DRAM model vs our closed form) and are reported as a ratio.
 * ZigZag: its own ``edge_tpu_like`` and ``tpu_like`` examples (hardware + mapping YAML) with MobileNetV2 and
   ResNet-18 (ONNX), optimised for latency. The hardware YAML is read into codesign terms
-  (:func:`read_zigzag_hardware`): the same MAC array (its spatial dimensions become PEs / lanes / SIMD units),
+  (:func:`codesign.zigzag_hardware.read_zigzag_hardware`): the same MAC array (its spatial dimensions become PEs / lanes / SIMD units),
   the same weight and activation memory sizes and DRAM bandwidth, and its per-access energies. Each layer is
   mapped by codesign's exhaustive mapper with ZigZag's conventions (every layer reads its weights and input
   from DRAM and writes its output back: no caching, no inter-layer locality), once restricted to ZigZag's
@@ -145,79 +145,6 @@ def run_scalesim(ref: Path, venv: Path, reuse: bool) -> list[dict[str, Any]]:
 # ============================================================================================================
 # ZigZag: its hardware YAML in codesign terms
 # ============================================================================================================
-def read_zigzag_hardware(hw_yaml: Path, mapping_yaml: Path) -> dict[str, Any]:
-    """An :class:`codesign.EdgeTpuConfig` and per-byte energies from a ZigZag hardware + mapping YAML.
-
-    * Array: the default spatial mapping's OX/OY dimensions become the PE grid (``pe_x``: OX = Q, ``pe_y``:
-      OY = P), K the lanes, C the SIMD units (the template's lanes take G/N/K/P/Q, SIMD units K or C).
-    * Memories: the largest on-chip memory holding weights (``I2``) is the core memory (its capacity over all
-      instances; the PE grid splits P/Q, so every PE sees all of it); the largest on-chip memory holding
-      activations (``I1`` and ``O``) is split evenly over the PEs as PE memory; the DRAM port's
-      ``bandwidth_max`` bits per cycle is the I/O link at a nominal 1 GHz clock (ZigZag counts cycles).
-    * Energies (pJ per byte): ``r_cost``/``w_cost`` per access of a full ``bandwidth_max``-bit word, as ZigZag
-      charges them: weights at the core memory's read cost, PE memory at the mean of read and write, DRAM reads
-      and writes apart; MAC = ``unit_energy``.
-    """
-    import dataclasses
-
-    import yaml
-
-    import codesign
-    import codesign.hardware
-
-    hw = yaml.safe_load(hw_yaml.read_text())
-    mp = yaml.safe_load(mapping_yaml.read_text())
-    arr = hw["operational_array"]
-    dims = dict(zip(arr["dimensions"], arr["sizes"]))
-    default = next(m for m in mp if m["name"] == "default")
-    unroll: dict[str, tuple[str, int]] = {}
-    for d, entries in default["spatial_mapping"].items():
-        (entry,) = entries
-        dim, size = [x.strip() for x in entry.split(",")]
-        unroll[d] = (dim, int(size))
-    size_of = {dim: dims[d] for d, (dim, _) in unroll.items()}
-    pe_x, pe_y = size_of.get("OX", 1), size_of.get("OY", 1)
-    lanes, simd = size_of.get("K", 1), size_of.get("C", 1)
-    assert pe_x * pe_y * lanes * simd == int(np.prod(arr["sizes"])), (hw_yaml, unroll)
-    mems = hw["memories"]
-
-    def instances(m: dict[str, Any]) -> int:
-        served = set(m.get("served_dimensions") or [])
-        return int(np.prod([s for d, s in dims.items() if d not in served]))
-
-    def word_bytes(m: dict[str, Any]) -> float:
-        return max(p["bandwidth_max"] for p in m["ports"]) / 8.0
-
-    dram_name = max(mems, key=lambda k: mems[k]["size"])
-    onchip = {k: v for k, v in mems.items() if k != dram_name}
-    w_name = max((k for k, v in onchip.items() if "I2" in v["operands"]), key=lambda k: onchip[k]["size"] * instances(onchip[k]))
-    a_name = max((k for k, v in onchip.items() if {"I1", "O"} <= set(v["operands"])),
-                 key=lambda k: onchip[k]["size"] * instances(onchip[k]))
-    wm, am, dm = onchip[w_name], onchip[a_name], mems[dram_name]
-    core_kib = wm["size"] * instances(wm) / 8 / 1024
-    act_kib = am["size"] * instances(am) / 8 / 1024
-    pes = pe_x * pe_y
-    io_bytes = word_bytes(dm)
-    prices = {"mac_pj": float(arr["unit_energy"]),
-              "core_pj_per_byte": wm["r_cost"] / word_bytes(wm),
-              "pe_pj_per_byte": (am["r_cost"] + am["w_cost"]) / 2 / word_bytes(am),
-              "dram_read_pj_per_byte": dm["r_cost"] / io_bytes, "dram_write_pj_per_byte": dm["w_cost"] / io_bytes}
-    # codesign's own energy law (one SRAM reference, sqrt of capacity) anchored at the PE memory; the comparison
-    # prices codesign's access counts with the YAML's energies instead (see _priced), since one law cannot hold
-    # both memories' figures.
-    tech = dataclasses.replace(codesign.hardware.TECH_45NM, name=f"zigzag-{hw['name']}",
-                               mac_pj={t: prices["mac_pj"] for t in ("int8", "bf16", "fp32")}, vector_op_pj=0.0,
-                               sram_pj_per_byte_ref=prices["pe_pj_per_byte"], sram_ref_kib=act_kib / pes,
-                               dram_pj_per_byte=(prices["dram_read_pj_per_byte"] + prices["dram_write_pj_per_byte"]) / 2,
-                               leak_mw_per_kib=0.0, leak_mw_per_mac=0.0, sources=str(hw_yaml.name))
-    config = codesign.EdgeTpuConfig(pe_x, pe_y, lanes, simd, core_mem_kib=core_kib, pe_mem_kib=act_kib / pes,
-                                    io_bw_gbps=io_bytes, clock_mhz=1000.0, activation_buffers=1.0, technology=tech,
-                                    name=f"zigzag-{hw['name']}")
-    spatial = {"pe": {"P", "Q"} if pes > 1 else None, "lanes": "K", "simd": "C"}
-    return {"config": config, "prices": prices, "unroll": unroll, "weight_memory": w_name,
-            "activation_memory": a_name, "dram": dram_name, "spatial": spatial, "yaml_name": hw["name"]}
-
-
 def _onnx_layer(rec: dict[str, Any]) -> Any:
     import codesign
 
@@ -344,8 +271,8 @@ def _same_and_free(layer: Any, hw: Any, prices: dict[str, float], flags: dict[st
 
 
 def run_zigzag(ref: Path, venv: Path, reuse: bool, cases: tuple = ZIGZAG_CASES) -> list[dict[str, Any]]:
-    import codesign
     from codesign.cost import MapperOptions, map_layer, map_space
+    from codesign.zigzag_hardware import read_zigzag_hardware
 
     zz_in = ref / "zigzag" / "inputs"
     out = []

@@ -20,6 +20,7 @@ _EXPORTS = {
     "from_scalesim_csv": "codesign.workload",
     "from_torch": "codesign.workload",
     "from_timm": "codesign.workload",
+    "from_onnx": "codesign.workload",
     # hardware
     "SystolicArray": "codesign.hardware",
     "EdgeTpuConfig": "codesign.hardware",

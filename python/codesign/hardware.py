@@ -26,6 +26,7 @@ __all__ = [
     "ScaleSimConfig",
     "SystolicArray",
     "from_scalesim_cfg",
+    "from_zigzag_yaml",
     "preset",
     "read_scalesim_cfg",
 ]
@@ -371,6 +372,21 @@ def read_scalesim_cfg(path: str | os.PathLike[str], *, clock_mhz: float = 1000.0
     ifmap_bw = cfg.get("layout", "IfmapSRAMBankBandwidth", int, fallback=str(bw))
     filter_bw = cfg.get("layout", "FilterSRAMBankBandwidth", int, fallback=str(bw))
     return ScaleSimConfig(array, interface, ifmap_bw, filter_bw, bw, path)
+
+
+def from_zigzag_yaml(hardware_yaml: str | os.PathLike[str], mapping_yaml: str | os.PathLike[str]) -> Any:
+    """The :class:`EdgeTpuConfig` a ZigZag hardware YAML and its mapping YAML describe: the default spatial
+    mapping's OX/OY become the PE grid, K the lanes, C the SIMD units; the largest on-chip weight memory the core
+    memory, the largest activation memory the PE memory; the DRAM port's bits per cycle the I/O link at 1 GHz;
+    energies from the YAML's per-access costs (see :func:`codesign.zigzag_hardware.read_zigzag_hardware`, which
+    also returns those prices and the memory names).
+
+    Raises:
+        ValueError: a file that is not such a YAML (one line naming it). ImportError: PyYAML missing.
+    """
+    from .zigzag_hardware import read_zigzag_hardware
+
+    return read_zigzag_hardware(hardware_yaml, mapping_yaml)["config"]
 
 
 def from_scalesim_cfg(path: str | os.PathLike[str], *, clock_mhz: float = 1000.0) -> SystolicArray:

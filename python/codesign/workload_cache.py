@@ -98,7 +98,8 @@ def _capture_code_hash() -> str:
     return _code_hash
 
 
-def entry_key(name: str, *, resolution: int | tuple[int, int] = 224, batch: int = 1, ops: str = "all") -> dict[str, Any]:
+def entry_key(name: str, *, resolution: int | tuple[int, int] | None = None, batch: int = 1,
+              ops: str = "all") -> dict[str, Any]:
     """What determines ``from_timm(name, resolution=..., batch=..., ops=...)``: a JSON-serialisable dict.
 
     Raises TypeError / ValueError (naming the field) on a bad name, resolution, batch or ops, as
@@ -106,14 +107,17 @@ def entry_key(name: str, *, resolution: int | tuple[int, int] = 224, batch: int 
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"from_timm name must be a non-empty str, got {name!r}")
-    pair = tuple(resolution) if isinstance(resolution, (tuple, list)) else (resolution, resolution)
-    if len(pair) != 2:
-        raise ValueError(f"from_timm resolution must be an int or a pair of ints, got {resolution!r}")
-    rh, rw = (_positive_int("resolution", v) for v in pair)
+    if resolution is None:  # the model's own default size (fixed by the model name and the timm version)
+        res: Any = "default"
+    else:
+        pair = tuple(resolution) if isinstance(resolution, (tuple, list)) else (resolution, resolution)
+        if len(pair) != 2:
+            raise ValueError(f"from_timm resolution must be an int or a pair of ints, got {resolution!r}")
+        res = [_positive_int("resolution", v) for v in pair]
     n = _positive_int("batch", batch)
     if ops not in _OPS:
         raise ValueError(f"from_timm ops must be one of {_OPS}, got {ops!r}")
-    return {"format": FORMAT, "model": name, "resolution": [rh, rw], "batch": n, "ops": ops,
+    return {"format": FORMAT, "model": name, "resolution": res, "batch": n, "ops": ops,
             "codesign": __version__, "torch": _version("torch"), "timm": _version("timm"),
             "capture_code": _capture_code_hash()}
 
@@ -135,7 +139,9 @@ def entry_path(key: dict[str, Any]) -> Path:
 
 def _to_doc(key: dict[str, Any], wl: Workload) -> dict[str, Any]:
     layers = [[getattr(layer, f) for f in _LAYER_FIELDS] for layer in wl.layers]
-    return {"key": key, "workload": {"name": wl.name, "source": wl.source, "params": wl.params, "layers": layers}}
+    shape = list(wl.input_shape) if getattr(wl, "input_shape", None) is not None else None
+    return {"key": key, "workload": {"name": wl.name, "source": wl.source, "params": wl.params, "layers": layers,
+                                     "input_shape": shape}}
 
 
 def _from_doc(doc: Any, key: dict[str, Any]) -> Workload:
@@ -149,7 +155,7 @@ def _from_doc(doc: Any, key: dict[str, Any]) -> Workload:
             raise ValueError(f"a layer row has {len(row) if isinstance(row, list) else '?'} fields, "
                              f"expected {len(_LAYER_FIELDS)}")
         layers.append(Layer(**dict(zip(_LAYER_FIELDS, row))))
-    return Workload(w["name"], layers, params=w["params"], source=w["source"])
+    return Workload(w["name"], layers, params=w["params"], source=w["source"], input_shape=w.get("input_shape"))
 
 
 def load(key: dict[str, Any]) -> Workload | None:
@@ -213,7 +219,7 @@ def _entry_lock(path: Path) -> Iterator[None]:
             lock.release()
 
 
-def from_timm(name: str, *, resolution: int | tuple[int, int] = 224, batch: int = 1, ops: str = "all",
+def from_timm(name: str, *, resolution: int | tuple[int, int] | None = None, batch: int = 1, ops: str = "all",
               cache: bool = True) -> Workload:
     """:func:`codesign.workload.from_timm`, read from the on-disk cache when an entry exists (torch and timm are
     then not imported) and stored there after tracing. ``cache=False`` always traces and neither reads nor writes

@@ -32,6 +32,16 @@ constexpr double kActOps[kActCount] = {0, 0, 0, 3, 2, 8, 9, 10, 8};
 
 double dceil(double a, double b) { return std::ceil(a / b); }
 
+// Where the second operand of a MAC layer lives. Weights (Op::Mac) are parameters held in core memory, cached
+// on chip or streamed; an activation-by-activation matmul's second operand (Op::MatMul) is an earlier layer's
+// output and lives in PE memory with the other activations, at the activation word size.
+double w_word_bytes(const Layer& l, const EdgeTpuArch& a) {
+    return double(l.operand_is_activation() ? a.act_bytes : a.weight_bytes);
+}
+double w_capacity_bytes(const Layer& l, const EdgeTpuArch& a) {
+    return l.operand_is_activation() ? a.pe_mem_bytes : a.core_mem_bytes;
+}
+
 struct Shape {
     double d[kDims];
 };
@@ -82,13 +92,14 @@ Tiles per_pe(const Layer& l, const Shape& s, const EdgeTpuArch& a, const std::in
     const double rows = in_extent(t.share[DimP], s.d[DimR], double(l.stride_h), double(l.dilation_h), double(l.h), double(l.pad_h));
     const double cols = in_extent(t.share[DimQ], s.d[DimS], double(l.stride_w), double(l.dilation_w), double(l.w), double(l.pad_w));
     t.k_units = t.share[DimG] * t.share[DimK];
-    t.w_pe = t.k_units * t.share[DimC] * s.d[DimR] * s.d[DimS] * double(a.weight_bytes);
+    t.w_pe = t.k_units * t.share[DimC] * s.d[DimR] * s.d[DimS] * w_word_bytes(l, a);
     t.i_pe = t.share[DimN] * t.share[DimG] * t.share[DimC] * rows * cols * double(a.act_bytes);
     t.o_pe = t.share[DimN] * t.k_units * t.share[DimP] * t.share[DimQ] * double(a.act_bytes);
     return t;
 }
 
-// Working set in PE memory of one activation tile: input rows for p_tile output rows plus the output tile.
+// Working set in PE memory of one activation tile: input rows for p_tile output rows plus the output tile (plus,
+// for an activation-by-activation matmul, its second-operand tile).
 double pe_tile_bytes(const Layer& l, const Tiles& t, const EdgeTpuArch& a, double kt, double pt) {
     const double c_tiles = std::max(1.0, dceil(kt, t.k_units));
     const double k_tile = dceil(t.k_units, std::min(kt, t.k_units));
@@ -99,13 +110,14 @@ double pe_tile_bytes(const Layer& l, const Tiles& t, const EdgeTpuArch& a, doubl
     const double in = t.share[DimN] * c_tile * rows * cols * double(a.act_bytes) * (t.share[DimG] > 1 ? dceil(t.share[DimG], std::min(kt, t.share[DimG])) : 1.0);
     const double ob = c_tiles > 1.0 ? double(a.psum_bytes) : double(a.act_bytes);
     const double out = t.share[DimN] * k_tile * p_tile * t.share[DimQ] * ob;
-    return in + out;
+    return in + out + (l.operand_is_activation() ? t.w_pe / kt : 0.0);
 }
 
-// Smallest weight-tile count whose tile fits half the core memory (0 if even one channel does not fit).
+// Smallest weight-tile count whose tile fits half the core memory (PE memory for a matmul's activation operand;
+// 0 if even one channel does not fit).
 double min_weight_tiles(const Layer& l, const Tiles& t, const EdgeTpuArch& a) {
-    const double half = a.core_mem_bytes / 2.0;
-    const double one_channel = double(l.r) * double(l.s) * double(a.weight_bytes);
+    const double half = w_capacity_bytes(l, a) / 2.0;
+    const double one_channel = double(l.r) * double(l.s) * w_word_bytes(l, a);
     if (one_channel > half) return 0.0;
     const double max_tiles = t.k_units * t.share[DimC];
     const double kt = std::max(1.0, dceil(t.w_pe, half));
@@ -176,7 +188,11 @@ EdgeTpuCost evaluate_vector_layer(const Layer& l, const EdgeTpuArch& a, const En
         case Op::Pool: ops = out * double(l.r) * double(l.s); break;
         case Op::Add: ops = out; in *= 2.0; break;
         case Op::Mul: ops = out; in += n * ch; break;
-        case Op::Mac: break;
+        case Op::Softmax: ops = out * kSoftmaxOpsPerElement; break;
+        case Op::Norm: ops = out * kNormOpsPerElement; break;
+        case Op::Act: ops = out; break;
+        case Op::Mac:
+        case Op::MatMul: break;
     }
     const double ab = double(a.act_bytes);
     const double vec_width = static_cast<double>(a.pes() * a.simd);
@@ -220,7 +236,7 @@ Prep prepare(const Layer& l, const EdgeTpuArch& a) {
     const Shape& s = p.s;
     p.macs = s.d[DimG] * s.d[DimN] * s.d[DimK] * s.d[DimC] * s.d[DimP] * s.d[DimQ] * s.d[DimR] * s.d[DimS];
     p.out_elems = s.d[DimG] * s.d[DimN] * s.d[DimK] * s.d[DimP] * s.d[DimQ];
-    p.w_layer = s.d[DimG] * s.d[DimK] * s.d[DimC] * s.d[DimR] * s.d[DimS] * double(a.weight_bytes);
+    p.w_layer = s.d[DimG] * s.d[DimK] * s.d[DimC] * s.d[DimR] * s.d[DimS] * w_word_bytes(l, a);
     Checked ck;
     const std::int64_t words = l.ifmap_unique_words(ck);
     if (ck.overflow) {  // beyond int64 words: the same product in floating point (finite, as every other field)
@@ -273,7 +289,7 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Tiles& tl, co
     const double macs = p.macs;
     const double kt = static_cast<double>(m.weight_tiles);
     const double pt = static_cast<double>(m.spatial_tiles);
-    if (tl.w_pe / kt > a.core_mem_bytes / 2.0 + 1e-9 || pe_tile_bytes(l, tl, a, kt, pt) > a.pe_mem_bytes / 2.0 + 1e-9) {
+    if (tl.w_pe / kt > w_capacity_bytes(l, a) / 2.0 + 1e-9 || pe_tile_bytes(l, tl, a, kt, pt) > a.pe_mem_bytes / 2.0 + 1e-9) {
         c.status = Status::NoMapping;
         return c;
     }
@@ -288,11 +304,14 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Tiles& tl, co
     const double w_loads = (kt <= 1.0 || m.order == 0) ? 1.0 : pt;
     const double i_loads = (pt <= 1.0 || m.order == 1) ? 1.0 : kt;
 
-    // Off-chip traffic (DRAM or host link).
-    v[F_dram_w_bytes] = ctx.weights_cached ? 0.0 : w_layer * w_loads;
+    // Off-chip traffic (DRAM or host link). A matmul's activation operand spills with the layer's input; on chip
+    // it is already in PE memory, so nothing is moved from a parameter store.
+    const bool act_w = l.operand_is_activation();
+    const bool w_offchip = act_w ? ctx.input_spilled : !ctx.weights_cached;
+    v[F_dram_w_bytes] = w_offchip ? w_layer * w_loads : 0.0;
     v[F_dram_i_bytes] = ctx.input_spilled ? i_layer * i_loads : 0.0;
     v[F_dram_o_bytes] = ctx.output_spilled ? out_elems * ab : 0.0;
-    v[F_onchip_w_bytes] = ctx.weights_cached ? w_layer * w_loads : 0.0;
+    v[F_onchip_w_bytes] = (!act_w && ctx.weights_cached) ? w_layer * w_loads : 0.0;
 
     // Spatial broadcast / reduction inside a PE (lanes and SIMD levels).
     const double bw_w = u.bw_w, bw_i = u.bw_i, red_o = u.red_o;
@@ -309,8 +328,10 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Tiles& tl, co
     const double core_writes = tl.w_pe * pes * w_loads;
     const double pe_i_reads = macs / bw_i * ab;
     const double pe_i_writes = tl.i_pe * pes * i_loads;
-    v[F_core_mem_bytes] = core_reads + core_writes;
-    v[F_pe_mem_bytes] = pe_i_reads + pe_i_writes + psum_bytes_moved;
+    // The second operand's reads and tile writes: core memory for weights, PE memory for a matmul's activation.
+    const double w_bytes_moved = core_reads + core_writes;
+    v[F_core_mem_bytes] = act_w ? 0.0 : w_bytes_moved;
+    v[F_pe_mem_bytes] = pe_i_reads + pe_i_writes + psum_bytes_moved + (act_w ? w_bytes_moved : 0.0);
 
     // Time.
     v[F_macs] = macs;
@@ -321,9 +342,9 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Tiles& tl, co
     const double onchip_bw = e.onchip_bytes_per_cycle > 0 ? e.onchip_bytes_per_cycle : double(a.simd * a.lanes);
     const double w_first = tl.w_pe / kt;  // per PE
     const double i_first = tl.i_pe / pt;
-    const double fill_w = ctx.weights_cached ? w_first / onchip_bw : (w_layer / kt) / a.io_bytes_per_cycle;
+    const double fill_w = w_offchip ? (w_layer / kt) / a.io_bytes_per_cycle : w_first / onchip_bw;
     const double fill_i = ctx.input_spilled ? (i_layer / pt) / a.io_bytes_per_cycle : i_first / onchip_bw;
-    const double fill_io = (ctx.weights_cached ? 0.0 : fill_w) + (ctx.input_spilled ? fill_i : 0.0);
+    const double fill_io = (w_offchip ? fill_w : 0.0) + (ctx.input_spilled ? fill_i : 0.0);
     v[F_fill_cycles] = std::ceil(fill_w + fill_i);
     v[F_overhead_cycles] = a.layer_overhead_cycles + a.tile_overhead_cycles * kt * pt;
 
@@ -333,8 +354,8 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Tiles& tl, co
     const double e_src = e.sram_pj_per_byte(a.global_mem_bytes > 0 ? a.global_mem_bytes : a.pe_mem_bytes);
     v[F_mac_pj] = macs * e.mac_pj;
     v[F_vector_pj] = out_elems * kActOps[static_cast<int>(l.act)] * e.vector_op_pj;
-    v[F_core_w_pj] = (core_reads + core_writes) * e_core;
-    v[F_pe_i_pj] = (pe_i_reads + pe_i_writes) * e_pe;
+    v[F_core_w_pj] = act_w ? 0.0 : w_bytes_moved * e_core;
+    v[F_pe_i_pj] = (pe_i_reads + pe_i_writes + (act_w ? w_bytes_moved : 0.0)) * e_pe;
     v[F_pe_o_pj] = psum_bytes_moved * e_pe;
     v[F_onchip_w_pj] = v[F_onchip_w_bytes] * e_src;
     v[F_dram_w_pj] = v[F_dram_w_bytes] * e.dram_pj_per_byte;
@@ -463,14 +484,17 @@ void spatial_bounds(const Layer& l, const Prep& p, const Tiles& tl, const EdgeTp
     const double pe_i = p.macs / bw_i * ab + tl.i_pe * pes;
     const double psum_ws = t[DimC] * t[DimR] * t[DimS] > 1.0 ? 2.0 * (p.macs / red_o) * pb : p.out_elems * ab;
     const double psum = std::min(psum_ws, p.out_elems * std::min(ab, 2.0 * pb));
-    const double e_core = e.sram_pj_per_byte(a.core_mem_bytes);
     const double e_pe = e.sram_pj_per_byte(a.pe_mem_bytes);
+    const double e_core = l.operand_is_activation() ? e_pe : e.sram_pj_per_byte(a.core_mem_bytes);
     const double e_src = e.sram_pj_per_byte(a.global_mem_bytes > 0 ? a.global_mem_bytes : a.pe_mem_bytes);
-    const double offchip = (ctx.weights_cached ? 0.0 : p.w_layer) + (ctx.input_spilled ? p.i_layer : 0.0) +
+    const bool act_w = l.operand_is_activation();
+    const bool w_offchip = act_w ? ctx.input_spilled : !ctx.weights_cached;
+    const double offchip = (w_offchip ? p.w_layer : 0.0) + (ctx.input_spilled ? p.i_layer : 0.0) +
                            (ctx.output_spilled ? p.out_elems * ab : 0.0);
     lb_energy = p.macs * e.mac_pj + act_ops * e.vector_op_pj +
                 leak_mw * 1e-3 * lb_cycles / (a.clock_mhz * 1e6) * 1e12 + (core_reads + core_writes) * e_core +
-                (pe_i + psum) * e_pe + (ctx.weights_cached ? p.w_layer * e_src : 0.0) + offchip * e.dram_pj_per_byte;
+                (pe_i + psum) * e_pe + ((!act_w && ctx.weights_cached) ? p.w_layer * e_src : 0.0) +
+                offchip * e.dram_pj_per_byte;
 }
 
 Mapping vector_mapping() {
@@ -616,6 +640,7 @@ std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& laye
         const Layer& l = layers[i];
         if (*l.invalid_field() != '\0') continue;
         double in = double(l.n) * double(l.c) * double(l.h) * double(l.w) * (l.op == Op::Add ? 2.0 : 1.0);
+        if (l.operand_is_activation()) in += double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s);
         const double out = double(l.n) * double(l.k) * double(l.p) * double(l.q);
         act[i] = (in + out) * double(a.act_bytes);
         act_need = std::max(act_need, act[i]);
@@ -625,7 +650,7 @@ std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& laye
     bool caching = true;
     for (std::size_t i = 0; i < layers.size(); ++i) {
         const Layer& l = layers[i];
-        const double w = l.is_mac() && *l.invalid_field() == '\0' ? double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(a.weight_bytes) : 0.0;
+        const double w = l.op == Op::Mac && *l.invalid_field() == '\0' ? double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(a.weight_bytes) : 0.0;
         caching = caching && w <= param_room;
         if (caching) param_room -= w;
         ctx[i].weights_cached = caching;
@@ -677,7 +702,7 @@ void evaluate_edgetpu_batch_range(const std::int64_t* layers, std::int64_t n_lay
                 macs += c.v[F_macs];
                 dram += c.v[F_dram_w_bytes] + c.v[F_dram_i_bytes] + c.v[F_dram_o_bytes];
                 const Layer& l = ls[lz];
-                const double w = l.is_mac() ? double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(a.weight_bytes) : 0.0;
+                const double w = l.op == Op::Mac ? double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(a.weight_bytes) : 0.0;
                 params += w;
                 if (ctx[lz].weights_cached) cached += w;
             }

@@ -41,14 +41,21 @@ MAX_RESOLUTION = 2048
 MAX_BATCH = 256
 
 
-def load_workload(network: str, resolution: int, batch: int, cache: bool = True) -> Any:
-    """A Workload from a SCALE-Sim topology CSV path or a timm model name (a timm workload is read from the
-    on-disk cache of :mod:`codesign.workload_cache` unless ``cache`` is False; a hit imports neither torch nor timm)."""
+def load_workload(network: str, resolution: Optional[int], batch: int, cache: bool = True) -> Any:
+    """A Workload from an ONNX file, a SCALE-Sim topology CSV path or a timm model name (a timm workload is read
+    from the on-disk cache of :mod:`codesign.workload_cache` unless ``cache`` is False; a hit imports neither torch
+    nor timm). ``resolution`` None: the timm model's own default input size."""
     from .. import workload as wl
     from .. import workload_cache
 
     if not network.strip():
         raise UsageError("--network must name a timm model or a SCALE-Sim topology CSV, got ''")
+    if os.path.isfile(network) and (network.lower().endswith(".onnx") or _is_binary(network)):
+        try:
+            return wl.from_onnx(network)
+        except ImportError:
+            raise UsageError(f"--network {network!r}: reading ONNX needs the onnx extra "
+                             "(pip install 'codesign[onnx]')") from None
     if network.lower().endswith(".csv") or os.path.sep in network or os.path.isfile(network):
         if os.path.isdir(network):
             raise UsageError(f"--network {network!r} is a directory, not a SCALE-Sim topology CSV")
@@ -74,6 +81,20 @@ def load_workload(network: str, resolution: int, batch: int, cache: bool = True)
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UsageError(f"--network {network!r} at --resolution {resolution}, --batch {batch}: the model's forward "
                          f"pass failed ({first[:200]})") from None
+
+
+def _is_binary(path: str) -> bool:
+    """True when a file's first 4 KiB are not text (an ONNX protobuf, not a CSV)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(head) - 4  # not just a multi-byte character cut at the end
+    return b"\x00" in head
 
 
 SYSTOLIC_OPTIONS = ("rows", "cols", "dataflow", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "dram_bw_words_per_cycle")
@@ -193,7 +214,8 @@ def evaluate(
     metric: str = typer.Option("latency", help="mapper metric: latency, energy or edp"),
     budget: int = typer.Option(0, help="mapper: most mappings per layer (0 = whole map space)"),
     seed: int = typer.Option(0, help="mapper: sampling seed"),
-    resolution: int = typer.Option(224, help="input resolution for timm networks (px)"),
+    resolution: Optional[int] = typer.Option(None, help="input resolution for timm networks (px); default: the "
+                                                        "model's own (pretrained_cfg input_size)"),
     batch: int = typer.Option(1, help="batch size N for timm networks"),
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write csv/json here instead of stdout"),
@@ -205,7 +227,7 @@ def evaluate(
         if fmt not in ("table", "csv", "json"):
             raise UsageError(f"--format must be table, csv or json, got {fmt!r}")
         for name, value, top in (("--resolution", resolution, MAX_RESOLUTION), ("--batch", batch, MAX_BATCH)):
-            if not 1 <= value <= top:
+            if value is not None and not 1 <= value <= top:
                 raise UsageError(f"{name} must be between 1 and {top}, got {value}")
         if not 0 <= seed < 2**63:
             raise UsageError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
@@ -236,11 +258,13 @@ def evaluate(
             except OSError as exc:
                 _fail(f"--output {str(output)!r}: cannot write ({exc.strerror or exc})")
                 return
+        shape = getattr(workload, "input_shape", None)  # the input the layers were traced with, when known
+        shown = f"{workload.name} (input {'x'.join(map(str, shape))})" if shape else workload.name
         if type(cost).__name__ == "NetworkCost":
-            render_table(cost, f"{workload.name} on {hardware.name}: {hardware.rows}x{hardware.cols} {hardware.dataflow}, "
+            render_table(cost, f"{shown} on {hardware.name}: {hardware.rows}x{hardware.cols} {hardware.dataflow}, "
                                f"{hardware.clock_mhz:g} MHz", console)
         else:
-            render_edgetpu_table(cost, f"{workload.name} on {hardware.name}: {hardware.pe_x}x{hardware.pe_y} PEs x "
+            render_edgetpu_table(cost, f"{shown} on {hardware.name}: {hardware.pe_x}x{hardware.pe_y} PEs x "
                                        f"{hardware.lanes} lanes x {hardware.simd} SIMD, {hardware.clock_mhz:g} MHz, "
                                        f"{hardware.data_type}; mapper metric {metric}", console)
         return

@@ -1,6 +1,8 @@
 // Analytical cost of layers and networks on the Edge-TPU-like template (arch/edgetpu.hpp), with a mapper.
 //
-// Per MAC layer (conv, grouped/depthwise conv, FC, GEMM), a mapping (mapper/mapping.hpp) chooses:
+// Per MAC layer (conv, grouped/depthwise conv, FC, GEMM, and activation-by-activation matmuls, whose second
+// operand is an activation held in PE memory instead of core memory: never cached as a parameter, read from DRAM
+// only when the layer's input spills), a mapping (mapper/mapping.hpp) chooses:
 //   * the loop dimension unrolled on each spatial level: PE columns and rows and lanes take one of
 //     G, N, K, P, Q (independent outputs); SIMD units take K (input broadcast) or C (reduction). Nothing
 //     reduces across groups, so a depthwise conv (K = C = 1 per group) leaves the SIMD units idle but one,

@@ -56,7 +56,9 @@ struct SystolicCost {
 };
 
 // Evaluates one layer on one array. Never throws; invalid input gives a non-Ok status. Like SCALE-Sim, the
-// systolic model costs MAC layers only: pool/add/mul layers get zero cycles and accesses (status Ok).
+// systolic model costs MAC layers only: the vector layers (pool, add, mul, softmax, norm, act) get zero cycles and
+// accesses (status Ok). An activation-by-activation matmul (Op::MatMul) is SCALE-Sim's GEMM view per group (one
+// group per head), its second operand read through the filter SRAM like weights.
 SystolicCost evaluate_systolic(const Layer& layer, const SystolicArray& arch);
 
 // Number of int64 and float64 output columns per (arch, layer) pair of the batch call, and their names.

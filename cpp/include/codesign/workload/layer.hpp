@@ -13,9 +13,21 @@ namespace codesign {
 inline constexpr int kLayerFields = 18;
 inline constexpr int kLayerFieldsMac = 16;
 
-// What a layer computes: MAC layers (conv, FC, GEMM) on the array; the rest on vector units.
-enum class Op : std::int32_t { Mac = 0, Pool = 1, Add = 2, Mul = 3 };
-inline constexpr std::int64_t kOpCount = 4;
+// What a layer computes (codesign.workload.OP_CODES): MAC layers on the array, the rest on vector units.
+//   Mac     conv, FC, GEMM: the second operand is weights (parameters).
+//   MatMul  an activation-by-activation matrix product (attention's QK^T and AV), batched as groups: the second
+//           operand (K x C/groups per group) is an activation produced by earlier layers, never a parameter.
+//   Pool, Add (two-operand elementwise), Mul (map times a per-channel gate), Softmax, Norm (LayerNorm/RMSNorm),
+//   Act (a stand-alone activation function): vector operations, kVectorOpsPerElement each per output element.
+enum class Op : std::int32_t { Mac = 0, Pool = 1, Add = 2, Mul = 3, MatMul = 4, Softmax = 5, Norm = 6, Act = 7 };
+inline constexpr std::int64_t kOpCount = 8;
+
+// Vector-unit operations per output element of the elementwise kinds, before the activation (codesign's
+// assumption, as the activation table in model/edgetpu_cost.cpp): add/mul/act one; softmax five (running max,
+// subtract, exponential, sum, scale by the reciprocal); norm five (mean, subtract, square-accumulate, scale by the
+// reciprocal square root, affine). Pool counts its window instead.
+inline constexpr double kSoftmaxOpsPerElement = 5.0;
+inline constexpr double kNormOpsPerElement = 5.0;
 
 // Activation functions (codesign.workload.ACTIVATIONS order).
 enum class Act : std::int32_t { None = 0, Relu, Relu6, HSwish, HSigmoid, Sigmoid, Swish, Gelu, Tanh };
@@ -43,7 +55,10 @@ struct Layer {
 
     // Reads `width` (16 or 18) fields; with 16, op = Mac and act = None.
     static Layer from_row(const std::int64_t* row, int width = kLayerFields);
-    bool is_mac() const { return op == Op::Mac; }
+    // Runs on the MAC array: weight layers and activation-by-activation matmuls.
+    bool is_mac() const { return op == Op::Mac || op == Op::MatMul; }
+    // The second operand (the "filter" of the GEMM view) is an activation, not a parameter.
+    bool operand_is_activation() const { return op == Op::MatMul; }
 
     // Empty when valid, else the name of the first offending field.
     const char* invalid_field() const;

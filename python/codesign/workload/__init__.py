@@ -1,0 +1,68 @@
+"""Workloads: the layers of a network, in the terms an accelerator model needs.
+
+A :class:`Layer` is one convolution, fully connected layer or matrix multiply (the MAC kinds), or one
+pooling, elementwise add or elementwise multiply (the vector kinds), described with the standard loop
+bounds of the field:
+
+=====  ==========================================  =====  =======================================
+field  meaning                                     field  meaning
+=====  ==========================================  =====  =======================================
+N      batch                                       R, S   filter rows, filter cols
+K      output channels (filters)                   H, W   input (ifmap) rows, cols, unpadded
+C      input channels                              P, Q   output (ofmap) rows, cols
+=====  ==========================================  =====  =======================================
+
+plus stride, padding and dilation per spatial dimension, the group count (``groups == C == K`` is a
+depthwise convolution) and the activation function applied to the layer's output (:data:`ACTIVATIONS`).
+A :class:`Workload` is an ordered, immutable sequence of uniquely named layers; :meth:`Workload.to_array`
+gives the int64 table (one row per layer, columns :data:`LAYER_FIELDS`: the 16 loop bounds, then the
+operation code :data:`OP_CODES` and the activation code) that the C++ cost model reads.
+
+Importers:
+
+* :func:`from_scalesim_csv` reads SCALE-Sim v3 topology files (conv and GEMM formats) and reproduces
+  SCALE-Sim's own conventions (no padding, ceil output size).
+* :func:`from_torch` traces a ``torch.nn.Module`` and records every ``nn.Conv2d`` and ``nn.Linear`` with
+  its real shapes, and (``ops="all"``, the default) pooling, residual adds, squeeze-excite multiplies
+  and the activation function fused into each captured layer.
+* :func:`from_timm` builds a timm model by name (random weights, nothing downloaded) and calls
+  :func:`from_torch`.
+
+Only the standard library and numpy are imported here; torch and timm are imported inside the functions
+that need them.
+"""
+from __future__ import annotations
+
+# One module per concept and per source; every public name is re-exported here, as before the split.
+from ._checks import MAX_DIM
+from .fx_capture import _capture_fx
+from .fx_graph import _capture_fx_all
+from .hook_capture import _capture_hooks, _capture_hooks_all
+from .decoder import decoder_prefill, decoder_step
+from .layer import ACTIVATIONS, ELEMENTWISE_OPS, LAYER_FIELDS, LAYER_KINDS, MAC_KINDS, OP_CODES, Layer
+from .onnx_import import MAX_ONNX_BYTES, from_onnx
+from .scalesim_csv import from_scalesim_csv
+from .table import Workload, _rebuild_workload, _unique_names
+from .timm_import import from_timm
+from .torch_import import from_torch
+from .zigzag_yaml import from_zigzag_yaml
+
+__all__ = [
+    "ACTIVATIONS",
+    "ELEMENTWISE_OPS",
+    "LAYER_FIELDS",
+    "LAYER_KINDS",
+    "MAC_KINDS",
+    "OP_CODES",
+    "MAX_DIM",
+    "Layer",
+    "Workload",
+    "from_scalesim_csv",
+    "from_torch",
+    "from_timm",
+    "from_onnx",
+    "decoder_step",
+    "decoder_prefill",
+    "from_zigzag_yaml",
+    "MAX_ONNX_BYTES",
+]
