@@ -48,7 +48,8 @@ import numpy as np
 
 from codesign.space.accel_nasbench import ANB_COLUMNS, AccelNasBenchCandidate, AccelNasBenchSpace, decision_matrix
 
-__all__ = ["AccelNasBench", "DATA_PATH", "DEFAULT_PARAMS", "FEATURE_SETS", "arch_folds", "features", "load_accel_nasbench"]
+__all__ = ["AccelNasBench", "DATA_PATH", "DEFAULT_PARAMS", "FEATURE_SETS", "arch_folds", "features", "load_accel_nasbench",
+           "sklearn_one_thread"]
 
 #: The shipped rows (architecture columns, val_top1, val_top5, macs, params; README.md next to it).
 DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "accel_nasbench.csv"
@@ -116,10 +117,20 @@ def _candidate_row(cand: AccelNasBenchCandidate) -> np.ndarray:
 
 
 # -- model --------------------------------------------------------------------------------------------------
-def _one_thread() -> Any:
-    from threadpoolctl import threadpool_limits
+@lru_cache(maxsize=1)
+def _threadpools() -> Any:
+    """threadpoolctl's view of the loaded thread pools, taken once sklearn's OpenMP runtime is loaded (a
+    ``threadpool_limits`` call rescans the libraries, about 4 ms, which would dominate a one-row prediction)."""
+    import sklearn.ensemble  # noqa: F401 - loads the OpenMP runtime that the controller must see
+    from threadpoolctl import ThreadpoolController
 
-    return threadpool_limits(limits=1)
+    return ThreadpoolController()
+
+
+def sklearn_one_thread() -> Any:
+    """Context manager: OpenMP and BLAS on one thread (a deterministic fit; no OpenMP threads spinning against
+    other jobs, which made a one-row prediction take up to seconds on a loaded 2-core machine)."""
+    return _threadpools().limit(limits=1)
 
 
 def _new_model(params: dict[str, Any]) -> Any:
@@ -131,7 +142,7 @@ def _new_model(params: dict[str, Any]) -> Any:
 def _fit(x: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> Any:
     model = _new_model(params)
     try:
-        with _one_thread():
+        with sklearn_one_thread():
             model.fit(x, y)
     except (TypeError, ValueError) as exc:  # sklearn's InvalidParameterError is a ValueError
         raise ValueError(f"params: {exc}") from None
@@ -207,7 +218,7 @@ class AccelNasBench:
         self.fit()
         if decisions.shape[0] == 0:
             return np.zeros(0)
-        with _one_thread():
+        with sklearn_one_thread():
             return np.asarray(self._model.predict(features(decisions, self.features)), dtype=np.float64)
 
     def predict_candidates(self, candidates: Any) -> np.ndarray:
@@ -255,7 +266,7 @@ class AccelNasBench:
             t0 = time.perf_counter()
             model = _fit(x[~test], y[~test], self.params)
             seconds.append(time.perf_counter() - t0)
-            with _one_thread():
+            with sklearn_one_thread():
                 oof[test] = model.predict(x[test])
         rho = float(spearmanr(oof, y)[0])
         tau = float(kendalltau(oof, y)[0])
