@@ -272,3 +272,25 @@ def test_predictions_deterministic_across_processes_and_threads(predictor, table
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == digest
+
+
+def test_fit_on_a_user_table_and_its_errors(tmp_path, table):
+    pytest.importorskip("sklearn")
+    from codesign.evaluation import AccelNasBench
+
+    part = table.head(300)
+    p = tmp_path / "mine.csv"
+    part.to_csv(p, index=False)
+    mine = AccelNasBench(data=p)
+    assert mine.to_dict()["data"] == str(p.resolve())
+    assert mine.predict(part).shape == (300,)
+    bad = part.copy()
+    bad.loc[bad.index[4], "val_top1"] = float("nan")
+    bad.to_csv(p, index=False)
+    with pytest.raises(ValueError, match=r"val_top1 has the non-finite value nan \(row 4\)"):
+        AccelNasBench(data=p).fit()
+    part.drop(columns=["val_top1"]).to_csv(p, index=False)
+    with pytest.raises(ValueError, match="lacks the column 'val_top1'"):
+        AccelNasBench(data=p).fit()
+    with pytest.raises(ValueError, match="no Accel-NASBench table"):
+        AccelNasBench(data=tmp_path / "missing.csv")

@@ -48,7 +48,8 @@ import numpy as np
 
 from codesign.space.accel_nasbench import ANB_COLUMNS, AccelNasBenchCandidate, AccelNasBenchSpace, decision_matrix
 
-__all__ = ["AccelNasBench", "DATA_PATH", "DEFAULT_PARAMS", "FEATURE_SETS", "arch_folds", "features", "load_accel_nasbench"]
+__all__ = ["AccelNasBench", "DATA_PATH", "DEFAULT_PARAMS", "FEATURE_SETS", "arch_folds", "features",
+           "load_accel_nasbench", "sklearn_one_thread"]
 
 #: The shipped rows (architecture columns, val_top1, val_top5, macs, params; README.md next to it).
 DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "accel_nasbench.csv"
@@ -71,8 +72,15 @@ def load_accel_nasbench(path: str | Path | None = None) -> Any:
     return pd.read_csv(p)
 
 
-@lru_cache(maxsize=None)
-def _data_sha256(path: str) -> str:
+def _data_sha256(path: str | Path) -> str:
+    """sha256 of a table's content (memoised per path, size and modification time)."""
+    st = Path(path).stat()
+    return _sha256_of(str(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=32)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    del size, mtime_ns  # cache key only
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -116,10 +124,20 @@ def _candidate_row(cand: AccelNasBenchCandidate) -> np.ndarray:
 
 
 # -- model --------------------------------------------------------------------------------------------------
-def _one_thread() -> Any:
-    from threadpoolctl import threadpool_limits
+@lru_cache(maxsize=1)
+def _threadpools() -> Any:
+    """threadpoolctl's view of the loaded thread pools, taken once sklearn's OpenMP runtime is loaded (a
+    ``threadpool_limits`` call rescans the libraries, about 4 ms, which would dominate a one-row prediction)."""
+    import sklearn.ensemble  # noqa: F401 - loads the OpenMP runtime that the controller must see
+    from threadpoolctl import ThreadpoolController
 
-    return threadpool_limits(limits=1)
+    return ThreadpoolController()
+
+
+def sklearn_one_thread() -> Any:
+    """Context manager: OpenMP and BLAS on one thread (a deterministic fit; no OpenMP threads spinning against
+    other jobs, which made a one-row prediction take up to seconds on a loaded 2-core machine)."""
+    return _threadpools().limit(limits=1)
 
 
 def _new_model(params: dict[str, Any]) -> Any:
@@ -131,11 +149,25 @@ def _new_model(params: dict[str, Any]) -> Any:
 def _fit(x: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> Any:
     model = _new_model(params)
     try:
-        with _one_thread():
+        with sklearn_one_thread():
             model.fit(x, y)
     except (TypeError, ValueError) as exc:  # sklearn's InvalidParameterError is a ValueError
         raise ValueError(f"params: {exc}") from None
     return model
+
+
+def _target(df: Any, where: Any) -> np.ndarray:
+    """The ``val_top1`` column as float64, checked (present, finite numbers)."""
+    if _TARGET not in df.columns:
+        raise ValueError(f"{where}: the table lacks the column {_TARGET!r} (top-1 %)")
+    try:
+        y = df[_TARGET].to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: column {_TARGET} must hold numbers") from None
+    if not np.isfinite(y).all():
+        i = int(np.flatnonzero(~np.isfinite(y))[0])
+        raise ValueError(f"{where}: column {_TARGET} has the non-finite value {float(y[i])!r} (row {df.index[i]!r})")
+    return y
 
 
 @lru_cache(maxsize=8)
@@ -144,9 +176,9 @@ def _fitted_default(path: str, sha: str, feature_set: str, params_json: str) -> 
     keys the table's content)."""
     del sha
     df = load_accel_nasbench(path)
+    x, y = features(decision_matrix(df), feature_set), _target(df, path)
     t0 = time.perf_counter()
-    model = _fit(features(decision_matrix(df), feature_set), df[_TARGET].to_numpy(dtype=np.float64),
-                 json.loads(params_json))
+    model = _fit(x, y, json.loads(params_json))
     return model, time.perf_counter() - t0
 
 
@@ -190,8 +222,10 @@ class AccelNasBench:
     def fit(self) -> "AccelNasBench":
         """Fit (or fetch the process's fitted) model on :attr:`data`. Returns self."""
         if self._model is None:
+            if not self.data.is_file():
+                raise ValueError(f"data: no Accel-NASBench table at {self.data}")
             with _LOCK:
-                self._model, self.fit_seconds = _fitted_default(str(self.data), _data_sha256(str(self.data)),
+                self._model, self.fit_seconds = _fitted_default(str(self.data), _data_sha256(self.data),
                                                                 self.features, self._params_key)
         return self
 
@@ -207,7 +241,7 @@ class AccelNasBench:
         self.fit()
         if decisions.shape[0] == 0:
             return np.zeros(0)
-        with _one_thread():
+        with sklearn_one_thread():
             return np.asarray(self._model.predict(features(decisions, self.features)), dtype=np.float64)
 
     def predict_candidates(self, candidates: Any) -> np.ndarray:
@@ -230,7 +264,7 @@ class AccelNasBench:
         return {"kind": "accel-nasbench", "model": "sklearn.ensemble.HistGradientBoostingRegressor",
                 "params": dict(self.params), "features": self.features, "target": _TARGET,
                 "data": "codesign/data/accel_nasbench.csv" if self.data == DATA_PATH else str(self.data),
-                "data_sha256": _data_sha256(str(self.data)), "sklearn": sklearn.__version__}
+                "data_sha256": _data_sha256(self.data), "sklearn": sklearn.__version__}
 
     def cross_validate(self, k: int = 5, seed: int = 0) -> dict[str, Any]:
         """Out-of-fold rank correlation of this predictor's recipe on its table: the distinct architectures are
@@ -245,7 +279,7 @@ class AccelNasBench:
             raise ValueError(f"seed must be an int, got seed={seed!r}")
         df = load_accel_nasbench(self.data)
         dec = decision_matrix(df)
-        y = df[_TARGET].to_numpy(dtype=np.float64)
+        y = _target(df, self.data)
         fold = arch_folds(dec, k, seed)
         x = features(dec, self.features)
         oof = np.empty_like(y)
@@ -255,7 +289,7 @@ class AccelNasBench:
             t0 = time.perf_counter()
             model = _fit(x[~test], y[~test], self.params)
             seconds.append(time.perf_counter() - t0)
-            with _one_thread():
+            with sklearn_one_thread():
                 oof[test] = model.predict(x[test])
         rho = float(spearmanr(oof, y)[0])
         tau = float(kendalltau(oof, y)[0])

@@ -74,12 +74,13 @@ def _one_thread() -> Iterator[None]:
 def _fit_gbm(xs: np.ndarray, ys: np.ndarray, seed: int) -> Any:
     """scikit-learn gradient-boosted trees on standardised features / targets, on one thread (deterministic)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
-    from threadpoolctl import threadpool_limits
+
+    from .accel_nasbench import sklearn_one_thread
 
     model = HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, max_leaf_nodes=15,
                                           min_samples_leaf=min(20, max(1, xs.shape[0] // 10)),
                                           early_stopping=False, random_state=seed)
-    with threadpool_limits(limits=1):
+    with sklearn_one_thread():
         model.fit(xs, ys)
     return model
 
@@ -291,9 +292,9 @@ class AccuracyPredictor:
             mean = a @ self._coef
             return mean * self._y_std + self._y_mean, np.zeros(xs.shape[0])
         if self.kind == "gbm":
-            from threadpoolctl import threadpool_limits
+            from .accel_nasbench import sklearn_one_thread
 
-            with threadpool_limits(limits=1):
+            with sklearn_one_thread():
                 mean = self._gbm.predict(xs)
             return mean * self._y_std + self._y_mean, np.zeros(xs.shape[0])
         import torch

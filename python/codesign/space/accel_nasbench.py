@@ -102,7 +102,8 @@ class AccelNasBenchCandidate:
             try:
                 value = tuple(py_scalar(v) for v in value)
             except TypeError:
-                raise ValueError(f"AccelNasBenchCandidate.{name} must be a sequence of 7 values, got {value!r}") from None
+                raise ValueError(f"AccelNasBenchCandidate.{name} must be a sequence of 7 values, "
+                                 f"got {value!r}") from None
             if len(value) != ANB_NUM_BLOCKS:
                 raise ValueError(f"AccelNasBenchCandidate.{name} must have 7 entries (one per block), got "
                                  f"{len(value)}: {value!r}")
@@ -272,8 +273,8 @@ def decision_matrix(df: Any) -> np.ndarray:
             bad = ~np.isin(v, np.asarray(options, dtype=np.float64))
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise ValueError(f"column {col}: value {py_scalar(s.iloc[i])!r} (row {s.index[i]!r}) is not one of the allowed "
-                                 f"choices {list(options)}")
+                raise ValueError(f"column {col}: value {py_scalar(s.iloc[i])!r} (row {s.index[i]!r}) is not one of "
+                                 f"the allowed choices {list(options)}")
             out[:, j] = v
             continue
         for i, value in enumerate(s.tolist()):  # object columns (bools as text, mixed types, ...), a bool e/k/l
