@@ -33,8 +33,8 @@ global average pooling and a linear classifier. Input 32x32 (CIFAR-10/100, 10/10
 :meth:`NB201Space.workload` builds the cost model's :class:`~codesign.workload.Workload` analytically (no torch),
 layer for layer what :func:`codesign.workload.from_torch` captures from :meth:`NB201Space.build_model`
 (tests/test_nb201.py checks it): convolutions, pooling, residual adds (one ``add`` layer per ``+``), with a ReLU
-fused into the layer that produced its input when that output feeds nothing else (as ``from_torch`` fuses
-activations). The model itself is ours, written from the paper's description.
+fused into the layer that produced its input when that output feeds nothing else, else a stand-alone activation
+pass (as ``from_torch`` places activations). The model itself is ours, written from the paper's description.
 """
 from __future__ import annotations
 

@@ -18,8 +18,8 @@ module path                            what
 The analytic side replays the graph that ``torch.fx`` traces from that model (one node per module call, add
 and multiply) and applies :func:`codesign.workload.from_torch`'s capture rules to it: a convolution, pool, add or
 linear layer per call; BatchNorm passes its input's layer through when that input feeds nothing else; a ReLU is
-fused into the layer that produced its input under the same condition; a multiply by the constant 0 (a node
-with no incoming edge) is no layer.
+fused into the layer that produced its input under the same condition, else it is a stand-alone ``act`` pass; a
+multiply by the constant 0 (a node with no incoming edge) is no layer.
 """
 from __future__ import annotations
 
@@ -128,7 +128,8 @@ def build_nb201(ops: Sequence[str], *, num_classes: int, in_chans: int = 3, chan
 # analytic workload: the traced graph, replayed
 # =====================================================================================================
 class _Graph:
-    """The fx graph of the model in execution order: nodes ``(kind, inputs, layer or None)``."""
+    """The fx graph of the model in execution order: nodes ``(kind, inputs, layer or None)``; a ``relu`` node's
+    layer is the stand-alone activation pass it becomes when it cannot be fused."""
 
     def __init__(self) -> None:
         self.nodes: list[tuple[str, tuple[int, ...], Any]] = []
@@ -147,17 +148,24 @@ class _Graph:
         acts: list[str] = []
         producer: dict[int, int] = {}
         for n, (kind, inputs, layer) in enumerate(self.nodes):
-            if layer is not None:
+            fallback = layer if kind == "relu" else None
+            if layer is not None and kind != "relu":
                 producer[n] = len(layers)
                 layers.append(layer)
                 acts.append("none")
-            elif kind in ("bn", "relu", "flatten"):
+            elif kind in ("bn", "flatten"):
                 x = inputs[0]
                 if x in producer and users[x] == 1:
-                    src = producer[x]
-                    if kind == "relu" and acts[src] == "none":
-                        acts[src] = "relu"
-                    producer[n] = src
+                    producer[n] = producer[x]
+            elif kind == "relu":  # fused into the layer its input carries, else a stand-alone act pass
+                x = inputs[0]
+                if x in producer and users[x] == 1 and acts[producer[x]] == "none":
+                    acts[producer[x]] = "relu"
+                    producer[n] = producer[x]
+                else:
+                    producer[n] = len(layers)
+                    layers.append(fallback)
+                    acts.append("relu")
         return [lay if a == "none" else _with_act(lay, a) for lay, a in zip(layers, acts)]
 
 
@@ -189,6 +197,13 @@ def _clone(layer: Any, **changes: Any) -> Any:
     return out
 
 
+@lru_cache(maxsize=1024)
+def _elementwise_proto(kind: str, dims: tuple[tuple[str, int], ...]) -> Any:
+    from codesign.workload import Layer
+
+    return Layer.elementwise(kind, "proto", **dict(dims))
+
+
 class _Layers:
     """Layer constructors with memory: a layer of the same constructor and sizes is validated once and copied with
     its new name (about 20x faster than validating each; the true front builds all 15,625 networks)."""
@@ -205,6 +220,9 @@ class _Layers:
 
     def add(self, name: str, **dims: int) -> Any:
         return self._make("add", name, **dims)
+
+    def elementwise(self, kind: str, name: str, **dims: int) -> Any:
+        return _clone(_elementwise_proto(kind, tuple(sorted(dims.items()))), name=name)
 
     def global_pool(self, name: str, **dims: int) -> Any:
         return self._make("global_pool", name, **dims)
@@ -235,9 +253,12 @@ def nb201_workload(ops: Sequence[str], input_shape: tuple[int, ...], num_classes
         params += 2 * c
         return g.add("bn", [x])
 
+    def relu(name: str, x: int, c: int, hw: tuple[int, int]) -> int:
+        return g.add("relu", [x], Layer.elementwise("act", name, c=c, h=hw[0], w=hw[1], n=n))
+
     def relu_conv_bn(path: str, x: int, c: int, k: int, kernel: int, stride: int,
                      hw: tuple[int, int]) -> tuple[int, tuple[int, int]]:
-        r = g.add("relu", [x])
+        r = relu(f"{path}.0", x, c, hw)
         y, hw2 = conv(f"{path}.1", r, c, k, kernel, stride, hw)
         return bn(y, k), hw2
 
@@ -276,7 +297,7 @@ def nb201_workload(ops: Sequence[str], input_shape: tuple[int, ...], num_classes
                 nodes.append(g.add("mul0", [x]) if total is None else total)
             x = nodes[3]
         prev = c
-    x = g.add("relu", [bn(x, prev)])
+    x = relu("lastact.1", bn(x, prev), prev, hw)
     gp = g.add("gpool", [x], Layer.global_pool("global_pooling", c=prev, h=hw[0], w=hw[1], n=n))
     fl = g.add("flatten", [gp])
     g.add("fc", [fl], Layer.fc("classifier", in_features=prev, out_features=num_classes, n=n))
