@@ -170,3 +170,17 @@ def test_parallel_search_equals_serial(tmp_path):
     assert par.trained_networks == serial.trained_networks
     with pytest.raises(ValueError, match="workers or scheduler"):
         run_search(tmp_path / "bad", **KW, workers=2, scheduler="tcp://localhost:1")
+
+
+@pytest.mark.parametrize("space, accuracy", [("nb201", "nb201:cifar100"), ("accel-nasbench", "accel-nasbench")])
+@pytest.mark.parametrize("hw, strategy, controller", [("systolic-space", "joint", "random"),
+                                                      ("edgetpu-space", "hw-then-net", "evolution"),
+                                                      ("edgetpu-space", "net-then-hw", "reinforce"),
+                                                      ("systolic", "network-only", "ppo")])
+def test_tabular_spaces_run_on_every_hardware_kind_and_strategy(tmp_path, space, accuracy, hw, strategy, controller):
+    s = run_search(tmp_path / "x", space=space, hw=hw, strategy=strategy, controller=controller, accuracy=accuracy,
+                   budget=8, batch_size=4, population=4, sample_size=2, progress=False, plot=False,
+                   target_latency_ms="auto")
+    assert s.n_trials == 8 and s.n_complete >= 1
+    trials = load_trials(tmp_path / "x")
+    assert all(0 < t["metrics"]["accuracy"] < 1 for t in trials if t["status"] == "complete")
