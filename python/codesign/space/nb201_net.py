@@ -29,7 +29,7 @@ from typing import Any
 
 from .nb201 import CELLS_PER_STAGE, NB201_EDGES, STAGE_CHANNELS
 
-__all__ = ["build_nb201", "nb201_workload", "cell_layout"]
+__all__ = ["build_nb201", "nb201_workload", "cell_layout", "incoming"]
 
 _CONV_K = {"nor_conv_1x1": 1, "nor_conv_3x3": 3}
 
@@ -42,6 +42,12 @@ def cell_layout() -> list[tuple[str, int]]:
             out.append(("reduction", c))
         out.extend(("cell", c) for _ in range(CELLS_PER_STAGE))
     return out
+
+
+def incoming(ops: Sequence[str], j: int) -> list[tuple[int, str]]:
+    """[(from node, op)] of the edges into node ``j`` that are not ``none``, in arch-string order: the terms of
+    node ``j``'s sum, in the order both the model and the workload add them."""
+    return [(i, op) for (jj, i), op in zip(NB201_EDGES, ops) if jj == j and op != "none"]
 
 
 def _scaled(c: int, channel_scale: float) -> int:
@@ -81,9 +87,7 @@ def build_nb201(ops: Sequence[str], *, num_classes: int, in_chans: int = 3, chan
             nodes = [x]
             for j in (1, 2, 3):
                 total = None
-                for (jj, i), op in zip(NB201_EDGES, ops):
-                    if jj != j or op == "none":
-                        continue
+                for i, op in incoming(ops, j):
                     term = nodes[i] if op == "skip_connect" else self.edges[f"e{j}{i}"](nodes[i])
                     total = term if total is None else total + term
                 nodes.append(x * 0.0 if total is None else total)
@@ -282,9 +286,7 @@ def nb201_workload(ops: Sequence[str], input_shape: tuple[int, ...], num_classes
             nodes = [x]
             for j in (1, 2, 3):
                 total = None
-                for (jj, i), op in zip(NB201_EDGES, ops):
-                    if jj != j or op == "none":
-                        continue
+                for i, op in incoming(ops, j):
                     edge = f"{path}.edges.e{j}{i}"
                     if op == "skip_connect":
                         term = nodes[i]
