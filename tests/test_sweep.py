@@ -95,7 +95,7 @@ def test_space_files_yaml_toml_and_errors(tmp_path):
         "base: edgetpu\ngrid: {simd: [16, x]}\n": "mixes strings and numbers",
         "base: edgetpu\nfixed: {lanes: -1}\ngrid: {pe_x: [1]}\n": "lanes",
         "base: edgetpu\ngrid: [pe_x]\n": "'grid' must map",
-        "base: [edgetpu\n": "malformed YAML",
+        "base: [edgetpu\n": "s.yaml: not valid YAML: line 2, column 1",
     }
     for text, needle in bad.items():
         y.write_text(text)

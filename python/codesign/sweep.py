@@ -57,6 +57,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .datafile import read_document
 from .runlock import holds_run_lock
 from .sweep_store import MANIFEST_VERSION, CsvStore, ParquetStore, read_parquet_dir
 
@@ -363,24 +364,10 @@ def load_space(spec: Any) -> SweepSpace:
         raise ValueError(f"unknown space {text!r}: give {', '.join(BUILTIN_SPACES)} or a .yaml/.toml/.json file")
     if not os.path.isfile(text):
         raise ValueError(f"space file {text!r} not found")
-    raw = Path(text).read_bytes()
-    try:
-        if suffix in (".yaml", ".yml"):
-            try:
-                import yaml
-            except ImportError:
-                raise ValueError(f"reading {text} needs PyYAML (pip install pyyaml)") from None
-            doc = yaml.safe_load(raw.decode())
-        elif suffix == ".toml":
-            import tomllib
-
-            doc = tomllib.loads(raw.decode())
-        else:
-            doc = json.loads(raw.decode())
-    except ValueError:
-        raise
-    except Exception as exc:  # yaml.YAMLError and friends
-        raise ValueError(f"{text}: malformed {suffix[1:].upper()}: {str(exc).splitlines()[0]}") from None
+    doc = read_document(text)
+    if isinstance(doc, dict) and ({"network", "hardware"} & set(doc)) and "grid" not in doc:
+        raise ValueError(f"{text}: this is a search space file ([network]/[hardware], for codesign search); "
+                         "codesign sweep takes a sweep space file with base and grid (see README, 'Space files')")
     space = _space_from_doc(doc, where=text)
     if not doc.get("name"):
         space = SweepSpace(os.path.splitext(os.path.basename(text))[0], space.base, space.grid)
@@ -1186,9 +1173,21 @@ def read_sweep(out: str | os.PathLike[str], *, columns: list[str] | None = None)
         raise ValueError(f"{path}: no such sweep output")
     if path.is_dir():
         return pd.concat(read_parquet_dir(path, columns), ignore_index=True)
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path, columns=columns)
-    df = pd.read_csv(path, usecols=columns, keep_default_na=False, na_values=[""], dtype={"reason": str, "network": str})
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path, columns=columns)
+        df = pd.read_csv(path, usecols=columns, keep_default_na=False, na_values=[""],
+                         dtype={"reason": str, "network": str})
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a CSV results table (byte {exc.start} is not UTF-8 text)") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"{path}: not a results table ({first[:200]})") from None
+    except Exception as exc:  # pyarrow's errors for a damaged Parquet file
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"{path}: not a readable Parquet file ({first[:200]})") from None
     if "reason" in df:
         df["reason"] = df["reason"].fillna("")
     return df

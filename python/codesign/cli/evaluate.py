@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ._common import error_line
 from ._common import fail as _fail
 from ._common import fmt as _fmt
 
@@ -216,8 +217,8 @@ def evaluate(
         mapper = MapperOptions(metric=metric, budget=budget, seed=seed)
         workload = load_workload(network, resolution, batch)
         cost = run(workload, hardware, mapper=mapper)
-    except (UsageError, ValueError, TypeError, FileNotFoundError) as exc:
-        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except (UsageError, ValueError, TypeError, OSError) as exc:
+        _fail(error_line(exc))
         return
     if fmt == "table":
         if output is None:
