@@ -41,12 +41,10 @@ time, plus the running Pareto front.
 """
 from __future__ import annotations
 
-import ast
 import dataclasses
 import hashlib
 import json
 import math
-import operator
 import os
 import sys
 import time
@@ -58,6 +56,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from .datafile import read_document
+from .where import compile_where
 from .runlock import holds_run_lock
 from .sweep_store import MANIFEST_VERSION, CsvStore, ParquetStore, read_parquet_dir
 
@@ -372,151 +371,6 @@ def load_space(spec: Any) -> SweepSpace:
     if not doc.get("name"):
         space = SweepSpace(os.path.splitext(os.path.basename(text))[0], space.base, space.grid)
     return space
-
-
-# ============================================================================================================
-# The where-expression: a safe, vectorised expression over configuration fields
-# ============================================================================================================
-_BINOPS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide,
-           ast.FloorDiv: np.floor_divide, ast.Mod: np.mod, ast.Pow: np.power}
-_CMPOPS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-           ast.Gt: operator.gt, ast.GtE: operator.ge}
-
-
-def _where_error(expr: str, msg: str) -> ValueError:
-    return ValueError(f"--where {expr!r}: {msg}")
-
-
-def compile_where(expr: str, names: Iterable[str]) -> Callable[[dict[str, Any]], np.ndarray]:
-    """Compile a filter over configuration fields into a vectorised predicate ``f(values) -> bool array``.
-
-    Allowed: field names, numbers and strings, ``+ - * / // % **``, unary ``- +``, comparisons
-    (``== != < <= > >=``, chained), ``in`` / ``not in`` a list or tuple of constants, ``and``, ``or``, ``not``,
-    parentheses. Nothing else (no calls, attributes, subscripts, lambdas): the expression is parsed with
-    :mod:`ast` and interpreted with numpy, never ``eval``-ed. Example:
-    ``"pe_x * pe_y * lanes * simd >= 2048 and io_bw_gbps in (10, 20) and not pe_x == 6"``.
-
-    Raises:
-        ValueError: a syntax error, an unknown field (the known ones are listed), a construct that is not
-        allowed, or an expression that is not a condition.
-    """
-    if not isinstance(expr, str) or not expr.strip():
-        raise ValueError(f"--where must be a non-empty expression, got {expr!r}")
-    names = tuple(names)
-    known = set(names)
-    try:
-        tree = ast.parse(expr.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise _where_error(expr, f"syntax error at column {exc.offset}: {exc.msg}") from None
-
-    def check(node: ast.AST, boolean: bool) -> None:
-        """Validate once up front, so errors name the construct before any data is touched."""
-        if isinstance(node, ast.BoolOp):
-            for v in node.values:
-                check(v, True)
-        elif isinstance(node, ast.UnaryOp):
-            if isinstance(node.op, ast.Not):
-                check(node.operand, True)
-            elif isinstance(node.op, (ast.USub, ast.UAdd)):
-                check(node.operand, False)
-            else:
-                raise _where_error(expr, f"operator {type(node.op).__name__} is not allowed")
-        elif isinstance(node, ast.Compare):
-            check(node.left, False)
-            for op, right in zip(node.ops, node.comparators):
-                if isinstance(op, (ast.In, ast.NotIn)):
-                    if not isinstance(right, (ast.Tuple, ast.List, ast.Set)) or not all(
-                            isinstance(e, ast.Constant) and isinstance(e.value, (int, float, str))
-                            and not isinstance(e.value, bool) for e in right.elts):
-                        raise _where_error(expr, "'in' needs a list of constants, e.g. pe_x in (2, 4)")
-                elif type(op) in _CMPOPS:
-                    check(right, False)
-                else:
-                    raise _where_error(expr, f"comparison {type(op).__name__} is not allowed")
-        elif isinstance(node, ast.BinOp):
-            if type(node.op) not in _BINOPS:
-                raise _where_error(expr, f"operator {type(node.op).__name__} is not allowed")
-            check(node.left, False)
-            check(node.right, False)
-        elif isinstance(node, ast.Name):
-            if node.id not in known:
-                raise _where_error(expr, f"unknown field {node.id!r}; fields: {', '.join(names)}")
-        elif isinstance(node, ast.Constant):
-            if not isinstance(node.value, (bool, int, float, str)):
-                raise _where_error(expr, f"constant {node.value!r} is not allowed")
-        else:
-            raise _where_error(expr, f"{type(node).__name__} is not allowed (only fields, numbers, strings, "
-                                     "arithmetic, comparisons, in, and/or/not)")
-
-    check(tree.body, True)
-    if not isinstance(tree.body, (ast.Compare, ast.BoolOp)) and not (
-            isinstance(tree.body, ast.UnaryOp) and isinstance(tree.body.op, ast.Not)) and not (
-            isinstance(tree.body, ast.Constant) and isinstance(tree.body.value, bool)):
-        raise _where_error(expr, "must be a condition (a comparison, or conditions joined by and/or/not)")
-
-    def const(v: Any) -> Any:
-        if isinstance(v, bool):
-            return np.bool_(v)
-        if isinstance(v, int):
-            return np.int64(v) if -(1 << 63) <= v < (1 << 63) else np.float64(v)
-        if isinstance(v, float):
-            return np.float64(v)
-        return v
-
-    def ev(node: ast.AST, env: dict[str, Any]) -> Any:
-        if isinstance(node, ast.BoolOp):
-            vals = [np.asarray(ev(v, env), dtype=bool) for v in node.values]
-            fn = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
-            out = vals[0]
-            for v in vals[1:]:
-                out = fn(out, v)
-            return out
-        if isinstance(node, ast.UnaryOp):
-            v = ev(node.operand, env)
-            if isinstance(node.op, ast.Not):
-                return np.logical_not(np.asarray(v, dtype=bool))
-            return np.negative(v) if isinstance(node.op, ast.USub) else np.positive(v)
-        if isinstance(node, ast.Compare):
-            left = ev(node.left, env)
-            out: Any = True
-            for op, right_node in zip(node.ops, node.comparators):
-                if isinstance(op, (ast.In, ast.NotIn)):
-                    choices = [e.value for e in right_node.elts]  # type: ignore[attr-defined]
-                    res = np.isin(np.asarray(left, dtype=object if isinstance(choices[0], str) else None), choices)
-                    res = np.logical_not(res) if isinstance(op, ast.NotIn) else res
-                    right = left
-                else:
-                    right = ev(right_node, env)
-                    try:
-                        res = _CMPOPS[type(op)](left, right)
-                    except TypeError as exc:
-                        raise _where_error(expr, f"cannot compare: {exc}") from None
-                out = np.logical_and(out, res)
-                left = right
-            return out
-        if isinstance(node, ast.BinOp):
-            a, b = ev(node.left, env), ev(node.right, env)
-            try:
-                return _BINOPS[type(node.op)](a, b)
-            except TypeError as exc:
-                raise _where_error(expr, f"bad operands: {exc}") from None
-        if isinstance(node, ast.Name):
-            return env[node.id]
-        if isinstance(node, ast.Constant):
-            return const(node.value)
-        raise _where_error(expr, f"{type(node).__name__} is not allowed")  # pragma: no cover (checked above)
-
-    def predicate(values: dict[str, Any], n: int | None = None) -> np.ndarray:
-        if n is None:
-            n = max((np.size(v) for v in values.values() if np.ndim(v) > 0), default=1)
-        with np.errstate(all="ignore"):
-            out = ev(tree.body, values)
-        out = np.asarray(out)
-        if out.dtype != bool:
-            raise _where_error(expr, "must be a condition (a comparison, or conditions joined by and/or/not)")
-        return np.broadcast_to(out, (n,)).copy() if out.shape != (n,) else out
-
-    return predicate
 
 
 # ============================================================================================================
