@@ -848,6 +848,9 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
         raise ValueError(f"--workers must be an int >= 1, got {workers!r}")
     if scheduler is not None and (not isinstance(scheduler, str) or "://" not in scheduler):
         raise ValueError(f"--scheduler must be an address such as tcp://HOST:8786, got {scheduler!r}")
+    if space.kind != "edgetpu" and dataclasses.replace(mapper, threads=0) != MapperOptions():
+        raise ValueError(f"--metric, --budget, --patience and --mapper-seed choose mappings on the Edge-TPU-like "
+                         f"template; {space.name} holds systolic arrays, whose dataflow fixes the mapping")
     metric_cols = EDGETPU_METRICS if space.kind == "edgetpu" else SYSTOLIC_METRICS
     objectives = tuple(objectives) if objectives else DEFAULT_OBJECTIVES[space.kind]
     for o in objectives:

@@ -794,11 +794,15 @@ def run_search(
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        bar = Progress(
+        from .progress import PlainProgress
+
+        console = Console(stderr=True)
+        # issue 16: off a terminal the bar would draw nothing until the end; write a plain line per batch instead
+        bar = PlainProgress() if not console.is_terminal else Progress(
             TextColumn("[bold]search"), BarColumn(), MofNCompleteColumn(),
             TextColumn("best {task.fields[best]}"), TextColumn("feasible {task.fields[feasible]}"),
             TextColumn("{task.fields[rate]} trials/s"), TimeElapsedColumn(),
-            console=Console(stderr=True), transient=False,
+            console=console, transient=False,
         )
         bar.start()
         task = bar.add_task("search", total=budget, completed=len(trials), best="-", feasible="-", rate="-")
@@ -887,6 +891,7 @@ def run_search(
 
             plot_path = str(plot_trials(trials, out / "search.png", target_latency_ms=target,
                                         front=[t["trial"] for t, _ in archive.front()],
+                                        accuracy_kind=acc_desc.get("kind"),  # issue 16: the y label says which
                                         title=f"{strategy} search, {controller}, {repr(joint.network).split('(')[0]} on "
                                               f"{repr(joint.hardware).split('(')[0]}"))
         except ImportError:  # pragma: no cover - matplotlib missing
