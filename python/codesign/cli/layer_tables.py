@@ -52,8 +52,8 @@ _CORE = 4  # layer, MACs, cycles, ms
 
 
 def short(v: Any) -> str:
-    """A compact cell: integers below 100,000 in full, larger ones to 3 significant digits with k/M/G/T/P/E;
-    fractions and other floats to 3 significant digits; ``-`` for None."""
+    """A compact cell: integers below 100,000 in full, larger ones to 3 significant digits with k/M/G/T/P/E
+    (from 1e21 on in scientific notation); fractions and other floats to 3 significant digits; ``-`` for None."""
     if v is None or isinstance(v, (str, bool)):
         return fmt(v)
     x = float(v)
@@ -63,8 +63,9 @@ def short(v: Any) -> str:
         return f"{int(x):,}"
     if abs(x) >= 1e5:
         for k, suffix in enumerate("kMGTPE", 1):
-            if abs(x) < 1000.0 ** (k + 1) or suffix == "E":
-                return f"{x / 1000.0 ** k:.3g}{suffix}"
+            text = f"{x / 1000.0 ** k:.3g}"
+            if abs(float(text)) < 1000:  # rounded: 999,999 is 1M, not 1e+03k
+                return text + suffix
     return f"{x:.3g}"
 
 
