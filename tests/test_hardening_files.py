@@ -87,10 +87,32 @@ def test_cuda_without_a_gpu_is_one_line(tmp_path):
 # ------------------------------------------------------------------------------------------------ extras
 @pytest.mark.parametrize("args, module", [(["map", "--layer", "fc C=16 K=8"], "pandas"),
                                           (["plot", "x.csv", "--x", "pe_x"], "pandas"),
-                                          (["sweep", "-n", str(TOPO), "--out", "o.csv"], "pandas")])
+                                          (["plot", "x.csv", "--x", "pe_x"], "matplotlib"),
+                                          (["sweep", "-n", str(TOPO), "--out", "o.csv"], "pandas"),
+                                          (["sweep", "-n", str(TOPO), "--out", "o"], "pyarrow")])
 def test_commands_name_the_extra_they_need(monkeypatch, args, module):
     monkeypatch.setitem(sys.modules, module, None)  # as if not installed
-    one_line(invoke(*args), f"needs {module}", "pip install 'codesign[sweep]'")
+    one_line(invoke(*args), f"needs {module}", f"pip install 'codesign[{args[0]}]'")
+
+
+def test_each_command_extra_is_declared():
+    import tomllib
+
+    extras = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    for command, needs in {"map": ["pandas"], "plot": ["pandas", "matplotlib"], "sweep": ["pandas", "pyarrow"],
+                           "train": ["torch", "timm"], "search": ["torch", "optuna"]}.items():
+        names = {d.split("[")[0].split(">")[0].split("=")[0] for d in extras[command]}
+        assert set(needs) <= names, (command, names)
+
+
+def test_license_file_is_the_declared_apache_2():
+    root = Path(__file__).resolve().parent.parent
+    import tomllib
+
+    assert tomllib.loads((root / "pyproject.toml").read_text())["project"]["license"] == {"text": "Apache-2.0"}
+    text = (root / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text and "END OF TERMS AND CONDITIONS" in text
 
 
 # ------------------------------------------------------------------------------------------------ command.json

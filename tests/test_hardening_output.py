@@ -178,3 +178,16 @@ def test_multi_model_plot_shows_each_networks_latency(monkeypatch, tmp_path):
                          "area_mm2": 5.0 + i}) for i in range(4)]
     labels = _labels(monkeypatch, plot_trials, trials, tmp_path / "m.png", accuracy_kind="fixed")
     assert labels == [("area (mm$^2$)", "latency per network (ms)"), ("area (mm$^2$)", "aggregate latency (ms)")]
+
+
+# ------------------------------------------------------------------------------------------------ preset names
+def test_preset_names_say_their_model_and_old_names_still_work():
+    from codesign.hardware import EDGETPU_PRESETS, PRESET_ALIASES, PRESETS
+
+    for old, new in PRESET_ALIASES.items():
+        assert codesign.preset(old) == codesign.preset(new)
+        assert new.endswith("-systolic") == (new in PRESETS) and new.endswith("-template") == (new in EDGETPU_PRESETS)
+    assert isinstance(codesign.preset("tpu-v1-systolic"), codesign.SystolicArray)
+    assert isinstance(codesign.preset("eyeriss-template"), codesign.EdgeTpuConfig)
+    with pytest.raises(ValueError, match="systolic arrays: .*eyeriss-systolic.*Edge-TPU-like template: .*tpu-v1-template"):
+        codesign.preset("eyeris")

@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
         try:
             from ..evaluation.training import TrainSettings, check_device, train_network
         except ImportError as exc:
-            _fail(f"train needs torch, torchvision and timm (pip install 'codesign[search]'): {exc}")
+            _fail(f"train needs torch, torchvision and timm (pip install 'codesign[train]'): {exc}")
             return
         try:
             check_device(device)
@@ -168,7 +168,7 @@ def register(app: typer.Typer) -> None:
         try:
             from ..evaluation.training import check_device, evaluate_network
         except ImportError as exc:
-            _fail(f"eval needs torch, torchvision and timm (pip install 'codesign[search]'): {exc}")
+            _fail(f"eval needs torch, torchvision and timm (pip install 'codesign[train]'): {exc}")
             return
         try:
             check_device(device)

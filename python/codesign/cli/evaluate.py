@@ -112,8 +112,9 @@ def cost_records(cost: Any) -> list[dict[str, Any]]:
 
 def evaluate(
     network: str = typer.Option("mobilenetv2_100", "--network", "-n", help="timm model name or SCALE-Sim topology CSV"),
-    hw: str = typer.Option("systolic", "--hw", help="hardware preset (systolic, google/tpu-v1, scale, tiny8x8, eyeriss; "
-                           "edgetpu, edgetpu-baseline, tpu-v1-like, eyeriss-like) or a SCALE-Sim .cfg"),
+    hw: str = typer.Option("systolic", "--hw", help="hardware preset (systolic arrays: systolic, google = "
+                           "tpu-v1-systolic, scale, tiny8x8, eyeriss-systolic; Edge-TPU-like template: edgetpu, "
+                           "edgetpu-baseline, tpu-v1-template, eyeriss-template) or a SCALE-Sim .cfg"),
     rows: Optional[int] = typer.Option(None, help="PE rows (override)"),
     cols: Optional[int] = typer.Option(None, help="PE columns (override)"),
     dataflow: Optional[str] = typer.Option(None, help="os, ws or is (override)"),

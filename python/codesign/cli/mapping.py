@@ -47,8 +47,8 @@ def map_command(
     cols: Optional[int] = typer.Option(None, help="systolic: PE columns (override)"),
 ) -> None:
     """Best mapping of one layer on one accelerator and the top-k alternatives with their costs; --all dumps the
-    map space. Needs the sweep extra (pandas)."""
-    require("map", "sweep", "pandas")
+    map space. Needs the map extra (pandas; pyarrow for a Parquet --all)."""
+    require("map", "map", "pandas")
     from .evaluate import UsageError, load_hardware
     from ..cost import MapperOptions
     from ..mapping_study import map_study, parse_layer
@@ -119,8 +119,8 @@ def plot_command(
     title: Optional[str] = typer.Option(None, "--title", help="figure title"),
 ) -> None:
     """Plot latency/energy (or any metric) against a swept parameter: every point, best and median per value
-    (PNG). Needs the sweep extra (pandas, matplotlib; pyarrow for Parquet)."""
-    require("plot", "sweep", "pandas", "matplotlib")
+    (PNG). Needs the plot extra (pandas, matplotlib; pyarrow for Parquet)."""
+    require("plot", "plot", "pandas", "matplotlib")
     from ..mapping_study import plot_sweep, read_table
 
     try:
