@@ -191,3 +191,12 @@ def test_preset_names_say_their_model_and_old_names_still_work():
     assert isinstance(codesign.preset("eyeriss-template"), codesign.EdgeTpuConfig)
     with pytest.raises(ValueError, match="systolic arrays: .*eyeriss-systolic.*Edge-TPU-like template: .*tpu-v1-template"):
         codesign.preset("eyeris")
+
+
+@pytest.mark.parametrize("args", [["map", "--layer", "fc C=16 K=8", "--hw", "systolic", "--budget", "5"],
+                                  ["map", "--layer", "fc C=16 K=8", "--hw", "systolic", "--seed", "3"],
+                                  ["evaluate", "-n", str(DATA / "alexnet_conv5.csv"), "--seed", "3"]])
+def test_mapper_sampling_options_on_a_systolic_array_refused(args):
+    pytest.importorskip("pandas")
+    r = invoke(*args)
+    assert r.exit_code == 2 and "systolic array" in r.output, r.output

@@ -160,9 +160,10 @@ def evaluate(
         from ..cost import MapperOptions
         from ..cost import evaluate as run
 
-        if type(hardware).__name__ == "SystolicArray" and (metric != "latency" or budget != 0):
-            raise UsageError(f"--metric and --budget choose mappings on the Edge-TPU template; {hw!r} is a systolic "
-                             f"array, whose dataflow fixes the mapping (got --metric {metric}, --budget {budget})")
+        if type(hardware).__name__ == "SystolicArray" and (metric != "latency" or budget != 0 or seed != 0):
+            raise UsageError(f"--metric, --budget and --seed choose mappings on the Edge-TPU template; {hw!r} is a "
+                             f"systolic array, whose dataflow fixes the mapping (got --metric {metric}, --budget "
+                             f"{budget}, --seed {seed})")
         mapper = MapperOptions(metric=metric, budget=budget, seed=seed)
         workload = load_workload(network, resolution, batch)
         cost = run(workload, hardware, mapper=mapper)

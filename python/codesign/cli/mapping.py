@@ -61,6 +61,9 @@ def map_command(
         the_layer = parse_layer(layer)
         hardware = load_hardware(hw, dict(pe_x=pe_x, pe_y=pe_y, lanes=lanes, simd=simd, core_mem_kib=core_mem_kib,
                                           pe_mem_kib=pe_mem_kib, io_bw_gbps=io_bw_gbps, rows=rows, cols=cols))
+        if type(hardware).__name__ == "SystolicArray" and (budget != 0 or seed != 0):
+            raise UsageError(f"--budget and --seed sample the Edge-TPU mapper's map space; {hw!r} is a systolic "
+                             f"array, whose whole map space (three dataflows) is always shown")
         study = map_study(the_layer, hardware, metric=metric, dataflow=dataflow,
                           mapper=MapperOptions(metric=metric, budget=budget, seed=seed))
     except (UsageError, ValueError, TypeError, OSError) as exc:
