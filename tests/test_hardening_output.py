@@ -200,3 +200,30 @@ def test_mapper_sampling_options_on_a_systolic_array_refused(args):
     pytest.importorskip("pandas")
     r = invoke(*args)
     assert r.exit_code == 2 and "systolic array" in r.output, r.output
+
+
+def test_sweep_prints_plain_lines_off_a_terminal(tmp_path):
+    pytest.importorskip("pandas")
+    r = subprocess.run([sys.executable, "-m", "codesign.cli", "sweep", "-n", str(DATA / "alexnet_conv5.csv"),
+                        "--space", "edgetpu-space", "--sample", "600", "--chunk-size", "200",
+                        "--out", str(tmp_path / "s.csv")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if "configurations, " in ln]
+    assert lines[0].startswith("edgetpu-space x 1 network(s): 0/600 configurations")
+    assert lines[-1].startswith("edgetpu-space x 1 network(s): 600/600 configurations"), r.stderr
+
+
+def test_plain_progress_throttles_but_always_writes_the_last_line():
+    import io
+
+    from codesign.progress import PlainProgress
+
+    buf = io.StringIO()
+    p = PlainProgress("sweep", "configurations", file=buf, min_interval_s=3600)
+    p.start()
+    p.add_task("sweep", total=30, completed=0)
+    for _ in range(3):
+        p.advance(p.task_ids[0], 10)
+    p.stop()
+    assert [ln.split(",")[0] for ln in buf.getvalue().splitlines()] == ["sweep: 0/30 configurations",
+                                                                        "sweep: 30/30 configurations"]

@@ -784,8 +784,15 @@ def _progress(enabled: bool, total: int, done: int, label: str) -> Any:
             speed = task.finished_speed or task.speed
             return Text(f"{speed:,.0f} configs/s" if speed else "- configs/s", no_wrap=True)
 
-    prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True, width=max(Console(stderr=True).width, 120)), transient=False)
+    console = Console(stderr=True)
+    if not console.is_terminal:  # a pipe or a log: plain lines (the bar would draw nothing until the end)
+        from .progress import PlainProgress
+
+        prog: Any = PlainProgress(label, "configurations", min_interval_s=1.0)
+    else:
+        prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True, width=max(
+                            console.width, 120)), transient=False)
     prog.start()
     prog.add_task(label, total=total, completed=done)
     return prog

@@ -794,7 +794,7 @@ def run_search(
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from .progress import PlainProgress
+        from codesign.progress import PlainProgress
 
         console = Console(stderr=True)
         # issue 16: off a terminal the bar would draw nothing until the end; write a plain line per batch instead
