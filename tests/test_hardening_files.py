@@ -280,3 +280,13 @@ def test_resume_without_a_checkpoint_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"no checkpoint to resume at .*empty/last\.pt"):
         train_classifier(model, _Tiny(), None, TrainSettings(batch_size=4, workers=0), out_dir=tmp_path / "empty",
                          resume=True, progress=False, device="cpu")
+
+
+def test_search_checkpoint_write_with_nan_keeps_the_previous_file(tmp_path):
+    from codesign.search.runner import _write_json_atomic
+
+    p = tmp_path / "checkpoint.json"
+    _write_json_atomic(p, {"n_trials": 1})
+    with pytest.raises(ValueError, match=r"cannot write .*checkpoint\.json: .*the previous file is kept"):
+        _write_json_atomic(p, {"n_trials": float("nan")})
+    assert json.loads(p.read_text()) == {"n_trials": 1} and sorted(x.name for x in tmp_path.iterdir()) == [p.name]

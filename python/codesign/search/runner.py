@@ -335,9 +335,13 @@ def _checkpoint_phase_state(path: Path, ckpt: dict[str, Any], strategy: str, pha
 
 
 def _write_json_atomic(path: Path, obj: Any) -> None:
+    try:  # serialised before the temporary file is opened: a NaN never leaves a half-written .tmp (issue 16)
+        text = json.dumps(obj, allow_nan=False)
+    except ValueError as exc:
+        raise ValueError(f"cannot write {path}: {exc} (a NaN or infinite value); the previous file is kept") from None
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, allow_nan=False)
+        fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
