@@ -290,3 +290,22 @@ def test_search_checkpoint_write_with_nan_keeps_the_previous_file(tmp_path):
     with pytest.raises(ValueError, match=r"cannot write .*checkpoint\.json: .*the previous file is kept"):
         _write_json_atomic(p, {"n_trials": float("nan")})
     assert json.loads(p.read_text()) == {"n_trials": 1} and sorted(x.name for x in tmp_path.iterdir()) == [p.name]
+
+
+def test_trials_file_without_newlines_is_refused_not_read_whole(tmp_path):
+    from codesign.search.runner import _MAX_LINE, load_trials
+
+    p = tmp_path / "trials.jsonl"
+    p.write_text("x" * (_MAX_LINE + 10))
+    with pytest.raises(ValueError, match=r"trials\.jsonl:1: a line longer than"):
+        load_trials(p)
+
+
+def test_oversized_search_checkpoint_is_refused_before_reading(tmp_path):
+    from codesign.search.runner import _MAX_CHECKPOINT, _read_checkpoint
+
+    p = tmp_path / "checkpoint.json"
+    with open(p, "wb") as fh:
+        fh.truncate(_MAX_CHECKPOINT + 1)
+    with pytest.raises(ValueError, match="more than a checkpoint holds"):
+        _read_checkpoint(p)

@@ -187,6 +187,12 @@ class SearchSummary:
         return _jsonable(d)
 
 
+#: Longest trial line and largest checkpoint read (a trial is about 2 KiB; a checkpoint of 100,000 trials' cache a
+#: few tens of MiB).
+_MAX_LINE = 1 << 20
+_MAX_CHECKPOINT = 256 << 20
+
+
 def load_trials(path: str | os.PathLike[str], limit: int | None = None) -> list[dict[str, Any]]:
     """Read ``trials.jsonl`` (a file, or a folder holding one) into a list of trial records.
 
@@ -203,9 +209,12 @@ def load_trials(path: str | os.PathLike[str], limit: int | None = None) -> list[
         raise FileNotFoundError(f"no trials file at {p}")
     out: list[dict[str, Any]] = []
     with open(p, encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
+        # bounded lines (issue 16): a file without newlines is refused, never read whole into memory
+        for lineno, line in enumerate(iter(lambda: fh.readline(_MAX_LINE + 1), ""), 1):
             if limit is not None and len(out) >= limit:
                 break
+            if len(line) > _MAX_LINE:
+                raise ValueError(f"{p}:{lineno}: a line longer than {_MAX_LINE:,} characters is not a trial record")
             if not line.strip():
                 continue
             try:
@@ -220,6 +229,8 @@ def load_trials(path: str | os.PathLike[str], limit: int | None = None) -> list[
 
 def _read_checkpoint(path: Path) -> dict[str, Any]:
     """Load and check a checkpoint file; every problem is a ValueError naming the file."""
+    if path.stat().st_size > _MAX_CHECKPOINT:  # bounded (issue 16): refused before it is read
+        raise ValueError(f"{path}: {path.stat().st_size:,} bytes, more than a checkpoint holds ({_MAX_CHECKPOINT:,})")
     try:
         with open(path, encoding="utf-8") as fh:
             ckpt = json.load(fh)
