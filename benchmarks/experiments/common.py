@@ -85,7 +85,7 @@ def tag_of(args: argparse.Namespace) -> str:
 
 def joint_hardware(top: int, area_mm2: float = 62.0) -> tuple[list, dict]:
     """The hardware set H of NB201's joint truth: the union of the ``top`` fastest configurations of the whole
-    ``edgetpu-space`` within ``area_mm2``, for each of three representative cells (small, ResNet, all-3x3), each
+    ``edgetpu-space`` within ``area_mm2``, for each of two representative cells (a small one and the all-3x3 one), each
     costed on all of them."""
     import time
 
@@ -100,7 +100,6 @@ def joint_hardware(top: int, area_mm2: float = 62.0) -> tuple[list, dict]:
     all_hw = [space.decode(idx) for idx in np.ndindex(*space.cardinalities)]
     all_hw = [h for h in all_hw if h.area_mm2 <= area_mm2]
     reps = {"small": "|nor_conv_1x1~0|+|skip_connect~0|none~1|+|skip_connect~0|none~1|nor_conv_1x1~2|",
-            "resnet": sp.reference.arch_str,
             "large": "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"}
     chosen: dict[int, None] = {}
     info: dict[str, Any] = {"feasible_configs": len(all_hw), "top": top, "per_cell": {}}

@@ -7,7 +7,7 @@ Two settings, every controller (random, evolution, reinforce, ppo, tpe, nsga2), 
   enumerates every cell (``codesign.search.truth.true_front``);
 * joint: network + hardware on ``edgetpu-space`` (50,000 published configurations, 62 mm^2 area limit). The truth
   enumerates every cell on a hardware set H: the union of the ``--top`` fastest feasible configurations of the
-  whole space for each of three representative cells (small, medium, large), costed exhaustively over all 50,000.
+  whole space for each of two representative cells (a small one and the all-3x3 one), costed exhaustively over all 50,000.
   H is "large enough" when the front on the top half of H has the same hypervolume (reported).
 
 Reward: MnasNet soft on latency (target ``--target-ms``). Quality = HV(search front) / HV(true front), accuracy vs
@@ -59,7 +59,7 @@ def main() -> None:
         half = true_front("nb201", hws[: max(1, len(hws) // 2)], "nb201:cifar10")
         half_hv = truths["joint"].ratio(half.points[half.front])
         notes.append(f"joint: all 15,625 cells x {len(hws)} configurations H ({info['feasible_configs']} of the "
-                     f"50,000 within 62 mm^2; the {args.top} fastest for each of 3 representative cells, each costed "
+                     f"50,000 within 62 mm^2; the {args.top} fastest for each of 2 representative cells, each costed "
                      f"on all of them: {json.dumps(info['per_cell'])}); {truths['joint'].seconds:.0f} s; true front "
                      f"{len(truths['joint'].front)} designs, HV {truths['joint'].hypervolume:.4f}; the first half "
                      f"of H alone reaches {half_hv:.4f} of it")
@@ -117,6 +117,11 @@ def _plot(curves: dict, at: list[int], path: Path) -> None:
                 ax.fill_between(at, arr.min(axis=0), arr.max(axis=0), alpha=0.12)
         ax.axhline(0.95, ls="--", color="grey", lw=1)
         ax.set_xscale("log")
+        from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+        ax.xaxis.set_major_locator(FixedLocator(at))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xlabel("trials")
         ax.set_ylabel("HV(search front) / HV(true front)")
         ax.set_title(f"NB201 on {'edgetpu (fixed)' if setting == 'fixed' else 'edgetpu-space (joint)'}")

@@ -64,6 +64,16 @@ def _check_hw(hw: Any) -> SystolicArray:
     return hw
 
 
+def _no_mapper_for_systolic(mapper: Any) -> None:
+    """A SystolicArray's dataflow fixes its mapping: a mapper other than the default is refused, never ignored."""
+    if mapper is None:
+        return
+    m = _check_mapper(mapper)
+    if (m.metric, m.budget, m.patience, m.seed) != ("latency", 0, 0, 0):
+        raise ValueError(f"mapper options choose mappings on the Edge-TPU-like template; a SystolicArray's "
+                         f"dataflow fixes its mapping (got {m!r})")
+
+
 def _raise_status(code: int, layer_name: str, hw: SystolicArray) -> None:
     reason = _STATUS[code] if 0 <= code < len(_STATUS) else f"status {code}"
     if reason == "overflow":
@@ -189,6 +199,7 @@ def evaluate(x: Any, hw: Any, *, threads: int = 1, mapper: Any = None) -> Any:
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
         raise ValueError(f"threads must be an int >= 0, got {threads!r}")
     hw = _check_hw(hw)
+    _no_mapper_for_systolic(mapper)
     layers, names = _layers_array(x)
     status, ints, floats = _core.systolic_batch(layers, np.asarray([hw.to_row()]), threads)
     bad = np.flatnonzero(status[0])
@@ -313,6 +324,7 @@ def evaluate_batch(x: Any, hws: Any, *, threads: int = 0, mapper: Any = None, to
     if any(isinstance(h, EdgeTpuConfig) for h in hws):
         raise TypeError("hws must be all SystolicArray or all EdgeTpuConfig, got a mix; evaluate them in two calls")
     hws = [_check_hw(h) for h in hws]
+    _no_mapper_for_systolic(mapper)
     layers, names = _layers_array(x)
     archs = np.asarray([h.to_row() for h in hws], dtype=np.float64)
     if totals_only:
@@ -473,6 +485,29 @@ def _check_edgetpu(hw: Any) -> EdgeTpuConfig:
     return hw
 
 
+#: Edge-TPU outputs that are counts (cycles, MACs, bytes). The template computes them in doubles; the systolic
+#: model counts in checked int64. A count at or above 2**63 is reported as the systolic model reports it: status
+#: "overflow" for the layer (and for the network when only a total is that large), never a number such as
+#: 9.9e27 MACs (issue 16).
+_E_COUNTS = [i for n, i in _E_INDEX.items() if n in ("cycles", "macs", "ops") or n.endswith(("_cycles", "_bytes"))]
+_T_COUNTS = [EDGETPU_TOTALS.index(n) for n in ("cycles", "macs", "dram_bytes", "params_bytes",
+                                               "cached_params_bytes", "streamed_params_bytes")]
+_OVERFLOW = _STATUS.index("overflow")
+_INT64_LIMIT = 2.0 ** 63
+
+
+def _flag_overflow(status: np.ndarray, values: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """``status`` (A, L) with "overflow" where a layer's count, or a network total, is >= 2**63."""
+    status = np.array(status, copy=True)
+    with np.errstate(invalid="ignore"):
+        over = ~(values[:, :, _E_COUNTS] < _INT64_LIMIT).all(axis=2) & (status == 0)
+        status[over] = _OVERFLOW
+        net_over = ~(totals[:, _T_COUNTS] < _INT64_LIMIT).all(axis=1) & ~status.any(axis=1)
+    for a in np.flatnonzero(net_over):
+        status[a, int(np.argmax(values[a, :, _E_INDEX["cycles"]]))] = _OVERFLOW
+    return status
+
+
 def _edgetpu_run(x: Any, hws: list[EdgeTpuConfig], mapper: MapperOptions, threads: int) -> EdgeTpuBatchResult:
     layers, names = _layers_array(x)
     archs = np.asarray([h.to_row() for h in hws], dtype=np.float64)
@@ -480,11 +515,13 @@ def _edgetpu_run(x: Any, hws: list[EdgeTpuConfig], mapper: MapperOptions, thread
     energy = np.asarray(rows[:1] if all(r == rows[0] for r in rows) else rows, dtype=np.float64)
     metric, budget, patience, seed = mapper.args()
     status, values, totals = _core.edgetpu_batch(layers, archs, energy, metric, budget, patience, seed, threads)
-    return EdgeTpuBatchResult(hws, names, status, values, totals)
+    return EdgeTpuBatchResult(hws, names, _flag_overflow(status, values, totals), values, totals)
 
 
 def _explain(code: int, name: str, hw: Any) -> str:
     reason = _STATUS[code] if 0 <= code < len(_STATUS) else f"status {code}"
+    if reason == "overflow":  # worded as the systolic model's (_raise_status)
+        return f"layer {name!r}: cycle or access counts overflow int64 on {hw.name}"
     if reason == "no legal mapping":
         return (f"layer {name!r} has no legal mapping on {hw.name}: its smallest tile does not fit half the core "
                 f"memory ({hw.core_mem_kib:g} KiB) or half the PE memory ({hw.pe_mem_kib:g} KiB)")
@@ -516,7 +553,11 @@ def map_space(layer: Any, hw: EdgeTpuConfig, *, weights_cached: bool = True, inp
                                                  np.asarray(hw.energy_row()), weights_cached, input_spilled, output_spilled)
     if st:
         raise ValueError(_explain(st, layer.name, hw))
-    ok = status == 0
+    with np.errstate(invalid="ignore"):
+        fits = (values[:, _E_COUNTS] < _INT64_LIMIT).all(axis=1)
+    if not (fits & (status == 0)).any() and (status == 0).any():
+        raise ValueError(_explain(_OVERFLOW, layer.name, hw))
+    ok = (status == 0) & fits  # a mapping whose counts reach 2**63 is dropped, as the systolic model would refuse it
     out = {n: values[ok, i] for i, n in enumerate(EDGETPU_FIELDS)}
     out["mapping"] = np.array([_mapping_text(r) for r in values[ok]])
     return out
@@ -535,6 +576,8 @@ def map_layer(layer: Any, hw: EdgeTpuConfig, *, mapper: MapperOptions | None = N
                                          metric, budget, patience, seed)
     if st:
         raise ValueError(_explain(st, layer.name, hw))
+    if not (values[_E_COUNTS] < _INT64_LIMIT).all():
+        raise ValueError(_explain(_OVERFLOW, layer.name, hw))
     rec = {"name": layer.name, **dict(zip(EDGETPU_FIELDS, values.tolist()))}
     rec["mapping"] = _mapping_text(values)
     return rec

@@ -20,6 +20,7 @@ __all__ = [
     "DATAFLOWS",
     "PRESETS",
     "EDGETPU_PRESETS",
+    "PRESET_ALIASES",
     "EdgeTpuConfig",
     "Technology",
     "TECH_45NM",
@@ -211,16 +212,18 @@ class SystolicArray:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
 
 
-#: Built-in presets. ``google`` and ``scale`` mirror SCALE-Sim v3's bundled configs (TPU-v1-like 256x256 and
-#: its 32x32 example); ``tiny8x8`` and ``eyeriss`` likewise. TPU v1 runs at 700 MHz (Jouppi et al. 2017).
+#: Built-in systolic-array presets. ``google`` (also ``tpu-v1-systolic``) and ``scale`` mirror SCALE-Sim v3's
+#: bundled configs (TPU-v1-like 256x256 and its 32x32 example); ``tiny8x8`` and ``eyeriss-systolic`` likewise.
+#: TPU v1 runs at 700 MHz (Jouppi et al. 2017). Names of presets modelled on a real chip end in the cost model
+#: they use: ``-systolic`` here, ``-template`` for the Edge-TPU-like template (:data:`EDGETPU_PRESETS`).
 PRESETS: dict[str, SystolicArray] = {
     "systolic": SystolicArray(32, 32, "ws", 64, 64, 64, 10.0, name="systolic"),
     "google": SystolicArray(256, 256, "os", 6144, 6144, 2048, 10.0, clock_mhz=700.0, name="google"),
     "scale": SystolicArray(32, 32, "ws", 64, 64, 64, 10.0, name="scale"),
     "tiny8x8": SystolicArray(8, 8, "os", 16, 16, 16, 10.0, name="tiny8x8"),
-    "eyeriss": SystolicArray(12, 14, "ws", 36, 36, 36, 10.0, clock_mhz=200.0, name="eyeriss"),
+    "eyeriss-systolic": SystolicArray(12, 14, "ws", 36, 36, 36, 10.0, clock_mhz=200.0, name="eyeriss-systolic"),
 }
-PRESETS["tpu-v1"] = PRESETS["google"]
+PRESETS["tpu-v1-systolic"] = PRESETS["google"]
 
 
 @dataclass(frozen=True)
@@ -609,9 +612,9 @@ TECH_EYERISS = dataclasses.replace(
 #: activations (``activation_buffers`` = 1), 800 us per inference (host invocation over USB) and 15 us per layer
 #: (instruction issue and synchronisation; the slope between shallow MobileNet v1 and deep MobileNet v2).
 #: ``edgetpu-baseline`` is the published template baseline (4x4 PEs, 4 lanes, 64 SIMD, 2 MiB PE memory,
-#: 32 KiB core memory), on-SoC (no host overhead) with a 10 GB/s DRAM interface. ``tpu-v1-like`` is a
+#: 32 KiB core memory), on-SoC (no host overhead) with a 10 GB/s DRAM interface. ``tpu-v1-template`` is a
 #: 256x256 weight-stationary TPU v1 in template terms (28 MiB unified buffer + accumulators, 30 GB/s DDR3,
-#: 700 MHz; Jouppi et al. 2017). ``eyeriss-like`` mirrors Timeloop's Eyeriss exercise: 14x12 PEs of one 16-bit
+#: 700 MHz; Jouppi et al. 2017). ``eyeriss-template`` mirrors Timeloop's Eyeriss exercise: 14x12 PEs of one 16-bit
 #: MAC, 384 B weight scratchpads, a 128 KiB global buffer and its energy table (:data:`TECH_EYERISS`); the
 #: row-stationary dataflow itself is not reproduced by this template.
 EDGETPU_PRESETS: dict[str, EdgeTpuConfig] = {
@@ -620,12 +623,17 @@ EDGETPU_PRESETS: dict[str, EdgeTpuConfig] = {
                              name="edgetpu"),
     "edgetpu-baseline": EdgeTpuConfig(4, 4, 4, 64, core_mem_kib=32, pe_mem_kib=2048, io_bw_gbps=10.0, clock_mhz=500,
                                       layer_overhead_us=15.0, activation_buffers=1.0, name="edgetpu-baseline"),
-    "tpu-v1-like": EdgeTpuConfig(1, 1, 256, 256, core_mem_kib=256, pe_mem_kib=28 * 1024, io_bw_gbps=30.0, clock_mhz=700,
-                                 activation_buffers=1.0, name="tpu-v1-like"),
-    "eyeriss-like": EdgeTpuConfig(14, 12, 1, 1, core_mem_kib=0.375, pe_mem_kib=1.0, global_mem_kib=128, io_bw_gbps=1.6,
-                                  clock_mhz=200, data_type="bf16", activation_buffers=1.0, technology=TECH_EYERISS,
-                                  name="eyeriss-like"),
+    "tpu-v1-template": EdgeTpuConfig(1, 1, 256, 256, core_mem_kib=256, pe_mem_kib=28 * 1024, io_bw_gbps=30.0,
+                                     clock_mhz=700, activation_buffers=1.0, name="tpu-v1-template"),
+    "eyeriss-template": EdgeTpuConfig(14, 12, 1, 1, core_mem_kib=0.375, pe_mem_kib=1.0, global_mem_kib=128,
+                                      io_bw_gbps=1.6, clock_mhz=200, data_type="bf16", activation_buffers=1.0,
+                                      technology=TECH_EYERISS, name="eyeriss-template"),
 }
+
+#: Earlier preset names, kept as aliases (issue 16: ``tpu-v1`` / ``tpu-v1-like`` and ``eyeriss`` / ``eyeriss-like``
+#: differed by a suffix only and did not say which model they were).
+PRESET_ALIASES: dict[str, str] = {"tpu-v1": "tpu-v1-systolic", "eyeriss": "eyeriss-systolic",
+                                  "tpu-v1-like": "tpu-v1-template", "eyeriss-like": "eyeriss-template"}
 
 
 def preset(name: str, **overrides: Any) -> Any:
@@ -636,8 +644,10 @@ def preset(name: str, **overrides: Any) -> Any:
         ValueError: unknown name (the message lists the known ones).
     """
     key = str(name).lower()
+    key = PRESET_ALIASES.get(key, key)
     table: dict[str, Any] = {**PRESETS, **EDGETPU_PRESETS}
     if key not in table:
-        raise ValueError(f"unknown hardware preset {name!r}; known: {', '.join(sorted(table))}")
+        raise ValueError(f"unknown hardware preset {name!r}; systolic arrays: {', '.join(PRESETS)}; Edge-TPU-like "
+                         f"template: {', '.join(EDGETPU_PRESETS)} (older names: {', '.join(PRESET_ALIASES)})")
     hw = table[key]
     return hw.replace(**overrides) if overrides else hw

@@ -41,12 +41,10 @@ time, plus the running Pareto front.
 """
 from __future__ import annotations
 
-import ast
 import dataclasses
 import hashlib
 import json
 import math
-import operator
 import os
 import sys
 import time
@@ -57,6 +55,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .datafile import read_document
+from .where import compile_where
 from .runlock import holds_run_lock
 from .sweep_store import MANIFEST_VERSION, CsvStore, ParquetStore, read_parquet_dir
 
@@ -363,173 +363,14 @@ def load_space(spec: Any) -> SweepSpace:
         raise ValueError(f"unknown space {text!r}: give {', '.join(BUILTIN_SPACES)} or a .yaml/.toml/.json file")
     if not os.path.isfile(text):
         raise ValueError(f"space file {text!r} not found")
-    raw = Path(text).read_bytes()
-    try:
-        if suffix in (".yaml", ".yml"):
-            try:
-                import yaml
-            except ImportError:
-                raise ValueError(f"reading {text} needs PyYAML (pip install pyyaml)") from None
-            doc = yaml.safe_load(raw.decode())
-        elif suffix == ".toml":
-            import tomllib
-
-            doc = tomllib.loads(raw.decode())
-        else:
-            doc = json.loads(raw.decode())
-    except ValueError:
-        raise
-    except Exception as exc:  # yaml.YAMLError and friends
-        raise ValueError(f"{text}: malformed {suffix[1:].upper()}: {str(exc).splitlines()[0]}") from None
+    doc = read_document(text)
+    if isinstance(doc, dict) and ({"network", "hardware"} & set(doc)) and "grid" not in doc:
+        raise ValueError(f"{text}: this is a search space file ([network]/[hardware], for codesign search); "
+                         "codesign sweep takes a sweep space file with base and grid (see README, 'Space files')")
     space = _space_from_doc(doc, where=text)
     if not doc.get("name"):
         space = SweepSpace(os.path.splitext(os.path.basename(text))[0], space.base, space.grid)
     return space
-
-
-# ============================================================================================================
-# The where-expression: a safe, vectorised expression over configuration fields
-# ============================================================================================================
-_BINOPS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide,
-           ast.FloorDiv: np.floor_divide, ast.Mod: np.mod, ast.Pow: np.power}
-_CMPOPS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-           ast.Gt: operator.gt, ast.GtE: operator.ge}
-
-
-def _where_error(expr: str, msg: str) -> ValueError:
-    return ValueError(f"--where {expr!r}: {msg}")
-
-
-def compile_where(expr: str, names: Iterable[str]) -> Callable[[dict[str, Any]], np.ndarray]:
-    """Compile a filter over configuration fields into a vectorised predicate ``f(values) -> bool array``.
-
-    Allowed: field names, numbers and strings, ``+ - * / // % **``, unary ``- +``, comparisons
-    (``== != < <= > >=``, chained), ``in`` / ``not in`` a list or tuple of constants, ``and``, ``or``, ``not``,
-    parentheses. Nothing else (no calls, attributes, subscripts, lambdas): the expression is parsed with
-    :mod:`ast` and interpreted with numpy, never ``eval``-ed. Example:
-    ``"pe_x * pe_y * lanes * simd >= 2048 and io_bw_gbps in (10, 20) and not pe_x == 6"``.
-
-    Raises:
-        ValueError: a syntax error, an unknown field (the known ones are listed), a construct that is not
-        allowed, or an expression that is not a condition.
-    """
-    if not isinstance(expr, str) or not expr.strip():
-        raise ValueError(f"--where must be a non-empty expression, got {expr!r}")
-    names = tuple(names)
-    known = set(names)
-    try:
-        tree = ast.parse(expr.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise _where_error(expr, f"syntax error at column {exc.offset}: {exc.msg}") from None
-
-    def check(node: ast.AST, boolean: bool) -> None:
-        """Validate once up front, so errors name the construct before any data is touched."""
-        if isinstance(node, ast.BoolOp):
-            for v in node.values:
-                check(v, True)
-        elif isinstance(node, ast.UnaryOp):
-            if isinstance(node.op, ast.Not):
-                check(node.operand, True)
-            elif isinstance(node.op, (ast.USub, ast.UAdd)):
-                check(node.operand, False)
-            else:
-                raise _where_error(expr, f"operator {type(node.op).__name__} is not allowed")
-        elif isinstance(node, ast.Compare):
-            check(node.left, False)
-            for op, right in zip(node.ops, node.comparators):
-                if isinstance(op, (ast.In, ast.NotIn)):
-                    if not isinstance(right, (ast.Tuple, ast.List, ast.Set)) or not all(
-                            isinstance(e, ast.Constant) and isinstance(e.value, (int, float, str))
-                            and not isinstance(e.value, bool) for e in right.elts):
-                        raise _where_error(expr, "'in' needs a list of constants, e.g. pe_x in (2, 4)")
-                elif type(op) in _CMPOPS:
-                    check(right, False)
-                else:
-                    raise _where_error(expr, f"comparison {type(op).__name__} is not allowed")
-        elif isinstance(node, ast.BinOp):
-            if type(node.op) not in _BINOPS:
-                raise _where_error(expr, f"operator {type(node.op).__name__} is not allowed")
-            check(node.left, False)
-            check(node.right, False)
-        elif isinstance(node, ast.Name):
-            if node.id not in known:
-                raise _where_error(expr, f"unknown field {node.id!r}; fields: {', '.join(names)}")
-        elif isinstance(node, ast.Constant):
-            if not isinstance(node.value, (bool, int, float, str)):
-                raise _where_error(expr, f"constant {node.value!r} is not allowed")
-        else:
-            raise _where_error(expr, f"{type(node).__name__} is not allowed (only fields, numbers, strings, "
-                                     "arithmetic, comparisons, in, and/or/not)")
-
-    check(tree.body, True)
-    if not isinstance(tree.body, (ast.Compare, ast.BoolOp)) and not (
-            isinstance(tree.body, ast.UnaryOp) and isinstance(tree.body.op, ast.Not)) and not (
-            isinstance(tree.body, ast.Constant) and isinstance(tree.body.value, bool)):
-        raise _where_error(expr, "must be a condition (a comparison, or conditions joined by and/or/not)")
-
-    def const(v: Any) -> Any:
-        if isinstance(v, bool):
-            return np.bool_(v)
-        if isinstance(v, int):
-            return np.int64(v) if -(1 << 63) <= v < (1 << 63) else np.float64(v)
-        if isinstance(v, float):
-            return np.float64(v)
-        return v
-
-    def ev(node: ast.AST, env: dict[str, Any]) -> Any:
-        if isinstance(node, ast.BoolOp):
-            vals = [np.asarray(ev(v, env), dtype=bool) for v in node.values]
-            fn = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
-            out = vals[0]
-            for v in vals[1:]:
-                out = fn(out, v)
-            return out
-        if isinstance(node, ast.UnaryOp):
-            v = ev(node.operand, env)
-            if isinstance(node.op, ast.Not):
-                return np.logical_not(np.asarray(v, dtype=bool))
-            return np.negative(v) if isinstance(node.op, ast.USub) else np.positive(v)
-        if isinstance(node, ast.Compare):
-            left = ev(node.left, env)
-            out: Any = True
-            for op, right_node in zip(node.ops, node.comparators):
-                if isinstance(op, (ast.In, ast.NotIn)):
-                    choices = [e.value for e in right_node.elts]  # type: ignore[attr-defined]
-                    res = np.isin(np.asarray(left, dtype=object if isinstance(choices[0], str) else None), choices)
-                    res = np.logical_not(res) if isinstance(op, ast.NotIn) else res
-                    right = left
-                else:
-                    right = ev(right_node, env)
-                    try:
-                        res = _CMPOPS[type(op)](left, right)
-                    except TypeError as exc:
-                        raise _where_error(expr, f"cannot compare: {exc}") from None
-                out = np.logical_and(out, res)
-                left = right
-            return out
-        if isinstance(node, ast.BinOp):
-            a, b = ev(node.left, env), ev(node.right, env)
-            try:
-                return _BINOPS[type(node.op)](a, b)
-            except TypeError as exc:
-                raise _where_error(expr, f"bad operands: {exc}") from None
-        if isinstance(node, ast.Name):
-            return env[node.id]
-        if isinstance(node, ast.Constant):
-            return const(node.value)
-        raise _where_error(expr, f"{type(node).__name__} is not allowed")  # pragma: no cover (checked above)
-
-    def predicate(values: dict[str, Any], n: int | None = None) -> np.ndarray:
-        if n is None:
-            n = max((np.size(v) for v in values.values() if np.ndim(v) > 0), default=1)
-        with np.errstate(all="ignore"):
-            out = ev(tree.body, values)
-        out = np.asarray(out)
-        if out.dtype != bool:
-            raise _where_error(expr, "must be a condition (a comparison, or conditions joined by and/or/not)")
-        return np.broadcast_to(out, (n,)).copy() if out.shape != (n,) else out
-
-    return predicate
 
 
 # ============================================================================================================
@@ -954,8 +795,15 @@ def _progress(enabled: bool, total: int, done: int, label: str) -> Any:
             speed = task.finished_speed or task.speed
             return Text(f"{speed:,.0f} configs/s" if speed else "- configs/s", no_wrap=True)
 
-    prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True, width=max(Console(stderr=True).width, 120)), transient=False)
+    console = Console(stderr=True)
+    if not console.is_terminal:  # a pipe or a log: plain lines (the bar would draw nothing until the end)
+        from .progress import PlainProgress
+
+        prog: Any = PlainProgress(label, "configurations", min_interval_s=1.0)
+    else:
+        prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True, width=max(
+                            console.width, 120)), transient=False)
     prog.start()
     prog.add_task(label, total=total, completed=done)
     return prog
@@ -1018,6 +866,9 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
         raise ValueError(f"--workers must be an int >= 1, got {workers!r}")
     if scheduler is not None and (not isinstance(scheduler, str) or "://" not in scheduler):
         raise ValueError(f"--scheduler must be an address such as tcp://HOST:8786, got {scheduler!r}")
+    if space.kind != "edgetpu" and dataclasses.replace(mapper, threads=0) != MapperOptions():
+        raise ValueError(f"--metric, --budget, --patience and --mapper-seed choose mappings on the Edge-TPU-like "
+                         f"template; {space.name} holds systolic arrays, whose dataflow fixes the mapping")
     metric_cols = EDGETPU_METRICS if space.kind == "edgetpu" else SYSTOLIC_METRICS
     objectives = tuple(objectives) if objectives else DEFAULT_OBJECTIVES[space.kind]
     for o in objectives:
@@ -1197,9 +1048,21 @@ def read_sweep(out: str | os.PathLike[str], *, columns: list[str] | None = None)
         raise ValueError(f"{path}: no such sweep output")
     if path.is_dir():
         return pd.concat(read_parquet_dir(path, columns), ignore_index=True)
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path, columns=columns)
-    df = pd.read_csv(path, usecols=columns, keep_default_na=False, na_values=[""], dtype={"reason": str, "network": str})
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path, columns=columns)
+        df = pd.read_csv(path, usecols=columns, keep_default_na=False, na_values=[""],
+                         dtype={"reason": str, "network": str})
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a CSV results table (byte {exc.start} is not UTF-8 text)") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"{path}: not a results table ({first[:200]})") from None
+    except Exception as exc:  # pyarrow's errors for a damaged Parquet file
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"{path}: not a readable Parquet file ({first[:200]})") from None
     if "reason" in df:
         df["reason"] = df["reason"].fillna("")
     return df

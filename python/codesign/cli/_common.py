@@ -36,10 +36,29 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
+def require(command: str, extra: str, *modules: str) -> None:
+    """Fail with one line naming the extra to install when one of ``modules`` cannot be imported."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            fail(f"codesign {command} needs {name}: pip install 'codesign[{extra}]'")
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none)."""
     text = str(exc)
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for an error: ``PATH: reason`` for an OSError that names a file (permission denied, a directory
+    where a file was expected, ...), else the first line of the message."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or type(exc).__name__}"
+    return first_line(exc)
 
 
 def frame_table(df: Any, columns: list[str], title: str) -> Table:

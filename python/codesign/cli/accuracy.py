@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ._common import error_line
 from ._common import fail as _fail
 
 __all__ = ["register"]
@@ -101,11 +102,12 @@ def register(app: typer.Typer) -> None:
         if fmt not in ("table", "json"):
             _fail(f"--format must be table or json, got {fmt!r}")
         try:
-            from ..evaluation.training import TrainSettings, train_network
+            from ..evaluation.training import TrainSettings, check_device, train_network
         except ImportError as exc:
-            _fail(f"train needs torch, torchvision and timm (pip install 'codesign[search]'): {exc}")
+            _fail(f"train needs torch, torchvision and timm (pip install 'codesign[train]'): {exc}")
             return
         try:
+            check_device(device)
             settings = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer=opt, lr=lr,
                                      weight_decay=weight_decay, warmup_epochs=warmup_epochs,
                                      label_smoothing=label_smoothing, ema_decay=ema_decay, amp=amp, seed=seed,
@@ -114,8 +116,8 @@ def register(app: typer.Typer) -> None:
                                 max_per_class=max_per_class, holdout_per_class=holdout_per_class,
                                 split_seed=split_seed, eval_split=eval_split, settings=settings, resume=resume,
                                 overwrite=overwrite, progress=progress, device=device, act=act)
-        except (ValueError, FileNotFoundError, FloatingPointError) as exc:
-            _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        except (ValueError, OSError, FloatingPointError) as exc:
+            _fail(error_line(exc))
             return
         if not _main_process():
             return
@@ -164,17 +166,18 @@ def register(app: typer.Typer) -> None:
             if v < 1:
                 _fail(f"{name} must be >= 1, got {v}")
         try:
-            from ..evaluation.training import evaluate_network
+            from ..evaluation.training import check_device, evaluate_network
         except ImportError as exc:
-            _fail(f"eval needs torch, torchvision and timm (pip install 'codesign[search]'): {exc}")
+            _fail(f"eval needs torch, torchvision and timm (pip install 'codesign[train]'): {exc}")
             return
         try:
+            check_device(device)
             res = evaluate_network(network, data, checkpoint=checkpoint, resolution=resolution, crop_pct=crop_pct,
                                    split=split, classes=_classes(classes), max_per_class=max_per_class,
                                    batch_size=batch_size, workers=workers, device=device, ema=ema, progress=progress,
                                    act=act)
-        except (ValueError, FileNotFoundError) as exc:
-            _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        except (ValueError, OSError) as exc:
+            _fail(error_line(exc))
             return
         if not _main_process():
             return

@@ -16,10 +16,10 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
+from ._common import error_line
 from ._common import fail as _fail
-from ._common import fmt as _fmt
+from .layer_tables import render_edgetpu, render_systolic
 
 err = Console(stderr=True)
 
@@ -123,66 +123,12 @@ def load_hardware(hw: str, overrides: dict[str, Any]) -> Any:
     return base.replace(**changes) if changes else base
 
 
-def render_table(cost: Any, title: str, console: Console) -> None:
-    cols = ("name", "macs", "row_folds", "col_folds", "cycles", "stall_cycles", "mapping_efficiency",
-            "compute_utilization", "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes", "ifmap_dram_reads",
-            "filter_dram_reads", "ofmap_dram_writes", "latency_ms")
-    heads = ("layer", "MACs", "row folds", "col folds", "cycles", "stalls", "map eff", "util",
-             "ifmap SRAM rd", "filter SRAM rd", "ofmap SRAM wr", "ifmap DRAM rd", "filter DRAM rd", "ofmap DRAM wr", "ms")
-    table = Table(title=title, header_style="bold", show_lines=False, pad_edge=False)
-    for i, h in enumerate(heads):
-        # numbers fold onto a second line rather than being cut with an ellipsis when the terminal is narrow
-        table.add_column(h, justify="left" if i == 0 else "right", no_wrap=i == 0, overflow="fold")
-    for rec in cost.layers:
-        table.add_row(*[escape(_fmt(rec[c])) for c in cols])
-    console.print(table)
-    t = cost.totals
-    tot = Table(title="totals", show_header=False, header_style="bold")
-    tot.add_column("metric")
-    tot.add_column("value", justify="right")
-    for key in ("layers", "macs", "stall_free_cycles", "stall_cycles", "cycles", "latency_ms", "compute_utilization",
-                "overall_utilization", "mapping_efficiency", "sram_accesses", "dram_accesses", "dram_bytes"):
-        tot.add_row(key, _fmt(t[key]))
-    console.print(tot)
-
-
 EDGETPU_COLUMNS = (
     "name", "macs", "ops", "cycles", "compute_cycles", "vector_cycles", "io_cycles", "fill_cycles", "overhead_cycles",
     "utilization", "bound", "energy_pj", "mac_pj", "core_w_pj", "pe_i_pj", "pe_o_pj", "onchip_w_pj", "dram_w_pj",
     "dram_i_pj", "dram_o_pj", "leak_pj", "dram_w_bytes", "dram_i_bytes", "dram_o_bytes", "weights_cached", "mapping",
     "latency_ms",
 )
-
-
-def render_edgetpu_table(cost: Any, title: str, console: Console) -> None:
-    cols = ("name", "macs", "cycles", "compute_cycles", "io_cycles", "utilization", "bound", "energy_pj", "dram_w_bytes",
-            "dram_i_bytes", "dram_o_bytes", "mapping", "latency_ms")
-    heads = ("layer", "MACs", "cycles", "compute", "I/O", "util", "bound", "energy pJ", "DRAM W B", "DRAM I B",
-             "DRAM O B", "mapping (PEx/PEy/lane/SIMD, tiles, order, lanes)", "ms")
-    table = Table(title=title, header_style="bold", pad_edge=False)
-    for i, h in enumerate(heads):
-        table.add_column(h, justify="left" if i in (0, 6, 11) else "right", no_wrap=i == 0, overflow="fold")
-    for rec in cost.layers:
-        row = []
-        for c in cols:
-            v = rec[c]
-            if c == "mapping" and not rec["macs"]:
-                v = "- (vector unit)"
-            elif c != "utilization" and isinstance(v, float) and v.is_integer():
-                v = int(v)
-            row.append(escape(_fmt(v)))
-        table.add_row(*row)
-    console.print(table)
-    t = cost.totals
-    tot = Table(title="totals", show_header=False)
-    tot.add_column("metric")
-    tot.add_column("value", justify="right")
-    for key in ("layers", "macs", "cycles", "latency_ms", "utilization", "energy_mj", "mac_pj", "core_w_pj", "pe_i_pj",
-                "pe_o_pj", "onchip_w_pj", "dram_w_pj", "dram_i_pj", "dram_o_pj", "leak_pj", "edp_mj_ms", "dram_bytes",
-                "params_bytes", "cached_params_bytes", "streamed_params_bytes", "memory_bound_layers", "area_mm2"):
-        v = t[key]
-        tot.add_row(key, _fmt(int(v) if isinstance(v, float) and v.is_integer() and key != "utilization" else v))
-    console.print(tot)
 
 
 def cost_records(cost: Any) -> list[dict[str, Any]]:
@@ -192,8 +138,9 @@ def cost_records(cost: Any) -> list[dict[str, Any]]:
 
 def evaluate(
     network: str = typer.Option("mobilenetv2_100", "--network", "-n", help="timm model name or SCALE-Sim topology CSV"),
-    hw: str = typer.Option("systolic", "--hw", help="hardware preset (systolic, google/tpu-v1, scale, tiny8x8, eyeriss; "
-                           "edgetpu, edgetpu-baseline, tpu-v1-like, eyeriss-like) or a SCALE-Sim .cfg"),
+    hw: str = typer.Option("systolic", "--hw", help="hardware preset (systolic arrays: systolic, google = "
+                           "tpu-v1-systolic, scale, tiny8x8, eyeriss-systolic; Edge-TPU-like template: edgetpu, "
+                           "edgetpu-baseline, tpu-v1-template, eyeriss-template) or a SCALE-Sim .cfg"),
     rows: Optional[int] = typer.Option(None, help="PE rows (override)"),
     cols: Optional[int] = typer.Option(None, help="PE columns (override)"),
     dataflow: Optional[str] = typer.Option(None, help="os, ws or is (override)"),
@@ -218,7 +165,10 @@ def evaluate(
                                                         "model's own (pretrained_cfg input_size)"),
     batch: int = typer.Option(1, help="batch size N for timm networks"),
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write csv/json here instead of stdout"),
+    wide: bool = typer.Option(False, "--wide", help="table: every column, full numbers (default: the columns that "
+                              "fit the width, 80 in a pipe, numbers shortened)"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the table, csv or json here instead "
+                                          "of stdout (missing folders are made)"),
     no_cache: bool = typer.Option(False, "--no-cache", help="trace the timm network again, ignoring the workload "
                                   "cache ($CODESIGN_CACHE_DIR or ~/.cache/codesign)"),
 ) -> None:
@@ -239,34 +189,43 @@ def evaluate(
         from ..cost import MapperOptions
         from ..cost import evaluate as run
 
-        if type(hardware).__name__ == "SystolicArray" and (metric != "latency" or budget != 0):
-            raise UsageError(f"--metric and --budget choose mappings on the Edge-TPU template; {hw!r} is a systolic "
-                             f"array, whose dataflow fixes the mapping (got --metric {metric}, --budget {budget})")
+        if type(hardware).__name__ == "SystolicArray" and (metric != "latency" or budget != 0 or seed != 0):
+            raise UsageError(f"--metric, --budget and --seed choose mappings on the Edge-TPU template; {hw!r} is a "
+                             f"systolic array, whose dataflow fixes the mapping (got --metric {metric}, --budget "
+                             f"{budget}, --seed {seed})")
         mapper = MapperOptions(metric=metric, budget=budget, seed=seed)
         workload = load_workload(network, resolution, batch, cache=not no_cache)
         cost = run(workload, hardware, mapper=mapper)
-    except (UsageError, ValueError, TypeError, FileNotFoundError) as exc:
-        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except (UsageError, ValueError, TypeError, OSError) as exc:
+        _fail(error_line(exc))
         return
+    if output is not None:
+        try:
+            Path(output).parent.mkdir(parents=True, exist_ok=True)  # one policy: missing output folders are made
+        except OSError as exc:
+            _fail(f"--output {str(output)!r}: cannot make its folder ({exc.strerror or exc})")
     if fmt == "table":
-        if output is None:
-            probe = Console()  # a terminal: its own width (numbers fold); a pipe or file: wide enough for every column
-            console = probe if probe.is_terminal else Console(width=160)
-        else:
-            try:
-                console = Console(file=open(output, "w"), width=240)
-            except OSError as exc:
-                _fail(f"--output {str(output)!r}: cannot write ({exc.strerror or exc})")
-                return
+        try:
+            sink = open(output, "w", encoding="utf-8") if output is not None else None
+        except OSError as exc:
+            _fail(f"--output {str(output)!r}: cannot write ({exc.strerror or exc})")
+            return
+        # a terminal: its width; a pipe or a file: rich's 80 columns (--wide: every column, any width)
+        console = Console(file=sink, width=100_000 if wide else None)
+        render = render_systolic if type(cost).__name__ == "NetworkCost" else render_edgetpu
         shape = getattr(workload, "input_shape", None)  # the input the layers were traced with, when known
         shown = f"{workload.name} (input {'x'.join(map(str, shape))})" if shape else workload.name
-        if type(cost).__name__ == "NetworkCost":
-            render_table(cost, f"{shown} on {hardware.name}: {hardware.rows}x{hardware.cols} {hardware.dataflow}, "
-                               f"{hardware.clock_mhz:g} MHz", console)
+        if render is render_systolic:
+            title = (f"{shown} on {hardware.name}: {hardware.rows}x{hardware.cols} {hardware.dataflow}, "
+                     f"{hardware.clock_mhz:g} MHz")
         else:
-            render_edgetpu_table(cost, f"{shown} on {hardware.name}: {hardware.pe_x}x{hardware.pe_y} PEs x "
-                                       f"{hardware.lanes} lanes x {hardware.simd} SIMD, {hardware.clock_mhz:g} MHz, "
-                                       f"{hardware.data_type}; mapper metric {metric}", console)
+            title = (f"{shown} on {hardware.name}: {hardware.pe_x}x{hardware.pe_y} PEs x {hardware.lanes} "
+                     f"lanes x {hardware.simd} SIMD, {hardware.clock_mhz:g} MHz, {hardware.data_type}; mapper "
+                     f"metric {metric}")
+        render(cost, title, console, wide=wide)
+        if sink is not None:
+            sink.close()
+            err.print(f"wrote {escape(str(output))}")
         return
     records = cost_records(cost)
     if fmt == "json":

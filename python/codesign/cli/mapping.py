@@ -13,10 +13,12 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from ._common import error_line
 from ._common import fail as _fail
 from ._common import first_line as _first_line
 from ._common import fmt as _fmt
 from ._common import frame_table as _table
+from ._common import require
 
 err = Console(stderr=True)
 
@@ -44,7 +46,9 @@ def map_command(
     rows: Optional[int] = typer.Option(None, help="systolic: PE rows (override)"),
     cols: Optional[int] = typer.Option(None, help="systolic: PE columns (override)"),
 ) -> None:
-    """Best mapping of one layer on one accelerator and the top-k alternatives with their costs; --all dumps the map space."""
+    """Best mapping of one layer on one accelerator and the top-k alternatives with their costs; --all dumps the
+    map space. Needs the map extra (pandas; pyarrow for a Parquet --all)."""
+    require("map", "map", "pandas")
     from .evaluate import UsageError, load_hardware
     from ..cost import MapperOptions
     from ..mapping_study import map_study, parse_layer
@@ -57,10 +61,13 @@ def map_command(
         the_layer = parse_layer(layer)
         hardware = load_hardware(hw, dict(pe_x=pe_x, pe_y=pe_y, lanes=lanes, simd=simd, core_mem_kib=core_mem_kib,
                                           pe_mem_kib=pe_mem_kib, io_bw_gbps=io_bw_gbps, rows=rows, cols=cols))
+        if type(hardware).__name__ == "SystolicArray" and (budget != 0 or seed != 0):
+            raise UsageError(f"--budget and --seed sample the Edge-TPU mapper's map space; {hw!r} is a systolic "
+                             f"array, whose whole map space (three dataflows) is always shown")
         study = map_study(the_layer, hardware, metric=metric, dataflow=dataflow,
                           mapper=MapperOptions(metric=metric, budget=budget, seed=seed))
-    except (UsageError, ValueError, TypeError, FileNotFoundError) as exc:
-        _fail(_first_line(exc))
+    except (UsageError, ValueError, TypeError, OSError) as exc:
+        _fail(error_line(exc))
         return
     space = study.space
     if dump_all:
@@ -114,7 +121,9 @@ def plot_command(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="PNG path (default: RESULTS_X.png next to it)"),
     title: Optional[str] = typer.Option(None, "--title", help="figure title"),
 ) -> None:
-    """Plot latency/energy (or any metric) against a swept parameter: every point, best and median per value (PNG)."""
+    """Plot latency/energy (or any metric) against a swept parameter: every point, best and median per value
+    (PNG). Needs the plot extra (pandas, matplotlib; pyarrow for Parquet)."""
+    require("plot", "plot", "pandas", "matplotlib")
     from ..mapping_study import plot_sweep, read_table
 
     try:
@@ -122,8 +131,8 @@ def plot_command(
         ys = [c.strip() for c in y.split(",") if c.strip()] if y else None
         target = out or results.with_name(f"{results.stem}_{x}.png")
         path = plot_sweep(df, x, y=ys, out=target, network=network, title=title)
-    except (ValueError, TypeError, FileNotFoundError, ImportError, OSError) as exc:
-        _fail(_first_line(exc))
+    except (ValueError, TypeError, ImportError, OSError) as exc:
+        _fail(error_line(exc))
         return
     err.print(f"wrote {path}")
 

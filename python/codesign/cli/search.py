@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ._common import error_line
 from ._common import fail as _fail
 from ._common import fmt as _fmt
 
@@ -29,6 +30,24 @@ RECORDED_OPTIONS: tuple[str, ...] = (
     "area_limit_mm2", "budget", "batch_size", "population", "sample_size", "lr", "accuracy", "proxy_steps",
     "networks", "aggregate", "network_target", "fixed_hw", "phase_split", "seed")
 COMMAND_FILE = "command.json"
+_INT_OPTIONS = ("budget", "batch_size", "population", "sample_size", "proxy_steps", "seed")
+_FLOAT_OPTIONS = ("target_energy_mj", "target_edp", "lr", "phase_split")
+
+
+def _check_recorded(path: Path, key: str, value: Any) -> None:
+    """A recorded option has the type its command-line option has (else one line naming the file and key)."""
+    if key in _INT_OPTIONS:
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif key in _FLOAT_OPTIONS:
+        ok = (value is None and key != "phase_split") or (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                                          and math.isfinite(value))
+        kind = "a finite number"
+    elif key == "network_target":
+        ok, kind = value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value)), "a list of text"
+    else:
+        ok, kind = value is None or isinstance(value, str), "text"
+    if not ok:
+        _fail(f"{path}: option {key!r} must be {kind}, got {json.dumps(value)[:60]}; correct or delete the file")
 
 
 def _read_command(folder: Path) -> dict[str, Any]:
@@ -38,6 +57,8 @@ def _read_command(folder: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
+        if path.stat().st_size > 1 << 20:
+            raise ValueError("larger than 1 MiB")
         doc = json.loads(path.read_text(encoding="utf-8"))
         opts = doc["options"]
         if not isinstance(opts, dict):
@@ -45,6 +66,9 @@ def _read_command(folder: Path) -> dict[str, Any]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         _fail(f"--resume {folder}: {path} is not a codesign search command file ({exc}); delete it to resume "
               f"with the options given on the command line")
+    for k, v in opts.items():
+        if k in RECORDED_OPTIONS:
+            _check_recorded(path, k, v)
     return {k: v for k, v in opts.items() if k in RECORDED_OPTIONS}
 
 
@@ -67,7 +91,7 @@ def _number_or_auto(name: str, text: Optional[str]) -> Any:
         v = float(text)
     except ValueError:
         _fail(f"{name} must be a number, 'auto' or 'none', got {text!r}")
-    if not v > 0:
+    if not (v > 0 and math.isfinite(v)):
         _fail(f"{name} must be > 0, got {text}")
     return v
 
@@ -176,6 +200,16 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
             _fail(f"{name} must be > 0, got {value}")
     if threads < 0:
         _fail(f"--threads must be >= 0, got {threads}")
+    from ..search.policy import MAX_LR
+
+    for name, value in (("--lr", lr), ("--target-energy-mj", target_energy_mj), ("--target-edp", target_edp),
+                        ("--time-limit-s", time_limit_s)):
+        if value is not None and not math.isfinite(value):
+            _fail(f"{name} must be a finite number, got {value}")
+    if "lr" in given and controller not in ("reinforce", "ppo"):
+        _fail(f"--lr applies to --controller reinforce and ppo (their policy's Adam step), not {controller}")
+    if lr is not None and lr > MAX_LR:
+        _fail(f"--lr must be <= {MAX_LR:g} (an Adam step moves each policy logit by about lr), got {lr:g}")
     from ..search.runner import CONTROLLERS, STRATEGIES
 
     if strategy not in STRATEGIES:
@@ -254,7 +288,7 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
                 if isinstance(load_space_file(space), JointSpace):
                     hw = None
             except (ValueError, OSError) as exc:
-                msg = str(exc).splitlines()[0]
+                msg = error_line(exc)
                 _fail(msg if msg.startswith(str(space)) else f"--space {space}: {msg}")  # the path once
     kwargs: dict[str, Any] = dict(
         budget=budget, batch_size=batch_size, population=population, sample_size=sample_size, seed=seed,
@@ -304,7 +338,7 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
             _fail(str(exc).splitlines()[0])
             return
         except (ValueError, TypeError, OSError, KeyError) as exc:
-            text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+            text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else error_line(exc)
             _fail(text.splitlines()[0] if text else type(exc).__name__)
             return
         if resume is not None:  # the resumed run was accepted: its options (e.g. a larger --budget) are now the run's

@@ -10,9 +10,10 @@ from typing import Any, List, Optional
 import typer
 from rich.console import Console
 
+from ._common import error_line
 from ._common import fail as _fail
-from ._common import first_line as _first_line
 from ._common import frame_table as _table
+from ._common import require
 
 err = Console(stderr=True)
 
@@ -48,7 +49,13 @@ def sweep_command(
     resolution: int = typer.Option(224, "--resolution", help="input resolution for timm networks (px)"),
     batch: int = typer.Option(1, "--batch", help="batch size N for timm networks"),
 ) -> None:
-    """Sweep a hardware space for one or more networks: batched, streamed to Parquet/CSV, resumable, Dask-ready; prints the Pareto front."""
+    """Sweep a hardware space for one or more networks: batched, streamed to Parquet/CSV, resumable, Dask-ready;
+    prints the Pareto front. Needs the sweep extra (pandas; pyarrow for Parquet output, dask for --workers)."""
+    require("sweep", "sweep", "pandas")
+    if not (fmt == "csv" or (fmt is None and out.suffix.lower() == ".csv")):
+        require("sweep", "sweep", "pyarrow")
+    if workers is not None or scheduler is not None:
+        require("sweep", "sweep", "dask.distributed")
     from ..cost import MapperOptions
     from ..sweep import sweep
 
@@ -64,8 +71,8 @@ def sweep_command(
                         overwrite=overwrite, chunk_size=chunk_size, threads=threads, mapper=mapper,
                         scheduler=scheduler, workers=workers, objectives=objs, progress=progress,
                         resolution=resolution, batch=batch)
-    except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
-        _fail(_first_line(exc))
+    except (ValueError, TypeError, ImportError, OSError) as exc:
+        _fail(error_line(exc))
         return
     console = Console(width=max(Console().width, 160))
     resumed = f", {summary.chunks_skipped} resumed" if summary.chunks_skipped else ""

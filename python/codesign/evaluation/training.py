@@ -16,7 +16,8 @@ The recipe (the pieces are timm's and torch's, as in timm's ``train.py``):
 * top-1 and top-5 accuracy on the evaluation set after every epoch;
 * multi-GPU data parallelism under ``torchrun`` (``DistributedDataParallel``, NCCL on GPUs, gloo on CPUs; one
   process per device, ``batch_size`` per process); a single process otherwise;
-* a checkpoint (``out_dir/last.pt``: model, optimizer, grad scaler, EMA, epoch, update count, history) written
+* a checkpoint (``out_dir/last.pt``: model, optimizer, grad scaler, EMA, epoch, update count, history; its SHA-256
+  in ``out_dir/manifest.json``, checked on resume and by :func:`load_checkpoint`) written
   atomically after every epoch, and exact resume: every epoch reseeds torch, numpy and Python's ``random`` and
   the data order from ``(seed, epoch, rank)``, so an interrupted run resumed from its checkpoint ends with the
   same weights as an uninterrupted one (bit-identical on CPU with the same thread count);
@@ -44,6 +45,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from ..runlock import holds_run_lock
+from . import checkpoint_manifest
 from .imagenet import SkipCounter, collate_skip
 
 __all__ = [
@@ -298,6 +300,28 @@ class DistInfo:
         return self.rank == 0
 
 
+def check_device(device: str | torch.device | None) -> torch.device | None:
+    """``device`` as a torch.device (None stays None), refused with a ValueError naming it when it is not cpu,
+    cuda or cuda:N, or when that GPU is not there (``torch.cuda.is_available()``, ``torch.cuda.device_count()``)."""
+    if device is None:
+        return None
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"--device {str(device)[:40]!r}: not a device (cpu, cuda or cuda:N)") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {str(device)[:40]!r}: training and evaluation run on cpu or cuda (cuda:N), "
+                         f"not {dev.type}")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {device}: no CUDA GPU is available to this torch "
+                             f"({torch.__version__}); use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"--device {device}: there are {torch.cuda.device_count()} CUDA GPU(s) "
+                             f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
+    return dev
+
+
 def init_distributed(device: str | torch.device | None = None) -> DistInfo:
     """Join the process group ``torchrun`` describes (env ``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``,
     ``MASTER_ADDR``, ``MASTER_PORT``), or run as one process when ``WORLD_SIZE`` is unset.
@@ -305,7 +329,7 @@ def init_distributed(device: str | torch.device | None = None) -> DistInfo:
     The backend is NCCL when CUDA is available (device ``cuda:LOCAL_RANK``), gloo otherwise (CPU). ``device``
     forces the device (e.g. "cpu"). An already-initialised group is reused.
     """
-    dev = torch.device(device) if device is not None else None
+    dev = check_device(device)
     env_world = int(os.environ.get("WORLD_SIZE", "1"))
     use_dist = env_world > 1 or "RANK" in os.environ and "MASTER_ADDR" in os.environ
     if not use_dist and not (torch.distributed.is_available() and torch.distributed.is_initialized()):
@@ -462,9 +486,9 @@ def evaluate_classifier(
     every image is scored exactly once. ``amp`` applies on CUDA only (bfloat16 autocast). The model is moved
     to ``device`` (default: where its parameters are, or ``dist.device``).
     """
-    dist = dist or DistInfo(device=torch.device(device) if device is not None else
+    dist = dist or DistInfo(device=check_device(device) if device is not None else
                             (next(model.parameters()).device if any(True for _ in model.parameters()) else torch.device("cpu")))
-    dev = dist.device if device is None else torch.device(device)
+    dev = dist.device if device is None else check_device(device)
     model.to(dev)
     part: Dataset = Subset(dataset, range(dist.rank, len(dataset), dist.world_size)) if dist.world_size > 1 else dataset
     loader = DataLoader(part, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=collate_skip,
@@ -502,18 +526,13 @@ def evaluate_classifier(
                       seconds=secs, images_per_s=n / max(secs, 1e-9))
 
 
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`train_classifier` (``last.pt``). Raises FileNotFoundError or
-    ValueError naming the path."""
+    """Read a checkpoint written by :func:`train_classifier` (``last.pt``), checked against the SHA-256 in the
+    ``manifest.json`` beside it when there is one. Raises FileNotFoundError or ValueError naming the path."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"checkpoint not found: {p}")
+    checkpoint_manifest.verify(p)
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)  # tensors and plain containers only
     except Exception as exc:
@@ -571,8 +590,8 @@ def train_classifier(
         train_data, eval_data: datasets of ``(image, label, path)`` items (:class:`~.imagenet.ImageDataset`).
         settings: :class:`TrainSettings` (default ``TrainSettings()``).
         out_dir: folder for ``last.pt`` and ``metrics.jsonl`` (None: no checkpoints).
-        resume: continue from ``out_dir/last.pt`` if it exists (settings must match, except ``epochs`` and
-            ``workers``).
+        resume: continue from ``out_dir/last.pt`` (settings must match, except ``epochs`` and ``workers``; the
+            checkpoint's SHA-256 must match ``out_dir/manifest.json``). Without a checkpoint: FileNotFoundError.
         overwrite: start afresh even if ``out_dir/last.pt`` exists (without it, an existing checkpoint and
             ``resume=False`` is an error, so no run is lost by accident).
         progress: show a rich progress bar (rank 0).
@@ -596,6 +615,9 @@ def train_classifier(
         out = Path(out_dir) if out_dir is not None else None
         ckpt_path = out / "last.pt" if out is not None else None
         ckpt: dict[str, Any] | None = None
+        if resume and (ckpt_path is None or not ckpt_path.exists()):
+            raise FileNotFoundError(f"resume: no checkpoint to resume at {ckpt_path} (start without --resume)"
+                                    if ckpt_path is not None else "resume=True needs out_dir")
         if ckpt_path is not None and ckpt_path.exists():
             if resume:
                 ckpt = load_checkpoint(ckpt_path)
@@ -730,7 +752,7 @@ def train_classifier(
                     info += f" ema top1 {et1:.3f}"
                 prog.update(task, completed=len(loader), ips=ips, info=info)
                 if ckpt_path is not None and dist.is_main:
-                    _atomic_torch_save({
+                    checkpoint_manifest.save({
                         "version": _CKPT_VERSION, "epoch": epoch + 1, "num_updates": num_updates,
                         "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "scaler": scaler.state_dict() if scaler.is_enabled() else None,

@@ -435,7 +435,7 @@ class Search:
         try:
             return str(plot_trials(self.trials, self.out / "search.png", target_latency_ms=target,
                                    front=[t["trial"] for t, _ in self.archive.front()], title=title,
-                                   accuracy_label=self.accuracy_label))
+                                   accuracy_kind=self.accuracy_desc.get("kind"), accuracy_label=self.accuracy_label))
         except ImportError:  # pragma: no cover - matplotlib missing
             return None
 
@@ -448,33 +448,32 @@ def _encode_or_none(sp: CategoricalSpace, x: Any) -> list[int] | None:
 
 
 class _Progress:
-    """The search's progress on stderr: a rich bar on a terminal, else a plain line per batch (at most one per 5 s)."""
+    """The search's progress on stderr: a rich bar on a terminal, else :class:`codesign.progress.PlainProgress`
+    (a plain line per batch, at most one per 5 s, and the last)."""
 
     def __init__(self, search: Search, enabled: bool) -> None:
         self.search = search
-        self.enabled = enabled
         self.t0 = time.perf_counter()
         self.n0 = len(search.trials)
         self.bar: Any = None
-        self.task: Any = None
-        self.every_s = 5.0  # plain lines (no terminal): at most one per 5 s, and the last batch
-        self.last = -math.inf
         if not enabled:
             return
-        if sys.stderr.isatty():
-            from rich.console import Console
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        if console.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self.bar = Progress(
                 TextColumn("[bold]search"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("best {task.fields[best]}"), TextColumn("feasible {task.fields[feasible]}"),
-                TextColumn("{task.fields[rate]} trials/s"), TimeElapsedColumn(),
-                console=Console(stderr=True), transient=False,
-            )
-            self.bar.start()
-            self.task = self.bar.add_task("search", total=search.budget, completed=self.n0, best="-",
-                                          feasible="-", rate="-")
-        self.update()
+                TextColumn("{task.fields[rate]} trials/s"), TimeElapsedColumn(), console=console, transient=False)
+        else:
+            from codesign.progress import PlainProgress
+
+            self.bar = PlainProgress(min_interval_s=5.0)
+        self.bar.start()
+        self.task = self.bar.add_task("search", total=search.budget, completed=self.n0, **self._fields())
 
     def _fields(self) -> dict[str, str]:
         s = self.search
@@ -482,19 +481,11 @@ class _Progress:
         el = time.perf_counter() - self.t0
         return {"best": "-" if s.best_reward is None else f"{s.best_reward:.4f}",
                 "feasible": f"{s.counts['complete'] / n:.0%}" if n else "-",
-                "rate": f"{(n - self.n0) / el:.2f}" if el > 0 else "-"}
+                "rate": f"{(n - self.n0) / el:.2f}" if el > 0 and n > self.n0 else "-"}
 
     def update(self) -> None:
-        if not self.enabled:
-            return
-        f = self._fields()
-        n = len(self.search.trials)
         if self.bar is not None:
-            self.bar.update(self.task, completed=min(n, self.search.budget), **f)
-        elif n > self.n0 and (n >= self.search.budget or time.perf_counter() - self.last >= self.every_s):
-            self.last = time.perf_counter()
-            print(f"search {n}/{self.search.budget} trials, best reward {f['best']}, feasible {f['feasible']}, "
-                  f"{f['rate']} trials/s, {time.perf_counter() - self.t0:.0f} s", file=sys.stderr, flush=True)
+            self.bar.update(self.task, completed=min(len(self.search.trials), self.search.budget), **self._fields())
 
     def stop(self) -> None:
         if self.bar is not None:

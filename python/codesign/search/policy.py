@@ -43,6 +43,10 @@ __all__ = ["PolicyGradient", "Reinforce", "PPO", "CategoricalPolicy"]
 
 T = TypeVar("T")
 
+#: Largest Adam learning rate of the policy controllers: an Adam step moves each logit by about ``lr``, so past
+#: a few units the policy is deterministic after one step, and near 1e308 the logits overflow to inf and NaN.
+MAX_LR = 100.0
+
 
 def _check_float(name: str, value: Any, lo: float | None = None, hi: float | None = None, *,
                  lo_open: bool = False) -> float:
@@ -173,7 +177,7 @@ class PolicyGradient(_Controller[T]):
                  entropy_weight: float = 0.0, failure_reward: float = -2.0, infeasible_floor: float = -2.0,
                  seed: int | None = 0) -> None:
         super().__init__(space, seed=seed)
-        self.lr = _check_float("lr", lr, 0.0, lo_open=True)
+        self.lr = _check_float("lr", lr, 0.0, MAX_LR, lo_open=True)
         self.baseline_momentum = _check_float("baseline_momentum", baseline_momentum, 0.0, 1.0)
         if self.baseline_momentum >= 1.0:
             raise ValueError(f"baseline_momentum must be < 1, got baseline_momentum={baseline_momentum!r}")

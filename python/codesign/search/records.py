@@ -25,6 +25,10 @@ __all__ = ["CHECKPOINT_VERSION", "jsonable", "load_trials", "read_checkpoint", "
 
 #: Version of ``checkpoint.json``'s layout.
 CHECKPOINT_VERSION = 2
+#: Longest trial line and largest checkpoint read (a trial is about 2 KiB; a checkpoint of 100,000 trials' cache a
+#: few tens of MiB).
+_MAX_LINE = 1 << 20
+_MAX_CHECKPOINT = 256 << 20
 
 def jsonable(x: Any) -> Any:
     """Floats that are not finite -> None; numpy scalars -> Python; containers recursively."""
@@ -55,9 +59,12 @@ def load_trials(path: str | os.PathLike[str], limit: int | None = None) -> list[
         raise FileNotFoundError(f"no trials file at {p}")
     out: list[dict[str, Any]] = []
     with open(p, encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
+        # bounded lines: a file without newlines is refused, never read whole into memory
+        for lineno, line in enumerate(iter(lambda: fh.readline(_MAX_LINE + 1), ""), 1):
             if limit is not None and len(out) >= limit:
                 break
+            if len(line) > _MAX_LINE:
+                raise ValueError(f"{p}:{lineno}: a line longer than {_MAX_LINE:,} characters is not a trial record")
             if not line.strip():
                 continue
             try:
@@ -72,6 +79,8 @@ def load_trials(path: str | os.PathLike[str], limit: int | None = None) -> list[
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
     """Load and check a checkpoint file; every problem is a ValueError naming the file."""
+    if path.stat().st_size > _MAX_CHECKPOINT:  # bounded: refused before it is read
+        raise ValueError(f"{path}: {path.stat().st_size:,} bytes, more than a checkpoint holds ({_MAX_CHECKPOINT:,})")
     try:
         with open(path, encoding="utf-8") as fh:
             ckpt = json.load(fh)
@@ -187,9 +196,15 @@ def checkpoint_phase_state(path: Path, ckpt: dict[str, Any], strategy: str, phas
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (temp file, fsync, ``os.replace``). Serialised before the
+    temporary file is opened, so a NaN is a ValueError naming the file and the previous file is kept."""
+    try:
+        text = json.dumps(obj, allow_nan=False)
+    except ValueError as exc:
+        raise ValueError(f"cannot write {path}: {exc} (a NaN or infinite value); the previous file is kept") from None
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, allow_nan=False)
+        fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)

@@ -57,6 +57,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..datafile import read_document
 from ._base import CategoricalSpace
 from .accel_nasbench import AccelNasBenchSpace
 from .hw import EdgeTpuHardwareSpace, HardwareSpace
@@ -167,29 +168,10 @@ def load_space_file(path: str | os.PathLike[str]) -> Any:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no space file at {p}")
-    text = p.read_text(encoding="utf-8")
-    suffix = p.suffix.lower()
-    if suffix == ".toml":
-        try:
-            import tomllib  # type: ignore[import-not-found]
-        except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-            try:
-                import tomli as tomllib  # type: ignore[no-redef]
-            except ModuleNotFoundError:
-                raise ValueError(f"{p}: reading TOML on Python 3.10 needs the 'tomli' package") from None
-        try:
-            doc = tomllib.loads(text)
-        except Exception as exc:  # noqa: BLE001 - tomllib.TOMLDecodeError
-            raise ValueError(f"{p}: not valid TOML: {exc}") from None
-    elif suffix in (".yaml", ".yml"):
-        try:
-            import yaml  # type: ignore[import-untyped]
-        except ModuleNotFoundError:
-            raise ValueError(f"{p}: reading YAML needs pyyaml (pip install pyyaml), or write the space as TOML") from None
-        try:
-            doc = yaml.safe_load(text)
-        except Exception as exc:  # noqa: BLE001
-            raise ValueError(f"{p}: not valid YAML: {exc}") from None
-    else:
-        raise ValueError(f"{p}: space files must end in .toml, .yaml or .yml, got {suffix!r}")
+    if p.suffix.lower() not in (".toml", ".yaml", ".yml"):
+        raise ValueError(f"{p}: space files must end in .toml, .yaml or .yml, got {p.suffix.lower()!r}")
+    doc = read_document(p, kinds=("toml", "yaml"))
+    if isinstance(doc, dict) and "grid" in doc and "base" in doc and not ({"network", "hardware"} & set(doc)):
+        raise ValueError(f"{p}: this is a sweep space file (base + grid, for codesign sweep); codesign search takes "
+                         "a search space file with [network] and/or [hardware] tables (see README, 'Space files')")
     return space_from_dict(doc, where=str(p))
