@@ -283,7 +283,7 @@ def test_resume_without_a_checkpoint_is_an_error(tmp_path):
 
 
 def test_search_checkpoint_write_with_nan_keeps_the_previous_file(tmp_path):
-    from codesign.search.runner import _write_json_atomic
+    from codesign.search.records import write_json_atomic as _write_json_atomic
 
     p = tmp_path / "checkpoint.json"
     _write_json_atomic(p, {"n_trials": 1})
@@ -293,7 +293,7 @@ def test_search_checkpoint_write_with_nan_keeps_the_previous_file(tmp_path):
 
 
 def test_trials_file_without_newlines_is_refused_not_read_whole(tmp_path):
-    from codesign.search.runner import _MAX_LINE, load_trials
+    from codesign.search.records import _MAX_LINE, load_trials
 
     p = tmp_path / "trials.jsonl"
     p.write_text("x" * (_MAX_LINE + 10))
@@ -302,7 +302,8 @@ def test_trials_file_without_newlines_is_refused_not_read_whole(tmp_path):
 
 
 def test_oversized_search_checkpoint_is_refused_before_reading(tmp_path):
-    from codesign.search.runner import _MAX_CHECKPOINT, _read_checkpoint
+    from codesign.search.records import _MAX_CHECKPOINT
+    from codesign.search.records import read_checkpoint as _read_checkpoint
 
     p = tmp_path / "checkpoint.json"
     with open(p, "wb") as fh:
