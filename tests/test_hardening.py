@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -114,8 +115,8 @@ def test_gil_is_released_during_batch_work():
     done = threading.Event()
     ticks = 0
 
-    def run() -> None:
-        evaluate_batch(slow, [SystolicArray()] * 200, threads=1)
+    def run() -> None:  # distinct layer rows: the batch reduces each row to its terms once, whatever the arrays
+        evaluate_batch([dataclasses.replace(slow, name=f"slow{i}") for i in range(200)], [SystolicArray()], threads=1)
         done.set()
 
     t = threading.Thread(target=run)
@@ -176,18 +177,24 @@ def test_time_per_layer_is_bounded_on_the_largest_layers(layer):
 
 
 CTRL_C_SCRIPT = textwrap.dedent("""
-    import sys, time
+    import dataclasses, sys, time
     import codesign
     from codesign import Layer, SystolicArray, evaluate_batch
     kind = sys.argv[1]
     # A valid layer whose input-reuse count takes tens of ms: a batch of many is minutes of C++ work.
     slow = Layer("slow", "conv", n=1, k=4, c=4, p=2**22, q=1, r=2**20, s=1, h=2**24, w=1, dilation_h=2)
     hw = SystolicArray() if kind == "systolic" else codesign.preset("edgetpu-baseline")
+
+    def batch(n, threads):
+        if kind == "systolic":  # the systolic batch reduces a layer to its terms once: n distinct layer rows
+            return evaluate_batch([dataclasses.replace(slow, name=f"slow{i}") for i in range(n)], [hw], threads=threads)
+        return evaluate_batch(slow, [hw] * n, threads=threads)
+
     t = time.perf_counter()
-    evaluate_batch(slow, [hw] * 4, threads=1)
+    batch(4, 1)
     n = int(120 / max((time.perf_counter() - t) / 4, 1e-6)) + 8  # about two minutes of work
     print("ready", n, flush=True)
-    evaluate_batch(slow, [hw] * n, threads=2)
+    batch(n, 2)
     print("finished", flush=True)
 """)
 

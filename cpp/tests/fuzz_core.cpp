@@ -272,6 +272,41 @@ int fuzz_one(const std::uint8_t* data, std::size_t size) {
                                       fl2.data(), static_cast<std::int64_t>(begin), static_cast<std::int64_t>(begin + 2));
     if (st != st2 || in != in2 || std::memcmp(fl.data(), fl2.data(), fl.size() * sizeof(double)) != 0)
         fail("systolic batch depends on threads or chunks", data, size);
+    // Totals only: the first failing layer of the per-layer batch, and its rows summed (overflow flagged).
+    {
+        std::vector<std::int32_t> tst(static_cast<std::size_t>(n_sys));
+        std::vector<std::int64_t> bad(static_cast<std::size_t>(n_sys));
+        std::vector<std::int64_t> sums(static_cast<std::size_t>(n_sys) * kSystolicTotalFields);
+        evaluate_systolic_totals_range(layers.data(), n_layers, width, sys.data(), n_sys, threads, tst.data(),
+                                       bad.data(), sums.data(), 0, n_sys);
+        int col[kSystolicTotalFields];
+        for (int f = 0; f < kSystolicTotalFields; ++f)
+            for (int j = 0; j < kSystolicIntFields; ++j)
+                if (std::strcmp(kSystolicTotalNames[f], kSystolicIntNames[j]) == 0) col[f] = j;
+        for (int a = 0; a < n_sys; ++a) {
+            std::int32_t want = 0;
+            std::int64_t want_bad = -1;
+            std::int64_t want_sums[kSystolicTotalFields] = {};
+            bool wrapped = false;
+            for (int l = 0; l < n_layers && want == 0; ++l) {
+                const std::size_t i = static_cast<std::size_t>(a) * static_cast<std::size_t>(n_layers) + static_cast<std::size_t>(l);
+                if (st[i] != 0) {
+                    want = st[i];
+                    want_bad = l;
+                    break;
+                }
+                for (int f = 0; f < kSystolicTotalFields; ++f)
+                    wrapped |= __builtin_add_overflow(want_sums[f], in[i * kSystolicIntFields + static_cast<std::size_t>(col[f])], &want_sums[f]);
+            }
+            const bool sum_overflow = want == 0 && wrapped;  // a failing layer is reported before the sums' overflow
+            if (sum_overflow) want = static_cast<std::int32_t>(Status::Overflow);
+            const std::int64_t* got = sums.data() + static_cast<std::size_t>(a) * kSystolicTotalFields;
+            if (tst[static_cast<std::size_t>(a)] != want || bad[static_cast<std::size_t>(a)] != want_bad)
+                fail("systolic totals' status differs from the per-layer batch", data, size);
+            if (want == 0 && std::memcmp(got, want_sums, sizeof want_sums) != 0)
+                fail("systolic totals differ from the summed rows", data, size);
+        }
+    }
 
     // Edge-TPU: the mapper on each layer, exhaustive or sampled.
     double arch_row[kEdgeTpuFields], energy[kEnergyFields];

@@ -41,7 +41,9 @@ instead. ``torch.use_deterministic_algorithms`` does not help here: it governs o
 nondeterministic CUDA kernels, not the thread split of CPU reductions. Kernels chosen by the CPU's instruction
 set (AVX2 vs AVX-512) may still differ between machine types; that is not covered.
 
-Cost, measured on the 2-core development machine (torch 2.14 CPU, 2 threads, batch 64, ``channel_scale`` 0.5):
+Cost on one thread (``benchmarks/test_bench_proxy_threads.py``, default settings, other jobs on both cores): 19.8 s
+for a sampled network and 21.0 s for MobileNetV2, against 392 s and 451 s with 2 threads in the same run. Earlier
+figures, measured with 2 threads on a quieter machine (torch 2.14 CPU, batch 64, ``channel_scale`` 0.5):
 0.02 s (smallest network of the space) to 0.3 s (largest) per training step, MobileNetV2 0.08 s. With the
 default :class:`ProxySettings` (80 steps, 1000 held-out images) one evaluation took 5.3-8.4 s, median 7.3 s,
 over the 19 networks trained by a default :func:`codesign.search.run_search`; loading the data set adds ~2 s
