@@ -33,7 +33,7 @@ def one_torch_thread():
 
 @pytest.fixture(autouse=True, scope="session")
 def workload_cache_in_tmp(tmp_path_factory):
-    """The on-disk workload cache (codesign.workload_cache) in a fresh folder for the session: tests never read
+    """The on-disk workload cache (codesign.workload.cache) in a fresh folder for the session: tests never read
     or write the user's ~/.cache."""
     prev = os.environ.get("CODESIGN_CACHE_DIR")
     os.environ["CODESIGN_CACHE_DIR"] = str(tmp_path_factory.mktemp("workload-cache"))

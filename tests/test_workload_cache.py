@@ -11,7 +11,7 @@ import warnings
 
 import pytest
 
-from codesign import workload_cache as wc
+from codesign.workload import cache as wc
 from codesign.workload import Layer, Workload
 
 

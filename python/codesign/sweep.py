@@ -751,7 +751,7 @@ def _load_network(x: Any, resolution: int = 224, batch: int = 1) -> Any:
         return workload.from_scalesim_csv(path)
     if not isinstance(x, str):
         raise TypeError(f"network must be a Workload, a timm model name or a SCALE-Sim CSV path, got {type(x).__name__}")
-    from . import workload_cache  # a traced timm workload is read back from disk (no torch import) when cached
+    from .workload import cache as workload_cache  # a traced timm workload is read back from disk (no torch import) when cached
 
     hit = workload_cache.load(workload_cache.entry_key(x, resolution=resolution, batch=batch))
     if hit is not None:

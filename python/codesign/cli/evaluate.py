@@ -43,10 +43,10 @@ MAX_BATCH = 256
 
 def load_workload(network: str, resolution: Optional[int], batch: int, cache: bool = True) -> Any:
     """A Workload from an ONNX file, a SCALE-Sim topology CSV path or a timm model name (a timm workload is read
-    from the on-disk cache of :mod:`codesign.workload_cache` unless ``cache`` is False; a hit imports neither torch
+    from the on-disk cache of :mod:`codesign.workload.cache` unless ``cache`` is False; a hit imports neither torch
     nor timm). ``resolution`` None: the timm model's own default input size."""
     from .. import workload as wl
-    from .. import workload_cache
+    from ..workload import cache as workload_cache
 
     if not network.strip():
         raise UsageError("--network must name a timm model or a SCALE-Sim topology CSV, got ''")
