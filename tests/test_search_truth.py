@@ -184,3 +184,14 @@ def test_tabular_spaces_run_on_every_hardware_kind_and_strategy(tmp_path, space,
     assert s.n_trials == 8 and s.n_complete >= 1
     trials = load_trials(tmp_path / "x")
     assert all(0 < t["metrics"]["accuracy"] < 1 for t in trials if t["status"] == "complete")
+
+
+def test_front_box_is_stricter_and_still_one_for_the_truth():
+    tf = true_front("nb201", "edgetpu", "nb201:cifar10", candidates=SUB, processes=1)
+    box = tf.front_box
+    assert tf.ratio(tf.points[tf.front], box) == pytest.approx(1.0)
+    some = tf.points[::5]
+    assert tf.ratio(some, box) <= tf.ratio(some) + 1e-12
+    # a design just off the front: full credit under the nadir is impossible, and under the box it scores less
+    worst_front_acc = box[0]
+    assert all(p[0] >= worst_front_acc for p in tf.points[tf.front])

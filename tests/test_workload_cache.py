@@ -53,12 +53,13 @@ def test_round_trip_is_exact():
 
 def test_key_holds_what_determines_a_workload(monkeypatch):
     k = key()
-    assert k["model"] == "toy_net" and k["resolution"] == [224, 224] and k["batch"] == 1 and k["ops"] == "all"
+    assert k["model"] == "toy_net" and k["resolution"] == "default" and k["batch"] == 1 and k["ops"] == "all"
     assert {"codesign", "torch", "timm", "capture_code", "format"} <= set(k)
-    assert key(resolution=(224, 224)) == k
+    assert key(resolution=224)["resolution"] == [224, 224] and key(resolution=(224, 224)) == key(resolution=224)
     paths = {wc.entry_path(k), wc.entry_path(key(resolution=192)), wc.entry_path(key(resolution=(224, 192))),
-             wc.entry_path(key(batch=2)), wc.entry_path(key(ops="mac")), wc.entry_path(wc.entry_key("other"))}
-    assert len(paths) == 6
+             wc.entry_path(key(batch=2)), wc.entry_path(key(ops="mac")), wc.entry_path(wc.entry_key("other")),
+             wc.entry_path(key(resolution=224))}
+    assert len(paths) == 7
     wc.store(k, every_kind())
     monkeypatch.setattr(wc, "_version", lambda dist: "9.9" if dist == "timm" else None)
     assert wc.load(key()) is None  # another timm version: another entry

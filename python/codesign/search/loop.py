@@ -449,7 +449,7 @@ def _encode_or_none(sp: CategoricalSpace, x: Any) -> list[int] | None:
 
 class _Progress:
     """The search's progress on stderr: a rich bar on a terminal, else :class:`codesign.progress.PlainProgress`
-    (a plain line per batch, at most one per 5 s, and the last)."""
+    (a plain line per batch)."""
 
     def __init__(self, search: Search, enabled: bool) -> None:
         self.search = search
@@ -471,7 +471,7 @@ class _Progress:
         else:
             from codesign.progress import PlainProgress
 
-            self.bar = PlainProgress(min_interval_s=5.0)
+            self.bar = PlainProgress()
         self.bar.start()
         self.task = self.bar.add_task("search", total=search.budget, completed=self.n0, **self._fields())
 

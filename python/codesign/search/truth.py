@@ -57,23 +57,35 @@ class TrueFront:
     seconds: float = 0.0
     senses: tuple[str, ...] = field(default=())
 
-    def ratio(self, designs: Any) -> float:
-        """``hypervolume(front of designs) / hypervolume(true front)``; ``designs`` are trial records (dicts with
-        ``metrics``; only complete ones count) or rows of :attr:`metrics` values. Points worse than the
+    @property
+    def front_box(self) -> tuple[float, ...]:
+        """A stricter reference point: the true front's own worst accuracy and largest costs. Under it only the
+        region next to the front counts, so a search that finds good but not front designs scores well below 1."""
+        f = self.points[self.front]
+        return (float(f[:, 0].min()), *(float(v) for v in f[:, 1:].max(axis=0)))
+
+    def ratio(self, designs: Any, reference: Sequence[float] | None = None) -> float:
+        """``hypervolume(front of designs) / hypervolume(true front)``, both under ``reference`` (default
+        :attr:`reference`, the space's nadir; :attr:`front_box` is stricter). ``designs`` are trial records (dicts
+        with ``metrics``; only complete ones count) or rows of :attr:`metrics` values. Points no better than the
         reference in some metric add nothing."""
+        ref = np.asarray(self.reference if reference is None else reference, dtype=float)
+        truth = self.hypervolume if reference is None else _hv_above(self.points[self.front], ref, self.senses)
         pts = _points_of(designs, self.metrics)
-        if len(pts) == 0 or self.hypervolume <= 0:
+        if len(pts) == 0 or truth <= 0:
             return 0.0
-        ref = np.asarray(self.reference)
-        keep = np.all(pts[:, 1:] < ref[1:], axis=1) & (pts[:, 0] > ref[0])
-        if not keep.any():
-            return 0.0
-        return float(hypervolume(pts[keep], self.reference, self.senses) / self.hypervolume)
+        return _hv_above(pts, ref, self.senses) / truth
 
     def front_points(self) -> np.ndarray:
         """The front's points, sorted by the first cost metric."""
         f = self.points[self.front]
         return f[np.argsort(f[:, 1], kind="stable")]
+
+
+def _hv_above(pts: np.ndarray, ref: np.ndarray, senses: Sequence[str]) -> float:
+    """Hypervolume of the points strictly better than ``ref`` in every objective (the others add nothing)."""
+    keep = (pts[:, 0] > ref[0]) & np.all(pts[:, 1:] < ref[1:], axis=1)
+    return float(hypervolume(pts[keep], tuple(ref), senses)) if keep.any() else 0.0
 
 
 def _points_of(designs: Any, metrics: Sequence[str]) -> np.ndarray:
@@ -208,6 +220,7 @@ def _front2(pts: np.ndarray) -> np.ndarray:
     return np.sort(np.asarray(keep, dtype=int))
 
 
-def hv_curve(trials: Sequence[dict[str, Any]], truth: TrueFront, at: Sequence[int]) -> list[float]:
+def hv_curve(trials: Sequence[dict[str, Any]], truth: TrueFront, at: Sequence[int],
+             reference: Sequence[float] | None = None) -> list[float]:
     """:meth:`TrueFront.ratio` of the first ``n`` trials for each ``n`` in ``at`` (a search-quality curve)."""
-    return [truth.ratio(trials[:n]) for n in at]
+    return [truth.ratio(trials[:n], reference) for n in at]
