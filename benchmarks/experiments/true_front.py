@@ -43,7 +43,7 @@ def main() -> None:
     p.add_argument("--skip-joint", action="store_true")
     args = p.parse_args()
     controllers = [c for c in args.controllers.split(",") if c]
-    at = sorted({n for n in (25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000) if n <= args.budget}
+    at = sorted({n for n in (25, 50, 100, 200, 300, 500, 1000, 2000, 3000) if n <= args.budget}
                 | {args.budget})
     out = RUNS / "true_front"
     settings = [("fixed", dict(hw="edgetpu", strategy="network-only", target_latency_ms=args.target_ms))]
