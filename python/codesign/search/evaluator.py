@@ -234,6 +234,7 @@ class SearchEvaluator:
         self._prefetched: dict[Any, tuple[bool, Any]] = {}
         self._workloads: dict[Any, Any] = {}
         self.accuracy_cache: dict[Any, dict[str, Any]] = {}
+        self._cache_rows: list[list[Any]] = []  # accuracy_cache in checkpoint form, kept as entries are added
         self._results: dict[Any, Result] = {}
         self.accuracy_misses = 0
         self.accuracy_hits = 0
@@ -277,15 +278,19 @@ class SearchEvaluator:
         acc, extra = accuracy_of(value)
         rec = {"accuracy": acc, **extra}
         self.accuracy_cache[key] = rec
+        self._cache_rows.append([_jsonable(_listify(key)), _jsonable(rec)])
         return dict(rec), False
 
     def cache_state(self) -> list[list[Any]]:
-        """JSON-serialisable accuracy cache (for checkpoints)."""
-        return [[_listify(k), v] for k, v in self.accuracy_cache.items()]
+        """JSON-serialisable accuracy cache (for checkpoints), in insertion order. Kept up to date as entries are
+        added, so a checkpoint costs one ``json.dumps`` of it, not a conversion of the whole cache every batch
+        (which made a search's cost per trial grow with its budget)."""
+        return self._cache_rows
 
     def load_cache_state(self, entries: list[list[Any]]) -> None:
         for k, v in entries:
             self.accuracy_cache[_tuplify(k)] = dict(v)
+        self._cache_rows = [[_jsonable(_listify(k)), _jsonable(v)] for k, v in self.accuracy_cache.items()]
 
     def prime(self, records: Sequence[tuple[Candidate, Result]]) -> None:
         """Fill the per-candidate result cache with earlier (candidate, result) pairs (used on resume, so a
@@ -440,6 +445,12 @@ def _cost_metrics(res: Any, wl: Any) -> dict[str, list[Any]]:
     out["macs"] = [int(wl.macs)] * len(res.hws)
     out["params"] = [int(wl.params)] * len(res.hws)
     return out
+
+
+def _jsonable(x: Any) -> Any:
+    from .records import jsonable
+
+    return jsonable(x)
 
 
 def _listify(x: Any) -> Any:

@@ -362,7 +362,7 @@ class Search:
             "phase_ends": self.phase_ends,
             "phase_fixed": self.phase_fixed,
             "controller": self.ctrl.state_dict(),
-            "accuracy_cache": jsonable(self.evaluator.cache_state()),
+            "accuracy_cache": self.evaluator.cache_state(),  # already in JSON form
         })
         write_pareto(self.pareto_path, self.archive, self.joint.hardware.names)
 
