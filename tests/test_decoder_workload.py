@@ -58,3 +58,35 @@ def test_decoder_errors():
         decoder_step(d_model=64, heads=4, kv_len=0)
     with pytest.raises(ValueError, match="act must be one of"):
         decoder_prefill(d_model=64, heads=4, seq_len=8, act="mish")
+
+
+def test_decoder_step_from_torch_with_the_kv_cache_as_inputs():
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    d, heads, L = 64, 4, 48
+
+    class Step(nn.Module):  # one token; the cached keys and values are inputs (activations), not buffers
+        def __init__(self):
+            super().__init__()
+            self.ln_1, self.ln_2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+            self.fc, self.out = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+        def forward(self, x, k_cache, v_cache):
+            b = x.shape[0]
+            q, k, v = self.qkv(self.ln_1(x)).split(d, dim=-1)
+            q, k, v = (z.view(b, 1, heads, d // heads).transpose(1, 2) for z in (q, k, v))
+            k = torch.cat([k_cache, k], dim=2)
+            v = torch.cat([v_cache, v], dim=2)
+            y = torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
+            x = x + self.proj(y.transpose(1, 2).reshape(b, 1, d))
+            return x + self.out(torch.nn.functional.gelu(self.fc(self.ln_2(x))))
+
+    cache = (1, heads, L - 1, d // heads)  # L - 1 cached, the new token's k/v appended: L keys
+    wl = codesign.from_torch(Step(), [(1, 1, d), cache, cache])
+    ref = decoder_step(d_model=64, heads=4, kv_len=L)
+    assert wl.macs == ref.macs  # 4 d^2 + 2 d d_ff + 2 L d
+    assert wl.input_shape == (1, 1, d)
+    assert sorted(lay.operand_words for lay in wl if lay.kind == "matmul") == [d * L, d * L]
+    with pytest.raises(ValueError, match="several inputs"):
+        codesign.from_torch(Step(), [(1, 1, d), cache, cache], ops="mac")

@@ -112,7 +112,7 @@ def check_edgetpu(rec: dict, layer: Layer | None = None) -> None:
         assert math.isfinite(v) and v >= 0, (name, v)
     assert rec["utilization"] <= 1.0 + 1e-9
     assert rec["cycles"] >= rec["compute_cycles"] * (1 - 1e-12)
-    if layer is not None and layer.kind in ("conv", "fc", "gemm"):
+    if layer is not None and layer.kind in ("conv", "fc", "gemm", "matmul"):
         assert rec["macs"] == pytest.approx(layer.macs, rel=1e-12)
 
 
@@ -125,15 +125,22 @@ def layers(draw, big: bool = True):
     """Valid layers of every kind, from tiny to the largest sizes the model accepts (strides larger than the
     input, huge dilations, depthwise and grouped convs, P/Q not derived from H/W)."""
     size = SIZES if big else st.integers(1, 40)
-    kind = draw(st.sampled_from(["conv", "conv", "conv", "fc", "gemm", "pool", "add", "mul"]))
+    kind = draw(st.sampled_from(["conv", "conv", "conv", "fc", "gemm", "pool", "add", "mul", "matmul", "softmax",
+                                 "norm", "act"]))
     act = draw(st.sampled_from(codesign.workload.ACTIVATIONS))
     if kind == "fc":
         return Layer.fc("l", in_features=draw(size), out_features=draw(size), n=draw(size), act=act)
     if kind == "gemm":
         return Layer.gemm("l", m=draw(size), n=draw(size), k=draw(size), act=act)
+    if kind == "matmul":
+        b = draw(st.sampled_from([1, 2, 12, 96]))
+        return Layer.matmul("l", m=draw(size), n=draw(st.integers(1, 4096)), k=draw(st.integers(1, 4096)), batch=b,
+                            act=act)
     c = draw(size)
     if kind in ("add", "mul"):
         return getattr(Layer, kind)("l", c=c, h=draw(size), w=draw(size), n=draw(st.integers(1, 4)), act=act)
+    if kind in ("softmax", "norm", "act"):
+        return Layer.elementwise(kind, "l", c=c, h=draw(size), w=draw(size), n=draw(st.integers(1, 4)), act=act)
     g = draw(st.sampled_from([1, 1, c]) if kind == "conv" else st.just(c))
     k = c if kind == "pool" else g * draw(st.integers(1, 8) if g > 1 else size)
     if k > MAX_DIM:

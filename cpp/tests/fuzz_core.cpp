@@ -128,7 +128,7 @@ void layer_row(Bytes& b, std::int64_t* row) {
     row[13] = b.u(1) % 4 == 0 ? layer_value(b, 1, 4) : 1;  // dilation_h
     row[14] = b.u(1) % 4 == 0 ? layer_value(b, 1, 4) : 1;  // dilation_w
     row[15] = b.u(1) % 8 == 0 ? layer_value(b, 1, 8) : g;  // groups
-    row[16] = b.u(1) % 4 == 0 ? layer_value(b, 0, 3) : 0;  // op
+    row[16] = b.u(1) % 4 == 0 ? layer_value(b, 0, kOpCount - 1) : 0;  // op
     row[17] = layer_value(b, 0, 8);                         // act
 }
 

@@ -1,8 +1,8 @@
 """Workloads: the layers of a network, in the terms an accelerator model needs.
 
-A :class:`Layer` is one convolution, fully connected layer or matrix multiply (the MAC kinds), or one
-pooling, elementwise add or elementwise multiply (the vector kinds), described with the standard loop
-bounds of the field:
+A :class:`Layer` is one convolution, fully connected layer, matrix multiply or activation-by-activation matmul
+(the MAC kinds), or one pooling, elementwise op, softmax, norm or stand-alone activation (the vector kinds),
+described with the standard loop bounds of the field:
 
 =====  ==========================================  =====  =======================================
 field  meaning                                     field  meaning
@@ -18,18 +18,16 @@ A :class:`Workload` is an ordered, immutable sequence of uniquely named layers; 
 gives the int64 table (one row per layer, columns :data:`LAYER_FIELDS`: the 16 loop bounds, then the
 operation code :data:`OP_CODES` and the activation code) that the C++ cost model reads.
 
-Importers:
+Modules, one per concept and per source: ``layer`` (:class:`Layer`, the code tables), ``table``
+(:class:`Workload`), ``scalesim_csv`` (:func:`from_scalesim_csv`: SCALE-Sim v3 topology files, SCALE-Sim's own
+conventions), ``torch_import`` (:func:`from_torch`; the capture through torch.fx in ``fx_capture``/``fx_graph``,
+from one recorded forward pass in ``run_capture``, from forward hooks in ``hook_capture``; the shape rules in
+``torch_layers`` and ``tensor_ops``), ``timm_import`` (:func:`from_timm`: a timm model by name, random weights,
+its own input size), ``onnx_import`` (:func:`from_onnx`), ``zigzag_yaml`` (:func:`from_zigzag_yaml`: ZigZag's
+workload YAML) and ``decoder`` (:func:`decoder_step`, :func:`decoder_prefill`: generative decoder blocks).
 
-* :func:`from_scalesim_csv` reads SCALE-Sim v3 topology files (conv and GEMM formats) and reproduces
-  SCALE-Sim's own conventions (no padding, ceil output size).
-* :func:`from_torch` traces a ``torch.nn.Module`` and records every ``nn.Conv2d`` and ``nn.Linear`` with
-  its real shapes, and (``ops="all"``, the default) pooling, residual adds, squeeze-excite multiplies
-  and the activation function fused into each captured layer.
-* :func:`from_timm` builds a timm model by name (random weights, nothing downloaded) and calls
-  :func:`from_torch`.
-
-Only the standard library and numpy are imported here; torch and timm are imported inside the functions
-that need them.
+Only the standard library and numpy are imported here; torch, timm, onnx and PyYAML are imported inside the
+functions that need them.
 """
 from __future__ import annotations
 

@@ -67,8 +67,8 @@ class _Recs(list):
         self.note = ""
 
 
-def _concrete_args(module: Any) -> dict[str, Any]:
-    """The root forward's parameters after the first that have defaults (masks, flags), kept at their
+def _concrete_args(module: Any, inputs: int = 1) -> dict[str, Any]:
+    """The root forward's parameters after the first ``inputs`` that have defaults (masks, flags), kept at their
     defaults so that tracing does not turn ``src_mask=None`` into a placeholder."""
     import inspect
 
@@ -76,7 +76,7 @@ def _concrete_args(module: Any) -> dict[str, Any]:
         params = list(inspect.signature(module.forward).parameters.values())
     except (TypeError, ValueError):
         return {}
-    return {p.name: p.default for p in params[1:]
+    return {p.name: p.default for p in params[inputs:]
             if p.default is not inspect.Parameter.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
@@ -96,9 +96,10 @@ def _capture_fx_all(module: Any, example: Any) -> _Recs:
                 return False
             return super().is_leaf_module(m, qualname)
 
-    graph = _Tracer().trace(module, concrete_args=_concrete_args(module) or None)
+    examples = example if isinstance(example, tuple) else (example,)
+    graph = _Tracer().trace(module, concrete_args=_concrete_args(module, len(examples)) or None)
     gm = fx.GraphModule(module, graph)
-    ShapeProp(gm).propagate(example)
+    ShapeProp(gm).propagate(*examples)
     return _GraphReader(gm, t, torch).read()
 
 

@@ -130,7 +130,7 @@ def _capture_hooks_all(module: Any, example: Any) -> _Recs:
         handles.append(sub.register_forward_pre_hook(pre_hook))
         handles.append(sub.register_forward_hook(hook))
     try:
-        module(example)
+        module(*(example if isinstance(example, tuple) else (example,)))
     finally:
         for handle in handles:
             handle.remove()

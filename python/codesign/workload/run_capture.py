@@ -114,13 +114,14 @@ def _capture_run_all(module: Any, example: Any) -> _Recs:
                 return
         stack.pop()
 
-    placeholder = graph.placeholder("x")
-    meta(placeholder, example)
+    examples = example if isinstance(example, tuple) else (example,)
+    for i, x in enumerate(examples):
+        meta(graph.placeholder(f"x{i}"), x)
     handles = [h for sub in module.modules()
                for h in (sub.register_forward_pre_hook(pre_hook), sub.register_forward_hook(hook))]
     try:
         with _Mode():
-            module(example)
+            module(*examples)
     finally:
         for h in handles:
             h.remove()

@@ -17,16 +17,39 @@ from .torch_layers import _OPS_CHOICES, _check_input_shape, _conv_layer, _linear
 __all__ = ["from_torch"]
 
 
-def from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224), *,
+def from_torch(module: Any, input_shape: Sequence[int] | Sequence[Sequence[int]] = (1, 3, 224, 224), *,
                name: str | None = None, ops: str = "all") -> Workload:
     """The layers of a torch module, in execution order: every ``nn.Conv2d`` and ``nn.Linear`` call
-    and (``ops="all"``) pooling, residual adds and squeeze-excite multiplies, with activations fused.
+    and (``ops="all"``) pooling, elementwise ops, matmuls of two activations (attention), softmax, norms
+    and stand-alone activations, with activations fused where they can be.
 
     The module is traced with ``torch.fx`` (Conv2d/Linear subclasses kept as leaves) and shapes are
     propagated with ``torch.fx.passes.shape_prop.ShapeProp`` on a zero input of ``input_shape``.
-    If tracing fails (data-dependent control flow, ...), forward hooks record the shapes of a real
-    forward pass instead. Either way the module runs in eval mode under ``torch.no_grad()``, and
-    each submodule's ``training`` flag is restored afterwards.
+    If tracing fails (control flow on shapes or values, ...), ``ops="all"`` records one real forward
+    pass instead (every torch function and tensor method called, through
+    ``torch.overrides.TorchFunctionMode``, read as a traced graph is: it sees what this input runs, not
+    the branches it does not take) and warns that it did; forward hooks on module calls are the last
+    resort (and ``ops="mac"``'s only fallback), with a warning naming what they cannot see. Either way
+    the module runs in eval mode under ``torch.no_grad()`` with the transformer fast path off
+    (``torch.backends.mha``), and each submodule's ``training`` flag and the fast-path setting are
+    restored afterwards.
+
+    Transformer ops (``ops="all"``): ``torch.matmul``, ``@``, ``torch.bmm`` and ``F.linear`` of two
+    input-dependent tensors are ``"matmul"`` layers batched over the broadcast batch dimensions (heads);
+    with a parameter as second operand, ``"fc"`` layers. ``F.scaled_dot_product_attention`` is ``Q K^T``,
+    softmax and ``A V`` (dense, also when causal). ``nn.MultiheadAttention`` is kept whole and
+    decomposed (q/k/v projections, ``Q K^T``, softmax, ``A V``, output projection);
+    ``nn.TransformerEncoderLayer``/``DecoderLayer`` and their stacks are traced into. Softmax
+    (``F.softmax``, ``Tensor.softmax``, ``nn.Softmax``), norms (``nn.LayerNorm``, ``GroupNorm``,
+    ``RMSNorm``, ``F.layer_norm``, timm's norm classes) and elementwise math (``exp``, ``sqrt``,
+    reductions over non-spatial dimensions, unlisted activations such as LeakyReLU or Mish) are one
+    vector pass each (:data:`ELEMENTWISE_OPS`); add/sub/mul/div of two input-dependent tensors of any
+    rank an ``"add"`` pass over the output. Each tensor's layout is followed from the op that made it:
+    convolution outputs are NCHW, Linear, matmul and norm outputs channels-last (``(N, H, W, C)`` or
+    ``(B, N, D)`` tokens), through ``permute``/``transpose``/``reshape``. Data movement (``cat``, ``view``,
+    ``permute``, indexing, ``roll``, ``nn.Embedding``, ...) and ops on constants are ignored; any other
+    op with an input-dependent tensor output is counted, and one warning lists those ops with their
+    counts and, where their shapes give them (Conv1d, Conv3d, ConvTranspose), MACs.
 
     ``ops="mac"`` captures Conv2d and Linear only, all with ``act="none"`` (the behaviour before
     ``ops`` existed). ``ops="all"`` (the default) also captures, in execution order:
@@ -43,9 +66,9 @@ def from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224), *,
       when ``P`` divides ``H``, else window ``ceil(H/P)`` and stride ``floor(H/P)`` (PyTorch's
       windows vary in size then; an approximation);
     * residual adds (``"add"``): ``operator.add``/``iadd``, ``torch.add``, ``Tensor.add``/``add_``
-      of two tensors of the same 4-D ``(N, C, H, W)`` or 2-D ``(N, C)`` shape; adds of a Python
-      number, of tensors of different shapes, or of a tensor computed from parameters and buffers
-      alone (a constant, which folds into the weights) are ignored;
+      (and sub, div, and mul other than a gate) of two input-dependent tensors; adds of a Python
+      number or of a tensor computed from parameters and buffers alone (a constant, which folds into
+      the weights) are ignored;
     * squeeze-excite multiplies (``"mul"``): ``operator.mul``/``imul``, ``torch.mul``,
       ``Tensor.mul``/``mul_`` of an ``(N, C, H, W)`` map by an ``(N, C, 1, 1)`` gate computed
       from the input (not a constant per-channel scale such as ConvNeXt's layer scale);
@@ -59,7 +82,7 @@ def from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224), *,
       BatchNorm (``nn.BatchNorm*d``, ``F.batch_norm``), ``Identity``, ``Dropout``, timm's
       ``DropPath``, and ``flatten``/``reshape``/``view``; only when every tensor on that path
       feeds nothing else, and only when that layer's ``act`` is still ``"none"``. Otherwise it
-      is dropped silently. timm's ``BatchNormAct2d`` (which applies its ``.act`` submodule after
+      is a stand-alone ``"act"`` pass. timm's ``BatchNormAct2d`` (which applies its ``.act`` submodule after
       the norm) counts as a BatchNorm followed by the activation of its ``.act`` (``Identity``:
       none). Activations not in :data:`ACTIVATIONS` (Mish, LeakyReLU, ...) and any other
       operation stop the walk.
@@ -67,8 +90,8 @@ def from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224), *,
     For ``ops="all"`` torch.fx keeps as leaves, besides Conv2d/Linear: the pooling modules above,
     activation modules, timm's ``SelectAdaptivePool2d`` and ``BatchNormAct2d`` family (inspected
     rather than traced into) and timm's activation classes, none of which contains a Conv2d or
-    Linear; everything else is traced into as for ``ops="mac"``. The hook fallback (used when
-    tracing fails) sees module calls only: it captures Conv2d, Linear, the pooling modules and
+    Linear, plus MultiheadAttention, softmax, norm and unlisted activation modules; everything else is
+    traced into as for ``ops="mac"``. The hook fallback (the last resort) sees module calls only: it captures Conv2d, Linear, the pooling modules and
     ``SelectAdaptivePool2d``, and fuses activation modules through BatchNorm, Identity, Dropout,
     DropPath and Flatten modules (following the tensors; a tensor changed in place since it was
     produced, as by ``x += shortcut``, breaks the chain). Functional calls (``F.relu``,
@@ -90,22 +113,22 @@ def from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224), *,
     operation: ``"layer1.0.add"``, ``"blocks.1.0.se.mean"``, ``"blocks.1.0.se.mul"`` (repeats
     get ``#2``, ...).
 
-    Not captured: functional calls (``F.conv2d``, ``F.linear``, ``torch.matmul``, attention),
-    layers inside modules that torch.fx keeps whole (e.g. ``nn.MultiheadAttention``), and other
-    layer types (Conv1d, Conv3d, ConvTranspose2d: a warning lists those present). A pooling call
-    whose shapes do not fit a ``"pool"`` layer (a 1-D or 5-D input, output channels other than
-    the input's) is skipped.
+    Not captured: ``F.conv2d`` and other layer types (Conv1d, Conv3d, ConvTranspose2d, einsum, ...:
+    the warning lists them). A pooling call whose shapes do not fit a ``"pool"`` layer (a 1-D or 5-D
+    input, output channels other than the input's) is skipped.
 
     Args:
         module: a ``torch.nn.Module``.
-        input_shape: the input tensor's shape, e.g. ``(N, C, H, W)``; dtype and device follow the
-            module's first parameter (float32 on CPU when it has none).
+        input_shape: the input tensor's shape, e.g. ``(N, C, H, W)``, or several shapes for a module
+            with several inputs (passed positionally; ``ops="all"`` only), e.g. a decoder step's token
+            ``(B, 1, D)`` and its KV cache ``(B, H, L, D/H)`` twice. Zero tensors; dtype and device follow
+            the module's first parameter (float32 on CPU when it has none).
         name: the workload name; defaults to the module's class name.
         ops: ``"all"`` (default) or ``"mac"``, see above.
 
     Returns:
-        A :class:`Workload` with ``params`` = ``sum(p.numel() for p in module.parameters())`` and
-        ``source = "torch:<class name>"``.
+        A :class:`Workload` with ``params`` = ``sum(p.numel() for p in module.parameters())``,
+        ``source = "torch:<class name>"`` and :attr:`Workload.input_shape` the (first) input's shape.
 
     Raises:
         TypeError: ``module`` is not a ``torch.nn.Module``.
@@ -119,13 +142,19 @@ def from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224), *,
         raise TypeError(f"from_torch module must be a torch.nn.Module, got {_describe(module)}")
     if not isinstance(ops, str) or ops not in _OPS_CHOICES:
         raise ValueError(f"from_torch ops must be one of {_OPS_CHOICES}, got {_describe(ops)}")
-    shape = _check_input_shape(input_shape)
+    several = (isinstance(input_shape, Sequence) and not isinstance(input_shape, (str, bytes)) and input_shape
+               and all(isinstance(s, Sequence) and not isinstance(s, (str, bytes)) for s in input_shape))
+    shapes = tuple(_check_input_shape(s) for s in input_shape) if several else (_check_input_shape(input_shape),)
+    shape = shapes[0]
+    if several and ops != "all":
+        raise ValueError(f"from_torch: several inputs ({len(shapes)} shapes) need ops='all', got ops={ops!r}")
     if name is None:
         name = type(module).__name__
     param = next(module.parameters(), None)
     dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
     device = param.device if param is not None else torch.device("cpu")
-    example = torch.zeros(shape, dtype=dtype, device=device)
+    examples = tuple(torch.zeros(s, dtype=dtype, device=device) for s in shapes)
+    example = examples if several else examples[0]
 
     if ops == "all":
         return _from_torch_all(module, example, shape, name)
