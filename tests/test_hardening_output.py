@@ -227,3 +227,17 @@ def test_plain_progress_throttles_but_always_writes_the_last_line():
     p.stop()
     assert [ln.split(",")[0] for ln in buf.getvalue().splitlines()] == ["sweep: 0/30 configurations",
                                                                         "sweep: 30/30 configurations"]
+
+
+def test_sweep_and_map_tables_fit_80_columns_in_a_pipe(tmp_path):
+    pd = pytest.importorskip("pandas")
+    out = _piped("sweep", "-n", str(DATA / "alexnet_conv5.csv"), "--space", "edgetpu-space", "--sample", "300",
+                 "--out", str(tmp_path / "s.csv"), "--top", "5", "--no-progress")
+    assert max(len(ln) for ln in out.splitlines()) <= 80, out
+    front = pd.read_csv(tmp_path / "s.pareto.csv").head(5)
+    rows = [r for r in _table_rows(out) if r[0]]
+    assert [int(r[0]) for r in rows] == front.config_id.tolist()  # ids whole, in order
+    assert all(NUMBER.match(c) for r in rows for c in r[1:]), rows
+    out = _piped("map", "--layer", "conv K=64 C=64 P=56 Q=56 R=3 S=3", "--hw", "edgetpu", "--top", "3")
+    assert max(len(ln) for ln in out.splitlines()) <= 80, out
+    assert "not shown at this width" in out

@@ -802,8 +802,7 @@ def _progress(enabled: bool, total: int, done: int, label: str) -> Any:
         prog: Any = PlainProgress(label, "configurations", min_interval_s=1.0)
     else:
         prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
-                        TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True, width=max(
-                            console.width, 120)), transient=False)
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False)
     prog.start()
     prog.add_task(label, total=total, completed=done)
     return prog

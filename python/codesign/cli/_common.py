@@ -61,12 +61,52 @@ def error_line(exc: BaseException) -> str:
     return first_line(exc)
 
 
-def frame_table(df: Any, columns: list[str], title: str) -> Table:
-    """A rich table of the DataFrame's ``columns`` (ids and ranks as written, other cells by :func:`fmt`)."""
-    t = Table(title=title, header_style="bold", pad_edge=False)
-    for i, c in enumerate(columns):
-        t.add_column(c, justify="left" if i == 0 or c == "mapping" else "right", no_wrap=c == "mapping")
-    for rec in df[columns].itertuples(index=False):
-        t.add_row(*[str(v) if c in ("config_id", "rank") else fmt(v.item() if hasattr(v, "item") else v)
-                    for c, v in zip(columns, rec)])
-    return t
+def frame_table(df: Any, columns: list[str], title: str, width: int | None = None,
+                required: tuple[str, ...] = ()) -> tuple[Table, list[str]]:
+    """A rich table of the DataFrame's ``columns`` (ids and ranks as written, other cells by :func:`fmt`), and the
+    columns it leaves out.
+
+    ``width``: the console's. A table wider than that gets, in turn, headings broken at ``_`` and numbers to 3
+    significant digits (``2,048``, ``0.0214``, ``1.23M``), then loses columns from the right that are not in
+    ``required``, until it fits. No cell is split or cut: each column is at least as wide as its longest cell
+    (text cells with spaces, e.g. a mapping, may wrap at a space).
+    """
+    from .layer_tables import short
+
+    def cells(narrow: bool, cols: list[str]) -> list[list[str]]:
+        conv = short if narrow else fmt
+        return [[str(v) if c in ("config_id", "rank") else conv(v.item() if hasattr(v, "item") else v)
+                 for c, v in zip(cols, rec)] for rec in df[cols].itertuples(index=False)]
+
+    def layout(narrow: bool, cols: list[str]) -> tuple[Table, int]:
+        rows = cells(narrow, cols)
+        t = Table(title=title, header_style="bold", pad_edge=False)
+        heads = [c.replace("_", " ") if narrow else c for c in cols]
+        widths = []
+        for i, (c, head) in enumerate(zip(cols, heads)):
+            texts = [r[i] for r in rows]
+            words = [w for x in texts for w in x.split()] if c == "mapping" and narrow else texts
+            widths.append(max([len(x) for x in words] + [max(len(p) for p in head.split()) if narrow else len(head)]))
+        total = sum(widths) + 3 * len(cols) - 1  # borders and padding of a heavy-head box without edge padding
+        if narrow and "mapping" in cols and width is not None and total < width:  # the slack to the mapping text
+            m = cols.index("mapping")
+            grow = min(width - total, max(len(r[m]) for r in rows) - widths[m]) if rows else 0
+            widths[m] += max(0, grow)
+            total += max(0, grow)
+        for i, (c, head) in enumerate(zip(cols, heads)):
+            t.add_column(head, justify="left" if i == 0 or c == "mapping" else "right", overflow="fold",
+                         no_wrap=c != "mapping" and not narrow, **({"width": widths[i]} if narrow else {}))
+        for r in rows:
+            t.add_row(*[escape(x) for x in r])
+        return t, total
+
+    cols = list(columns)
+    table, need = layout(False, cols)
+    if width is None or need <= width:
+        return table, []
+    while True:
+        table, need = layout(True, cols)
+        droppable = [c for c in cols if c not in required]
+        if need <= width or not droppable:
+            return table, [c for c in columns if c not in cols]
+        cols.remove(droppable[-1])

@@ -96,7 +96,7 @@ def map_command(
     if fmt == "csv":
         sys.stdout.write(head.to_csv(index=False))
         return
-    console = Console(width=max(Console().width, 160))
+    console = Console()  # its own width: a terminal's, or 80 in a pipe
     edge = type(hardware).__name__ == "EdgeTpuConfig"
     cols_ = (["rank", "mapping", "cycles", "latency_ms", "energy_pj", "utilization", "bound_text", "core_mem_bytes",
               "pe_mem_bytes", "dram_w_bytes"] if edge else
@@ -110,7 +110,12 @@ def map_command(
                   f"ranked by {metric}")
     console.print(f"best: [bold]{best['mapping']}[/]  cycles {_fmt(float(best['cycles']))}"
                   + (f", energy {_fmt(float(best['energy_pj']))} pJ" if edge else ""))
-    console.print(_table(head, [c for c in cols_ if c in head.columns], f"top {len(head)}"))
+    table, left_out = _table(head, [c for c in cols_ if c in head.columns], f"top {len(head)}", console.width,
+                             required=("rank", "mapping", "cycles", "latency_ms"))
+    console.print(table)
+    if left_out:
+        console.print(f"not shown at this width: {', '.join(left_out)} (--format csv or json has them)", style="dim",
+                      highlight=False)
 
 
 def plot_command(

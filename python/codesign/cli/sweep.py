@@ -74,7 +74,7 @@ def sweep_command(
     except (ValueError, TypeError, ImportError, OSError) as exc:
         _fail(error_line(exc))
         return
-    console = Console(width=max(Console().width, 160))
+    console = Console()  # its own width: a terminal's, or 80 in a pipe
     resumed = f", {summary.chunks_skipped} resumed" if summary.chunks_skipped else ""
     console.print(f"[bold]{summary.configs:,}[/] configurations x {len(network)} network(s) = {summary.rows:,} rows in "
                   f"{summary.chunks} chunks ({summary.chunks_computed} computed{resumed}) in {summary.seconds:.1f} s "
@@ -89,7 +89,12 @@ def sweep_command(
             cols = ["config_id", *fields, *summary.objectives]
             title = (f"{net}: {len(part):,} Pareto-optimal configurations (minimising "
                      f"{', '.join(summary.objectives)}){'; first ' + str(top) if len(part) > top else ''}")
-            console.print(_table(part.head(top), cols, title))
+            table, left_out = _table(part.head(top), cols, title, console.width,
+                                     required=("config_id", *summary.objectives))
+            console.print(table)
+            if left_out:
+                console.print(f"not shown at this width: {', '.join(left_out)} (in {summary.pareto_path})",
+                              style="dim", highlight=False)
     else:
         console.print("no configuration could be evaluated: no Pareto front")
     console.print(f"results: {summary.out} ({summary.format})\nPareto front: {summary.pareto_path}")
