@@ -177,7 +177,10 @@ def test_time_per_layer_is_bounded_on_the_largest_layers(layer):
 
 
 CTRL_C_SCRIPT = textwrap.dedent("""
-    import dataclasses, sys, time
+    import dataclasses, signal, sys, time
+    # Python's own Ctrl-C handler, whatever disposition this process inherited (a parent that ignores SIGINT,
+    # as some test runners and process pools leave it, would hand down SIG_IGN and no KeyboardInterrupt at all)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import codesign
     from codesign import Layer, SystolicArray, evaluate_batch
     kind = sys.argv[1]
