@@ -195,3 +195,12 @@ def test_front_box_is_stricter_and_still_one_for_the_truth():
     # a design just off the front: full credit under the nadir is impossible, and under the box it scores less
     worst_front_acc = box[0]
     assert all(p[0] >= worst_front_acc for p in tf.points[tf.front])
+
+
+def test_true_front_bad_input_names_the_argument():
+    with pytest.raises(ValueError, match="candidates must hold"):
+        true_front("nb201", "edgetpu", "nb201:cifar10", candidates=[])
+    with pytest.raises(ValueError, match="hw must be"):
+        true_front("nb201", [], "nb201:cifar10")
+    with pytest.raises(ValueError, match="nb201 network space"):
+        true_front("edgetpu", "edgetpu", "nb201:cifar10")

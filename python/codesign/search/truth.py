@@ -152,6 +152,8 @@ def true_front(space: Any, hw: Any, accuracy: Any, *, metrics: Sequence[str] = (
             raise ValueError(f"{net!r} cannot enumerate its candidates; pass candidates=")
         candidates = net.candidates()
     networks = list(candidates)
+    if not networks:
+        raise ValueError("candidates must hold at least one network of the space, got none")
     accs = np.array([float(acc.evaluate(c)["accuracy"]) for c in networks])
     n_proc = max(1, min(processes if processes is not None else (os.cpu_count() or 1), len(networks) // 256 or 1))
     chunks = [networks[i::n_proc] for i in range(n_proc)]  # interleaved: equal work per process
