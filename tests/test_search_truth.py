@@ -75,8 +75,8 @@ def test_incremental_archive_equals_a_rebuild(tmp_path):
     assert [t["trial"] for t in s.pareto] == [t["trial"] for t, _ in rebuilt.front()]
 
 
-@pytest.mark.parametrize("accuracy, words", [("nb201:cifar10", "nb201 network space"),
-                                             ("accel-nasbench", "accel-nasbench network space"),
+@pytest.mark.parametrize("accuracy, words", [("nb201:cifar10", "--space nb201"),
+                                             ("accel-nasbench", "--space accel-nasbench"),
                                              ("imagenet", "accuracy must be one of")])
 def test_accuracy_signal_must_fit_the_space(tmp_path, accuracy, words):
     with pytest.raises(ValueError, match=words):
@@ -202,5 +202,5 @@ def test_true_front_bad_input_names_the_argument():
         true_front("nb201", "edgetpu", "nb201:cifar10", candidates=[])
     with pytest.raises(ValueError, match="hw must be"):
         true_front("nb201", [], "nb201:cifar10")
-    with pytest.raises(ValueError, match="nb201 network space"):
+    with pytest.raises(ValueError, match="--space nb201"):
         true_front("edgetpu", "edgetpu", "nb201:cifar10")

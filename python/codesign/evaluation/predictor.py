@@ -41,13 +41,14 @@ cached results before it is worth screening with. Needs numpy; the MLP needs tor
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from .proxy import one_torch_thread as _one_thread  # the MLP's matrices are tiny: one thread
 
 __all__ = ["AccuracyPredictor", "block_features", "BLOCK_FEATURES"]
 
@@ -55,20 +56,6 @@ __all__ = ["AccuracyPredictor", "block_features", "BLOCK_FEATURES"]
 BLOCK_FEATURES = ("type_ds", "type_ir", "type_er", "type_other", "repeats", "kernel", "stride", "expansion",
                   "log2_channels", "se")
 _TOKEN = re.compile(r"^([a-z]+)([0-9.]+)$")
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one intra-op thread: the MLP's matrices are tiny, so more threads only add overhead (and
-    spin-wait badly on a loaded machine)."""
-    import torch
-
-    prev = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev)
 
 
 def _fit_gbm(xs: np.ndarray, ys: np.ndarray, seed: int) -> Any:

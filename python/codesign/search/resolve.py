@@ -177,16 +177,16 @@ def resolve_accuracy(accuracy: Any, joint: JointSpace, proxy_settings: Any, prox
 
         ev = NB201Accuracy.from_spec(accuracy.lower())
         if kind != "nb201":
-            raise ValueError(f"accuracy={accuracy!r} looks cells up in NAS-Bench-201's table; it needs the nb201 "
-                             f"network space, got {type(joint.network).__name__}")
+            raise ValueError(f"accuracy={accuracy!r} (--accuracy) looks cells up in NAS-Bench-201's table; it needs "
+                             f"space='nb201' (--space nb201), got {type(joint.network).__name__}")
         if joint.network.dataset != ev.dataset:
             raise ValueError(f"accuracy={accuracy!r} is for {ev.dataset}, but the nb201 space is built for "
                              f"dataset={joint.network.dataset!r} (its input size and classes)")
         return ev, ev.to_dict()
     if accuracy == "accel-nasbench":
         if kind != "accel-nasbench":
-            raise ValueError(f"accuracy='accel-nasbench' predicts Accel-NASBench networks; it needs the "
-                             f"accel-nasbench network space, got {type(joint.network).__name__}")
+            raise ValueError(f"accuracy='accel-nasbench' (--accuracy) predicts Accel-NASBench networks; it needs "
+                             f"space='accel-nasbench' (--space accel-nasbench), got {type(joint.network).__name__}")
         from codesign.evaluation.accel_nasbench import AccelNasBench
 
         ev = AccelNasBench()
