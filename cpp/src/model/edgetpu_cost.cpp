@@ -4,9 +4,11 @@
 #include <cmath>
 #include <limits>
 
-#include "codesign/parallel.hpp"
+#include "edgetpu_internal.hpp"
 
 namespace codesign {
+
+using namespace detail;
 
 const char* const kEdgeTpuNames[kEdgeTpuOutFields] = {
     "cycles", "compute_cycles", "vector_cycles", "io_cycles", "fill_cycles", "overhead_cycles",
@@ -18,19 +20,9 @@ const char* const kEdgeTpuNames[kEdgeTpuOutFields] = {
     "map_pe_x", "map_pe_y", "map_lanes", "map_simd", "weight_tiles", "spatial_tiles", "order", "inner",
     "mappings_evaluated", "map_space_size",
 };
-const char* const kEdgeTpuTotalNames[kEdgeTpuTotals] = {
-    "cycles", "latency_ms", "energy_pj", "macs", "dram_bytes", "params_bytes", "cached_params_bytes",
-    "streamed_params_bytes", "utilization", "inference_overhead_cycles",
-};
 
 namespace {
 
-// Vector-unit operations per output element for each activation (codesign.workload.ACTIVATIONS order).
-// ReLU/ReLU6 are clamps folded into the requantising output path (free); the others are piecewise
-// polynomial / lookup approximations of a few operations each. An assumption, not a datasheet figure.
-constexpr double kActOps[kActCount] = {0, 0, 0, 3, 2, 8, 9, 10, 8};
-
-double dceil(double a, double b) { return std::ceil(a / b); }
 
 // Where the second operand of a MAC layer lives. Weights (Op::Mac) are parameters held in core memory, cached
 // on chip or streamed; an activation-by-activation matmul's second operand (Op::MatMul) is an earlier layer's
@@ -136,88 +128,6 @@ double min_spatial_tiles(const Layer& l, const Tiles& t, const EdgeTpuArch& a, d
         if (pt >= t.share[DimP]) return 0.0;
         pt = std::min(t.share[DimP], pt * 2.0);
     }
-}
-
-void fill_mapping_fields(EdgeTpuCost& c, const Mapping& m) {
-    c.v[F_map_pe_x] = m.spatial[0];
-    c.v[F_map_pe_y] = m.spatial[1];
-    c.v[F_map_lanes] = m.spatial[2];
-    c.v[F_map_simd] = m.spatial[3];
-    c.v[F_weight_tiles] = static_cast<double>(m.weight_tiles);
-    c.v[F_spatial_tiles] = static_cast<double>(m.spatial_tiles);
-    c.v[F_order] = m.order;
-    c.v[F_inner] = m.inner;
-    c.mapping = m;
-}
-
-// fill_io_cycles: the part of the exposed first-tile fill that crossed the I/O link; it is already in
-// io_cycles, so only the rest of the I/O transfer overlaps the execution.
-void finish(EdgeTpuCost& c, const EdgeTpuArch& a, const EnergyTable& e, double exec_cycles, double fill_io_cycles = 0.0) {
-    double* v = c.v;
-    const double io_after_fill = std::max(0.0, v[F_io_cycles] - fill_io_cycles);
-    v[F_cycles] = v[F_fill_cycles] + std::max(exec_cycles, io_after_fill) + v[F_overhead_cycles];
-    v[F_memory_bound] = io_after_fill > exec_cycles ? 1.0 : 0.0;
-    const double macs_per_cycle = static_cast<double>(a.macs_per_cycle());
-    v[F_utilization] = v[F_macs] > 0 ? v[F_macs] / (v[F_cycles] * macs_per_cycle) : 0.0;
-    const double sram_kib = a.onchip_bytes() / 1024.0 + static_cast<double>(a.pes()) * a.core_mem_bytes / 1024.0;
-    const double leak_mw = e.leak_mw_per_kib * sram_kib + e.leak_mw_per_mac * macs_per_cycle;
-    const double seconds = v[F_cycles] / (a.clock_mhz * 1e6);
-    v[F_leak_pj] = leak_mw * 1e-3 * seconds * 1e12;
-    v[F_energy_pj] = v[F_mac_pj] + v[F_vector_pj] + v[F_core_w_pj] + v[F_pe_i_pj] + v[F_pe_o_pj] + v[F_onchip_w_pj] +
-                     v[F_dram_w_pj] + v[F_dram_i_pj] + v[F_dram_o_pj] + v[F_leak_pj];
-}
-
-// Any value beyond double range (extreme but valid inputs: a denormal I/O bandwidth, 2^31-sized layers) makes
-// the result an overflow, never an inf or NaN.
-void flag_nonfinite(EdgeTpuCost& c) {
-    for (const double x : c.v)
-        if (!std::isfinite(x)) {
-            c.status = Status::Overflow;
-            return;
-        }
-}
-
-EdgeTpuCost evaluate_vector_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx) {
-    EdgeTpuCost c;
-    double* v = c.v;
-    const double n = double(l.n), ch = double(l.c), h = double(l.h), w = double(l.w);
-    const double out = n * double(l.k) * double(l.p) * double(l.q);
-    double in = n * ch * h * w;
-    double ops = 0.0;
-    switch (l.op) {
-        case Op::Pool: ops = out * double(l.r) * double(l.s); break;
-        case Op::Add: ops = out; in *= 2.0; break;
-        case Op::Mul: ops = out; in += n * ch; break;
-        case Op::Softmax: ops = out * kSoftmaxOpsPerElement; break;
-        case Op::Norm: ops = out * kNormOpsPerElement; break;
-        case Op::Act: ops = out; break;
-        case Op::Mac:
-        case Op::MatMul: break;
-    }
-    const double ab = double(a.act_bytes);
-    const double vec_width = static_cast<double>(a.pes() * a.simd);
-    v[F_ops] = ops;
-    v[F_vector_cycles] = std::ceil((ops + out * kActOps[static_cast<int>(l.act)]) / vec_width);
-    v[F_dram_i_bytes] = ctx.input_spilled ? in * ab : 0.0;
-    v[F_dram_o_bytes] = ctx.output_spilled ? out * ab : 0.0;
-    v[F_io_cycles] = (v[F_dram_i_bytes] + v[F_dram_o_bytes]) / a.io_bytes_per_cycle;
-    v[F_pe_mem_bytes] = (in + out) * ab;
-    v[F_overhead_cycles] = a.layer_overhead_cycles;
-    const double e_pe = e.sram_pj_per_byte(a.pe_mem_bytes);
-    v[F_vector_pj] = (ops + out * kActOps[static_cast<int>(l.act)]) * e.vector_op_pj;
-    v[F_pe_i_pj] = in * ab * e_pe;
-    v[F_pe_o_pj] = out * ab * e_pe;
-    v[F_dram_i_pj] = v[F_dram_i_bytes] * e.dram_pj_per_byte;
-    v[F_dram_o_pj] = v[F_dram_o_bytes] * e.dram_pj_per_byte;
-    v[F_weights_cached] = 1.0;
-    v[F_input_spilled] = ctx.input_spilled;
-    v[F_output_spilled] = ctx.output_spilled;
-    Mapping m;
-    m.spatial[0] = DimK, m.spatial[1] = DimK, m.spatial[2] = DimK, m.spatial[3] = DimK;
-    fill_mapping_fields(c, m);
-    finish(c, a, e, v[F_vector_cycles]);
-    flag_nonfinite(c);
-    return c;
 }
 
 }  // namespace
@@ -497,12 +407,6 @@ void spatial_bounds(const Layer& l, const Prep& p, const Tiles& tl, const EdgeTp
                 offchip * e.dram_pj_per_byte;
 }
 
-Mapping vector_mapping() {
-    Mapping m;
-    m.spatial[0] = DimK, m.spatial[1] = DimK, m.spatial[2] = DimK, m.spatial[3] = DimK;
-    return m;
-}
-
 }  // namespace
 
 std::vector<Mapping> edgetpu_map_space(const Layer& l, const EdgeTpuArch& a) {
@@ -624,117 +528,5 @@ EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const Energy
     return best;
 }
 
-std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& layers, const EdgeTpuArch& a) {
-    // Activations: `activation_buffers` times the largest (input + output) of any layer is reserved on chip
-    // (2: the next layer's buffers are filled while this one runs), capped at the on-chip size; a layer
-    // whose input + output exceeds the on-chip size spills both to DRAM. Parameters: the rest of the
-    // on-chip memory caches whole layers' weights in network order while they fit (as the Edge TPU compiler
-    // does); from the first layer that does not fit on, parameters are streamed over the I/O link on every
-    // inference (a prefix rule, so more on-chip memory never caches less). The network input arrives from the
-    // host and the last output returns to it. Invalid layers (reported as such by the callers) take no room.
-    std::vector<LayerContext> ctx(layers.size());
-    const double onchip = a.onchip_bytes();
-    double act_need = 0.0;
-    std::vector<double> act(layers.size());
-    for (std::size_t i = 0; i < layers.size(); ++i) {
-        const Layer& l = layers[i];
-        if (*l.invalid_field() != '\0') continue;
-        double in = double(l.n) * double(l.c) * double(l.h) * double(l.w) * (l.op == Op::Add ? 2.0 : 1.0);
-        if (l.operand_is_activation()) in += double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s);
-        const double out = double(l.n) * double(l.k) * double(l.p) * double(l.q);
-        act[i] = (in + out) * double(a.act_bytes);
-        act_need = std::max(act_need, act[i]);
-    }
-    const double act_cap = std::min(act_need * a.activation_buffers, onchip);
-    double param_room = onchip - act_cap;
-    bool caching = true;
-    for (std::size_t i = 0; i < layers.size(); ++i) {
-        const Layer& l = layers[i];
-        const double w = l.op == Op::Mac && *l.invalid_field() == '\0' ? double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(a.weight_bytes) : 0.0;
-        caching = caching && w <= param_room;
-        if (caching) param_room -= w;
-        ctx[i].weights_cached = caching;
-        const bool spill = act[i] > std::min(act_cap, onchip);
-        ctx[i].input_spilled = spill;
-        ctx[i].output_spilled = spill;
-    }
-    if (!ctx.empty()) {
-        ctx.front().input_spilled = true;
-        ctx.back().output_spilled = true;
-    }
-    return ctx;
-}
-
-void evaluate_edgetpu_batch_range(const std::int64_t* layers, std::int64_t n_layers, int layer_width,
-                                  const double* archs, std::int64_t n_archs, const double* energy,
-                                  std::int64_t n_energy, const MapperOptions& opt, std::int32_t* status, double* out,
-                                  double* totals, std::int64_t arch_begin, std::int64_t arch_end) {
-    arch_begin = std::max<std::int64_t>(0, arch_begin);
-    arch_end = std::min(arch_end, n_archs);
-    if (arch_begin >= arch_end || n_layers < 0) return;
-    std::vector<Layer> ls(static_cast<std::size_t>(n_layers));
-    for (std::int64_t i = 0; i < n_layers; ++i) ls[static_cast<std::size_t>(i)] = Layer::from_row(layers + i * layer_width, layer_width);
-    auto work = [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t ai = begin; ai < end; ++ai) {
-            Status st = Status::Ok, est = Status::Ok;
-            const EdgeTpuArch a = EdgeTpuArch::from_row(archs + ai * kEdgeTpuFields, st);
-            const EnergyTable e = EnergyTable::from_row(energy + (n_energy == 1 ? 0 : ai) * kEnergyFields, est);
-            if (st == Status::Ok) st = est;
-            double* tot = totals + ai * kEdgeTpuTotals;
-            std::fill(tot, tot + kEdgeTpuTotals, 0.0);
-            std::vector<LayerContext> ctx;
-            if (st == Status::Ok) ctx = edgetpu_network_context(ls, a);
-            double cycles = 0.0, energy_pj = 0.0, macs = 0.0, dram = 0.0, params = 0.0, cached = 0.0;
-            for (std::int64_t li = 0; li < n_layers; ++li) {
-                const std::size_t lz = static_cast<std::size_t>(li);
-                EdgeTpuCost c;
-                if (st != Status::Ok) {
-                    c.status = st;
-                } else {
-                    c = map_edgetpu_layer(ls[lz], a, e, ctx[lz], opt);
-                }
-                status[ai * n_layers + li] = static_cast<std::int32_t>(c.status);
-                double* o = out + (ai * n_layers + li) * kEdgeTpuOutFields;
-                std::copy(c.v, c.v + kEdgeTpuOutFields, o);
-                if (c.status != Status::Ok) continue;
-                cycles += c.v[F_cycles];
-                energy_pj += c.v[F_energy_pj];
-                macs += c.v[F_macs];
-                dram += c.v[F_dram_w_bytes] + c.v[F_dram_i_bytes] + c.v[F_dram_o_bytes];
-                const Layer& l = ls[lz];
-                const double w = l.op == Op::Mac ? double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(a.weight_bytes) : 0.0;
-                params += w;
-                if (ctx[lz].weights_cached) cached += w;
-            }
-            if (st != Status::Ok) continue;
-            cycles += a.inference_overhead_cycles;
-            tot[T_cycles] = cycles;
-            tot[T_latency_ms] = cycles / (a.clock_mhz * 1e3);
-            tot[T_energy_pj] = energy_pj;
-            tot[T_macs] = macs;
-            tot[T_dram_bytes] = dram;
-            tot[T_params_bytes] = params;
-            tot[T_cached_params_bytes] = cached;
-            tot[T_streamed_params_bytes] = params - cached;
-            tot[T_utilization] = cycles > 0 ? macs / (cycles * static_cast<double>(a.macs_per_cycle())) : 0.0;
-            tot[T_inference_overhead_cycles] = a.inference_overhead_cycles;
-            // Totals beyond double range (e.g. a clock of a denormal MHz): flagged as overflow, never inf.
-            bool finite = true;
-            for (int t = 0; t < kEdgeTpuTotals; ++t) finite = finite && std::isfinite(tot[t]);
-            if (!finite) {
-                std::fill(tot, tot + kEdgeTpuTotals, 0.0);
-                for (std::int64_t li = 0; li < n_layers; ++li) status[ai * n_layers + li] = static_cast<std::int32_t>(Status::Overflow);
-            }
-        }
-    };
-    parallel_ranges(resolve_threads(opt.threads, arch_end - arch_begin), arch_begin, arch_end, work);
-}
-
-void evaluate_edgetpu_batch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,
-                            std::int64_t n_archs, const double* energy, std::int64_t n_energy, const MapperOptions& opt,
-                            std::int32_t* status, double* out, double* totals) {
-    evaluate_edgetpu_batch_range(layers, n_layers, layer_width, archs, n_archs, energy, n_energy, opt, status, out,
-                                 totals, 0, n_archs);
-}
 
 }  // namespace codesign

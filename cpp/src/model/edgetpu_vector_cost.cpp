@@ -1,0 +1,97 @@
+// Cost of a layer that runs on the vector units (pooling, elementwise add/mul, softmax, normalisation,
+// standalone activations): no mapping choice, one fixed schedule.
+#include <algorithm>
+#include <cmath>
+
+#include "edgetpu_internal.hpp"
+
+namespace codesign::detail {
+
+void fill_mapping_fields(EdgeTpuCost& c, const Mapping& m) {
+    c.v[F_map_pe_x] = m.spatial[0];
+    c.v[F_map_pe_y] = m.spatial[1];
+    c.v[F_map_lanes] = m.spatial[2];
+    c.v[F_map_simd] = m.spatial[3];
+    c.v[F_weight_tiles] = static_cast<double>(m.weight_tiles);
+    c.v[F_spatial_tiles] = static_cast<double>(m.spatial_tiles);
+    c.v[F_order] = m.order;
+    c.v[F_inner] = m.inner;
+    c.mapping = m;
+}
+
+// fill_io_cycles: the part of the exposed first-tile fill that crossed the I/O link; it is already in
+// io_cycles, so only the rest of the I/O transfer overlaps the execution.
+void finish(EdgeTpuCost& c, const EdgeTpuArch& a, const EnergyTable& e, double exec_cycles, double fill_io_cycles) {
+    double* v = c.v;
+    const double io_after_fill = std::max(0.0, v[F_io_cycles] - fill_io_cycles);
+    v[F_cycles] = v[F_fill_cycles] + std::max(exec_cycles, io_after_fill) + v[F_overhead_cycles];
+    v[F_memory_bound] = io_after_fill > exec_cycles ? 1.0 : 0.0;
+    const double macs_per_cycle = static_cast<double>(a.macs_per_cycle());
+    v[F_utilization] = v[F_macs] > 0 ? v[F_macs] / (v[F_cycles] * macs_per_cycle) : 0.0;
+    const double sram_kib = a.onchip_bytes() / 1024.0 + static_cast<double>(a.pes()) * a.core_mem_bytes / 1024.0;
+    const double leak_mw = e.leak_mw_per_kib * sram_kib + e.leak_mw_per_mac * macs_per_cycle;
+    const double seconds = v[F_cycles] / (a.clock_mhz * 1e6);
+    v[F_leak_pj] = leak_mw * 1e-3 * seconds * 1e12;
+    v[F_energy_pj] = v[F_mac_pj] + v[F_vector_pj] + v[F_core_w_pj] + v[F_pe_i_pj] + v[F_pe_o_pj] + v[F_onchip_w_pj] +
+                     v[F_dram_w_pj] + v[F_dram_i_pj] + v[F_dram_o_pj] + v[F_leak_pj];
+}
+
+// Any value beyond double range (extreme but valid inputs: a denormal I/O bandwidth, 2^31-sized layers) makes
+// the result an overflow, never an inf or NaN.
+void flag_nonfinite(EdgeTpuCost& c) {
+    for (const double x : c.v)
+        if (!std::isfinite(x)) {
+            c.status = Status::Overflow;
+            return;
+        }
+}
+
+Mapping vector_mapping() {
+    Mapping m;
+    m.spatial[0] = DimK, m.spatial[1] = DimK, m.spatial[2] = DimK, m.spatial[3] = DimK;
+    return m;
+}
+
+EdgeTpuCost evaluate_vector_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx) {
+    EdgeTpuCost c;
+    double* v = c.v;
+    const double n = double(l.n), ch = double(l.c), h = double(l.h), w = double(l.w);
+    const double out = n * double(l.k) * double(l.p) * double(l.q);
+    double in = n * ch * h * w;
+    double ops = 0.0;
+    switch (l.op) {
+        case Op::Pool: ops = out * double(l.r) * double(l.s); break;
+        case Op::Add: ops = out; in *= 2.0; break;
+        case Op::Mul: ops = out; in += n * ch; break;
+        case Op::Softmax: ops = out * kSoftmaxOpsPerElement; break;
+        case Op::Norm: ops = out * kNormOpsPerElement; break;
+        case Op::Act: ops = out; break;
+        case Op::Mac:
+        case Op::MatMul: break;
+    }
+    const double ab = double(a.act_bytes);
+    const double vec_width = static_cast<double>(a.pes() * a.simd);
+    v[F_ops] = ops;
+    v[F_vector_cycles] = std::ceil((ops + out * kActOps[static_cast<int>(l.act)]) / vec_width);
+    v[F_dram_i_bytes] = ctx.input_spilled ? in * ab : 0.0;
+    v[F_dram_o_bytes] = ctx.output_spilled ? out * ab : 0.0;
+    v[F_io_cycles] = (v[F_dram_i_bytes] + v[F_dram_o_bytes]) / a.io_bytes_per_cycle;
+    v[F_pe_mem_bytes] = (in + out) * ab;
+    v[F_overhead_cycles] = a.layer_overhead_cycles;
+    const double e_pe = e.sram_pj_per_byte(a.pe_mem_bytes);
+    v[F_vector_pj] = (ops + out * kActOps[static_cast<int>(l.act)]) * e.vector_op_pj;
+    v[F_pe_i_pj] = in * ab * e_pe;
+    v[F_pe_o_pj] = out * ab * e_pe;
+    v[F_dram_i_pj] = v[F_dram_i_bytes] * e.dram_pj_per_byte;
+    v[F_dram_o_pj] = v[F_dram_o_bytes] * e.dram_pj_per_byte;
+    v[F_weights_cached] = 1.0;
+    v[F_input_spilled] = ctx.input_spilled;
+    v[F_output_spilled] = ctx.output_spilled;
+    fill_mapping_fields(c, vector_mapping());
+    finish(c, a, e, v[F_vector_cycles]);
+    flag_nonfinite(c);
+    return c;
+}
+
+
+}  // namespace codesign::detail
