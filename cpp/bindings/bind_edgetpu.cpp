@@ -4,6 +4,7 @@
 #include <string>
 
 #include "batch_guard.hpp"
+#include "codesign/mapper/mapper.hpp"
 #include "codesign/model/edgetpu_cost.hpp"
 #include "codesign/parallel.hpp"
 
@@ -26,7 +27,18 @@ void need_cols(const py::array& a, const char* what, py::ssize_t cols, py::ssize
         throw py::value_error(std::string(what) + " must have shape (n, " + std::to_string(cols) + "), got " + shape_of(a));
 }
 
-MapperOptions make_options(int metric, std::int64_t budget, std::int64_t patience, std::uint64_t seed, std::int64_t threads) {
+MapConstraints parse_constraints(const py::object& row) {
+    MapConstraints c;
+    if (row.is_none()) return c;
+    const IntArray arr = py::cast<IntArray>(row);
+    if (arr.ndim() != 1 || arr.shape(0) != kConstraintFields)
+        throw py::value_error("constraints must have shape (" + std::to_string(kConstraintFields) + ",), got " + shape_of(arr));
+    if (!constraints_from_row(arr.data(), c)) throw py::value_error("constraints: a field is out of range");
+    return c;
+}
+
+MapperOptions make_options(int metric, std::int64_t budget, std::int64_t patience, std::uint64_t seed, std::int64_t threads,
+                           const py::object& constraints) {
     if (metric < 0 || metric > 2) throw py::value_error("metric must be 0 (latency), 1 (energy) or 2 (edp), got " + std::to_string(metric));
     if (budget < 0) throw py::value_error("budget must be >= 0, got " + std::to_string(budget));
     if (patience < 0) throw py::value_error("patience must be >= 0, got " + std::to_string(patience));
@@ -36,15 +48,17 @@ MapperOptions make_options(int metric, std::int64_t budget, std::int64_t patienc
     o.patience = patience;
     o.seed = seed;
     o.threads = codesign_bindings::thread_count(threads);
+    o.constraints = parse_constraints(constraints);
     return o;
 }
 
 py::tuple edgetpu_batch(const IntArray& layers, const FloatArray& archs, const FloatArray& energy, int metric,
-                        std::int64_t budget, std::int64_t patience, std::uint64_t seed, std::int64_t threads) {
+                        std::int64_t budget, std::int64_t patience, std::uint64_t seed, std::int64_t threads,
+                        const py::object& constraints) {
     need_cols(layers, "layers", kLayerFields, kLayerFieldsMac);
     need_cols(archs, "archs", kEdgeTpuFields);
     need_cols(energy, "energy", kEnergyFields);
-    const MapperOptions opt = make_options(metric, budget, patience, seed, threads);
+    const MapperOptions opt = make_options(metric, budget, patience, seed, threads, constraints);
     const py::ssize_t L = layers.shape(0), A = archs.shape(0), E = energy.shape(0);
     if (E != 1 && E != A) throw py::value_error("energy must have 1 row or one per architecture (" + std::to_string(A) + "), got " + std::to_string(E));
     codesign_bindings::check_batch_memory("edgetpu_batch", A, L,
@@ -80,7 +94,7 @@ Single parse_single(const IntArray& layer, const FloatArray& arch, const FloatAr
                     bool out_spill) {
     if (layer.ndim() != 1 || (layer.shape(0) != kLayerFields && layer.shape(0) != kLayerFieldsMac))
         throw py::value_error("layer must have shape (18,), got " + shape_of(layer));
-    if (arch.ndim() != 1 || arch.shape(0) != kEdgeTpuFields) throw py::value_error("arch must have shape (16,), got " + shape_of(arch));
+    if (arch.ndim() != 1 || arch.shape(0) != kEdgeTpuFields) throw py::value_error("arch must have shape (" + std::to_string(kEdgeTpuFields) + ",), got " + shape_of(arch));
     if (energy.ndim() != 1 || energy.shape(0) != kEnergyFields) throw py::value_error("energy must have shape (8,), got " + shape_of(energy));
     Single s;
     s.layer = Layer::from_row(layer.data(), static_cast<int>(layer.shape(0)));
@@ -96,13 +110,18 @@ Single parse_single(const IntArray& layer, const FloatArray& arch, const FloatAr
 }
 
 py::tuple map_space(const IntArray& layer, const FloatArray& arch, const FloatArray& energy, bool cached, bool in_spill,
-                    bool out_spill) {
+                    bool out_spill, const py::object& constraints, std::int64_t max_mappings) {
+    if (max_mappings < 1) throw py::value_error("max_mappings must be >= 1, got " + std::to_string(max_mappings));
+    const MapConstraints cons = parse_constraints(constraints);
     const Single s = parse_single(layer, arch, energy, cached, in_spill, out_spill);
     std::vector<EdgeTpuCost> costs;
+    bool truncated = false;
     if (s.status == Status::Ok) {
         py::gil_scoped_release release;
-        for (const Mapping& m : edgetpu_map_space(s.layer, s.arch)) costs.push_back(evaluate_edgetpu_mapping(s.layer, s.arch, s.energy, s.ctx, m));
+        for (const Mapping& m : edgetpu_map_space(s.layer, s.arch, cons, max_mappings, truncated))
+            costs.push_back(evaluate_edgetpu_mapping(s.layer, s.arch, s.energy, s.ctx, m));
     }
+    if (truncated) throw py::value_error("the map space has more than max_mappings = " + std::to_string(max_mappings) + " legal mappings");
     const py::ssize_t M = static_cast<py::ssize_t>(costs.size());
     py::array_t<std::int32_t> status(M);
     FloatArray out({M, static_cast<py::ssize_t>(kEdgeTpuOutFields)});
@@ -114,8 +133,9 @@ py::tuple map_space(const IntArray& layer, const FloatArray& arch, const FloatAr
 }
 
 py::tuple map_layer(const IntArray& layer, const FloatArray& arch, const FloatArray& energy, bool cached, bool in_spill,
-                    bool out_spill, int metric, std::int64_t budget, std::int64_t patience, std::uint64_t seed) {
-    const MapperOptions opt = make_options(metric, budget, patience, seed, 1);
+                    bool out_spill, int metric, std::int64_t budget, std::int64_t patience, std::uint64_t seed,
+                    const py::object& constraints) {
+    const MapperOptions opt = make_options(metric, budget, patience, seed, 1, constraints);
     const Single s = parse_single(layer, arch, energy, cached, in_spill, out_spill);
     EdgeTpuCost c;
     if (s.status != Status::Ok) {
@@ -127,6 +147,16 @@ py::tuple map_layer(const IntArray& layer, const FloatArray& arch, const FloatAr
     FloatArray out(static_cast<py::ssize_t>(kEdgeTpuOutFields));
     std::copy(c.v, c.v + kEdgeTpuOutFields, out.mutable_data());
     return py::make_tuple(static_cast<int>(c.status), out);
+}
+
+py::tuple smallest_tile(const IntArray& layer, const FloatArray& arch) {
+    FloatArray energy(static_cast<py::ssize_t>(kEnergyFields));
+    std::fill(energy.mutable_data(), energy.mutable_data() + kEnergyFields, 1.0);
+    const Single s = parse_single(layer, arch, energy, true, false, false);
+    double bytes[2] = {0.0, 0.0};
+    bool fits = false;
+    if (s.status == Status::Ok) fits = edgetpu_smallest_tile(s.layer, s.arch, bytes);
+    return py::make_tuple(static_cast<int>(s.status), bytes[0], bytes[1], fits);
 }
 
 }  // namespace
@@ -143,13 +173,20 @@ void bind_edgetpu(py::module_& m) {
     m.attr("DIM_NAMES") = py::tuple(dims);
     m.def("edgetpu_batch", &edgetpu_batch, py::arg("layers"), py::arg("archs"), py::arg("energy"), py::arg("metric") = 0,
           py::arg("budget") = 0, py::arg("patience") = 0, py::arg("seed") = 0, py::arg("threads") = 0,
+          py::arg("constraints") = py::none(),
           "Map and cost every layer of one network on every Edge-TPU-like architecture (GIL released, threads over "
           "architectures, in chunks of about 50 ms: Ctrl-C between them raises KeyboardInterrupt; MemoryError up front "
           "when the results would not fit in memory). Returns (status int32 (A, L), values float64 (A, L, F), totals float64 (A, T)).");
     m.def("edgetpu_map_space", &map_space, py::arg("layer"), py::arg("arch"), py::arg("energy"), py::arg("weights_cached") = true,
-          py::arg("input_spilled") = false, py::arg("output_spilled") = false,
-          "Every legal mapping of one layer, costed: (status, per-mapping status (M,), values (M, F)).");
+          py::arg("input_spilled") = false, py::arg("output_spilled") = false, py::arg("constraints") = py::none(),
+          py::arg("max_mappings") = 2000000,
+          "Every legal mapping of one layer, costed: (status, per-mapping status (M,), values (M, F)); ValueError when "
+          "there are more than max_mappings.");
     m.def("edgetpu_map_layer", &map_layer, py::arg("layer"), py::arg("arch"), py::arg("energy"), py::arg("weights_cached") = true,
           py::arg("input_spilled") = false, py::arg("output_spilled") = false, py::arg("metric") = 0, py::arg("budget") = 0,
-          py::arg("patience") = 0, py::arg("seed") = 0, "The mapper's best mapping of one layer: (status, values (F,)).");
+          py::arg("patience") = 0, py::arg("seed") = 0, py::arg("constraints") = py::none(),
+          "The mapper's best mapping of one layer: (status, values (F,)).");
+    m.def("edgetpu_smallest_tile", &smallest_tile, py::arg("layer"), py::arg("arch"),
+          "A layer's smallest tile: (status, core-memory bytes, PE-memory bytes, fits).");
+    m.attr("MAP_CONSTRAINT_FIELD_COUNT") = kConstraintFields;
 }

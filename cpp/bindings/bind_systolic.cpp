@@ -90,7 +90,7 @@ void bind_systolic(py::module_& m) {
     m.attr("SYSTOLIC_TOTAL_FIELDS") = py::tuple(total_names);
     m.attr("LAYER_FIELD_COUNT") = kLayerFields;
     m.attr("ARCH_FIELD_COUNT") = kArchFields;
-    m.attr("STATUS_NAMES") = py::make_tuple("ok", "invalid layer", "invalid architecture", "SRAM too small", "overflow", "no legal mapping", "invalid energy table");
+    m.attr("STATUS_NAMES") = py::make_tuple("ok", "invalid layer", "invalid architecture", "SRAM too small", "overflow", "no legal mapping", "invalid energy table", "no mapping meets the mapping constraints");
     m.def("systolic_batch", &systolic_batch, py::arg("layers"), py::arg("archs"), py::arg("threads") = 0,
           R"doc(Evaluate every layer on every systolic array.
 

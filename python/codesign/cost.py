@@ -358,6 +358,7 @@ class MapperOptions:
     budget: most mappings evaluated per layer (0 = the whole map space, usually a few hundred mappings).
     patience: when sampling (budget below the map-space size), stop after this many non-improving mappings.
     seed: sampling order; results are deterministic for a seed. threads: batch calls (0 = all cores).
+    constraints: a :class:`codesign.map_constraints.MapConstraints` narrowing the map space (None: free).
     """
 
     metric: str = "latency"
@@ -365,6 +366,7 @@ class MapperOptions:
     patience: int = 0
     seed: int = 0
     threads: int = 0
+    constraints: Any = None
 
     def __post_init__(self) -> None:
         if self.metric not in _METRICS:
@@ -373,16 +375,30 @@ class MapperOptions:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**63:
                 raise ValueError(f"{name} must be an int between 0 and 2**63 - 1, got {value!r}")
+        from .map_constraints import MapConstraints
+        if self.constraints is not None and not isinstance(self.constraints, MapConstraints):
+            raise TypeError(f"constraints must be a codesign.map_constraints.MapConstraints, got {self.constraints!r}")
 
     def args(self) -> tuple[int, int, int, int]:
         return _METRICS.index(self.metric), int(self.budget), int(self.patience), int(self.seed)
 
+    def constraint_row(self) -> np.ndarray | None:
+        return None if not self.constraints else self.constraints.to_row()
+
+
+#: Tile-loop orders (mapper/mapping.hpp): which data space's tiles are fetched once.
+TILE_ORDERS = ("weight", "output", "input")
+_TILE_FIELDS = ("tiles_g", "tiles_n", "tiles_k", "tiles_c", "tiles_p", "tiles_q")
+
 
 def _mapping_text(row: np.ndarray) -> str:
+    """E.g. ``K/P/Q/C tiles K4 C2 order=weight ws``: spatial dims (PE x, PE y, lanes, SIMD), tile counts above
+    one, tile-loop order, lane stationarity."""
     sp = "/".join(_DIMS[int(row[_E_INDEX[k]])] for k in ("map_pe_x", "map_pe_y", "map_lanes", "map_simd"))
-    order = "W-outer" if row[_E_INDEX["order"]] == 0 else "A-outer"
+    tiles = " ".join(f"{f[-1].upper()}{int(row[_E_INDEX[f]])}" for f in _TILE_FIELDS if row[_E_INDEX[f]] > 1)
+    order = TILE_ORDERS[int(row[_E_INDEX["order"]])]
     inner = "ws" if row[_E_INDEX["inner"]] == 0 else "os"
-    return f"{sp} wt={int(row[_E_INDEX['weight_tiles']])} at={int(row[_E_INDEX['spatial_tiles']])} {order} {inner}"
+    return f"{sp} tiles {tiles or '-'} order={order} {inner}"
 
 
 class EdgeTpuNetworkCost:
@@ -514,17 +530,29 @@ def _edgetpu_run(x: Any, hws: list[EdgeTpuConfig], mapper: MapperOptions, thread
     rows = [h.energy_row() for h in hws]
     energy = np.asarray(rows[:1] if all(r == rows[0] for r in rows) else rows, dtype=np.float64)
     metric, budget, patience, seed = mapper.args()
-    status, values, totals = _core.edgetpu_batch(layers, archs, energy, metric, budget, patience, seed, threads)
+    status, values, totals = _core.edgetpu_batch(layers, archs, energy, metric, budget, patience, seed, threads,
+                                                 mapper.constraint_row())
     return EdgeTpuBatchResult(hws, names, _flag_overflow(status, values, totals), values, totals)
 
 
-def _explain(code: int, name: str, hw: Any) -> str:
+def _explain(code: int, name: str, hw: Any, row: np.ndarray | None = None, mapper: MapperOptions | None = None) -> str:
     reason = _STATUS[code] if 0 <= code < len(_STATUS) else f"status {code}"
     if reason == "overflow":  # worded as the systolic model's (_raise_status)
         return f"layer {name!r}: cycle or access counts overflow int64 on {hw.name}"
     if reason == "no legal mapping":
-        return (f"layer {name!r} has no legal mapping on {hw.name}: its smallest tile does not fit half the core "
-                f"memory ({hw.core_mem_kib:g} KiB) or half the PE memory ({hw.pe_mem_kib:g} KiB)")
+        if row is None:
+            return (f"layer {name!r} has no legal mapping on {hw.name}: its smallest tile does not fit half the "
+                    f"core memory ({hw.core_mem_kib:g} KiB) or half the PE memory ({hw.pe_mem_kib:g} KiB)")
+        _, core_b, pe_b, _ = _core.edgetpu_smallest_tile(np.asarray(row, np.int64), np.asarray(hw.to_row()))
+        where = [f"{b:g} B in core memory (half of {hw.core_mem_kib:g} KiB = {hw.core_mem_kib * 512:g} B)"
+                 for b in [core_b] if b > hw.core_mem_kib * 512]
+        where += [f"{b:g} B in PE memory (half of {hw.pe_mem_kib:g} KiB = {hw.pe_mem_kib * 512:g} B)"
+                  for b in [pe_b] if b > hw.pe_mem_kib * 512]
+        return (f"layer {name!r} has no legal mapping on {hw.name}: its smallest tile (one output element's working "
+                f"set) needs {' and '.join(where)}")
+    if reason == "no mapping meets the mapping constraints":
+        cons = mapper.constraints.describe() if mapper is not None and mapper.constraints else "?"
+        return f"layer {name!r} has no mapping on {hw.name} that meets the mapping constraints ({cons})"
     return f"layer {name!r} cannot be evaluated on {hw.name}: {reason}"
 
 
@@ -538,21 +566,30 @@ def evaluate_edgetpu(x: Any, hw: EdgeTpuConfig, *, mapper: MapperOptions | None 
     res = _edgetpu_run(x, [_check_edgetpu(hw)], mapper, 1)
     bad = np.flatnonzero(res.status[0])
     if bad.size:
-        raise ValueError(_explain(int(res.status[0, bad[0]]), res.names[bad[0]], hw))
+        rows, _ = _layers_array(x)
+        raise ValueError(_explain(int(res.status[0, bad[0]]), res.names[bad[0]], hw, rows[bad[0]], mapper))
     return res.network(0)
 
 
 def map_space(layer: Any, hw: EdgeTpuConfig, *, weights_cached: bool = True, input_spilled: bool = False,
-              output_spilled: bool = False) -> dict[str, np.ndarray]:
-    """Every legal mapping of one layer on ``hw``, costed: a dict of (M,) arrays, one per field, plus
-    ``mapping`` (text). Use it to check the mapper or to plot a map space."""
+              output_spilled: bool = False, constraints: Any = None, max_mappings: int = 2_000_000) -> dict[str, np.ndarray]:
+    """Every legal mapping of one layer on ``hw`` (under ``constraints``, a
+    :class:`~codesign.map_constraints.MapConstraints`), costed: a dict of (M,) arrays, one per field, plus
+    ``mapping`` (text). Use it to check the mapper or to plot a map space.
+
+    Raises:
+        ValueError: invalid input, or more than ``max_mappings`` legal mappings (narrow them with constraints).
+    """
     if not hasattr(layer, "to_row"):
         raise TypeError(f"layer must be a codesign.Layer, got {type(layer).__name__}")
     hw = _check_edgetpu(hw)
-    st, status, values = _core.edgetpu_map_space(np.asarray(layer.to_row(), np.int64), np.asarray(hw.to_row()),
-                                                 np.asarray(hw.energy_row()), weights_cached, input_spilled, output_spilled)
+    opts = MapperOptions(constraints=constraints)
+    row = np.asarray(layer.to_row(), np.int64)
+    st, status, values = _core.edgetpu_map_space(row, np.asarray(hw.to_row()), np.asarray(hw.energy_row()),
+                                                 weights_cached, input_spilled, output_spilled, opts.constraint_row(),
+                                                 max_mappings)
     if st:
-        raise ValueError(_explain(st, layer.name, hw))
+        raise ValueError(_explain(st, layer.name, hw, row, opts))
     with np.errstate(invalid="ignore"):
         fits = (values[:, _E_COUNTS] < _INT64_LIMIT).all(axis=1)
     if not (fits & (status == 0)).any() and (status == 0).any():
@@ -571,11 +608,12 @@ def map_layer(layer: Any, hw: EdgeTpuConfig, *, mapper: MapperOptions | None = N
         raise TypeError(f"layer must be a codesign.Layer, got {type(layer).__name__}")
     hw = _check_edgetpu(hw)
     metric, budget, patience, seed = mapper.args()
-    st, values = _core.edgetpu_map_layer(np.asarray(layer.to_row(), np.int64), np.asarray(hw.to_row()),
-                                         np.asarray(hw.energy_row()), weights_cached, input_spilled, output_spilled,
-                                         metric, budget, patience, seed)
+    row = np.asarray(layer.to_row(), np.int64)
+    st, values = _core.edgetpu_map_layer(row, np.asarray(hw.to_row()), np.asarray(hw.energy_row()), weights_cached,
+                                         input_spilled, output_spilled, metric, budget, patience, seed,
+                                         mapper.constraint_row())
     if st:
-        raise ValueError(_explain(st, layer.name, hw))
+        raise ValueError(_explain(st, layer.name, hw, row, mapper))
     if not (values[_E_COUNTS] < _INT64_LIMIT).all():
         raise ValueError(_explain(_OVERFLOW, layer.name, hw))
     rec = {"name": layer.name, **dict(zip(EDGETPU_FIELDS, values.tolist()))}

@@ -405,8 +405,11 @@ def from_scalesim_cfg(path: str | os.PathLike[str], *, clock_mhz: float = 1000.0
 EDGETPU_FIELDS = (
     "pe_x", "pe_y", "lanes", "simd", "core_mem_bytes", "pe_mem_bytes", "global_mem_bytes", "io_bytes_per_cycle",
     "clock_mhz", "act_bytes", "weight_bytes", "psum_bytes", "layer_overhead_cycles", "tile_overhead_cycles",
-    "inference_overhead_cycles", "activation_buffers",
+    "inference_overhead_cycles", "activation_buffers", "w_level", "i_level", "o_level",
 )
+#: Memories that can hold a data space's tiles in a PE (the template's memory roles; ``bypass``: no tile, every
+#: access served by the on-chip source). Codes of the C++ row (arch/edgetpu.hpp, MemLevel).
+MEMORY_LEVELS = {"core": 0, "pe": 1, "bypass": 2}
 #: Data types of the template: (activation/weight bytes, partial-sum bytes).
 DATA_TYPES = {"int8": (1, 4), "bf16": (2, 4), "fp32": (4, 4)}
 
@@ -487,6 +490,13 @@ class EdgeTpuConfig:
     activations (2: ping-pong buffers); the rest of the on-chip memory caches parameters.
     ``data_type``: ``int8`` (default), ``bf16`` or ``fp32``. ``technology``: energy and area constants.
 
+    Memory roles (as Timeloop's and ZigZag's per-level keep/bypass): ``w_mem``, ``i_mem``, ``o_mem`` name the
+    memory that holds the weight, input and output (partial-sum) tiles in a PE: ``core``, ``pe`` or ``bypass``
+    (no tile; every access goes to the on-chip source, the global memory or the PE memories, at its energy per
+    byte). A memory holding several data spaces is shared: their tiles together fit half of it, the mapper
+    choosing the split through the tile counts. Default: weights in core memory, inputs and outputs in PE memory.
+    An activation-by-activation matmul's second operand follows ``i_mem``.
+
     Raises:
         TypeError, ValueError: a field out of range; the message names it.
     """
@@ -505,6 +515,9 @@ class EdgeTpuConfig:
     tile_overhead_cycles: float = 0.0
     inference_overhead_us: float = 0.0
     activation_buffers: float = 2.0
+    w_mem: str = "core"
+    i_mem: str = "pe"
+    o_mem: str = "pe"
     technology: Technology = field(default=TECH_45NM, hash=False)
     name: str = "edgetpu-template"
     _row: tuple = field(default=(), init=False, repr=False, compare=False, hash=False)
@@ -528,6 +541,10 @@ class EdgeTpuConfig:
             raise ValueError(f"data_type must be one of {', '.join(DATA_TYPES)}, got {self.data_type!r}")
         if not isinstance(self.technology, Technology):
             raise TypeError(f"technology must be a codesign.hardware.Technology, got {self.technology!r}")
+        for name in ("w_mem", "i_mem", "o_mem"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in MEMORY_LEVELS:
+                raise ValueError(f"{name} must be one of {', '.join(MEMORY_LEVELS)}, got {value!r}")
         for name in ("core_mem_kib", "pe_mem_kib", "global_mem_kib"):
             if getattr(self, name) > 1e12:
                 raise ValueError(f"{name} must be below 1e12 KiB, got {getattr(self, name):g}")
@@ -538,6 +555,7 @@ class EdgeTpuConfig:
             self.pe_mem_kib * 1024.0, self.global_mem_kib * 1024.0, self.io_bw_gbps * 1e9 / (self.clock_mhz * 1e6),
             self.clock_mhz, float(word), float(word), float(psum), self.layer_overhead_us * cyc_per_us,
             self.tile_overhead_cycles, self.inference_overhead_us * cyc_per_us, self.activation_buffers,
+            float(MEMORY_LEVELS[self.w_mem]), float(MEMORY_LEVELS[self.i_mem]), float(MEMORY_LEVELS[self.o_mem]),
         ))
         # The core refuses row values of 1e18 or more (an "invalid architecture" naming no field): name it here.
         for name, i, unit in (("io_bw_gbps", 7, "bytes per cycle"), ("layer_overhead_us", 12, "cycles"),

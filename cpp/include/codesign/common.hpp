@@ -16,6 +16,7 @@ enum class Status : std::int32_t {
     Overflow = 4,      // a cycle or access count does not fit in a signed 64-bit integer
     NoMapping = 5,     // no legal mapping: a minimal tile does not fit core or PE memory
     InvalidEnergy = 6, // an energy-table field out of range
+    ConstraintViolated = 7,  // the smallest tile fits, but no mapping meets the mapping constraints
 };
 
 // Accumulates overflow instead of wrapping: every operation on an overflowed value stays overflowed.

@@ -12,6 +12,11 @@ bool pos_int(double v, std::int64_t max, std::int64_t& out) {
 }
 bool nonneg(double v) { return std::isfinite(v) && v >= 0.0 && v < 1e18; }
 bool pos(double v) { return std::isfinite(v) && v > 0.0 && v < 1e18; }
+bool level(double v, std::int32_t& out) {
+    if (!(v == 0.0 || v == 1.0 || v == 2.0)) return false;
+    out = static_cast<std::int32_t>(v);
+    return true;
+}
 }  // namespace
 
 EdgeTpuArch EdgeTpuArch::from_row(const double* r, Status& status) {
@@ -19,7 +24,8 @@ EdgeTpuArch EdgeTpuArch::from_row(const double* r, Status& status) {
     const bool ok = pos_int(r[0], 1 << 12, a.pe_x) && pos_int(r[1], 1 << 12, a.pe_y) && pos_int(r[2], 1 << 12, a.lanes) &&
                     pos_int(r[3], 1 << 16, a.simd) && pos(r[4]) && pos(r[5]) && nonneg(r[6]) && pos(r[7]) && pos(r[8]) &&
                     pos_int(r[9], 16, a.act_bytes) && pos_int(r[10], 16, a.weight_bytes) && pos_int(r[11], 16, a.psum_bytes) &&
-                    nonneg(r[12]) && nonneg(r[13]) && nonneg(r[14]) && pos(r[15]);
+                    nonneg(r[12]) && nonneg(r[13]) && nonneg(r[14]) && pos(r[15]) && level(r[16], a.level_of[SpaceW]) &&
+                    level(r[17], a.level_of[SpaceI]) && level(r[18], a.level_of[SpaceO]);
     status = ok ? Status::Ok : Status::InvalidArch;
     a.core_mem_bytes = r[4];
     a.pe_mem_bytes = r[5];

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "codesign/mapper/mapper.hpp"
 #include "codesign/model/edgetpu_cost.hpp"
 #include "codesign/parallel.hpp"
 

@@ -12,8 +12,7 @@ void fill_mapping_fields(EdgeTpuCost& c, const Mapping& m) {
     c.v[F_map_pe_y] = m.spatial[1];
     c.v[F_map_lanes] = m.spatial[2];
     c.v[F_map_simd] = m.spatial[3];
-    c.v[F_weight_tiles] = static_cast<double>(m.weight_tiles);
-    c.v[F_spatial_tiles] = static_cast<double>(m.spatial_tiles);
+    for (int d = 0; d < kTiledDims; ++d) c.v[F_tiles_g + d] = static_cast<double>(m.tiles[d]);
     c.v[F_order] = m.order;
     c.v[F_inner] = m.inner;
     c.mapping = m;

@@ -14,7 +14,15 @@
 namespace codesign {
 
 // Field order of the float64 architecture rows (must equal codesign.hardware.EDGETPU_FIELDS).
-inline constexpr int kEdgeTpuFields = 16;
+inline constexpr int kEdgeTpuFields = 19;
+
+// Memory roles, as Timeloop's and ZigZag's per-level "keep / bypass": which in-PE memory holds each data space's
+// tiles. A memory that holds several data spaces is shared: their tiles together fit half of it (double
+// buffering), the mapper choosing the split through the tile counts. Bypass: the data space has no tile in the PE;
+// every access the memory would have served goes to the on-chip source (global memory, or the PE memories when
+// there is none) and costs its energy per byte.
+enum MemLevel : std::int32_t { LevelCore = 0, LevelPe = 1, LevelBypass = 2 };
+enum DataSpace : std::int32_t { SpaceW = 0, SpaceI = 1, SpaceO = 2, kDataSpaces = 3 };
 
 struct EdgeTpuArch {
     std::int64_t pe_x = 4, pe_y = 4;  // PE grid
@@ -32,6 +40,9 @@ struct EdgeTpuArch {
     double tile_overhead_cycles = 0;       // fixed cost per temporal tile (DMA descriptor, buffer swap)
     double inference_overhead_cycles = 0;  // fixed cost per inference (host invocation, link round trip)
     double activation_buffers = 2;         // activation working sets reserved on chip (2 = ping-pong)
+    // Memory roles (MemLevel per DataSpace): today's template keeps weights in core memory and inputs and outputs
+    // in PE memory. An activation-by-activation matmul's second operand follows the inputs.
+    std::int32_t level_of[kDataSpaces] = {LevelCore, LevelPe, LevelPe};
 
     static EdgeTpuArch from_row(const double* row, Status& status);
 

@@ -7,12 +7,13 @@
 //     G, N, K, P, Q (independent outputs); SIMD units take K (input broadcast) or C (reduction). Nothing
 //     reduces across groups, so a depthwise conv (K = C = 1 per group) leaves the SIMD units idle but one,
 //     as on the real array.
-//   * weight tiles in core memory and activation tiles in PE memory (each at most half the memory: double
-//     buffering), the order of the two tile loops, and weight- or output-stationary lanes.
+//   * temporal tiles of the per-PE work along G, N, K, C, P, Q, held in the memories the arch's roles name (all
+//     tiles of one memory in half of it: double buffering), one of three orders of the tile loops (which data
+//     space is re-fetched), and weight- or output-stationary lanes (cpp/src/model/edgetpu_mapping_cost.hpp).
 // Compute cycles = prod_d ceil(D_d / U_d) with U_d the product of the spatial sizes given to d, so shapes
 // that do not divide the array lose cycles. Vector cycles (activation functions, pooling, eltwise) run on one
 // SIMD-wide vector unit per PE. DRAM/host traffic: parameters not cached on chip are streamed every inference
-// (and again per activation tile when tiles are reloaded); activations that do not fit on chip spill.
+// (and again each time the tile order re-fetches them); activations that do not fit on chip spill.
 // Latency (cycles) = max(compute + vector, I/O transfer) + the exposed first-tile fill + per-layer and
 // per-tile overheads: double-buffered, so transfers overlap compute except the first fill (a roofline per
 // layer, as in Timeloop's and ZigZag's latency models, plus their onloading term).
@@ -42,10 +43,11 @@ enum EdgeTpuField : int {
     F_cycles = 0, F_compute_cycles, F_vector_cycles, F_io_cycles, F_fill_cycles, F_overhead_cycles,
     F_macs, F_ops, F_utilization, F_memory_bound,
     F_dram_w_bytes, F_dram_i_bytes, F_dram_o_bytes, F_core_mem_bytes, F_pe_mem_bytes, F_onchip_w_bytes,
-    F_energy_pj, F_mac_pj, F_vector_pj, F_core_w_pj, F_pe_i_pj, F_pe_o_pj, F_onchip_w_pj,
+    F_psum_spill_bytes, F_energy_pj, F_mac_pj, F_vector_pj, F_core_w_pj, F_pe_i_pj, F_pe_o_pj, F_onchip_w_pj,
     F_dram_w_pj, F_dram_i_pj, F_dram_o_pj, F_leak_pj,
     F_weights_cached, F_input_spilled, F_output_spilled,
-    F_map_pe_x, F_map_pe_y, F_map_lanes, F_map_simd, F_weight_tiles, F_spatial_tiles, F_order, F_inner,
+    F_map_pe_x, F_map_pe_y, F_map_lanes, F_map_simd, F_tiles_g, F_tiles_n, F_tiles_k, F_tiles_c, F_tiles_p,
+    F_tiles_q, F_order, F_inner,
     F_mappings_evaluated, F_map_space_size,
     kEdgeTpuOutFields
 };
@@ -61,14 +63,6 @@ struct EdgeTpuCost {
 EdgeTpuCost evaluate_edgetpu_mapping(const Layer& layer, const EdgeTpuArch& arch, const EnergyTable& energy,
                                      const LayerContext& ctx, const Mapping& mapping);
 
-// All legal mappings of a MAC layer (for a non-MAC layer: one fixed mapping).
-std::vector<Mapping> edgetpu_map_space(const Layer& layer, const EdgeTpuArch& arch);
-
-// The best mapping of a layer by options.metric, searched over the map space (whole, or a seeded sample of
-// options.budget mappings with patience). Status NoMapping when none is legal.
-EdgeTpuCost map_edgetpu_layer(const Layer& layer, const EdgeTpuArch& arch, const EnergyTable& energy,
-                              const LayerContext& ctx, const MapperOptions& options);
-
 // Decides parameter caching and activation spilling for a network (see the .cpp for the rules).
 std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& layers, const EdgeTpuArch& arch);
 
@@ -82,9 +76,8 @@ extern const char* const kEdgeTpuTotalNames[kEdgeTpuTotals];
 // Batch: every layer of one network on every (arch, energy) row. layers (L x width), archs (A x
 // kEdgeTpuFields), energy (A x kEnergyFields or 1 x kEnergyFields). Outputs: status (A x L), per-layer
 // values (A x L x kEdgeTpuOutFields), totals (A x kEdgeTpuTotals). Threads over architectures.
-// Never throws except std::bad_alloc; thread-safe (no shared state). The mapper's time per layer is bounded: at
-// most 5 x 5 x 5 x 2 spatial unrollings x 36 tilings are costed, each in O(1) but for the input-reuse count of a
-// dilated layer (at most 2^24 steps, see touched_positions).
+// Never throws except std::bad_alloc; thread-safe (no shared state). The mapper's work per layer is bounded by its
+// map space (mapper/mapper.hpp), pruned by branch and bound.
 void evaluate_edgetpu_batch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,
                             std::int64_t n_archs, const double* energy, std::int64_t n_energy,
                             const MapperOptions& options, std::int32_t* status, double* out, double* totals);

@@ -1,0 +1,190 @@
+// The map space of the Edge-TPU-like template (mapper/mapper.hpp): spatial unrollings, tile counts, tile orders,
+// lane stationarities, constraints; and the whole space enumerated (edgetpu_map_space).
+#include <algorithm>
+#include <cmath>
+
+#include "map_space.hpp"
+
+namespace codesign {
+
+bool MapConstraints::any() const {
+    for (int lev = 0; lev < kSpatialLevels; ++lev)
+        if (spatial_allowed[lev] != 0xFFu || factor[lev] != 0) return true;
+    for (int d = 0; d < kTiledDims; ++d)
+        if (tiles[d] != 0) return true;
+    return order != -1 || inner != -1;
+}
+
+bool constraints_from_row(const std::int64_t* row, MapConstraints& c) {
+    MapConstraints out;
+    for (int lev = 0; lev < kSpatialLevels; ++lev) {
+        if (row[lev] < 0 || row[lev] > 0xFF || row[4 + lev] < 0 || row[4 + lev] > (std::int64_t{1} << 16)) return false;
+        out.spatial_allowed[lev] = static_cast<std::uint32_t>(row[lev]);
+        out.factor[lev] = row[4 + lev];
+    }
+    for (int d = 0; d < kTiledDims; ++d) {
+        if (row[8 + d] < 0 || row[8 + d] > (std::int64_t{1} << 40)) return false;
+        out.tiles[d] = row[8 + d];
+    }
+    if (row[14] < -1 || row[14] >= kTileOrders || row[15] < -1 || row[15] > 1) return false;
+    out.order = static_cast<std::int32_t>(row[14]);
+    out.inner = static_cast<std::int32_t>(row[15]);
+    c = out;
+    return true;
+}
+
+namespace detail {
+
+namespace {
+
+constexpr std::int32_t kPeDims[] = {DimG, DimN, DimK, DimP, DimQ};
+constexpr std::int32_t kSimdDims[] = {DimK, DimC};
+
+double whole_level(const EdgeTpuArch& a, int level) { return level_units(a, Mapping{}, level); }
+
+}  // namespace
+
+std::vector<Mapping> spatial_unrollings(const Shape& s, const EdgeTpuArch& a, const MapConstraints& c) {
+    std::vector<Mapping> out;
+    std::int32_t choices[kSpatialLevels][5];
+    int n_choices[kSpatialLevels];
+    for (int lev = 0; lev < kSpatialLevels; ++lev) {
+        if (double(c.factor[lev]) > whole_level(a, lev)) return out;  // more units than the level has
+        const std::int32_t* dims = lev == 3 ? kSimdDims : kPeDims;
+        const int nd = lev == 3 ? 2 : 5;
+        n_choices[lev] = 0;
+        std::int32_t idle = -1;
+        for (int i = 0; i < nd; ++i) {
+            if (!(c.spatial_allowed[lev] >> dims[i] & 1u)) continue;
+            if (idle < 0) idle = dims[i];
+            if (s.d[dims[i]] > 1.0) choices[lev][n_choices[lev]++] = dims[i];
+        }
+        if (idle < 0) return out;                                     // the constraints allow no dimension here
+        if (n_choices[lev] == 0) choices[lev][n_choices[lev]++] = idle;  // every allowed dimension has extent one
+    }
+    const bool square = a.pe_x == a.pe_y && c.factor[0] == c.factor[1];
+    Mapping m;
+    for (int lev = 0; lev < kSpatialLevels; ++lev) m.factor[lev] = c.factor[lev];
+    for (int i0 = 0; i0 < n_choices[0]; ++i0)
+        for (int i1 = 0; i1 < n_choices[1]; ++i1) {
+            const std::int32_t d0 = choices[0][i0], d1 = choices[1][i1];
+            // (d1, d0) on a square grid costs the same as (d0, d1): keep one when the constraints allow both.
+            const bool mirror_allowed = (c.spatial_allowed[0] >> d1 & 1u) && (c.spatial_allowed[1] >> d0 & 1u);
+            if (square && d1 < d0 && mirror_allowed) continue;
+            for (int i2 = 0; i2 < n_choices[2]; ++i2)
+                for (int i3 = 0; i3 < n_choices[3]; ++i3) {
+                    m.spatial[0] = d0, m.spatial[1] = d1, m.spatial[2] = choices[2][i2], m.spatial[3] = choices[3][i3];
+                    out.push_back(m);
+                }
+        }
+    return out;
+}
+
+double TileChoices::product() const {
+    double p = 1.0;
+    for (int d = 0; d < kTiledDims; ++d) p *= double(n[d]);
+    return p;
+}
+
+TileChoices tile_choices(const Unrolled& u, const MapConstraints& c) {
+    TileChoices tc;
+    for (int d = 0; d < kTiledDims; ++d) {
+        const double extent = u.share[d];
+        tc.n[d] = 0;
+        if (c.tiles[d] > 0) {
+            if (double(c.tiles[d]) <= extent) tc.count[d][tc.n[d]++] = c.tiles[d];
+            continue;
+        }
+        // Tile sizes extent, then each power of two below it, largest first: counts ascending.
+        const std::int64_t e = static_cast<std::int64_t>(extent);
+        tc.count[d][tc.n[d]++] = 1;
+        std::int64_t size = 1;
+        while (size * 2 < e) size *= 2;
+        for (; size >= 1 && tc.n[d] < 64; size /= 2) {
+            const std::int64_t t = ceil_div(e, size);
+            if (t != tc.count[d][tc.n[d] - 1]) tc.count[d][tc.n[d]++] = t;
+        }
+    }
+    return tc;
+}
+
+int allowed_orders(const MapConstraints& c, std::int32_t orders[kTileOrders]) {
+    int n = 0;
+    for (std::int32_t o = 0; o < kTileOrders; ++o)
+        if (c.order < 0 || c.order == o) orders[n++] = o;
+    return n;
+}
+
+int distinct_orders(const std::int64_t* tiles, const MapConstraints& c, std::int32_t orders[kTileOrders]) {
+    double seen[kTileOrders][kDataSpaces];
+    int n = 0;
+    for (std::int32_t o = 0; o < kTileOrders; ++o) {
+        if (c.order >= 0 && c.order != o) continue;
+        double r[kDataSpaces];
+        reload_factors(tiles, o, r);
+        bool repeat = false;
+        for (int i = 0; i < n && !repeat; ++i) repeat = std::equal(r, r + kDataSpaces, seen[i]);
+        if (repeat) continue;
+        std::copy(r, r + kDataSpaces, seen[n]);
+        orders[n++] = o;
+    }
+    return n;
+}
+
+int lane_choices(const MapConstraints& c, std::int32_t inner[2]) {
+    int n = 0;
+    for (std::int32_t i = 0; i < 2; ++i)
+        if (c.inner < 0 || c.inner == i) inner[n++] = i;
+    return n;
+}
+
+}  // namespace detail
+
+std::vector<Mapping> edgetpu_map_space(const Layer& l, const EdgeTpuArch& a, const MapConstraints& c,
+                                       std::int64_t max_mappings, bool& truncated) {
+    using namespace detail;
+    truncated = false;
+    std::vector<Mapping> space;
+    if (*l.invalid_field() != '\0') return space;
+    if (!l.is_mac()) {
+        space.push_back(vector_mapping());
+        return space;
+    }
+    const Prep p = prepare(l, a);
+    std::int32_t inner[2];
+    const int n_inner = lane_choices(c, inner);
+    for (const Mapping& sp : spatial_unrollings(p.s, a, c)) {
+        const Unrolled u = unroll(l, p, a, sp);
+        const TileChoices tc = tile_choices(u, c);
+        if (tc.product() == 0.0) continue;
+        int idx[kTiledDims] = {0, 0, 0, 0, 0, 0};
+        Mapping m = sp;
+        while (true) {  // every tiling, odometer order (the last dimension fastest)
+            for (int d = 0; d < kTiledDims; ++d) m.tiles[d] = tc.count[d][idx[d]];
+            if (tiles_fit(l, tile_bytes(l, u, a, m.tiles), a)) {
+                std::int32_t orders[kTileOrders];
+                const int n_orders = distinct_orders(m.tiles, c, orders);
+                for (int oi = 0; oi < n_orders; ++oi)
+                    for (int ii = 0; ii < n_inner; ++ii) {
+                        if (static_cast<std::int64_t>(space.size()) >= max_mappings) {
+                            truncated = true;
+                            return space;
+                        }
+                        m.order = orders[oi];
+                        m.inner = inner[ii];
+                        space.push_back(m);
+                    }
+            }
+            int d = kTiledDims - 1;
+            while (d >= 0 && ++idx[d] == tc.n[d]) idx[d--] = 0;
+            if (d < 0) break;
+        }
+    }
+    return space;
+}
+
+bool edgetpu_smallest_tile(const Layer& l, const EdgeTpuArch& a, double bytes[2]) {
+    return detail::smallest_tile_bytes(l, a, bytes);
+}
+
+}  // namespace codesign

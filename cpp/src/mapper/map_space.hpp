@@ -1,0 +1,31 @@
+// The map space's pieces, shared by map_space.cpp and search.cpp (internal to the core).
+#pragma once
+
+#include <vector>
+
+#include "../model/edgetpu_mapping_cost.hpp"
+#include "codesign/mapper/mapper.hpp"
+
+namespace codesign::detail {
+
+// Spatial unrollings allowed by the constraints (spatial and factor fields of the mappings filled in).
+std::vector<Mapping> spatial_unrollings(const Shape& s, const EdgeTpuArch& a, const MapConstraints& c);
+
+// Tile counts tried per tiled dimension, ascending (at most 64 per dimension: sizes E and the powers of two below
+// it), or the one fixed count; n[d] = 0 when a fixed count exceeds the per-PE extent.
+struct TileChoices {
+    std::int64_t count[kTiledDims][64];
+    int n[kTiledDims];
+    double product() const;  // number of tilings
+};
+TileChoices tile_choices(const Unrolled& u, const MapConstraints& c);
+
+// The tile orders allowed by the constraints whose reuse differs for these tile counts (an order whose reload
+// factors repeat an earlier order's is the same schedule). Returns how many were written to orders.
+int distinct_orders(const std::int64_t* tiles, const MapConstraints& c, std::int32_t orders[kTileOrders]);
+// Lane stationarities allowed (written to inner); returns how many.
+int lane_choices(const MapConstraints& c, std::int32_t inner[2]);
+// Orders allowed by the constraints, before de-duplication.
+int allowed_orders(const MapConstraints& c, std::int32_t orders[kTileOrders]);
+
+}  // namespace codesign::detail

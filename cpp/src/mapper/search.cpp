@@ -1,0 +1,312 @@
+// The mapper's search over the map space (mapper/mapper.hpp): branch and bound over the whole space, or a seeded
+// sample of it.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "map_space.hpp"
+
+namespace codesign {
+
+namespace detail {
+namespace {
+
+double metric_value(double cycles, double energy, Metric metric) {
+    switch (metric) {
+        case Metric::Latency: return cycles;
+        case Metric::Energy: return energy;
+        case Metric::Edp: return cycles * energy;
+    }
+    return cycles;
+}
+double tie_value(double cycles, double energy, Metric metric) { return metric == Metric::Latency ? energy : cycles; }
+
+std::uint64_t splitmix64(std::uint64_t& state) {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+// The incumbent of a search and the rule that keeps it (metric, then the tie value; the first found on a tie).
+struct Best {
+    Metric metric;
+    EdgeTpuCost cost;
+    double m = std::numeric_limits<double>::infinity(), t = std::numeric_limits<double>::infinity();
+    std::int64_t evaluated = 0;
+
+    bool consider(const EdgeTpuCost& c) {
+        ++evaluated;
+        if (c.status != Status::Ok) return false;
+        const double mv = metric_value(c.v[F_cycles], c.v[F_energy_pj], metric);
+        const double tv = tie_value(c.v[F_cycles], c.v[F_energy_pj], metric);
+        if (mv < m || (mv == m && tv < t)) {
+            cost = c, m = mv, t = tv;
+            return true;
+        }
+        return false;
+    }
+    // No mapping whose bounds are (lb_m, lb_t) can beat the incumbent. The slack covers a tight bound that rounds
+    // above the value it bounds.
+    bool beaten(double lb_m, double lb_t) const {
+        const double lm = lb_m * (1.0 - 1e-9), lt = lb_t * (1.0 - 1e-9);
+        return lm > m || (lm >= m && lt > t);
+    }
+};
+
+// One spatial unrolling's sub-space and its bound.
+struct Candidate {
+    Mapping m;
+    Unrolled u;
+    TileChoices tc;
+    double lb_m, lb_t;
+};
+
+struct Search {
+    const Layer& l;
+    const Prep& p;
+    const EdgeTpuArch& a;
+    const EnergyTable& e;
+    const LayerContext& ctx;
+    const MapperOptions& opt;
+    Best best;
+
+    void bounds(const Candidate& cand, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi, double& bm,
+                double& bt) const {
+        double fill = 0.0;
+        bounds(cand, m, lo, hi, bm, bt, fill);
+    }
+    void bounds(const Candidate& cand, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi, double& bm,
+                double& bt, double& fill) const {
+        double cyc = 0.0, en = 0.0;
+        tiling_bounds(l, p, cand.u, a, e, ctx, m, lo, hi, cyc, en, fill);
+        bm = metric_value(cyc, en, opt.metric);
+        bt = tie_value(cyc, en, opt.metric);
+    }
+
+    // Could any tiling in the box [lo, hi] fit? Tiles shrink as counts grow, but for the output tile, which
+    // widens to psum_bytes once C is split: checked at hi, with C whole when the box still allows it.
+    bool may_fit(const Candidate& cand, const std::int64_t* lo, const std::int64_t* hi) const {
+        TileBytes tb = tile_bytes(l, cand.u, a, hi);
+        if (lo[DimC] == 1 && hi[DimC] > 1) tb.o *= double(a.act_bytes) / double(a.psum_bytes);
+        return tiles_fit(l, tb, a);
+    }
+
+    // The first fill (cycles) of a tiling when both first tiles come from on-chip memory.
+    double onchip_fill(const Candidate& cand, const std::int64_t* tiles) const {
+        const TileBytes tb = tile_bytes(l, cand.u, a, tiles);
+        const double bw = e.onchip_bytes_per_cycle > 0 ? e.onchip_bytes_per_cycle : double(a.simd * a.lanes);
+        const bool w_in = (l.operand_is_activation() ? a.level_of[SpaceI] : a.level_of[SpaceW]) != LevelBypass;
+        return std::ceil((w_in ? tb.w : 0.0) / bw + (a.level_of[SpaceI] != LevelBypass ? tb.i : 0.0) / bw);
+    }
+
+    // Latency metric, first fill on chip: a leaf can match the incumbent only if its fill (integer cycles) is at
+    // most the incumbent's latency less the rest of the node's bound. The fill only shrinks as counts grow, so
+    // each open dimension needs at least the smallest count that meets it with every other open dimension at its
+    // largest: lo is raised to it. False when no count does (nothing below can match).
+    bool tighten_for_fill(const Candidate& cand, int d, std::int64_t* lo, const std::int64_t* hi, double rest) const {
+        const double budget = std::floor(best.m - rest + 1e-6);
+        std::int64_t t[kTiledDims];
+        std::copy(hi, hi + kTiledDims, t);
+        if (onchip_fill(cand, t) > budget) return false;
+        for (int k = d + 1; k < kTiledDims; ++k) {
+            int j = 0;
+            while (cand.tc.count[k][j] < lo[k]) ++j;
+            for (; j < cand.tc.n[k] - 1; ++j) {
+                t[k] = cand.tc.count[k][j];
+                if (onchip_fill(cand, t) <= budget) break;
+            }
+            lo[k] = cand.tc.count[k][j];
+            t[k] = hi[k];
+        }
+        return true;
+    }
+
+    // Depth-first over the tile counts of dimension d onward (dimensions before d fixed in m.tiles; lo and hi the
+    // range of each open dimension).
+    void descend(const Candidate& cand, Mapping& m, int d, std::int64_t* lo, std::int64_t* hi) {
+        if (d == kTiledDims) {
+            std::int32_t orders[kTileOrders];
+            const int n = distinct_orders(m.tiles, opt.constraints, orders);
+            if (std::find(orders, orders + n, m.order) == orders + n) return;  // repeats an earlier order's schedule
+            best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m));
+            return;
+        }
+        const bool w_offchip = l.operand_is_activation() ? ctx.input_spilled : !ctx.weights_cached;
+        const bool fill_on_chip = opt.metric == Metric::Latency && !w_offchip && !ctx.input_spilled;
+        std::int64_t lo_in[kTiledDims];
+        std::copy(lo, lo + kTiledDims, lo_in);
+        const std::int64_t hi_d = hi[d];
+        for (int j = 0; j < cand.tc.n[d]; ++j) {
+            const std::int64_t t = cand.tc.count[d][j];
+            if (t < lo_in[d]) continue;
+            std::copy(lo_in, lo_in + kTiledDims, lo);
+            m.tiles[d] = lo[d] = hi[d] = t;
+            if (!may_fit(cand, lo, hi)) continue;  // nothing legal below
+            double bm = 0.0, bt = 0.0, fill = 0.0;
+            bounds(cand, m, lo, hi, bm, bt, fill);
+            if (best.beaten(bm, bt)) continue;
+            if (fill_on_chip && best.m < std::numeric_limits<double>::infinity()) {
+                if (!tighten_for_fill(cand, d, lo, hi, bm - fill)) continue;
+                bounds(cand, m, lo, hi, bm, bt, fill);
+                if (best.beaten(bm, bt)) continue;
+            }
+            descend(cand, m, d + 1, lo, hi);
+        }
+        std::copy(lo_in, lo_in + kTiledDims, lo);
+        hi[d] = hi_d;
+    }
+
+    // A strong incumbent before the exhaustive pass: from the finest tiling (every count at its largest: the
+    // smallest tiles, the shortest first fill, always legal when the smallest tile fits), coarsen one dimension
+    // at a time while the mapping improves. Coarser tiles move fewer bytes; the first fill bounds how far.
+    void coarsen(const Candidate& cand, Mapping m) {
+        int idx[kTiledDims];
+        for (int d = 0; d < kTiledDims; ++d) {
+            idx[d] = cand.tc.n[d] - 1;
+            m.tiles[d] = cand.tc.count[d][idx[d]];
+        }
+        best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m));
+        for (bool improved = true; improved;) {
+            improved = false;
+            for (int d = 0; d < kTiledDims; ++d) {
+                while (idx[d] > 0) {
+                    m.tiles[d] = cand.tc.count[d][idx[d] - 1];
+                    if (!best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m))) {
+                        m.tiles[d] = cand.tc.count[d][idx[d]];
+                        break;
+                    }
+                    --idx[d];
+                    improved = true;
+                }
+            }
+        }
+    }
+
+    template <typename Fn>
+    void each_sub_space(const std::vector<Candidate>& cands, Fn&& fn) {
+        std::int32_t orders[kTileOrders], inner[2];
+        const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
+        for (const Candidate& cand : cands) {
+            if (best.beaten(cand.lb_m, cand.lb_t)) continue;
+            for (int oi = 0; oi < n_orders; ++oi)
+                for (int ii = 0; ii < n_inner; ++ii) {
+                    Mapping m = cand.m;
+                    m.order = orders[oi];
+                    m.inner = inner[ii];
+                    fn(cand, m);
+                }
+        }
+    }
+
+    void whole_space(std::vector<Candidate>& cands) {
+        std::stable_sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) {
+            return x.lb_m < y.lb_m || (x.lb_m == y.lb_m && x.lb_t < y.lb_t);
+        });
+        each_sub_space(cands, [&](const Candidate& cand, const Mapping& m) { coarsen(cand, m); });
+        each_sub_space(cands, [&](const Candidate& cand, Mapping m) {
+            std::int64_t lo[kTiledDims], hi[kTiledDims];
+            for (int d = 0; d < kTiledDims; ++d) {
+                lo[d] = cand.tc.count[d][0];
+                hi[d] = cand.tc.count[d][cand.tc.n[d] - 1];
+            }
+            descend(cand, m, 0, lo, hi);
+        });
+    }
+
+    // A seeded sample of `budget` mappings (with replacement; legal or not), stopped early by patience.
+    void sample(const std::vector<Candidate>& cands) {
+        std::uint64_t state = opt.seed ^ 0xC0DE5167ULL;
+        std::int32_t orders[kTileOrders], inner[2];
+        const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
+        std::int64_t since_best = 0;
+        for (std::int64_t i = 0; i < opt.budget; ++i) {
+            const Candidate& cand = cands[splitmix64(state) % cands.size()];
+            Mapping m = cand.m;
+            for (int d = 0; d < kTiledDims; ++d)
+                m.tiles[d] = cand.tc.count[d][splitmix64(state) % static_cast<std::uint64_t>(cand.tc.n[d])];
+            m.order = orders[splitmix64(state) % static_cast<std::uint64_t>(n_orders)];
+            m.inner = inner[splitmix64(state) % static_cast<std::uint64_t>(n_inner)];
+            if (best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m))) {
+                since_best = 0;
+            } else if (opt.patience > 0 && ++since_best >= opt.patience) {
+                break;
+            }
+        }
+    }
+};
+
+}  // namespace
+}  // namespace detail
+
+EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
+                              const MapperOptions& opt) {
+    using namespace detail;
+    if (*l.invalid_field() != '\0') {
+        EdgeTpuCost bad;
+        bad.status = Status::InvalidLayer;
+        return bad;
+    }
+    if (!l.is_mac()) {
+        EdgeTpuCost c = evaluate_vector_layer(l, a, e, ctx);
+        c.v[F_mappings_evaluated] = 1.0;
+        c.v[F_map_space_size] = 1.0;
+        return c;
+    }
+    EdgeTpuCost none;
+    double smallest[2];
+    if (!smallest_tile_bytes(l, a, smallest)) {
+        none.status = Status::NoMapping;
+        return none;
+    }
+    const Prep p = prepare(l, a);
+    Search search{l, p, a, e, ctx, opt, Best{opt.metric, {}, std::numeric_limits<double>::infinity(),
+                                             std::numeric_limits<double>::infinity(), 0}};
+    std::vector<Candidate> cands;
+    double candidates = 0.0;  // mappings in the space before the capacity check
+    std::int32_t orders[kTileOrders], inner[2];
+    const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
+    const double per_tiling = double(n_orders * n_inner);
+    for (const Mapping& sp : spatial_unrollings(p.s, a, opt.constraints)) {
+        Candidate cand{sp, unroll(l, p, a, sp), {}, 0.0, 0.0};
+        cand.tc = tile_choices(cand.u, opt.constraints);
+        if (cand.tc.product() == 0.0 || per_tiling == 0.0) continue;
+        candidates += cand.tc.product() * per_tiling;
+        // The sub-space's bound: every order and lane stationarity, tile counts anywhere in their range.
+        std::int64_t lo[kTiledDims], hi[kTiledDims];
+        for (int d = 0; d < kTiledDims; ++d) {
+            lo[d] = cand.tc.count[d][0];
+            hi[d] = cand.tc.count[d][cand.tc.n[d] - 1];
+        }
+        cand.lb_m = cand.lb_t = std::numeric_limits<double>::infinity();
+        for (int oi = 0; oi < n_orders; ++oi)
+            for (int ii = 0; ii < n_inner; ++ii) {
+                Mapping m = sp;
+                m.order = orders[oi];
+                m.inner = inner[ii];
+                double bm = 0.0, bt = 0.0;
+                search.bounds(cand, m, lo, hi, bm, bt);
+                if (bm < cand.lb_m || (bm == cand.lb_m && bt < cand.lb_t)) cand.lb_m = bm, cand.lb_t = bt;
+            }
+        cands.push_back(cand);
+    }
+    if (cands.empty()) {
+        none.status = Status::ConstraintViolated;
+        return none;
+    }
+    if (opt.budget == 0 || double(opt.budget) >= candidates) {
+        search.whole_space(cands);
+    } else {
+        search.sample(cands);
+    }
+    EdgeTpuCost best = search.best.cost;
+    if (search.best.m == std::numeric_limits<double>::infinity()) {
+        best = EdgeTpuCost{};
+        best.status = opt.constraints.any() ? Status::ConstraintViolated : Status::NoMapping;
+    }
+    best.v[F_mappings_evaluated] = static_cast<double>(search.best.evaluated);
+    best.v[F_map_space_size] = candidates;
+    return best;
+}
+
+}  // namespace codesign

@@ -1,0 +1,71 @@
+// The cost of one mapping of a MAC layer on the Edge-TPU-like template, in pieces the mapper (cpp/src/mapper/)
+// reuses: what a layer fixes (Prep), what a spatial unrolling fixes (Unrolled), and the terms of a temporal tiling
+// (evaluate_tiling), with lower bounds for branch and bound. Internal to the core.
+//
+// Schedule counted (docs: README "Edge-TPU mapper"): per PE, the layer's share (its extent after the PE-level
+// unrolling) is split into tiles of ceil(share / tiles) along G, N, K, C, P, Q; tiles of each data space sit in the
+// memory its role names (arch.level_of), all tiles of one memory together in half of it (double buffering).
+// The tile loops run in one of three orders (mapper/mapping.hpp); a data space's tiles are brought into the PE
+// (re-fetched) each time the loop nest revisits them: visits / distinct tiles = its reload factor, closed forms in
+// reload_factors(). Partial sums: an output tile whose C reduction is split over tiles is held at psum_bytes per
+// element; when the order leaves it between C tiles it is written out and read back at psum_bytes (to the on-chip
+// source, or DRAM when the layer's output spills), counted in psum_spill_bytes.
+#pragma once
+
+#include "edgetpu_internal.hpp"
+
+namespace codesign::detail {
+
+struct Shape {
+    double d[kDims];
+};
+
+// Per-layer quantities that do not depend on the mapping.
+struct Prep {
+    Shape s;
+    double macs, out_elems, w_layer, i_layer;
+};
+Prep prepare(const Layer& l, const EdgeTpuArch& a);
+
+// What a spatial unrolling fixes: per-PE extents (share), the temporal extent t[d] per MAC unit, compute cycles
+// (their product), the in-PE reuse of the lanes and SIMD levels (MACs per weight read, per input read, partial sums
+// per reduction), and the per-PE footprints of the three data spaces (whole share, no tiling).
+struct Unrolled {
+    double share[kDims];
+    double t[kDims];
+    double compute;
+    double bw_w, bw_i, red_o;
+    double w_pe, o_pe_elems;
+};
+Unrolled unroll(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mapping& m);
+
+// Units of a spatial level the mapping uses (its factor, else the whole level).
+double level_units(const EdgeTpuArch& a, const Mapping& m, int level);
+
+// Bytes of each data space's largest tile per PE, and whether each memory's tiles fit half of it.
+struct TileBytes {
+    double w, i, o;
+};
+TileBytes tile_bytes(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, const std::int64_t* tiles);
+bool tiles_fit(const Layer& l, const TileBytes& tb, const EdgeTpuArch& a);
+
+// The smallest tile of a layer (one output element's working set) per memory: bytes[0] in core memory, bytes[1] in
+// PE memory, under the arch's memory roles. True when it fits (then, and only then, the layer has a legal mapping
+// without constraints).
+bool smallest_tile_bytes(const Layer& l, const EdgeTpuArch& a, double bytes[2]);
+
+// Reload factors (visits / distinct tiles) of W, I, O for tile counts and an order (closed forms of the loop nest).
+void reload_factors(const std::int64_t* tiles, std::int32_t order, double r[kDataSpaces]);
+
+// Full cost of a mapping (legality of the tiles checked: NoMapping when they do not fit).
+EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a,
+                              const EnergyTable& e, const LayerContext& ctx, const Mapping& m);
+
+// Lower bounds (cycles, pJ) of every tiling whose counts lie between lo and hi per dimension (lo <= tiles <= hi),
+// for the mapping's spatial unrolling, order and lane stationarity: the traffic and tile-overhead terms at lo (they
+// never fall as counts grow), the first-tile fill at hi (it never grows; returned apart too), halos left out.
+void tiling_bounds(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
+                   const LayerContext& ctx, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi,
+                   double& lb_cycles, double& lb_energy, double& lb_fill_cycles);
+
+}  // namespace codesign::detail
