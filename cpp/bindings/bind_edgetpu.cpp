@@ -38,7 +38,7 @@ MapConstraints parse_constraints(const py::object& row) {
 }
 
 MapperOptions make_options(int metric, std::int64_t budget, std::int64_t patience, std::uint64_t seed, std::int64_t threads,
-                           const py::object& constraints) {
+                           const py::object& constraints, bool complete = false, bool memo = true) {
     if (metric < 0 || metric > 2) throw py::value_error("metric must be 0 (latency), 1 (energy) or 2 (edp), got " + std::to_string(metric));
     if (budget < 0) throw py::value_error("budget must be >= 0, got " + std::to_string(budget));
     if (patience < 0) throw py::value_error("patience must be >= 0, got " + std::to_string(patience));
@@ -49,16 +49,18 @@ MapperOptions make_options(int metric, std::int64_t budget, std::int64_t patienc
     o.seed = seed;
     o.threads = codesign_bindings::thread_count(threads);
     o.constraints = parse_constraints(constraints);
+    o.complete = complete;
+    o.memo = memo;
     return o;
 }
 
 py::tuple edgetpu_batch(const IntArray& layers, const FloatArray& archs, const FloatArray& energy, int metric,
                         std::int64_t budget, std::int64_t patience, std::uint64_t seed, std::int64_t threads,
-                        const py::object& constraints) {
+                        const py::object& constraints, bool complete, bool memo) {
     need_cols(layers, "layers", kLayerFields, kLayerFieldsMac);
     need_cols(archs, "archs", kEdgeTpuFields);
     need_cols(energy, "energy", kEnergyFields);
-    const MapperOptions opt = make_options(metric, budget, patience, seed, threads, constraints);
+    const MapperOptions opt = make_options(metric, budget, patience, seed, threads, constraints, complete, memo);
     const py::ssize_t L = layers.shape(0), A = archs.shape(0), E = energy.shape(0);
     if (E != 1 && E != A) throw py::value_error("energy must have 1 row or one per architecture (" + std::to_string(A) + "), got " + std::to_string(E));
     codesign_bindings::check_batch_memory("edgetpu_batch", A, L,
@@ -134,8 +136,8 @@ py::tuple map_space(const IntArray& layer, const FloatArray& arch, const FloatAr
 
 py::tuple map_layer(const IntArray& layer, const FloatArray& arch, const FloatArray& energy, bool cached, bool in_spill,
                     bool out_spill, int metric, std::int64_t budget, std::int64_t patience, std::uint64_t seed,
-                    const py::object& constraints) {
-    const MapperOptions opt = make_options(metric, budget, patience, seed, 1, constraints);
+                    const py::object& constraints, bool complete) {
+    const MapperOptions opt = make_options(metric, budget, patience, seed, 1, constraints, complete);
     const Single s = parse_single(layer, arch, energy, cached, in_spill, out_spill);
     EdgeTpuCost c;
     if (s.status != Status::Ok) {
@@ -173,7 +175,7 @@ void bind_edgetpu(py::module_& m) {
     m.attr("DIM_NAMES") = py::tuple(dims);
     m.def("edgetpu_batch", &edgetpu_batch, py::arg("layers"), py::arg("archs"), py::arg("energy"), py::arg("metric") = 0,
           py::arg("budget") = 0, py::arg("patience") = 0, py::arg("seed") = 0, py::arg("threads") = 0,
-          py::arg("constraints") = py::none(),
+          py::arg("constraints") = py::none(), py::arg("complete") = false, py::arg("memo") = true,
           "Map and cost every layer of one network on every Edge-TPU-like architecture (GIL released, threads over "
           "architectures, in chunks of about 50 ms: Ctrl-C between them raises KeyboardInterrupt; MemoryError up front "
           "when the results would not fit in memory). Returns (status int32 (A, L), values float64 (A, L, F), totals float64 (A, T)).");
@@ -184,7 +186,7 @@ void bind_edgetpu(py::module_& m) {
           "there are more than max_mappings.");
     m.def("edgetpu_map_layer", &map_layer, py::arg("layer"), py::arg("arch"), py::arg("energy"), py::arg("weights_cached") = true,
           py::arg("input_spilled") = false, py::arg("output_spilled") = false, py::arg("metric") = 0, py::arg("budget") = 0,
-          py::arg("patience") = 0, py::arg("seed") = 0, py::arg("constraints") = py::none(),
+          py::arg("patience") = 0, py::arg("seed") = 0, py::arg("constraints") = py::none(), py::arg("complete") = false,
           "The mapper's best mapping of one layer: (status, values (F,)).");
     m.def("edgetpu_smallest_tile", &smallest_tile, py::arg("layer"), py::arg("arch"),
           "A layer's smallest tile: (status, core-memory bytes, PE-memory bytes, fits).");

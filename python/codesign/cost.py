@@ -359,6 +359,10 @@ class MapperOptions:
     patience: when sampling (budget below the map-space size), stop after this many non-improving mappings.
     seed: sampling order; results are deterministic for a seed. threads: batch calls (0 = all cores).
     constraints: a :class:`codesign.map_constraints.MapConstraints` narrowing the map space (None: free).
+    space: ``compact`` (default: per spatial unrolling the fewest weight tiles that fit, x1, x2, x4, each with the
+    fewest activation tiles, x1, x2, x4; the complete space when none is legal) or ``complete`` (tiles along every
+    dimension, every power-of-two size; exact by branch and bound, slower).
+    memo: batch calls remember mapped layers (exact; False maps every layer anew, to check the memo).
     """
 
     metric: str = "latency"
@@ -367,6 +371,8 @@ class MapperOptions:
     seed: int = 0
     threads: int = 0
     constraints: Any = None
+    space: str = "compact"
+    memo: bool = True
 
     def __post_init__(self) -> None:
         if self.metric not in _METRICS:
@@ -375,6 +381,10 @@ class MapperOptions:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**63:
                 raise ValueError(f"{name} must be an int between 0 and 2**63 - 1, got {value!r}")
+        if self.space not in ("compact", "complete"):
+            raise ValueError(f"space must be compact or complete, got {self.space!r}")
+        if not isinstance(self.memo, bool):
+            raise TypeError(f"memo must be a bool, got {self.memo!r}")
         from .map_constraints import MapConstraints
         if self.constraints is not None and not isinstance(self.constraints, MapConstraints):
             raise TypeError(f"constraints must be a codesign.map_constraints.MapConstraints, got {self.constraints!r}")
@@ -531,7 +541,7 @@ def _edgetpu_run(x: Any, hws: list[EdgeTpuConfig], mapper: MapperOptions, thread
     energy = np.asarray(rows[:1] if all(r == rows[0] for r in rows) else rows, dtype=np.float64)
     metric, budget, patience, seed = mapper.args()
     status, values, totals = _core.edgetpu_batch(layers, archs, energy, metric, budget, patience, seed, threads,
-                                                 mapper.constraint_row())
+                                                 mapper.constraint_row(), mapper.space == "complete", mapper.memo)
     return EdgeTpuBatchResult(hws, names, _flag_overflow(status, values, totals), values, totals)
 
 
@@ -611,7 +621,7 @@ def map_layer(layer: Any, hw: EdgeTpuConfig, *, mapper: MapperOptions | None = N
     row = np.asarray(layer.to_row(), np.int64)
     st, values = _core.edgetpu_map_layer(row, np.asarray(hw.to_row()), np.asarray(hw.energy_row()), weights_cached,
                                          input_spilled, output_spilled, metric, budget, patience, seed,
-                                         mapper.constraint_row())
+                                         mapper.constraint_row(), mapper.space == "complete")
     if st:
         raise ValueError(_explain(st, layer.name, hw, row, mapper))
     if not (values[_E_COUNTS] < _INT64_LIMIT).all():

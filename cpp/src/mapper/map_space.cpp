@@ -100,12 +100,93 @@ TileChoices tile_choices(const Unrolled& u, const MapConstraints& c) {
         tc.count[d][tc.n[d]++] = 1;
         std::int64_t size = 1;
         while (size * 2 < e) size *= 2;
-        for (; size >= 1 && tc.n[d] < 64; size /= 2) {
+        for (; size >= 1 && tc.n[d] < 48; size /= 2) {
             const std::int64_t t = ceil_div(e, size);
             if (t != tc.count[d][tc.n[d] - 1]) tc.count[d][tc.n[d]++] = t;
         }
     }
     return tc;
+}
+
+namespace {
+
+// Splits `count` tiles over the dimensions dims (in that order: the first split to its extent before the next),
+// writing the per-dimension counts into t.
+void split(const Unrolled& u, const int* dims, int n, double count, std::int64_t* t) {
+    double left = count;
+    for (int i = 0; i < n; ++i) {
+        const double e = u.share[dims[i]];
+        const double here = std::min(e, std::max(1.0, left));
+        t[dims[i]] = static_cast<std::int64_t>(here);
+        left = std::ceil(left / e);
+        if (here < e) left = 1.0;
+    }
+}
+
+// The fewest tiles along dims (split in order) for which fits(t) holds, searched by doubling then bisection (the
+// tiles shrink as the count grows); 0 when not even the finest split fits.
+template <typename Fits>
+double fewest(const Unrolled& u, const int* dims, int n, std::int64_t* t, Fits&& fits) {
+    double most = 1.0;
+    for (int i = 0; i < n; ++i) most *= u.share[dims[i]];
+    split(u, dims, n, most, t);
+    if (!fits(t)) return 0.0;
+    double lo = 0.0, hi = 1.0;  // fits(hi) unknown until checked; invariant after the loop: !fits(lo), fits(hi)
+    while (true) {
+        split(u, dims, n, hi, t);
+        if (fits(t)) break;
+        lo = hi;
+        hi = std::min(most, hi * 2.0);
+    }
+    while (hi - lo > 1.0) {
+        const double mid = std::floor((lo + hi) / 2.0);
+        split(u, dims, n, mid, t);
+        (fits(t) ? hi : lo) = mid;
+    }
+    split(u, dims, n, hi, t);
+    return hi;
+}
+
+}  // namespace
+
+std::vector<Tiling> compact_tilings(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, const MapConstraints& c) {
+    static constexpr int kW[] = {DimK, DimG, DimC};
+    static constexpr int kA[] = {DimP, DimQ, DimN};
+    std::vector<Tiling> out;
+    Tiling t{1, 1, 1, 1, 1, 1};
+    auto w_fits = [&](const std::int64_t* x) {  // the weight tile alone, activations at their finest
+        Tiling y{x[0], x[1], x[2], x[3], x[4], x[5]};
+        for (int d : kA) y[static_cast<std::size_t>(d)] = static_cast<std::int64_t>(u.share[d]);
+        TileBytes tb = tile_bytes(l, u, a, y.data());
+        tb.i = tb.o = 0.0;
+        return tiles_fit(l, tb, a);
+    };
+    const double w0 = fewest(u, kW, 3, t.data(), w_fits);
+    if (w0 == 0.0) return out;
+    double most_w = 1.0;
+    for (int d : kW) most_w *= u.share[d];
+    for (int wi = 0; wi < 3; ++wi) {
+        const double wt = std::min(most_w, w0 * double(1 << wi));
+        if (wi > 0 && wt <= std::min(most_w, w0 * double(1 << (wi - 1)))) break;
+        Tiling base{1, 1, 1, 1, 1, 1};
+        split(u, kW, 3, wt, base.data());
+        Tiling x = base;
+        auto all_fit = [&](const std::int64_t* y) { return tiles_fit(l, tile_bytes(l, u, a, y), a); };
+        const double a0 = fewest(u, kA, 3, x.data(), all_fit);
+        if (a0 == 0.0) continue;
+        double most_a = 1.0;
+        for (int d : kA) most_a *= u.share[d];
+        for (int ai = 0; ai < 3; ++ai) {
+            const double at = std::min(most_a, a0 * double(1 << ai));
+            if (ai > 0 && at <= std::min(most_a, a0 * double(1 << (ai - 1)))) break;
+            Tiling y = base;
+            split(u, kA, 3, at, y.data());
+            bool ok = all_fit(y.data());
+            for (int d = 0; d < kTiledDims; ++d) ok = ok && (c.tiles[d] == 0 || c.tiles[d] == y[static_cast<std::size_t>(d)]);
+            if (ok) out.push_back(y);
+        }
+    }
+    return out;
 }
 
 int allowed_orders(const MapConstraints& c, std::int32_t orders[kTileOrders]) {

@@ -1,6 +1,7 @@
 // The map space's pieces, shared by map_space.cpp and search.cpp (internal to the core).
 #pragma once
 
+#include <array>
 #include <vector>
 
 #include "../model/edgetpu_mapping_cost.hpp"
@@ -11,10 +12,10 @@ namespace codesign::detail {
 // Spatial unrollings allowed by the constraints (spatial and factor fields of the mappings filled in).
 std::vector<Mapping> spatial_unrollings(const Shape& s, const EdgeTpuArch& a, const MapConstraints& c);
 
-// Tile counts tried per tiled dimension, ascending (at most 64 per dimension: sizes E and the powers of two below
+// Tile counts tried per tiled dimension, ascending (at most 48 per dimension: sizes E and the powers of two below
 // it), or the one fixed count; n[d] = 0 when a fixed count exceeds the per-PE extent.
 struct TileChoices {
-    std::int64_t count[kTiledDims][64];
+    std::int64_t count[kTiledDims][48];
     int n[kTiledDims];
     double product() const;  // number of tilings
 };
@@ -23,6 +24,12 @@ TileChoices tile_choices(const Unrolled& u, const MapConstraints& c);
 // The tile orders allowed by the constraints whose reuse differs for these tile counts (an order whose reload
 // factors repeat an earlier order's is the same schedule). Returns how many were written to orders.
 int distinct_orders(const std::int64_t* tiles, const MapConstraints& c, std::int32_t orders[kTileOrders]);
+// The compact map space's tilings for one spatial unrolling (MapperOptions::complete = false): weights split
+// along K, then G, then C into the fewest tiles that fit (x1, x2, x4); activations along P, then Q, then N likewise
+// for each weight tiling. Only legal tilings that meet the constraints' fixed counts.
+using Tiling = std::array<std::int64_t, kTiledDims>;
+std::vector<Tiling> compact_tilings(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, const MapConstraints& c);
+
 // Lane stationarities allowed (written to inner); returns how many.
 int lane_choices(const MapConstraints& c, std::int32_t inner[2]);
 // Orders allowed by the constraints, before de-duplication.

@@ -59,6 +59,7 @@ struct Candidate {
     Mapping m;
     Unrolled u;
     TileChoices tc;
+    std::vector<Tiling> compact;  // the compact map space's tilings (empty in the complete one)
     double lb_m, lb_t;
 };
 
@@ -199,6 +200,56 @@ struct Search {
         }
     }
 
+    // Whether the bound over the range of a candidate's compact tilings (tighter than the lattice's) is beaten.
+    bool compact_beaten(const Candidate& cand, int n_inner, const std::int32_t* inner) {
+        std::int64_t lo[kTiledDims], hi[kTiledDims];
+        for (int d = 0; d < kTiledDims; ++d) {
+            lo[d] = hi[d] = cand.compact[0][static_cast<std::size_t>(d)];
+            for (const Tiling& t : cand.compact) {
+                lo[d] = std::min(lo[d], t[static_cast<std::size_t>(d)]);
+                hi[d] = std::max(hi[d], t[static_cast<std::size_t>(d)]);
+            }
+        }
+        std::int32_t orders[kTileOrders];
+        const int n_orders = allowed_orders(opt.constraints, orders);
+        for (int oi = 0; oi < n_orders; ++oi) {
+            Mapping m = cand.m;
+            m.order = orders[oi];
+            m.inner = n_inner == 1 ? inner[0] : -1;
+            double bm = 0.0, bt = 0.0;
+            bounds(cand, m, lo, hi, bm, bt);
+            if (!best.beaten(bm, bt)) return false;
+        }
+        return true;
+    }
+
+    // The compact map space: each spatial unrolling's listed tilings, in every distinct order and lane
+    // stationarity, spatial unrollings in order of their bound.
+    void compact_space(std::vector<Candidate>& cands) {  // the bounds: over the whole lattice (weaker, cheaper)
+        std::stable_sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) {
+            return x.lb_m < y.lb_m || (x.lb_m == y.lb_m && x.lb_t < y.lb_t);
+        });
+        std::int32_t inner[2];
+        const int n_inner = lane_choices(opt.constraints, inner);
+        for (Candidate& cand : cands) {
+            if (best.beaten(cand.lb_m, cand.lb_t)) continue;
+            cand.compact = compact_tilings(l, cand.u, a, opt.constraints);  // built when first needed
+            if (cand.compact.empty() || compact_beaten(cand, n_inner, inner)) continue;
+            for (const Tiling& t : cand.compact) {
+                Mapping m = cand.m;
+                std::copy(t.begin(), t.end(), m.tiles);
+                std::int32_t orders[kTileOrders];
+                const int n_orders = distinct_orders(m.tiles, opt.constraints, orders);
+                for (int oi = 0; oi < n_orders; ++oi)
+                    for (int ii = 0; ii < n_inner; ++ii) {
+                        m.order = orders[oi];
+                        m.inner = inner[ii];
+                        best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m));
+                    }
+            }
+        }
+    }
+
     void whole_space(std::vector<Candidate>& cands) {
         std::stable_sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) {
             return x.lb_m < y.lb_m || (x.lb_m == y.lb_m && x.lb_t < y.lb_t);
@@ -223,8 +274,13 @@ struct Search {
         for (std::int64_t i = 0; i < opt.budget; ++i) {
             const Candidate& cand = cands[splitmix64(state) % cands.size()];
             Mapping m = cand.m;
-            for (int d = 0; d < kTiledDims; ++d)
-                m.tiles[d] = cand.tc.count[d][splitmix64(state) % static_cast<std::uint64_t>(cand.tc.n[d])];
+            if (!cand.compact.empty()) {
+                const Tiling& t = cand.compact[splitmix64(state) % cand.compact.size()];
+                std::copy(t.begin(), t.end(), m.tiles);
+            } else {
+                for (int d = 0; d < kTiledDims; ++d)
+                    m.tiles[d] = cand.tc.count[d][splitmix64(state) % static_cast<std::uint64_t>(cand.tc.n[d])];
+            }
             m.order = orders[splitmix64(state) % static_cast<std::uint64_t>(n_orders)];
             m.inner = inner[splitmix64(state) % static_cast<std::uint64_t>(n_inner)];
             if (best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m))) {
@@ -262,42 +318,51 @@ EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const Energy
     const Prep p = prepare(l, a);
     Search search{l, p, a, e, ctx, opt, Best{opt.metric, {}, std::numeric_limits<double>::infinity(),
                                              std::numeric_limits<double>::infinity(), 0}};
-    std::vector<Candidate> cands;
-    double candidates = 0.0;  // mappings in the space before the capacity check
     std::int32_t orders[kTileOrders], inner[2];
     const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
-    const double per_tiling = double(n_orders * n_inner);
-    for (const Mapping& sp : spatial_unrollings(p.s, a, opt.constraints)) {
-        Candidate cand{sp, unroll(l, p, a, sp), {}, 0.0, 0.0};
-        cand.tc = tile_choices(cand.u, opt.constraints);
-        if (cand.tc.product() == 0.0 || per_tiling == 0.0) continue;
-        candidates += cand.tc.product() * per_tiling;
-        // The sub-space's bound: every order and lane stationarity, tile counts anywhere in their range.
-        std::int64_t lo[kTiledDims], hi[kTiledDims];
-        for (int d = 0; d < kTiledDims; ++d) {
-            lo[d] = cand.tc.count[d][0];
-            hi[d] = cand.tc.count[d][cand.tc.n[d] - 1];
-        }
-        cand.lb_m = cand.lb_t = std::numeric_limits<double>::infinity();
-        for (int oi = 0; oi < n_orders; ++oi)
-            for (int ii = 0; ii < n_inner; ++ii) {
+    // Each spatial unrolling's sub-space and its bound.
+    // One buffer per thread, reused across layers (a fresh vector of a few hundred KiB per layer costs more in page
+    // faults than the search).
+    thread_local std::vector<Candidate> cands;
+    auto build = [&](double& candidates) {
+        cands.clear();
+        candidates = 0.0;  // mappings in the space before the capacity check
+        for (const Mapping& sp : spatial_unrollings(p.s, a, opt.constraints)) {
+            Candidate cand{sp, unroll(l, p, a, sp), {}, {}, 0.0, 0.0};
+            cand.tc = tile_choices(cand.u, opt.constraints);
+            if (cand.tc.product() == 0.0 || n_orders * n_inner == 0) continue;
+            std::int64_t lo[kTiledDims], hi[kTiledDims];
+            candidates += cand.tc.product() * double(n_orders * n_inner);
+            for (int d = 0; d < kTiledDims; ++d) {
+                lo[d] = cand.tc.count[d][0];
+                hi[d] = cand.tc.count[d][cand.tc.n[d] - 1];
+            }
+            // The sub-space's bound: the least over the orders, both lane stationarities at once (inner -1), tile
+            // counts anywhere in their range.
+            cand.lb_m = cand.lb_t = std::numeric_limits<double>::infinity();
+            for (int oi = 0; oi < n_orders; ++oi) {
                 Mapping m = sp;
                 m.order = orders[oi];
-                m.inner = inner[ii];
+                m.inner = n_inner == 1 ? inner[0] : -1;
                 double bm = 0.0, bt = 0.0;
                 search.bounds(cand, m, lo, hi, bm, bt);
                 if (bm < cand.lb_m || (bm == cand.lb_m && bt < cand.lb_t)) cand.lb_m = bm, cand.lb_t = bt;
             }
-        cands.push_back(cand);
-    }
+            cands.push_back(std::move(cand));
+        }
+    };
+    double candidates = 0.0;
+    build(candidates);
     if (cands.empty()) {
         none.status = Status::ConstraintViolated;
         return none;
     }
-    if (opt.budget == 0 || double(opt.budget) >= candidates) {
-        search.whole_space(cands);
-    } else {
+    if (opt.budget > 0 && double(opt.budget) < candidates) {
         search.sample(cands);
+    } else {
+        if (!opt.complete) search.compact_space(cands);
+        // The complete space when asked, or when the compact one holds no legal mapping.
+        if (opt.complete || search.best.m == std::numeric_limits<double>::infinity()) search.whole_space(cands);
     }
     EdgeTpuCost best = search.best.cost;
     if (search.best.m == std::numeric_limits<double>::infinity()) {

@@ -202,8 +202,8 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
     const double pes = static_cast<double>(a.pes());
     const bool act_w = l.operand_is_activation();
     const std::int32_t lw = w_level(l, a), li = a.level_of[SpaceI], lo = a.level_of[SpaceO];
-    double r[kDataSpaces];
-    reload_factors(t, m.order, r);
+    double r[kDataSpaces] = {1.0, 1.0, 1.0};  // order -1 (bounds over every order): no reloads
+    if (m.order >= 0) reload_factors(t, m.order, r);
 
     // Input bytes brought into the PEs over all tiles: the halo rows of P and Q tiles are read again.
     double halo_factor = 1.0;
@@ -219,13 +219,21 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
     const bool w_offchip = act_w ? ctx.input_spilled : !ctx.weights_cached;
     // Reads of the lanes, served by the memory holding the data space (or its source when bypassed).
     const double reduction_steps = u.t[DimC] * u.t[DimR] * u.t[DimS];
-    double w_reads, psum_moved;
-    if (m.inner == 0) {  // weight-stationary lanes: a weight serves the lane's N, P, Q loop
-        w_reads = p.macs / (u.bw_w * u.t[DimN] * u.t[DimP] * u.t[DimQ]) * wb;
-        psum_moved = reduction_steps > 1.0 ? 2.0 * (p.macs / u.red_o) * pb : p.out_elems * ab;
-    } else {  // output-stationary lanes: the accumulator holds an output over its reduction in one tile
-        w_reads = p.macs / u.bw_w * wb;
-        psum_moved = t[DimC] > 1 ? 2.0 * double(t[DimC]) * p.out_elems * pb : p.out_elems * ab;
+    const double e_core = e.sram_pj_per_byte(a.core_mem_bytes);
+    const double e_pe = e.sram_pj_per_byte(a.pe_mem_bytes);
+    const double e_src = e.sram_pj_per_byte(a.global_mem_bytes > 0 ? a.global_mem_bytes : a.pe_mem_bytes);
+    auto e_at = [&](std::int32_t level) { return level == LevelCore ? e_core : level == LevelPe ? e_pe : e_src; };
+    // Weight-stationary lanes: a weight serves the lane's N, P, Q loop. Output-stationary lanes: the accumulator
+    // holds an output over its reduction in one tile. inner -1 (bounds over both): the fewer weight reads (ws)
+    // and the less partial-sum traffic.
+    const double w_reads_ws = p.macs / (u.bw_w * u.t[DimN] * u.t[DimP] * u.t[DimQ]) * wb;
+    const double psum_ws = reduction_steps > 1.0 ? 2.0 * (p.macs / u.red_o) * pb : p.out_elems * ab;
+    const double psum_os = t[DimC] > 1 ? 2.0 * double(t[DimC]) * p.out_elems * pb : p.out_elems * ab;
+    const double w_reads_os = p.macs / u.bw_w * wb;
+    double w_reads = m.inner == 1 ? w_reads_os : w_reads_ws, psum_moved = m.inner == 1 ? psum_os : psum_ws;
+    if (m.inner < 0) {  // the lane stationarity changes no time term: the one with the less energy bounds both
+        const double e_w = e_at(lw), e_o = e_at(lo);
+        if (w_reads_os * e_w + psum_os * e_o < w_reads_ws * e_w + psum_ws * e_o) w_reads = w_reads_os, psum_moved = psum_os;
     }
     if (act_w) w_reads *= ab / wb;
     const double i_reads = p.macs / u.bw_i * ab;
@@ -241,10 +249,6 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
     v[F_onchip_w_bytes] = (!act_w && ctx.weights_cached) ? w_src : 0.0;
     v[F_psum_spill_bytes] = spill;
 
-    const double e_core = e.sram_pj_per_byte(a.core_mem_bytes);
-    const double e_pe = e.sram_pj_per_byte(a.pe_mem_bytes);
-    const double e_src = e.sram_pj_per_byte(a.global_mem_bytes > 0 ? a.global_mem_bytes : a.pe_mem_bytes);
-    auto e_at = [&](std::int32_t level) { return level == LevelCore ? e_core : level == LevelPe ? e_pe : e_src; };
     const double w_moved = lw == LevelBypass ? 0.0 : w_reads + w_fill;  // in the PE memory holding W
     const double i_moved = li == LevelBypass ? 0.0 : i_reads + i_fill;
     const double o_moved = lo == LevelBypass ? 0.0 : psum_moved;

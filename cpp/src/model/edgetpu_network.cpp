@@ -7,6 +7,7 @@
 #include "codesign/mapper/mapper.hpp"
 #include "codesign/model/edgetpu_cost.hpp"
 #include "codesign/parallel.hpp"
+#include "../mapper/layer_memo.hpp"
 
 namespace codesign {
 
@@ -66,6 +67,7 @@ void evaluate_edgetpu_batch_range(const std::int64_t* layers, std::int64_t n_lay
     std::vector<Layer> ls(static_cast<std::size_t>(n_layers));
     for (std::int64_t i = 0; i < n_layers; ++i) ls[static_cast<std::size_t>(i)] = Layer::from_row(layers + i * layer_width, layer_width);
     auto work = [&](std::int64_t begin, std::int64_t end) {
+        detail::LayerMemo memo(opt);  // this thread's: repeated layers and equal configurations mapped once
         for (std::int64_t ai = begin; ai < end; ++ai) {
             Status st = Status::Ok, est = Status::Ok;
             const EdgeTpuArch a = EdgeTpuArch::from_row(archs + ai * kEdgeTpuFields, st);
@@ -82,7 +84,9 @@ void evaluate_edgetpu_batch_range(const std::int64_t* layers, std::int64_t n_lay
                 if (st != Status::Ok) {
                     c.status = st;
                 } else {
-                    c = map_edgetpu_layer(ls[lz], a, e, ctx[lz], opt);
+                    c = opt.memo ? memo.map(ls[lz], a, archs + ai * kEdgeTpuFields, e,
+                                            energy + (n_energy == 1 ? 0 : ai) * kEnergyFields, ctx[lz])
+                                 : map_edgetpu_layer(ls[lz], a, e, ctx[lz], opt);
                 }
                 status[ai * n_layers + li] = static_cast<std::int32_t>(c.status);
                 double* o = out + (ai * n_layers + li) * kEdgeTpuOutFields;

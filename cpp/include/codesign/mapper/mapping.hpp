@@ -59,6 +59,12 @@ struct MapperOptions {
     std::int64_t patience = 0;  // when sampling: stop after this many non-improving mappings (0 = never)
     std::uint64_t seed = 0;     // sampling order when the map space exceeds the budget
     int threads = 0;            // batch calls: worker threads (0 = all cores)
+    // The map space searched: false, the compact one (per spatial unrolling, the fewest weight tiles that fit,
+    // x1, x2, x4, each with the fewest activation tiles, x1, x2, x4; the complete space when none of them is
+    // legal); true, the complete one (mapper/mapper.hpp), exact by branch and bound but slower.
+    bool complete = false;
+    // Batch calls: remember mapped layers (an exact memo, cpp/src/mapper/layer_memo.hpp); false maps every layer.
+    bool memo = true;
     MapConstraints constraints;
 };
 

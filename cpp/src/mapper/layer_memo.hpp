@@ -1,0 +1,51 @@
+// An exact memo of mapped layers, shared by the configurations of one batch call and by a network's repeated
+// layers (issue 15): the mapper is a pure function of (layer, context, architecture row, energy row, options), so
+// a layer mapped once is not mapped again for an equal key. Internal to the core.
+//
+// Key: every field of the layer; the three context flags; the architecture row but for the fields only the network
+// pass reads (inference_overhead_cycles, activation_buffers), and the I/O bandwidth when the layer moves no DRAM
+// bytes (weights cached, input and output on chip: every I/O term is zero then); the energy row. The options are
+// fixed for one memo (one per batch call and thread).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <unordered_map>
+
+#include "codesign/arch/edgetpu.hpp"
+#include "codesign/mapper/mapper.hpp"
+#include "codesign/model/edgetpu_cost.hpp"
+#include "codesign/workload/layer.hpp"
+
+namespace codesign::detail {
+
+class LayerMemo {
+public:
+    explicit LayerMemo(const MapperOptions& options, std::size_t max_entries = 1 << 16)
+        : opt_(options), max_entries_(max_entries) {}
+
+    // The mapper's result for this layer, from the memo when an equal key was mapped before. arch_row is the
+    // architecture's float64 row (kEdgeTpuFields), energy_row its energy row (kEnergyFields).
+    EdgeTpuCost map(const Layer& l, const EdgeTpuArch& a, const double* arch_row, const EnergyTable& e,
+                    const double* energy_row, const LayerContext& ctx);
+
+    std::int64_t hits() const { return hits_; }
+
+private:
+    struct Key {
+        std::int64_t layer[18];
+        double arch[kEdgeTpuFields];
+        double energy[kEnergyFields];
+        std::int64_t ctx;
+        bool operator==(const Key& o) const { return std::memcmp(this, &o, sizeof(Key)) == 0; }
+    };
+    struct Hash {
+        std::size_t operator()(const Key& k) const;
+    };
+    MapperOptions opt_;
+    std::size_t max_entries_;
+    std::unordered_map<Key, EdgeTpuCost, Hash> memo_;
+    std::int64_t hits_ = 0;
+};
+
+}  // namespace codesign::detail
