@@ -35,8 +35,8 @@ struct Best {
     double m = std::numeric_limits<double>::infinity(), t = std::numeric_limits<double>::infinity();
     std::int64_t evaluated = 0;
 
-    bool consider(const EdgeTpuCost& c) {
-        ++evaluated;
+    bool consider(const EdgeTpuCost& c, bool counted = true) {
+        evaluated += counted ? 1 : 0;
         if (c.status != Status::Ok) return false;
         const double mv = metric_value(c.v[F_cycles], c.v[F_energy_pj], metric);
         const double tv = tie_value(c.v[F_cycles], c.v[F_energy_pj], metric);
@@ -167,13 +167,14 @@ struct Search {
             idx[d] = cand.tc.n[d] - 1;
             m.tiles[d] = cand.tc.count[d][idx[d]];
         }
-        best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m));
+        // Not counted as evaluated: the exhaustive pass visits these mappings again (the count stays within the space).
+        best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m), false);
         for (bool improved = true; improved;) {
             improved = false;
             for (int d = 0; d < kTiledDims; ++d) {
                 while (idx[d] > 0) {
                     m.tiles[d] = cand.tc.count[d][idx[d] - 1];
-                    if (!best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m))) {
+                    if (!best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m), false)) {
                         m.tiles[d] = cand.tc.count[d][idx[d]];
                         break;
                     }

@@ -272,7 +272,9 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
     const double fill_w = lw == LevelBypass ? 0.0 : w_offchip ? (p.w_layer / n_w) / a.io_bytes_per_cycle : first.w / onchip_bw;
     const double fill_i = li == LevelBypass ? 0.0 : ctx.input_spilled ? (p.i_layer / n_i) / a.io_bytes_per_cycle : first.i / onchip_bw;
     const double fill_io = (w_offchip ? fill_w : 0.0) + (ctx.input_spilled ? fill_i : 0.0);
-    v[F_fill_cycles] = std::ceil(fill_w + fill_i);  // a bound too: the ceiling of a smaller fill is no larger
+    // Whole cycles for a mapping; unrounded in a bound (rounding would break it where the I/O part of the fill is
+    // taken back out of the overlapped transfer, see finish()).
+    v[F_fill_cycles] = halo ? std::ceil(fill_w + fill_i) : fill_w + fill_i;
     double n_tiles = 1.0;
     for (int d = 0; d < kTiledDims; ++d) n_tiles *= double(t[d]);
     v[F_overhead_cycles] = a.layer_overhead_cycles + a.tile_overhead_cycles * n_tiles;
