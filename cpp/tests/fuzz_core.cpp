@@ -20,6 +20,7 @@
 
 #include "codesign/arch/edgetpu.hpp"
 #include "codesign/arch/systolic.hpp"
+#include "codesign/mapper/mapper.hpp"
 #include "codesign/model/edgetpu_cost.hpp"
 #include "codesign/model/systolic_cost.hpp"
 #include "codesign/workload/layer.hpp"
@@ -155,6 +156,7 @@ void edgetpu_row(Bytes& b, double* r) {
     for (int i = 9; i < 12; ++i) r[i] = real_value(b, 1, 5, true);
     for (int i = 12; i < 15; ++i) r[i] = real_value(b, 0, 1000, false);
     r[15] = real_value(b, 0.5, 4, false);
+    for (int i = 16; i < 19; ++i) r[i] = b.wild ? real_value(b, -1, 3, false) : double(b.u(2) % 3);  // memory roles
 }
 
 void energy_row(Bytes& b, double* r) {
@@ -331,9 +333,12 @@ int fuzz_one(const std::uint8_t* data, std::size_t size) {
             const EdgeTpuCost c = map_edgetpu_layer(layer, arch, etab, ctx, opt);
             check_edgetpu(c, data, size);
             ++g_status_counts[1][static_cast<int>(c.status)];
-            if (c.status == Status::Ok && c.v[F_map_space_size] > 5 * 5 * 5 * 2 * 36) fail("map space too large", data, size);
-            if (b.u(1) % 8 == 0)  // now and then every mapping of the space, costed
-                for (const Mapping& m : edgetpu_map_space(layer, arch)) check_edgetpu(evaluate_edgetpu_mapping(layer, arch, etab, ctx, m), data, size);
+            if (c.status == Status::Ok && c.v[F_mappings_evaluated] > c.v[F_map_space_size]) fail("evaluated more than the space", data, size);
+            if (b.u(1) % 8 == 0) {  // now and then every mapping of the space (at most 20,000), costed
+                bool truncated = false;
+                for (const Mapping& m : edgetpu_map_space(layer, arch, opt.constraints, 20000, truncated))
+                    check_edgetpu(evaluate_edgetpu_mapping(layer, arch, etab, ctx, m), data, size);
+            }
         }
     }
     // Edge-TPU batch: two architectures (the second possibly invalid), threads and chunks agree.

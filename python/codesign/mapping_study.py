@@ -223,7 +223,8 @@ def map_study(layer: Any, hw: Any, *, metric: str = "latency", dataflow: str | N
     if dataflow is not None and dataflow not in ("ws", "os"):
         raise ValueError(f"--dataflow on an Edge-TPU-like configuration selects the lanes' stationarity: ws or os, "
                          f"got {dataflow!r}")
-    space = map_space(layer, hw)
+    mapper = mapper or MapperOptions(metric=metric)
+    space = map_space(layer, hw, constraints=mapper.constraints)
     df = pd.DataFrame({k: v for k, v in space.items()})
     df["order_in_space"] = np.arange(len(df))
     df["latency_ms"] = df["cycles"] / (hw.clock_mhz * 1e3)
@@ -238,7 +239,7 @@ def map_study(layer: Any, hw: Any, *, metric: str = "latency", dataflow: str | N
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     lead = ["rank", "mapping", "cycles", "latency_ms", "energy_pj", "edp_pj_cycles", "utilization"]
     df = df[lead + [c for c in df.columns if c not in lead]]
-    best = map_layer(layer, hw, mapper=mapper or MapperOptions(metric=metric))
+    best = map_layer(layer, hw, mapper=mapper)
     best["latency_ms"] = best["cycles"] / (hw.clock_mhz * 1e3)
     best["edp_pj_cycles"] = best["energy_pj"] * best["cycles"]
     return MapStudy(layer, hw, metric, df, mapper_best=best)

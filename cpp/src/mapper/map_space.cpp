@@ -140,6 +140,7 @@ double fewest(const Unrolled& u, const int* dims, int n, std::int64_t* t, Fits&&
     }
     while (hi - lo > 1.0) {
         const double mid = std::floor((lo + hi) / 2.0);
+        if (mid <= lo || mid >= hi) break;  // beyond 2^53 doubles cannot halve the gap further
         split(u, dims, n, mid, t);
         (fits(t) ? hi : lo) = mid;
     }
@@ -210,6 +211,17 @@ int distinct_orders(const std::int64_t* tiles, const MapConstraints& c, std::int
         orders[n++] = o;
     }
     return n;
+}
+
+std::int32_t canonical_order(const std::int64_t* tiles, std::int32_t order, const MapConstraints& c) {
+    double r[kDataSpaces], q[kDataSpaces];
+    reload_factors(tiles, order, r);
+    for (std::int32_t o = 0; o < order; ++o) {
+        if (c.order >= 0 && c.order != o) continue;
+        reload_factors(tiles, o, q);
+        if (std::equal(r, r + kDataSpaces, q)) return o;
+    }
+    return order;
 }
 
 int lane_choices(const MapConstraints& c, std::int32_t inner[2]) {

@@ -30,6 +30,9 @@ int distinct_orders(const std::int64_t* tiles, const MapConstraints& c, std::int
 using Tiling = std::array<std::int64_t, kTiledDims>;
 std::vector<Tiling> compact_tilings(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, const MapConstraints& c);
 
+// The first allowed order with the same reload factors as `order` for these tile counts (the one the map space
+// lists).
+std::int32_t canonical_order(const std::int64_t* tiles, std::int32_t order, const MapConstraints& c);
 // Lane stationarities allowed (written to inner); returns how many.
 int lane_choices(const MapConstraints& c, std::int32_t inner[2]);
 // Orders allowed by the constraints, before de-duplication.

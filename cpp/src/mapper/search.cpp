@@ -63,7 +63,12 @@ struct Candidate {
     double lb_m, lb_t;
 };
 
+// Most nodes the complete search visits per layer (its time bound, well under a second): within it the search is
+// exhaustive; past it (only for layers of extreme extents) the best mapping found so far is returned.
+constexpr std::int64_t kMaxNodes = std::int64_t{1} << 20;
+
 struct Search {
+    std::int64_t nodes = 0;
     const Layer& l;
     const Prep& p;
     const EdgeTpuArch& a;
@@ -126,6 +131,7 @@ struct Search {
     // Depth-first over the tile counts of dimension d onward (dimensions before d fixed in m.tiles; lo and hi the
     // range of each open dimension).
     void descend(const Candidate& cand, Mapping& m, int d, std::int64_t* lo, std::int64_t* hi) {
+        if (++nodes > kMaxNodes) return;  // the time bound: the best found so far stands
         if (d == kTiledDims) {
             std::int32_t orders[kTileOrders];
             const int n = distinct_orders(m.tiles, opt.constraints, orders);
@@ -168,14 +174,18 @@ struct Search {
             m.tiles[d] = cand.tc.count[d][idx[d]];
         }
         // Not counted as evaluated: the exhaustive pass visits these mappings again (the count stays within the space).
+        const std::int32_t order = m.order;
+        m.order = canonical_order(m.tiles, order, opt.constraints);
         best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m), false);
         for (bool improved = true; improved;) {
             improved = false;
             for (int d = 0; d < kTiledDims; ++d) {
                 while (idx[d] > 0) {
                     m.tiles[d] = cand.tc.count[d][idx[d] - 1];
+                    m.order = canonical_order(m.tiles, order, opt.constraints);
                     if (!best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m), false)) {
                         m.tiles[d] = cand.tc.count[d][idx[d]];
+                        m.order = canonical_order(m.tiles, order, opt.constraints);
                         break;
                     }
                     --idx[d];
@@ -282,7 +292,8 @@ struct Search {
                 for (int d = 0; d < kTiledDims; ++d)
                     m.tiles[d] = cand.tc.count[d][splitmix64(state) % static_cast<std::uint64_t>(cand.tc.n[d])];
             }
-            m.order = orders[splitmix64(state) % static_cast<std::uint64_t>(n_orders)];
+            m.order = canonical_order(m.tiles, orders[splitmix64(state) % static_cast<std::uint64_t>(n_orders)],
+                                      opt.constraints);
             m.inner = inner[splitmix64(state) % static_cast<std::uint64_t>(n_inner)];
             if (best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m))) {
                 since_best = 0;
@@ -317,7 +328,7 @@ EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const Energy
         return none;
     }
     const Prep p = prepare(l, a);
-    Search search{l, p, a, e, ctx, opt, Best{opt.metric, {}, std::numeric_limits<double>::infinity(),
+    Search search{0, l, p, a, e, ctx, opt, Best{opt.metric, {}, std::numeric_limits<double>::infinity(),
                                              std::numeric_limits<double>::infinity(), 0}};
     std::int32_t orders[kTileOrders], inner[2];
     const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);

@@ -36,6 +36,11 @@ def map_command(
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json (the top-k)"),
     budget: int = typer.Option(0, "--budget", help="mapper: most mappings (0 = exhaustive)"),
     seed: int = typer.Option(0, "--seed", help="mapper: sampling seed"),
+    constraint: Optional[list[str]] = typer.Option(
+        None, "--constraint", "-c", help="Edge-TPU mapper constraint, repeatable: pe_x=K, pe_y=P,Q, simd=C, "
+                                         "pe_x.factor=8, tiles.C=4, order=weight|output|input, inner=ws|os"),
+    space_kind: str = typer.Option("compact", "--space", help="Edge-TPU mapper's map space: compact or complete "
+                                                              "(the listed map space is always the complete one)"),
     pe_x: Optional[int] = typer.Option(None, help="Edge-TPU template: PEs in x (override)"),
     pe_y: Optional[int] = typer.Option(None, help="Edge-TPU template: PEs in y (override)"),
     lanes: Optional[int] = typer.Option(None, help="Edge-TPU template: lanes per PE (override)"),
@@ -51,6 +56,7 @@ def map_command(
     require("map", "map", "pandas")
     from .evaluate import UsageError, load_hardware
     from ..cost import MapperOptions
+    from ..map_constraints import MapConstraints
     from ..mapping_study import map_study, parse_layer
 
     try:
@@ -61,11 +67,15 @@ def map_command(
         the_layer = parse_layer(layer)
         hardware = load_hardware(hw, dict(pe_x=pe_x, pe_y=pe_y, lanes=lanes, simd=simd, core_mem_kib=core_mem_kib,
                                           pe_mem_kib=pe_mem_kib, io_bw_gbps=io_bw_gbps, rows=rows, cols=cols))
-        if type(hardware).__name__ == "SystolicArray" and (budget != 0 or seed != 0):
-            raise UsageError(f"--budget and --seed sample the Edge-TPU mapper's map space; {hw!r} is a systolic "
-                             f"array, whose whole map space (three dataflows) is always shown")
+        if type(hardware).__name__ == "SystolicArray" and (budget != 0 or seed != 0 or constraint):
+            raise UsageError(f"--budget, --seed and --constraint narrow the Edge-TPU mapper's map space; {hw!r} is a "
+                             f"systolic array, whose whole map space (three dataflows) is always shown")
+        if space_kind not in ("compact", "complete"):
+            raise ValueError(f"--space must be compact or complete, got {space_kind!r}")
+        cons = MapConstraints.parse(constraint or [])
         study = map_study(the_layer, hardware, metric=metric, dataflow=dataflow,
-                          mapper=MapperOptions(metric=metric, budget=budget, seed=seed))
+                          mapper=MapperOptions(metric=metric, budget=budget, seed=seed, constraints=cons or None,
+                                               space=space_kind))
     except (UsageError, ValueError, TypeError, OSError) as exc:
         _fail(error_line(exc))
         return

@@ -29,7 +29,8 @@ std::vector<Mapping> edgetpu_map_space(const Layer& layer, const EdgeTpuArch& ar
 
 // The best mapping of a layer by options.metric (ties: the other of latency and energy), searched over the map
 // space under options.constraints: the whole space by branch and bound (budget 0), or a seeded sample of `budget`
-// mappings with patience. Status NoMapping when not even the smallest tile fits; ConstraintViolated when tiles
+// mappings with patience. The complete search visits at most 2^20 nodes per layer (well under a second; only layers
+// of extreme extents reach it, and then the best mapping found so far is returned). Status NoMapping when not even the smallest tile fits; ConstraintViolated when tiles
 // fit but no mapping meets the constraints.
 EdgeTpuCost map_edgetpu_layer(const Layer& layer, const EdgeTpuArch& arch, const EnergyTable& energy,
                               const LayerContext& ctx, const MapperOptions& options);
