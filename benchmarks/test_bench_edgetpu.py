@@ -1,7 +1,9 @@
 """Speed of the Edge-TPU-like mapper and model (figures in benchmarks/README.md).
 
-Targets (issue 3): MobileNetV2 mapped and evaluated on one configuration in under 2 ms on one core; the whole
-published hardware space (5x5x4x4x5x5x5 = 50,000 configurations) for one network in under 2 minutes on 2 cores.
+Targets (issues 3, 13, 15): MobileNetV2 mapped and evaluated on one configuration in under 2 ms on one core (compact
+map space, layer memo on; measured beside the memo off and the complete map space, as ratios in one run); the whole
+published hardware space (5x5x4x4x5x5x5 = 50,000 configurations) for one network, measured on a tenth of it with the
+memo on and off.
 """
 import itertools
 
@@ -30,13 +32,28 @@ def published_space():
             for px, py, sd, ln, pe, core, io in grid]
 
 
+@pytest.mark.parametrize("space, memo", [("compact", True), ("compact", False), ("complete", True)])
 @pytest.mark.parametrize("metric", [0, 1])
-def test_mobilenetv2_one_config(benchmark, mobilenetv2, metric):
+def test_mobilenetv2_one_config(benchmark, mobilenetv2, metric, space, memo):
     hw = codesign.preset("edgetpu")
     layers, arch, energy = mobilenetv2.to_array(), np.array([hw.to_row()]), np.array([hw.energy_row()])
-    status, values, totals = benchmark(_core.edgetpu_batch, layers, arch, energy, metric, 0, 0, 0, 1)
+    status, values, totals = benchmark(_core.edgetpu_batch, layers, arch, energy, metric, 0, 0, 0, 1, None,
+                                       space == "complete", memo)
     assert not status.any()
     benchmark.extra_info["mappings_evaluated"] = float(values[0, :, -2].sum())
+    benchmark.extra_info["latency_ms"] = float(totals[0, 1])
+    benchmark.extra_info["energy_pj"] = float(totals[0, 2])
+
+
+@pytest.mark.parametrize("memo", [True, False])
+def test_sweep_tenth_memo(benchmark, mobilenetv2, memo):
+    hws = published_space()[20_000:25_000]  # contiguous: the space's last axis, io_bw_gbps, varies fastest
+    layers = mobilenetv2.to_array()
+    archs = np.asarray([h.to_row() for h in hws])
+    energy = np.asarray([hws[0].energy_row()])
+    benchmark.pedantic(_core.edgetpu_batch, args=(layers, archs, energy, 0, 0, 0, 0, 1, None, False, memo),
+                       rounds=1, iterations=1)
+    benchmark.extra_info["configs_per_s"] = len(hws) / benchmark.stats.stats.mean
 
 
 @pytest.mark.parametrize("threads", [1, 2])

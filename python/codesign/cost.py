@@ -401,14 +401,30 @@ TILE_ORDERS = ("weight", "output", "input")
 _TILE_FIELDS = ("tiles_g", "tiles_n", "tiles_k", "tiles_c", "tiles_p", "tiles_q")
 
 
+def _mapping_texts(values: np.ndarray) -> np.ndarray:
+    """Mapping text of each row of (M, F) values, e.g. ``K/P/Q/C tiles K4 C2 order=weight ws``: spatial
+    dimensions (PE x, PE y, lanes, SIMD), tile counts above one, tile-loop order, lane stationarity (vectorised:
+    map spaces have up to millions of rows)."""
+    values = np.atleast_2d(values)
+    dims = np.array(_DIMS)
+    col = lambda name: values[:, _E_INDEX[name]]  # noqa: E731
+    text = dims[col("map_pe_x").astype(int)]
+    for k in ("map_pe_y", "map_lanes", "map_simd"):
+        text = np.char.add(np.char.add(text, "/"), dims[col(k).astype(int)])
+    tiles = np.full(len(values), "", dtype=object)
+    for f in _TILE_FIELDS:
+        v = col(f)
+        part = np.char.add(f" {f[-1].upper()}", v.astype(np.int64).astype(str))
+        tiles = np.where(v > 1, np.char.add(tiles.astype(str), part), tiles.astype(str))
+    tiles = np.where(tiles == "", " -", tiles)
+    order = np.array([f" order={o}" for o in TILE_ORDERS])[col("order").astype(int)]
+    inner = np.where(col("inner") == 0, " ws", " os")
+    return np.char.add(np.char.add(np.char.add(np.char.add(text, " tiles"), tiles), order), inner)
+
+
 def _mapping_text(row: np.ndarray) -> str:
-    """E.g. ``K/P/Q/C tiles K4 C2 order=weight ws``: spatial dims (PE x, PE y, lanes, SIMD), tile counts above
-    one, tile-loop order, lane stationarity."""
-    sp = "/".join(_DIMS[int(row[_E_INDEX[k]])] for k in ("map_pe_x", "map_pe_y", "map_lanes", "map_simd"))
-    tiles = " ".join(f"{f[-1].upper()}{int(row[_E_INDEX[f]])}" for f in _TILE_FIELDS if row[_E_INDEX[f]] > 1)
-    order = TILE_ORDERS[int(row[_E_INDEX["order"]])]
-    inner = "ws" if row[_E_INDEX["inner"]] == 0 else "os"
-    return f"{sp} tiles {tiles or '-'} order={order} {inner}"
+    """The mapping text of one row of values (see :func:`_mapping_texts`)."""
+    return str(_mapping_texts(row)[0])
 
 
 class EdgeTpuNetworkCost:
@@ -606,7 +622,7 @@ def map_space(layer: Any, hw: EdgeTpuConfig, *, weights_cached: bool = True, inp
         raise ValueError(_explain(_OVERFLOW, layer.name, hw))
     ok = (status == 0) & fits  # a mapping whose counts reach 2**63 is dropped, as the systolic model would refuse it
     out = {n: values[ok, i] for i, n in enumerate(EDGETPU_FIELDS)}
-    out["mapping"] = np.array([_mapping_text(r) for r in values[ok]])
+    out["mapping"] = _mapping_texts(values[ok]) if ok.any() else np.array([], dtype=str)
     return out
 
 
