@@ -193,7 +193,8 @@ CTRL_C_SCRIPT = textwrap.dedent("""
     def batch(n, threads):
         if kind == "systolic":  # the systolic batch reduces a layer to its terms once: n distinct layer rows
             return evaluate_batch([dataclasses.replace(slow, name=f"slow{i}") for i in range(n)], [hw], threads=threads)
-        return evaluate_batch(slow, [hw] * n, threads=threads)
+        # distinct configurations: the mapper's memo would map one repeated configuration's layer only once
+        return evaluate_batch(slow, [hw.replace(clock_mhz=400 + i / 64) for i in range(n)], threads=threads)
 
     t = time.perf_counter()
     batch(4, 1)

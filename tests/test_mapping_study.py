@@ -113,7 +113,7 @@ def test_cli_map_json_top_k_and_all_to_parquet(tmp_path):
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     best = codesign.map_layer(parse_layer(text), codesign.preset("edgetpu"),
-                              mapper=codesign.MapperOptions(metric="energy"))
+                              mapper=codesign.MapperOptions(metric="energy", space="complete"))
     assert doc["best"]["mapping"] == best["mapping"] and doc["best"]["energy_pj"] == pytest.approx(best["energy_pj"])
     assert len(doc["top"]) == 4 and [t["rank"] for t in doc["top"]] == [1, 2, 3, 4]
     space = pd.read_parquet(out)
@@ -153,7 +153,7 @@ def test_plot_sweep_and_map_space_png(tmp_path):
     sys_df = sw.sweep(net, {"base": "systolic", "grid": {"dataflow": ["os", "ws", "is"], "rows": [8, 16]}})
     assert plot_sweep(sys_df, "dataflow", y=["latency_ms", "cycles"], out=tmp_path / "d.png").stat().st_size > 10_000
     ms = map_study(LAYER, codesign.preset("edgetpu")).space
-    assert plot_sweep(ms, "weight_tiles", out=tmp_path / "m.png").exists()
+    assert plot_sweep(ms, "tiles_k", out=tmp_path / "m.png").exists()
     with pytest.raises(ValueError, match="--x 'nope' is not a column; columns: config_id"):
         plot_sweep(sys_df, "nope")
     with pytest.raises(ValueError, match="--y 'network' is not numeric"):

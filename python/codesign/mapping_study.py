@@ -184,7 +184,8 @@ def map_study(layer: Any, hw: Any, *, metric: str = "latency", dataflow: str | N
 
     ``dataflow``: on a systolic array, evaluate only that dataflow (default: all three); on an Edge-TPU-like
     configuration, keep only mappings whose lanes are ``ws`` (weight-stationary) or ``os``
-    (output-stationary).
+    (output-stationary). ``mapper``: the options of the mapper run beside the ranking (default: the complete map
+    space, the one ranked, with ``metric``).
 
     Raises:
         ValueError: an unknown metric or dataflow, energy on a systolic array (it has no energy model), or a
@@ -223,7 +224,7 @@ def map_study(layer: Any, hw: Any, *, metric: str = "latency", dataflow: str | N
     if dataflow is not None and dataflow not in ("ws", "os"):
         raise ValueError(f"--dataflow on an Edge-TPU-like configuration selects the lanes' stationarity: ws or os, "
                          f"got {dataflow!r}")
-    mapper = mapper or MapperOptions(metric=metric)
+    mapper = mapper or MapperOptions(metric=metric, space="complete")  # the space listed is the complete one
     space = map_space(layer, hw, constraints=mapper.constraints)
     df = pd.DataFrame({k: v for k, v in space.items()})
     df["order_in_space"] = np.arange(len(df))

@@ -39,8 +39,8 @@ def map_command(
     constraint: Optional[list[str]] = typer.Option(
         None, "--constraint", "-c", help="Edge-TPU mapper constraint, repeatable: pe_x=K, pe_y=P,Q, simd=C, "
                                          "pe_x.factor=8, tiles.C=4, order=weight|output|input, inner=ws|os"),
-    space_kind: str = typer.Option("compact", "--space", help="Edge-TPU mapper's map space: compact or complete "
-                                                              "(the listed map space is always the complete one)"),
+    space_kind: str = typer.Option("complete", "--space", help="Edge-TPU mapper's map space: complete (the one "
+                                                               "listed) or compact (what evaluate and sweep search)"),
     pe_x: Optional[int] = typer.Option(None, help="Edge-TPU template: PEs in x (override)"),
     pe_y: Optional[int] = typer.Option(None, help="Edge-TPU template: PEs in y (override)"),
     lanes: Optional[int] = typer.Option(None, help="Edge-TPU template: lanes per PE (override)"),
