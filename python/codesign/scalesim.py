@@ -11,12 +11,12 @@ COMPUTE_REPORT and DETAILED_ACCESS_REPORT columns from our closed-form model:
   stationary block's width (``cols - 1``) to each fold's cycles (MODEL.md s.4).
 * ``sram_ofmap_writes``: for os it adds ``rows + cols`` per fold on top of the true count (its bug B2);
   ``sram_ofmap_writes_true`` is the real count.
-* DRAM reads: in USER bandwidth mode it fetches the fold-padded, im2col-expanded prefetch sequence in lines of
-  the bank bandwidth; in CALC mode it counts distinct words. Both are exact only while the operand fits the
-  active part of its SRAM (``*_fits``: USER mode keeps ``ceil((words//2)/eps)`` sets of ``eps = ceil(words/100)``
-  entries and caps the first fill at half the SRAM; CALC mode moves its window once 50 sets of
-  ``floor(words/100)`` distinct words are full); otherwise refills depend on its trace replay, and the figure
-  is only an estimate, flagged False.
+* DRAM ifmap/filter reads: SCALE-Sim 3.0.0's read-buffer policy in closed form, re-fetches included, from
+  :mod:`codesign.scalesim_dram` (formulas, derivation and source there). ``dram_*_fits``: the operand is resident
+  in the active half (only the first fill is read). ``dram_*_comparable``: the figure is exact; where it is not
+  (regimes listed in that module) ``dram_*_reads`` is None and ``dram_*_reason`` says why.
+* These are SCALE-Sim's counts, not ours: codesign's own DRAM traffic is the double-buffered systolic model of
+  :func:`codesign.cost.evaluate` (C++), unchanged and documented there.
 
 Everything here is arithmetic on :func:`codesign.cost.evaluate` results; nothing runs SCALE-Sim.
 """
@@ -87,8 +87,9 @@ def report(x: Any, config: ScaleSimConfig | str | os.PathLike[str]) -> list[dict
     Returns:
         One dict per layer: ``total_cycles``, ``mapping_efficiency_pct``, ``compute_util_pct``,
         ``overall_util_pct`` (stall-free), ``sram_ifmap_reads``, ``sram_filter_reads``, ``sram_ofmap_writes``
-        (with bug B2) and ``sram_ofmap_writes_true``, ``dram_ifmap_reads``/``dram_filter_reads`` with
-        ``dram_*_fits`` flags, ``dram_ofmap_writes``.
+        (with bug B2) and ``sram_ofmap_writes_true``, ``dram_ifmap_reads``/``dram_filter_reads`` (words; None where
+        ``dram_*_comparable`` is False) with ``dram_*_fits``, ``dram_*_comparable`` and ``dram_*_reason``
+        (``""`` when comparable), ``dram_ofmap_writes``.
     """
     cfg = config if isinstance(config, ScaleSimConfig) else read_scalesim_cfg(config)
     layers = list(x.layers) if hasattr(x, "layers") else ([x] if hasattr(x, "to_row") else list(x))

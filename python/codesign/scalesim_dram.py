@@ -30,8 +30,9 @@ the walk reaches ``E`` (``p <= a``, so one move re-covers the set just entered).
 (the unwrapped and cyclic windows agree because ``S - a >= 2`` whenever not everything is resident).
 
 CALC mode. Demanded addresses not yet seen in the current epoch are added, ``floor(W/100)`` to a set; when the
-50th set of the epoch is full all are counted as read and the epoch starts empty. So DRAM reads = additions.
-Without repeated addresses inside a pass, and with every pass the same sequence of ``n`` distinct addresses, any
+50th set of the epoch is full all are counted as read and the epoch starts empty. So DRAM reads = additions:
+``u`` (the distinct words) while ``u < 50*floor(W/100)``, the first epoch then never filling. Without repeated
+addresses inside a pass, and with every pass the same sequence of ``n`` distinct addresses, any
 ``n`` consecutive demands are distinct: if ``n >= 50*floor(W/100)`` every demand is an addition
 (``passes * n``), else only the first pass adds (``n``).
 
