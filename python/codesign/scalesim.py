@@ -11,28 +11,30 @@ COMPUTE_REPORT and DETAILED_ACCESS_REPORT columns from our closed-form model:
   stationary block's width (``cols - 1``) to each fold's cycles (MODEL.md s.4).
 * ``sram_ofmap_writes``: for os it adds ``rows + cols`` per fold on top of the true count (its bug B2);
   ``sram_ofmap_writes_true`` is the real count.
-* DRAM reads: in USER bandwidth mode it fetches the fold-padded, im2col-expanded prefetch sequence in lines of
-  the bank bandwidth; in CALC mode it counts distinct words. Both are exact only while the operand fits the
-  active part of its SRAM (``*_fits``: USER mode keeps ``ceil((words//2)/eps)`` sets of ``eps = ceil(words/100)``
-  entries and caps the first fill at half the SRAM; CALC mode moves its window once 50 sets of
-  ``floor(words/100)`` distinct words are full); otherwise refills depend on its trace replay, and the figure
-  is only an estimate, flagged False.
+* DRAM ifmap/filter reads: SCALE-Sim 3.0.0's read-buffer policy in closed form, re-fetches included, from
+  :mod:`codesign.scalesim_dram` (formulas, derivation and source there). ``dram_*_fits``: the operand is resident
+  in the active half (only the first fill is read). ``dram_*_comparable``: the figure is exact; where it is not
+  (regimes listed in that module) ``dram_*_reads`` is None and ``dram_*_reason`` says why.
+* These are SCALE-Sim's counts, not ours: codesign's own DRAM traffic is the double-buffered systolic model of
+  :func:`codesign.cost.evaluate` (C++), unchanged and documented there.
 
 Everything here is arithmetic on :func:`codesign.cost.evaluate` results; nothing runs SCALE-Sim.
 """
 from __future__ import annotations
 
-import math
 import os
 from typing import Any
 
 from .cost import NetworkCost, evaluate
 from .hardware import ScaleSimConfig, read_scalesim_cfg
+from .scalesim_dram import ifmap_entries, operand_dram_reads
 
 __all__ = ["report"]
 
 
-def _layer_report(c: dict[str, Any], groups: int, gemm: tuple[int, int, int], cfg: ScaleSimConfig) -> dict[str, Any]:
+def _layer_report(c: dict[str, Any], layer: Any, cfg: ScaleSimConfig) -> dict[str, Any]:
+    groups = layer.groups
+    gemm = (layer.gemm_m, layer.gemm_n, layer.gemm_k)
     hw = cfg.array
     R, C = hw.rows, hw.cols
     pes = R * C
@@ -53,29 +55,24 @@ def _layer_report(c: dict[str, Any], groups: int, gemm: tuple[int, int, int], cf
         # timing-dependent flushes can add a few padding slots on top of this count.
         "dram_ofmap_writes": c["ofmap_sram_writes"],
     }
-    if cfg.interface == "USER":
-        # Length of the prefetch sequence: operand matrix cut into folds, each padded to the array edge.
-        seq = {
-            "os": (rf * R * Kw, cf * C * Kw),
-            "ws": (rf * R * M, cf * C * Kw),
-            "is": (cf * C * Kw, rf * R * Nf),
-        }[hw.dataflow]
-        non_null = (M * Kw, Kw * Nf)
-        words = (hw.ifmap_sram_words, hw.filter_sram_words)
-        bws = (cfg.ifmap_bw, cfg.filter_bw)
-        # SRAM contents: sets of eps = ceil(words/100) entries; ceil((words//2)/eps) sets are active. The first
-        # fill is capped at the active half, and refills happen only once an entry falls outside it.
-        eps = [math.ceil(w / 100) for w in words]
-        active_sets = [math.ceil((w // 2) / e) for w, e in zip(words, eps)]
-        reads = [groups * min(math.ceil((w // 2) / bw), math.ceil(s / bw)) * bw for w, s, bw in zip(words, seq, bws)]
-        fits = [math.ceil(n / e) <= a for n, e, a in zip(non_null, eps, active_sets)]
-    else:  # CALC: distinct addresses; the window moves on once its 50th set of floor(words/100) is full
-        active = (50 * (hw.ifmap_sram_words // 100), 50 * (hw.filter_sram_words // 100))
-        unique = (c["ifmap_words"], c["filter_words"])
-        reads = list(unique)
-        fits = [u // groups < a for u, a in zip(unique, active)]
-    out["dram_ifmap_reads"], out["dram_filter_reads"] = reads
-    out["dram_ifmap_fits"], out["dram_filter_fits"] = fits
+    # Length of the prefetch sequence: operand matrix cut into folds, each padded to the array edge.
+    seq = {
+        "os": (rf * R * Kw, cf * C * Kw),
+        "ws": (rf * R * M, cf * C * Kw),
+        "is": (cf * C * Kw, rf * R * Nf),
+    }[hw.dataflow]
+    if_entries, if_dup_free = ifmap_entries(layer)
+    operands = {
+        "ifmap": (hw.ifmap_sram_words, cfg.ifmap_bw, seq[0], if_entries, c["ifmap_words"] // groups, if_dup_free),
+        "filter": (hw.filter_sram_words, cfg.filter_bw, seq[1], Kw * Nf, Kw * Nf, True),
+    }
+    for op, (words, bw, sq, entries, distinct, dup_free) in operands.items():
+        r = operand_dram_reads(op, hw.dataflow, gemm, R, C, interface=cfg.interface, words=words, bw=bw, seq=sq,
+                               entries=entries, distinct=distinct, dup_free=dup_free)
+        out[f"dram_{op}_reads"] = None if r.reads is None else groups * r.reads
+        out[f"dram_{op}_fits"] = r.fits
+        out[f"dram_{op}_comparable"] = r.reads is not None
+        out[f"dram_{op}_reason"] = r.reason
     return out
 
 
@@ -90,8 +87,9 @@ def report(x: Any, config: ScaleSimConfig | str | os.PathLike[str]) -> list[dict
     Returns:
         One dict per layer: ``total_cycles``, ``mapping_efficiency_pct``, ``compute_util_pct``,
         ``overall_util_pct`` (stall-free), ``sram_ifmap_reads``, ``sram_filter_reads``, ``sram_ofmap_writes``
-        (with bug B2) and ``sram_ofmap_writes_true``, ``dram_ifmap_reads``/``dram_filter_reads`` with
-        ``dram_*_fits`` flags, ``dram_ofmap_writes``.
+        (with bug B2) and ``sram_ofmap_writes_true``, ``dram_ifmap_reads``/``dram_filter_reads`` (words; None where
+        ``dram_*_comparable`` is False) with ``dram_*_fits``, ``dram_*_comparable`` and ``dram_*_reason``
+        (``""`` when comparable), ``dram_ofmap_writes``.
     """
     cfg = config if isinstance(config, ScaleSimConfig) else read_scalesim_cfg(config)
     layers = list(x.layers) if hasattr(x, "layers") else ([x] if hasattr(x, "to_row") else list(x))
@@ -99,5 +97,5 @@ def report(x: Any, config: ScaleSimConfig | str | os.PathLike[str]) -> list[dict
     assert isinstance(cost, NetworkCost)
     out = []
     for layer, rec in zip(layers, cost.layers):
-        out.append(_layer_report(rec, layer.groups, (layer.gemm_m, layer.gemm_n, layer.gemm_k), cfg))
+        out.append(_layer_report(rec, layer, cfg))
     return out
