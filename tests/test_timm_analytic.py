@@ -117,3 +117,26 @@ def test_no_torch_import():
             "w = f('efficientnet_b0'); assert len(w) == 124; "
             "bad = [m for m in ('torch', 'timm', 'pandas') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _cli(*args, env_dir):
+    import os
+
+    env = {**os.environ, "CODESIGN_CACHE_DIR": str(env_dir)}
+    return subprocess.run([sys.executable, "-m", "codesign.cli", *args], env=env, capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_cli_evaluate_analytic_table_equals_traced_and_imports_no_torch(tmp_path):
+    """``codesign evaluate --network mobilenetv2_100`` takes the analytic path (no torch, no timm, nothing cached)
+    and prints the table that the traced workload (``--no-cache``) prints, byte for byte."""
+    code = ("import sys; from codesign.cli import main; sys.argv = ['codesign', 'evaluate', '--network', "
+            "'mobilenetv2_100']\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "bad = [m for m in ('torch', 'timm') if m in sys.modules]\nassert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                   env={**__import__("os").environ, "CODESIGN_CACHE_DIR": str(tmp_path)})
+    analytic = _cli("evaluate", "--network", "mobilenetv2_100", env_dir=tmp_path)
+    assert not (tmp_path / "workloads").exists()  # built, not cached
+    pytest.importorskip("timm")
+    traced = _cli("evaluate", "--network", "mobilenetv2_100", "--no-cache", env_dir=tmp_path)
+    assert analytic == traced and "mobilenetv2_100 (input 1x3x224x224)" in analytic
