@@ -42,11 +42,13 @@ MAX_BATCH = 256
 
 
 def load_workload(network: str, resolution: Optional[int], batch: int, cache: bool = True) -> Any:
-    """A Workload from an ONNX file, a SCALE-Sim topology CSV path or a timm model name (a timm workload is read
-    from the on-disk cache of :mod:`codesign.workload.cache` unless ``cache`` is False; a hit imports neither torch
-    nor timm). ``resolution`` None: the timm model's own default input size."""
+    """A Workload from an ONNX file, a SCALE-Sim topology CSV path or a timm model name. A timm name of
+    :data:`codesign.workload.timm_analytic.ANALYTIC_MODELS` is built analytically, any other is read from the
+    on-disk cache of :mod:`codesign.workload.cache`; neither imports torch or timm. ``cache`` False traces every
+    timm model. ``resolution`` None: the timm model's own default input size."""
     from .. import workload as wl
     from ..workload import cache as workload_cache
+    from ..workload.timm_analytic import from_timm_analytic, is_analytic
 
     if not network.strip():
         raise UsageError("--network must name a timm model or a SCALE-Sim topology CSV, got ''")
@@ -65,6 +67,8 @@ def load_workload(network: str, resolution: Optional[int], batch: int, cache: bo
             return wl.from_scalesim_csv(network)
         except UnicodeDecodeError:
             raise UsageError(f"--network {network!r}: not a text (SCALE-Sim topology CSV) file") from None
+    if cache and is_analytic(network):  # a named EfficientNet-family model: built from facts, no torch
+        return from_timm_analytic(network, resolution=resolution, batch=batch)
     hit = workload_cache.load(workload_cache.entry_key(network, resolution=resolution, batch=batch)) if cache else None
     if hit is not None:
         return hit
@@ -169,7 +173,7 @@ def evaluate(
                               "fit the width, 80 in a pipe, numbers shortened)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the table, csv or json here instead "
                                           "of stdout (missing folders are made)"),
-    no_cache: bool = typer.Option(False, "--no-cache", help="trace the timm network again, ignoring the workload "
+    no_cache: bool = typer.Option(False, "--no-cache", help="trace the timm network through torch, ignoring the analytic models and the workload "
                                   "cache ($CODESIGN_CACHE_DIR or ~/.cache/codesign)"),
 ) -> None:
     """Per-layer cost of a network on an accelerator: folds, cycles, utilization, SRAM/DRAM traffic, latency."""

@@ -51,11 +51,14 @@ expansion's activation) by a channel shuffle, as FBNet's ``k*_e1_g2`` ops (Wu et
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+# The block-string grammar and the analytic builder live in codesign.workload (they also build named timm
+# models, codesign.workload.timm_analytic); re-exported here, as before.
+from codesign.workload.block_strings import ACT_TOKENS, BlockSpec, format_block, make_divisible, parse_block
+from codesign.workload.effnet import effnet_workload
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -63,163 +66,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from codesign.workload import Workload
 
 __all__ = ["BlockSpec", "NetworkDef", "ACT_TOKENS", "make_divisible", "parse_block", "format_block"]
-
-#: timm activation tokens (``_n{token}``) <-> codesign activation names (:data:`codesign.workload.ACTIVATIONS`).
-ACT_TOKENS: dict[str, str] = {"re": "relu", "r6": "relu6", "sw": "swish", "hs": "hswish"}
-_ACT_TO_TOKEN = {v: k for k, v in ACT_TOKENS.items()}
-_BLOCK_TYPES = ("ds", "ir", "er", "cn")
-_NUM_RE = re.compile(r"^([a-z]+)(\d.*)$")
-
-
-def make_divisible(v: float, divisor: int = 8, min_value: int | None = None, round_limit: float = 0.9) -> int:
-    """timm's channel rounding (``timm.layers.make_divisible``): nearest multiple of ``divisor`` (halves up),
-    at least ``min_value`` (default ``divisor``), plus one ``divisor`` if that lost more than 10 %."""
-    min_value = min_value or divisor
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    if new_v < round_limit * v:
-        new_v += divisor
-    return int(new_v)
-
-
-def _get_padding(kernel: int, stride: int, dilation: int = 1) -> int:
-    """timm's symmetric padding for ``pad_type=''`` (``timm.layers.padding.get_padding``)."""
-    return ((stride - 1) + dilation * (kernel - 1)) // 2
-
-
-@dataclass(frozen=True)
-class BlockSpec:
-    """One parsed block string (see the module docstring for the meaning of each option).
-
-    Attributes:
-        type: ``"ds"``, ``"ir"``, ``"er"`` or ``"cn"``.
-        repeat: blocks in the stage built from this string (``r``).
-        kernel: KxK kernel of the depthwise (ds, ir), expansion (er) or only (cn) conv.
-        stride: stride of the first of the ``repeat`` blocks.
-        out: output channels (``c``).
-        exp: expansion ratio (``e``; ir and er only, else 1.0).
-        se: squeeze-excite ratio relative to the block input (``se``; 0 = none).
-        act: activation override (a codesign activation name) or None for the model's.
-        noskip: no residual connection even where shapes allow one.
-        skip: a cn block with a residual connection (``skip``).
-        force_in: er only: expansion channels computed from this instead of the input channels (``fc``).
-        group_size: ``gs``: channels per group of the depthwise (ir, ds), expansion (er) or only (cn) conv,
-            counted on that conv's output for ir and er (``groups = mid // gs``), on its input for ds and cn;
-            0 = timm's default (ir/ds depthwise, er/cn dense).
-        pw_groups: ``pg``: groups of an ir block's two 1x1 convs (1 = dense; FBNet's g2 ops use 2).
-    """
-
-    type: str
-    repeat: int
-    kernel: int
-    stride: int
-    out: int
-    exp: float = 1.0
-    se: float = 0.0
-    act: str | None = None
-    noskip: bool = False
-    skip: bool = False
-    force_in: int = 0
-    group_size: int = 0
-    pw_groups: int = 1
-
-    def __post_init__(self) -> None:
-        if self.type not in _BLOCK_TYPES:
-            raise ValueError(f"block type must be one of {_BLOCK_TYPES}, got type={self.type!r}")
-        for name in ("repeat", "kernel", "stride", "out", "pw_groups"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"block {name} must be a positive int, got {name}={v!r}")
-        for name in ("force_in", "group_size"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"block {name} must be an int >= 0, got {name}={v!r}")
-        if not (isinstance(self.exp, (int, float)) and self.exp > 0):
-            raise ValueError(f"block exp must be positive, got exp={self.exp!r}")
-        if not (isinstance(self.se, (int, float)) and 0 <= self.se < 1):
-            raise ValueError(f"block se must be in [0, 1), got se={self.se!r}")
-        if self.act is not None and self.act not in _ACT_TO_TOKEN:
-            raise ValueError(f"block act must be one of {sorted(_ACT_TO_TOKEN)} or None, got act={self.act!r}")
-        if self.pw_groups > 1 and self.type != "ir":
-            raise ValueError(f"pw_groups applies to 'ir' blocks only, got type={self.type!r}, pw_groups={self.pw_groups}")
-        object.__setattr__(self, "exp", float(self.exp))
-        object.__setattr__(self, "se", float(self.se))
-
-    def to_string(self) -> str:
-        """The timm block string, e.g. ``"ir_r2_k3_s2_e6_c24_se0.25_nsw"``."""
-        parts = [self.type, f"r{self.repeat}", f"k{self.kernel}", f"s{self.stride}"]
-        if self.type in ("ir", "er"):
-            parts.append(f"e{self.exp:g}")
-        parts.append(f"c{self.out}")
-        if self.force_in:
-            parts.append(f"fc{self.force_in}")
-        if self.se:
-            parts.append(f"se{self.se:g}")
-        if self.act is not None:
-            parts.append(f"n{_ACT_TO_TOKEN[self.act]}")
-        if self.group_size:
-            parts.append(f"gs{self.group_size}")
-        if self.pw_groups > 1:
-            parts.append(f"pg{self.pw_groups}")
-        if self.noskip:
-            parts.append("noskip")
-        if self.skip:
-            parts.append("skip")
-        return "_".join(parts)
-
-    __str__ = to_string
-
-
-@lru_cache(maxsize=4096)
-def parse_block(text: str) -> BlockSpec:
-    """Parse a timm block string into a :class:`BlockSpec`; ValueError naming the bad token.
-
-    Accepts the subset of timm's notation described in the module docstring (the types ds/ir/er/cn).
-    """
-    if not isinstance(text, str) or not text:
-        raise ValueError(f"block string must be a non-empty str, got {text!r}")
-    ops = text.split("_")
-    btype, ops = ops[0], ops[1:]
-    if btype not in _BLOCK_TYPES:
-        raise ValueError(f"block string {text!r}: block type {btype!r} is not one of {_BLOCK_TYPES}")
-    kw: dict[str, Any] = {"type": btype}
-    seen: dict[str, str] = {}
-    for op in ops:
-        if op == "noskip":
-            kw["noskip"] = True
-        elif op == "skip":
-            kw["skip"] = True
-        elif op.startswith("n") and op[1:] in ACT_TOKENS:
-            kw["act"] = ACT_TOKENS[op[1:]]
-        else:
-            m = _NUM_RE.match(op)
-            if not m:
-                raise ValueError(f"block string {text!r}: cannot parse option {op!r}")
-            seen[m.group(1)] = m.group(2)
-    try:
-        for key, name, conv in (("r", "repeat", int), ("k", "kernel", int), ("s", "stride", int), ("c", "out", int),
-                                ("e", "exp", float), ("se", "se", float), ("fc", "force_in", int),
-                                ("gs", "group_size", int), ("pg", "pw_groups", int)):
-            if key in seen:
-                kw[name] = conv(seen.pop(key))
-    except ValueError:
-        raise ValueError(f"block string {text!r}: option {key!r} is not a number") from None
-    if seen:
-        raise ValueError(f"block string {text!r}: unknown option(s) {sorted(seen)}")
-    if kw.get("group_size") == 0 and btype in ("ds", "ir"):
-        raise ValueError(f"block string {text!r}: 'gs0' (a dense KxK conv in timm's {btype!r} block) is not supported; "
-                         f"omit 'gs' for the depthwise default")
-    for key, name in (("r", "repeat"), ("k", "kernel"), ("s", "stride"), ("c", "out")):
-        if name not in kw:
-            raise ValueError(f"block string {text!r} lacks the {key!r} ({name}) option")
-    if btype in ("ir", "er") and "exp" not in kw:
-        raise ValueError(f"block string {text!r} lacks the 'e' (expansion) option")
-    return BlockSpec(**kw)
-
-
-def format_block(spec: BlockSpec) -> str:
-    """Inverse of :func:`parse_block`."""
-    return spec.to_string()
-
 
 #: codesign activation name -> torch.nn class name (resolved lazily).
 _TORCH_ACTS = {"relu": "ReLU", "relu6": "ReLU6", "swish": "SiLU", "hswish": "Hardswish"}
@@ -309,106 +155,16 @@ class NetworkDef:
             num_features: override of :attr:`num_features`.
             name: workload name (default :attr:`name`).
         """
-        from codesign.workload import Layer, Workload
-
         shape = tuple(input_shape)
         if len(shape) != 4 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape):
             raise ValueError(f"input_shape must be four positive ints (N, C, H, W), got input_shape={input_shape!r}")
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"num_classes must be a positive int, got num_classes={num_classes!r}")
-        n, cin, h, w = shape
         rc = _round_fn(channel_scale)
         nf = self.num_features if num_features is None else int(num_features)
-        layers: list[Any] = []
-        params = 0
-
-        def conv(lname: str, c: int, k: int, h_: int, w_: int, r: int, stride: int, groups: int, act: str,
-                 *, bn: bool = True, bias: bool = False) -> tuple[int, int]:
-            nonlocal params
-            pad = _get_padding(r, stride)
-            layer = Layer.conv(lname, c=c, k=k, h=h_, w=w_, r=r, stride=stride, padding=pad, groups=groups, n=n,
-                               act=act)
-            layers.append(layer)
-            params += k * (c // groups) * r * r + (2 * k if bn else 0) + (k if bias else 0)
-            return layer.p, layer.q
-
-        def grouped(prefix: str, spec: BlockSpec, counted: int, other: int, side: str, default: int) -> int:
-            """timm's ``num_groups(spec.group_size, counted)``, checked: ``gs`` divides ``counted`` (the channels
-            timm counts groups on) and the group count divides ``other``, the conv's ``side`` channels."""
-            gs = spec.group_size
-            if not gs:
-                return default
-            if counted % gs:
-                raise ValueError(f"{prefix} ({spec.to_string()!r}): group_size gs{gs} does not divide the {counted} "
-                                 f"channels timm counts groups on")
-            g = counted // gs
-            if other % g:
-                raise ValueError(f"{prefix} ({spec.to_string()!r}): group_size gs{gs} gives {g} groups, which do not "
-                                 f"divide the conv's {other} {side} channels")
-            return g
-
-        def se_block(prefix: str, chs: int, h_: int, w_: int, rd_ratio: float, act: str) -> None:
-            rd = round(chs * rd_ratio)
-            layers.append(Layer.global_pool(f"{prefix}.se.mean", c=chs, h=h_, w=w_, n=n))
-            conv(f"{prefix}.se.conv_reduce", chs, rd, 1, 1, 1, 1, 1, act, bn=False, bias=True)
-            conv(f"{prefix}.se.conv_expand", rd, chs, 1, 1, 1, 1, 1, "sigmoid", bn=False, bias=True)
-            layers.append(Layer.mul(f"{prefix}.se.mul", c=chs, h=h_, w=w_, n=n))
-
-        stem = rc(self.stem_size)
-        h, w = conv("conv_stem", cin, stem, h, w, 3, 2, 1, self.act)
-        chs = stem
-        for si, stage in enumerate(self._blocks):
-            bi = 0
-            for spec in stage:
-                for rep in range(spec.repeat):
-                    prefix = f"blocks.{si}.{bi}"
-                    stride = spec.stride if bi == 0 else 1
-                    act = spec.act or self.act
-                    out = rc(spec.out)
-                    in_chs = chs
-                    h_in, w_in = h, w
-                    if spec.type == "ds":
-                        groups = grouped(prefix, spec, in_chs, in_chs, "output", in_chs)
-                        h, w = conv(f"{prefix}.conv_dw", in_chs, in_chs, h, w, spec.kernel, stride, groups, act)
-                        if spec.se:
-                            se_block(prefix, in_chs, h, w, spec.se, act)
-                        conv(f"{prefix}.conv_pw", in_chs, out, h, w, 1, 1, 1, "none")
-                        has_skip = stride == 1 and in_chs == out and not spec.noskip
-                    elif spec.type == "ir":
-                        mid = make_divisible(in_chs * spec.exp)
-                        g = spec.pw_groups
-                        conv(f"{prefix}.conv_pw", in_chs, mid, h, w, 1, 1, g, act)
-                        groups = grouped(prefix, spec, mid, mid, "input", mid)
-                        h, w = conv(f"{prefix}.conv_dw", mid, mid, h, w, spec.kernel, stride, groups, act)
-                        if spec.se:
-                            se_block(prefix, mid, h, w, spec.se / spec.exp, act)
-                        conv(f"{prefix}.conv_pwl", mid, out, h, w, 1, 1, g, "none")
-                        has_skip = in_chs == out and stride == 1 and not spec.noskip
-                    elif spec.type == "er":
-                        base = rc(spec.force_in) if spec.force_in else in_chs
-                        mid = make_divisible(base * spec.exp)
-                        groups = grouped(prefix, spec, mid, in_chs, "input", 1)  # timm: from conv_exp's output
-                        h, w = conv(f"{prefix}.conv_exp", in_chs, mid, h, w, spec.kernel, stride, groups, act)
-                        if spec.se:
-                            se_block(prefix, mid, h, w, spec.se / spec.exp, act)
-                        conv(f"{prefix}.conv_pwl", mid, out, h, w, 1, 1, 1, "none")
-                        has_skip = in_chs == out and stride == 1 and not spec.noskip
-                    else:  # cn
-                        groups = grouped(prefix, spec, in_chs, out, "output", 1)
-                        h, w = conv(f"{prefix}.conv", in_chs, out, h, w, spec.kernel, stride, groups, act)
-                        has_skip = spec.skip and stride == 1 and in_chs == out
-                    if has_skip:
-                        layers.append(Layer.add(f"{prefix}.add", c=out, h=h, w=w, n=n))
-                    del h_in, w_in
-                    chs = out
-                    bi += 1
-        if nf > 0:
-            h, w = conv("conv_head", chs, nf, h, w, 1, 1, 1, self.act)
-            chs = nf
-        layers.append(Layer.global_pool("global_pool", c=chs, h=h, w=w, n=n))
-        layers.append(Layer.fc("classifier", in_features=chs, out_features=num_classes, n=n))
-        params += chs * num_classes + num_classes
-        return Workload(name or self.name, layers, params=params, source=f"codesign.space:{self.name}")
+        return effnet_workload(self._blocks, stem_size=rc(self.stem_size), num_features=nf, act=self.act,
+                               input_shape=shape, name=name or self.name, source=f"codesign.space:{self.name}",
+                               num_classes=num_classes, round_chs=rc)
 
     # -- torch model ---------------------------------------------------------------------------------------
     def build_model(

@@ -44,6 +44,7 @@ from typing import Any
 from codesign import __version__
 from codesign import workload as _workload
 from codesign.workload import Layer, Workload
+from codesign.workload.timm_analytic import from_timm_analytic, is_analytic
 
 __all__ = ["FORMAT", "cache_dir", "entry_key", "entry_path", "from_timm", "load", "store"]
 
@@ -223,9 +224,13 @@ def from_timm(name: str, *, resolution: int | tuple[int, int] | None = None, bat
               cache: bool = True) -> Workload:
     """:func:`codesign.workload.from_timm`, read from the on-disk cache when an entry exists (torch and timm are
     then not imported) and stored there after tracing. ``cache=False`` always traces and neither reads nor writes
-    the cache. Errors are those of :func:`codesign.workload.from_timm`; failed builds are never cached."""
+    the cache. A model of :data:`codesign.workload.timm_analytic.ANALYTIC_MODELS` (with ``ops="all"``) is built
+    analytically instead (the same workload, neither traced nor cached). Errors are those of
+    :func:`codesign.workload.from_timm`; failed builds are never cached."""
     if not cache:
         return _workload.from_timm(name, resolution=resolution, batch=batch, ops=ops)
+    if ops == "all" and is_analytic(name):  # built from facts in ~1 ms: nothing to cache
+        return from_timm_analytic(name, resolution=resolution, batch=batch)
     key = entry_key(name, resolution=resolution, batch=batch, ops=ops)
     hit = load(key)
     if hit is not None:
