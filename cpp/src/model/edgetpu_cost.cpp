@@ -47,10 +47,12 @@ double rows_p(const Layer& l, double out) {
 double cols_q(const Layer& l, double out) {
     return in_rows(out, double(l.s), double(l.stride_w), double(l.dilation_w), double(l.w), double(l.pad_w));
 }
-// Input rows read over all `tiles` tiles of an extent (tiles of ceil(extent / tiles), the last one shorter).
+// Input rows read over all `tiles` tiles of an extent: tiles of ceil(extent / tiles), as many full ones as fit, the
+// rest of the extent in one shorter tile (a count that does not divide well may leave tiles empty).
 double rows_over_tiles(double (*rows)(const Layer&, double), const Layer& l, double extent, double tiles) {
     const double b = dceil(extent, tiles);
-    return (tiles - 1.0) * rows(l, b) + rows(l, extent - (tiles - 1.0) * b);
+    const double full = std::floor(extent / b), rest = extent - full * b;
+    return full * rows(l, b) + (rest > 0.0 ? rows(l, rest) : 0.0);
 }
 
 double tile_extent(const Unrolled& u, const std::int64_t* tiles, int d) { return dceil(u.share[d], double(tiles[d])); }
