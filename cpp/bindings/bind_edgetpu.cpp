@@ -80,7 +80,7 @@ Single parse_single(const IntArray& layer, const FloatArray& arch, const FloatAr
                     bool out_spill) {
     if (layer.ndim() != 1 || (layer.shape(0) != kLayerFields && layer.shape(0) != kLayerFieldsMac))
         throw py::value_error("layer must have shape (18,), got " + shape_of(layer));
-    if (arch.ndim() != 1 || arch.shape(0) != kEdgeTpuFields) throw py::value_error("arch must have shape (16,), got " + shape_of(arch));
+    if (arch.ndim() != 1 || arch.shape(0) != kEdgeTpuFields) throw py::value_error("arch must have shape (" + std::to_string(kEdgeTpuFields) + ",), got " + shape_of(arch));
     if (energy.ndim() != 1 || energy.shape(0) != kEnergyFields) throw py::value_error("energy must have shape (8,), got " + shape_of(energy));
     Single s;
     s.layer = Layer::from_row(layer.data(), static_cast<int>(layer.shape(0)));
