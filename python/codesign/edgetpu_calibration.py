@@ -23,7 +23,8 @@ import numpy as np
 
 from .hardware import OP_COST_FIELDS, EdgeTpuConfig
 
-__all__ = ["OP_KINDS", "Measured", "Fit", "op_counts", "measure_features", "fit_op_costs", "kfold", "spearman"]
+__all__ = ["OP_KINDS", "Measured", "Fit", "op_counts", "measure_features", "fit_op_costs", "kfold", "spearman",
+           "nb201_cells", "coral_workload", "coral_models"]
 
 #: Op kinds in :data:`codesign.hardware.OP_COST_FIELDS` order.
 OP_KINDS: tuple[str, ...] = tuple(f[: -len("_op_us")] for f in OP_COST_FIELDS)
@@ -151,3 +152,47 @@ def kfold(cells: Measured, others: Sequence[Measured], *, k: int = 5, seed: int 
         out.append({"spearman": spearman(fit.predict(held), held.latency_ms), "median_error": float(np.median(err)),
                     "max_error": float(err.max())})
     return out
+
+
+# --- the reference data sets -----------------------------------------------------------------------------------
+def nb201_cells(csv_path: Any, hw: EdgeTpuConfig, *, rig: str = "eagle") -> Measured:
+    """The measured NB201 cells of ``csv_path`` (columns ``arch_str``, ``edgetpu_int8_ms``; tests/data/nasbench/),
+    as CIFAR-10 networks (32 px, 10 classes), pruned as compiled (:func:`codesign.space.nb201_net.live_edges`)."""
+    import csv
+
+    from .space.nb201 import NB201Candidate, NB201Space
+
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    space = NB201Space()
+    wls = [space.workload(NB201Candidate.from_arch_str(r["arch_str"])) for r in rows]
+    return measure_features(rig, [r["arch_str"] for r in rows], wls, [float(r["edgetpu_int8_ms"]) for r in rows], hw)
+
+
+def coral_workload(model: str, pytorch_equivalent: str, resolution: int) -> Any:
+    """The workload that stands for one Coral benchmark model (torchvision googlenet for Inception v1, else the
+    timm model named in ``pytorch_equivalent``, e.g. ``"timm mobilenetv2_100"``); needs torch (and timm)."""
+    from .workload import from_timm, from_torch
+
+    if model == "inception_v1":
+        import torchvision
+
+        net = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False)
+        return from_torch(net, (1, 3, resolution, resolution), name="googlenet")
+    return from_timm(pytorch_equivalent.split()[1], resolution=resolution)
+
+
+def coral_models(csv_path: Any, column: str, hw: EdgeTpuConfig, *, rig: str,
+                 workloads: dict | None = None) -> Measured:
+    """The Coral table's models (tests/data/coral/) measured in ``column`` (``usb_accelerator_ms`` or
+    ``dev_board_ms``) on a rig modelled by ``hw``. ``workloads``: a cache {model: workload} filled as built."""
+    import csv
+
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    cache = {} if workloads is None else workloads
+    for r in rows:
+        if r["model"] not in cache:
+            cache[r["model"]] = coral_workload(r["model"], r["pytorch_equivalent"], int(r["input"]))
+    return measure_features(rig, [r["model"] for r in rows], [cache[r["model"]] for r in rows],
+                            [float(r[column]) for r in rows], hw)
