@@ -705,7 +705,8 @@ TECH_EYERISS = dataclasses.replace(
 #: ``edgetpu-eagle-rig`` is the rig of the NB201 latency data set (Eagle / BRP-NAS): the same device costs with
 #: that rig's fitted 388 us per inference; its host is not documented (no host segment).
 #: ``edgetpu-baseline`` is the published template baseline (4x4 PEs, 4 lanes, 64 SIMD, 2 MiB PE memory,
-#: 32 KiB core memory), on-SoC (no host overhead) with a 10 GB/s DRAM interface. ``tpu-v1-template`` is a
+#: 32 KiB core memory), on-SoC (no host overhead) with a 10 GB/s DRAM interface and the Edge TPU's fitted per-op
+#: costs. ``tpu-v1-template`` is a
 #: 256x256 weight-stationary TPU v1 in template terms (28 MiB unified buffer + accumulators, 30 GB/s DDR3,
 #: 700 MHz; Jouppi et al. 2017). ``eyeriss-template`` mirrors Timeloop's Eyeriss exercise: 14x12 PEs of one 16-bit
 #: MAC, 384 B weight scratchpads, a 128 KiB global buffer and its energy table (:data:`TECH_EYERISS`); the
@@ -715,7 +716,8 @@ EDGETPU_PRESETS: dict[str, EdgeTpuConfig] = {
                              inference_overhead_us=1411.0, activation_buffers=1.0, conv_op_us=5.27, pool_op_us=18.76,
                              eltwise_op_us=3.87, host="x86-desktop", name="edgetpu"),
     "edgetpu-baseline": EdgeTpuConfig(4, 4, 4, 64, core_mem_kib=32, pe_mem_kib=2048, io_bw_gbps=10.0, clock_mhz=500,
-                                      layer_overhead_us=15.0, activation_buffers=1.0, name="edgetpu-baseline"),
+                                      activation_buffers=1.0, conv_op_us=5.27, pool_op_us=18.76, eltwise_op_us=3.87,
+                                      name="edgetpu-baseline"),
     "tpu-v1-template": EdgeTpuConfig(1, 1, 256, 256, core_mem_kib=256, pe_mem_kib=28 * 1024, io_bw_gbps=30.0,
                                      clock_mhz=700, activation_buffers=1.0, name="tpu-v1-template"),
     "eyeriss-template": EdgeTpuConfig(14, 12, 1, 1, core_mem_kib=0.375, pe_mem_kib=1.0, global_mem_kib=128,

@@ -230,8 +230,8 @@ class EdgeTpuHardwareSpace(CategoricalSpace["EdgeTpuConfig"]):
     ``pe_x``, ``pe_y`` (PEs), ``lanes`` (compute lanes per PE), ``simd`` (MAC units per lane), ``pe_mem_kib``
     (activation memory per PE, KiB), ``core_mem_kib`` (weight memory per PE, KiB), ``io_bw_gbps`` (DRAM / I/O
     bandwidth, GB/s). Every other field (clock, data type, global memory, overheads, activation buffering,
-    technology) comes from ``base`` (default the ``edgetpu-baseline`` preset: 500 MHz, int8, 15 us per layer,
-    no host overhead), and :meth:`encode` checks them.
+    technology) comes from ``base`` (default the ``edgetpu-baseline`` preset: 500 MHz, int8, the Edge TPU's
+    fitted per-op costs, no host overhead), and :meth:`encode` checks them.
 
     Args (keyword-only): one tuple of choices per decision (same names), plus ``base``: an EdgeTpuConfig or a
     preset name.
