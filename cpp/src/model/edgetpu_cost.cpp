@@ -257,7 +257,7 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Tiles& tl, co
     const double fill_i = ctx.input_spilled ? (i_layer / pt) / a.io_bytes_per_cycle : i_first / onchip_bw;
     const double fill_io = (w_offchip ? fill_w : 0.0) + (ctx.input_spilled ? fill_i : 0.0);
     v[F_fill_cycles] = std::ceil(fill_w + fill_i);
-    v[F_overhead_cycles] = a.layer_overhead_cycles + ctx.op_overhead_cycles + a.tile_overhead_cycles * kt * pt;
+    v[F_overhead_cycles] = a.layer_overhead_cycles + a.tile_overhead_cycles * kt * pt;
 
     // Energy.
     const double e_core = e.sram_pj_per_byte(a.core_mem_bytes);

@@ -62,6 +62,22 @@ double host_work(const Layer& l) {
     return out;
 }
 
+// Adds a layer's fixed op cost after mapping: cycles and overhead grow by `extra`, utilisation and leakage
+// (energy) follow the longer time. Mapping after adding it would choose the same mapping (a constant shift
+// of every mapping's cycles and leakage), and keeps the mapper's lower bounds tight.
+void add_fixed_cost(EdgeTpuCost& c, const EdgeTpuArch& a, double extra) {
+    if (extra <= 0.0 || c.status != Status::Ok) return;
+    double* v = c.v;
+    const double old = v[F_cycles];
+    v[F_cycles] += extra;
+    v[F_overhead_cycles] += extra;
+    v[F_utilization] = v[F_macs] > 0 ? v[F_macs] / (v[F_cycles] * static_cast<double>(a.macs_per_cycle())) : 0.0;
+    const double leak = old > 0 ? v[F_leak_pj] * v[F_cycles] / old : v[F_leak_pj];
+    v[F_energy_pj] += leak - v[F_leak_pj];
+    v[F_leak_pj] = leak;
+    detail::flag_nonfinite(c);
+}
+
 }  // namespace
 
 EdgeTpuNetworkPlan edgetpu_network_plan(const std::vector<Layer>& layers, const EdgeTpuArch& a) {
@@ -188,6 +204,7 @@ void evaluate_edgetpu_batch_range(const std::int64_t* layers, std::int64_t n_lay
                     c = evaluate_host_layer(ls[lz], a, li == plan.device_layers && li > 0);
                 } else {
                     c = map_edgetpu_layer(ls[lz], a, e, ctx[lz], opt);
+                    add_fixed_cost(c, a, ctx[lz].op_overhead_cycles);
                 }
                 const double w = st == Status::Ok ? layer_param_bytes(ls[lz], a) : 0.0;
                 if (c.status == Status::Ok && !ctx[lz].on_host) {

@@ -77,7 +77,7 @@ EdgeTpuCost evaluate_vector_layer(const Layer& l, const EdgeTpuArch& a, const En
     v[F_dram_o_bytes] = ctx.output_spilled ? out * ab : 0.0;
     v[F_io_cycles] = (v[F_dram_i_bytes] + v[F_dram_o_bytes]) / a.io_bytes_per_cycle;
     v[F_pe_mem_bytes] = (in + out) * ab;
-    v[F_overhead_cycles] = a.layer_overhead_cycles + ctx.op_overhead_cycles;
+    v[F_overhead_cycles] = a.layer_overhead_cycles;
     const double e_pe = e.sram_pj_per_byte(a.pe_mem_bytes);
     v[F_vector_pj] = (ops + out * kActOps[static_cast<int>(l.act)]) * e.vector_op_pj;
     v[F_pe_i_pj] = in * ab * e_pe;

@@ -35,7 +35,8 @@ struct LayerContext {
     bool weights_cached = true;   // parameters on chip (loaded once per model, not per inference)
     bool input_spilled = false;   // input read from DRAM/host
     bool output_spilled = false;  // output written to DRAM/host
-    double op_overhead_cycles = 0;  // the op kind's fixed cost, added to arch.layer_overhead_cycles
+    double op_overhead_cycles = 0;  // the op kind's fixed cost: the network pass adds it after mapping (a constant
+                                    // per layer, so it changes no latency or energy ranking of its mappings)
     bool on_host = false;           // runs on the host CPU (the network pass costs it; never mapped)
 };
 
