@@ -432,7 +432,7 @@ def test_fuzz_core_systolic_batch_arrays(lay, archs, threads):
 
 
 @FUZZ
-@given(lay=layer_tables(), archs=float_tables(16, EDGETPU_ROWS), energy=float_tables(8, ENERGY_ROWS),
+@given(lay=layer_tables(), archs=float_tables(_core.EDGETPU_ARCH_FIELD_COUNT, EDGETPU_ROWS), energy=float_tables(8, ENERGY_ROWS),
        metric=st.integers(-1, 3), budget=st.sampled_from([0, 5, -1]), threads=st.sampled_from([0, 1, 2]))
 def test_fuzz_core_edgetpu_batch_arrays(lay, archs, energy, metric, budget, threads):
     COUNTS["_core.edgetpu_batch"] += 1
@@ -452,7 +452,7 @@ def test_fuzz_core_edgetpu_batch_arrays(lay, archs, energy, metric, budget, thre
 
 
 @FUZZ
-@given(lay=layer_tables(), arch=float_tables(16, EDGETPU_ROWS), energy=float_tables(8, ENERGY_ROWS),
+@given(lay=layer_tables(), arch=float_tables(_core.EDGETPU_ARCH_FIELD_COUNT, EDGETPU_ROWS), energy=float_tables(8, ENERGY_ROWS),
        flags=st.tuples(st.booleans(), st.booleans(), st.booleans()))
 def test_fuzz_core_map_space_and_layer_arrays(lay, arch, energy, flags):
     COUNTS["_core.edgetpu_map_space/map_layer"] += 1
