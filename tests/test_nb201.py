@@ -127,3 +127,28 @@ def test_space_settings_are_checked():
     assert small.size == 64 and len(list(small.candidates())) == 64
     with pytest.raises(ValueError, match="edge 1<-0"):
         NB201Candidate(("conv",) + ("none",) * 5)
+
+
+@pytest.mark.parametrize("arch, runs", [
+    # node 1 is zeros: the 1x1 conv and the pool on it go; node 2 = skip(0), node 3 = conv3(node 2)
+    ("|none~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|",
+     (False, True, False, False, False, True)),
+    # node 3 reads node 0 only: nodes 1 and 2 are dead, so their edges go
+    ("|avg_pool_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|skip_connect~0|none~1|none~2|",
+     (False, False, False, True, False, False)),
+    # node 3 is zeros: nothing runs
+    ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|none~1|none~2|", (False,) * 6),
+    ("|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|",
+     (True, False, True, True, False, True)),
+])
+def test_pruned_cells_keep_only_the_edges_that_run(arch, runs):
+    from codesign.space.nb201_net import live_edges
+
+    cell = NB201Candidate.from_arch_str(arch)
+    assert live_edges(cell.ops) == runs
+    pruned, full = NB201Space().workload(cell), NB201Space().workload(cell, pruned=False)
+    convs = sum(op in ("nor_conv_1x1", "nor_conv_3x3") for op, r in zip(cell.ops, runs) if r)
+    every = sum(op in ("nor_conv_1x1", "nor_conv_3x3") for op in cell.ops)
+    # 15 stage cells; the skeleton's convs (stem, 2 x 3 in the reductions) and the classifier stay
+    assert sum(lay.kind == "conv" for lay in pruned.layers) == 15 * convs + 7
+    assert sum(lay.kind == "conv" for lay in full.layers) == 15 * every + 7

@@ -496,7 +496,11 @@ def test_block_string_errors_name_the_token():
 def test_edgetpu_hardware_encode_decode_round_trip(idx):
     hw = ETPU_HW.decode(idx)
     assert ETPU_HW.encode(hw) == idx and ETPU_HW.decode(ETPU_HW.encode(hw)) == hw
-    assert hw.clock_mhz == 500.0 and hw.data_type == "int8" and hw.layer_overhead_us == 15.0
+    assert hw.clock_mhz == 500.0 and hw.data_type == "int8" and hw.inference_overhead_us == 0.0
+    import codesign  # the template keeps the Edge TPU's fitted per-op costs (issue 14)
+
+    coral = codesign.preset("edgetpu")
+    assert (hw.conv_op_us, hw.pool_op_us, hw.eltwise_op_us) == (coral.conv_op_us, coral.pool_op_us, coral.eltwise_op_us)
     assert hw.macs_per_cycle == hw.pe_x * hw.pe_y * hw.lanes * hw.simd
 
 

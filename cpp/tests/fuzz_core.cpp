@@ -156,7 +156,13 @@ void edgetpu_row(Bytes& b, double* r) {
     for (int i = 9; i < 12; ++i) r[i] = real_value(b, 1, 5, true);
     for (int i = 12; i < 15; ++i) r[i] = real_value(b, 0, 1000, false);
     r[15] = real_value(b, 0.5, 4, false);
-    for (int i = 16; i < 19; ++i) r[i] = b.wild ? real_value(b, -1, 3, false) : double(b.u(2) % 3);  // memory roles
+    for (int i = 16; i < 22; ++i) r[i] = b.u(1) % 2 ? 0.0 : real_value(b, 0, 1e5, false);  // per-op fixed costs
+    const bool host = b.u(1) % 4 == 0;                                                       // a host segment
+    r[22] = host ? real_value(b, 0, 64, false) : 0.0;
+    r[23] = host ? real_value(b, 0, 64, false) : 0.0;
+    r[24] = host ? real_value(b, 0, 1e5, false) : 0.0;
+    r[25] = b.u(1) % 4 == 0 ? real_value(b, 0, 1 << 24, false) : 0.0;                       // reserved on chip
+    for (int i = 26; i < 29; ++i) r[i] = b.wild ? real_value(b, -1, 3, false) : double(b.u(2) % 3);  // memory roles
 }
 
 void energy_row(Bytes& b, double* r) {

@@ -22,6 +22,9 @@ __all__ = [
     "EDGETPU_PRESETS",
     "PRESET_ALIASES",
     "EdgeTpuConfig",
+    "HOST_CPUS",
+    "HostCpu",
+    "OP_COST_FIELDS",
     "Technology",
     "TECH_45NM",
     "ScaleSimConfig",
@@ -405,8 +408,13 @@ def from_scalesim_cfg(path: str | os.PathLike[str], *, clock_mhz: float = 1000.0
 EDGETPU_FIELDS = (
     "pe_x", "pe_y", "lanes", "simd", "core_mem_bytes", "pe_mem_bytes", "global_mem_bytes", "io_bytes_per_cycle",
     "clock_mhz", "act_bytes", "weight_bytes", "psum_bytes", "layer_overhead_cycles", "tile_overhead_cycles",
-    "inference_overhead_cycles", "activation_buffers", "w_level", "i_level", "o_level",
+    "inference_overhead_cycles", "activation_buffers",
+    "conv_op_cycles", "depthwise_op_cycles", "pool_op_cycles", "eltwise_op_cycles", "act_op_cycles", "other_op_cycles",
+    "host_macs_per_cycle", "host_bytes_per_cycle", "host_op_cycles", "reserved_onchip_bytes",
+    "w_level", "i_level", "o_level",
 )
+#: EdgeTpuConfig fields of the per-op fixed costs (us), in row order.
+OP_COST_FIELDS = ("conv_op_us", "depthwise_op_us", "pool_op_us", "eltwise_op_us", "act_op_us", "other_op_us")
 #: Memories that can hold a data space's tiles in a PE (the template's memory roles; ``bypass``: no tile, every
 #: access served by the on-chip source). Codes of the C++ row (arch/edgetpu.hpp, MemLevel).
 MEMORY_LEVELS = {"core": 0, "pe": 1, "bypass": 2}
@@ -475,6 +483,48 @@ TECH_45NM = Technology(
 
 
 @dataclass(frozen=True)
+class HostCpu:
+    """The host CPU that runs the ops an Edge TPU cannot (and everything after the first of them).
+
+    A roofline: a layer takes ``op_us + max(work / (gmacs * 1e9), bytes / (gbps * 1e9))`` seconds, with work its
+    MACs (vector operations for non-MAC layers) and bytes its input, output and parameters. Attributes:
+    ``name``; ``gmacs``: sustained int8 MACs per second, in G; ``gbps``: sustained memory bandwidth, GB/s;
+    ``op_us``: per-op cost of the interpreter (TFLite kernel dispatch), us. Host energy is not modelled.
+
+    Raises:
+        TypeError, ValueError: a field out of range; the message names it.
+    """
+
+    name: str
+    gmacs: float
+    gbps: float
+    op_us: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a string, got {self.name!r}")
+        for name in ("gmacs", "gbps"):
+            object.__setattr__(self, name, _positive_float(name, getattr(self, name)))
+        if isinstance(self.op_us, bool) or not isinstance(self.op_us, (int, float)) or not math.isfinite(self.op_us) \
+                or self.op_us < 0:
+            raise ValueError(f"op_us must be a finite number >= 0, got {self.op_us!r}")
+        object.__setattr__(self, "op_us", float(self.op_us))
+
+
+#: Host CPUs of the Coral rigs (assumptions from public specifications, not measurements). Cortex-A53: the Coral
+#: Dev Board's NXP i.MX 8M, 4 cores at 1.5 GHz; ARMv8.0 NEON has no int8 dot product, so about 8 int8 MACs per
+#: cycle per core (SMLAL on 8 lanes of 16 bits) at 1.5 GHz x 4 cores x ~33% sustained = 16 GMAC/s is its roof and
+#: 4 GMAC/s a sustained figure; LPDDR4 at 3.2 GB/s peak per 32-bit channel, ~2 GB/s sustained; 20 us per op
+#: (TFLite kernel dispatch on an in-order core). x86 desktop: 8 AVX2 cores, VPMADDUBSW gives 32 int8 MACs per
+#: cycle per core at ~3.5 GHz = 900 GMAC/s peak; a TFLite-like interpreter sustains about 50 GMAC/s; DDR4 dual
+#: channel ~20 GB/s sustained; 5 us per op.
+HOST_CPUS: dict[str, HostCpu] = {
+    "cortex-a53": HostCpu("cortex-a53", gmacs=4.0, gbps=2.0, op_us=20.0),
+    "x86-desktop": HostCpu("x86-desktop", gmacs=50.0, gbps=20.0, op_us=5.0),
+}
+
+
+@dataclass(frozen=True)
 class EdgeTpuConfig:
     """One configuration of the Edge-TPU-like template (Google's 2021 co-design work; FACTS.md).
 
@@ -489,6 +539,18 @@ class EdgeTpuConfig:
     ``activation_buffers``: how many times the largest layer's (input + output) the compiler keeps on chip for
     activations (2: ping-pong buffers); the rest of the on-chip memory caches parameters.
     ``data_type``: ``int8`` (default), ``bf16`` or ``fp32``. ``technology``: energy and area constants.
+
+    Per-op fixed costs (us, on top of ``layer_overhead_us``; :data:`OP_COST_FIELDS`): ``conv_op_us`` (dense conv,
+    FC, GEMM), ``depthwise_op_us`` (grouped conv), ``pool_op_us``, ``eltwise_op_us`` (add, gate multiply),
+    ``act_op_us`` (a stand-alone activation: one not fused into the op before it), ``other_op_us`` (softmax,
+    normalisation, matmul). They model the device's own cost per op (issue, pipeline fill and drain,
+    synchronisation), which dominates small networks (benchmarks/edgetpu_calibration/).
+
+    ``host``: a :class:`HostCpu` (or a name in :data:`HOST_CPUS`) that runs, as the Edge TPU compiler arranges,
+    the first op the device cannot run (an activation-by-activation matmul, GELU) and every op after it; its
+    input crosses the I/O link. ``None``: no host segment, every op on the device (the generic template).
+    ``reserved_onchip_kib``: on-chip memory already holding the cached parameters of other models co-compiled
+    on the same device (:func:`codesign.edgetpu_deploy.cocompile` sets it).
 
     Memory roles (as Timeloop's and ZigZag's per-level keep/bypass): ``w_mem``, ``i_mem``, ``o_mem`` name the
     memory that holds the weight, input and output (partial-sum) tiles in a PE: ``core``, ``pe`` or ``bypass``
@@ -520,6 +582,14 @@ class EdgeTpuConfig:
     o_mem: str = "pe"
     technology: Technology = field(default=TECH_45NM, hash=False)
     name: str = "edgetpu-template"
+    conv_op_us: float = 0.0
+    depthwise_op_us: float = 0.0
+    pool_op_us: float = 0.0
+    eltwise_op_us: float = 0.0
+    act_op_us: float = 0.0
+    other_op_us: float = 0.0
+    host: HostCpu | None = None
+    reserved_onchip_kib: float = 0.0
     _row: tuple = field(default=(), init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -530,7 +600,15 @@ class EdgeTpuConfig:
         for name in ("core_mem_kib", "pe_mem_kib", "io_bw_gbps", "clock_mhz", "activation_buffers"):
             set_(self, name, _positive_float(name, getattr(self, name)))
         set_(self, "clock_mhz", _clock("clock_mhz", self.clock_mhz))
-        for name in ("global_mem_kib", "layer_overhead_us", "tile_overhead_cycles", "inference_overhead_us"):
+        if isinstance(self.host, str):
+            if self.host not in HOST_CPUS:
+                raise ValueError(f"host must be a codesign.hardware.HostCpu or one of {', '.join(HOST_CPUS)}, "
+                                 f"got {self.host!r}")
+            set_(self, "host", HOST_CPUS[self.host])
+        if self.host is not None and not isinstance(self.host, HostCpu):
+            raise TypeError(f"host must be a codesign.hardware.HostCpu, a name in HOST_CPUS or None, got {self.host!r}")
+        for name in ("global_mem_kib", "layer_overhead_us", "tile_overhead_cycles", "inference_overhead_us",
+                     *OP_COST_FIELDS, "reserved_onchip_kib"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
                 raise TypeError(f"{name} must be a number, got {value!r}")
@@ -555,14 +633,22 @@ class EdgeTpuConfig:
             self.pe_mem_kib * 1024.0, self.global_mem_kib * 1024.0, self.io_bw_gbps * 1e9 / (self.clock_mhz * 1e6),
             self.clock_mhz, float(word), float(word), float(psum), self.layer_overhead_us * cyc_per_us,
             self.tile_overhead_cycles, self.inference_overhead_us * cyc_per_us, self.activation_buffers,
+            *(getattr(self, f) * cyc_per_us for f in OP_COST_FIELDS),
+            *((0.0, 0.0, 0.0) if self.host is None else
+              (self.host.gmacs * 1e3 / cyc_per_us, self.host.gbps * 1e3 / cyc_per_us, self.host.op_us * cyc_per_us)),
+            self.reserved_onchip_kib * 1024.0,
             float(MEMORY_LEVELS[self.w_mem]), float(MEMORY_LEVELS[self.i_mem]), float(MEMORY_LEVELS[self.o_mem]),
         ))
         # The core refuses row values of 1e18 or more (an "invalid architecture" naming no field): name it here.
         for name, i, unit in (("io_bw_gbps", 7, "bytes per cycle"), ("layer_overhead_us", 12, "cycles"),
                               ("tile_overhead_cycles", 13, "cycles"), ("inference_overhead_us", 14, "cycles"),
-                              ("activation_buffers", 15, "working sets")):
+                              ("activation_buffers", 15, "working sets"),
+                              *((f, 16 + i, "cycles") for i, f in enumerate(OP_COST_FIELDS)),
+                              ("host", 22, "MACs per cycle"), ("host", 23, "bytes per cycle"), ("host", 24, "cycles")):
             if not self._row[i] < 1e18:
-                raise ValueError(f"{name}={getattr(self, name):g} is too large: at clock_mhz={self.clock_mhz:g} it is "
+                value = getattr(self, name)
+                shown = f"{value:g}" if isinstance(value, float) else repr(value)
+                raise ValueError(f"{name}={shown} is too large: at clock_mhz={self.clock_mhz:g} it is "
                                  f"{self._row[i]:g} {unit}, and the model takes below 1e18")
 
     @property
@@ -606,8 +692,10 @@ class EdgeTpuConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init and f.name != "technology"}
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+               if f.init and f.name not in ("technology", "host")}
         out["technology"] = self.technology.name
+        out["host"] = None if self.host is None else dataclasses.asdict(self.host)
         return out
 
 
@@ -623,30 +711,42 @@ TECH_EYERISS = dataclasses.replace(
 
 #: Edge-TPU-like presets.
 #:
-#: ``edgetpu`` is the Coral Edge TPU (4x4 PEs x 4 lanes x 64 SIMD = 4096 MACs/cycle at 500 MHz = 4 TOPS int8;
-#: 16 x 512 KiB = 8 MiB on-chip memory; USB 3.0 host link), calibrated against the measured latencies in
-#: tests/data/coral/ with four constants, each physical: the link's payload rate 0.5 GB/s (USB 3.0's 5 Gbit/s
-#: less its 8b/10b line code, which ResNet-50's streamed parameters pin down), one on-chip working set of
-#: activations (``activation_buffers`` = 1), 800 us per inference (host invocation over USB) and 15 us per layer
-#: (instruction issue and synchronisation; the slope between shallow MobileNet v1 and deep MobileNet v2).
+#: ``edgetpu`` is the Coral USB Accelerator (4x4 PEs x 4 lanes x 64 SIMD = 4096 MACs/cycle at 500 MHz = 4 TOPS
+#: int8; 16 x 512 KiB = 8 MiB on-chip memory; USB 3.0 link at 0.5 GB/s payload: 5 Gbit/s less its 8b/10b line code,
+#: which ResNet-50's streamed parameters pin down; one on-chip working set of activations; an x86 desktop host).
+#: Its fixed costs were fitted by benchmarks/edgetpu_calibration/calibrate.py (codesign.edgetpu_calibration: NNLS
+#: of the relative error over the 500 measured NB201 cells of tests/data/nasbench/ and the five Coral models of
+#: tests/data/coral/ together, one per-inference cost per rig): per op 5.25 us per conv / FC, 18.74 us per pooling,
+#: 3.89 us per add / multiply; depthwise convs and stand-alone activations fit at 0 (their mapped time already
+#: covers them); softmax / norm are not in any measured network (0); 1410 us per inference (host invocation and
+#: the USB round trip). ``edgetpu-devboard`` is the Coral Dev Board: the same chip on PCIe (0.415 GB/s fitted on
+#: ResNet-50's Dev Board time), 1445 us per inference (fitted on the Dev Board column), a Cortex-A53 host.
+#: ``edgetpu-eagle-rig`` is the rig of the NB201 latency data set (Eagle / BRP-NAS): the same device costs with
+#: that rig's fitted 388 us per inference; its host is not documented (no host segment).
 #: ``edgetpu-baseline`` is the published template baseline (4x4 PEs, 4 lanes, 64 SIMD, 2 MiB PE memory,
-#: 32 KiB core memory), on-SoC (no host overhead) with a 10 GB/s DRAM interface. ``tpu-v1-template`` is a
+#: 32 KiB core memory), on-SoC (no host overhead) with a 10 GB/s DRAM interface and the Edge TPU's fitted per-op
+#: costs. ``tpu-v1-template`` is a
 #: 256x256 weight-stationary TPU v1 in template terms (28 MiB unified buffer + accumulators, 30 GB/s DDR3,
 #: 700 MHz; Jouppi et al. 2017). ``eyeriss-template`` mirrors Timeloop's Eyeriss exercise: 14x12 PEs of one 16-bit
 #: MAC, 384 B weight scratchpads, a 128 KiB global buffer and its energy table (:data:`TECH_EYERISS`); the
 #: row-stationary dataflow itself is not reproduced by this template.
 EDGETPU_PRESETS: dict[str, EdgeTpuConfig] = {
     "edgetpu": EdgeTpuConfig(4, 4, 4, 64, core_mem_kib=32, pe_mem_kib=512, io_bw_gbps=0.5, clock_mhz=500,
-                             layer_overhead_us=15.0, inference_overhead_us=800.0, activation_buffers=1.0,
-                             name="edgetpu"),
+                             inference_overhead_us=1410.4, activation_buffers=1.0, conv_op_us=5.25, pool_op_us=18.74,
+                             eltwise_op_us=3.89, host="x86-desktop", name="edgetpu"),
     "edgetpu-baseline": EdgeTpuConfig(4, 4, 4, 64, core_mem_kib=32, pe_mem_kib=2048, io_bw_gbps=10.0, clock_mhz=500,
-                                      layer_overhead_us=15.0, activation_buffers=1.0, name="edgetpu-baseline"),
+                                      activation_buffers=1.0, conv_op_us=5.25, pool_op_us=18.74, eltwise_op_us=3.89,
+                                      name="edgetpu-baseline"),
     "tpu-v1-template": EdgeTpuConfig(1, 1, 256, 256, core_mem_kib=256, pe_mem_kib=28 * 1024, io_bw_gbps=30.0,
                                      clock_mhz=700, activation_buffers=1.0, name="tpu-v1-template"),
     "eyeriss-template": EdgeTpuConfig(14, 12, 1, 1, core_mem_kib=0.375, pe_mem_kib=1.0, global_mem_kib=128,
                                       io_bw_gbps=1.6, clock_mhz=200, data_type="bf16", activation_buffers=1.0,
                                       technology=TECH_EYERISS, name="eyeriss-template"),
 }
+EDGETPU_PRESETS["edgetpu-devboard"] = EDGETPU_PRESETS["edgetpu"].replace(
+    io_bw_gbps=0.415, inference_overhead_us=1445.4, host="cortex-a53", name="edgetpu-devboard")
+EDGETPU_PRESETS["edgetpu-eagle-rig"] = EDGETPU_PRESETS["edgetpu"].replace(
+    inference_overhead_us=388.1, host=None, name="edgetpu-eagle-rig")
 
 #: Earlier preset names, kept as aliases (issue 16: ``tpu-v1`` / ``tpu-v1-like`` and ``eyeriss`` / ``eyeriss-like``
 #: differed by a suffix only and did not say which model they were).

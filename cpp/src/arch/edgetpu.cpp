@@ -24,9 +24,13 @@ EdgeTpuArch EdgeTpuArch::from_row(const double* r, Status& status) {
     const bool ok = pos_int(r[0], 1 << 12, a.pe_x) && pos_int(r[1], 1 << 12, a.pe_y) && pos_int(r[2], 1 << 12, a.lanes) &&
                     pos_int(r[3], 1 << 16, a.simd) && pos(r[4]) && pos(r[5]) && nonneg(r[6]) && pos(r[7]) && pos(r[8]) &&
                     pos_int(r[9], 16, a.act_bytes) && pos_int(r[10], 16, a.weight_bytes) && pos_int(r[11], 16, a.psum_bytes) &&
-                    nonneg(r[12]) && nonneg(r[13]) && nonneg(r[14]) && pos(r[15]) && level(r[16], a.level_of[SpaceW]) &&
-                    level(r[17], a.level_of[SpaceI]) && level(r[18], a.level_of[SpaceO]);
-    status = ok ? Status::Ok : Status::InvalidArch;
+                    nonneg(r[12]) && nonneg(r[13]) && nonneg(r[14]) && pos(r[15]);
+    bool rest = true;
+    for (int f = 16; f < 26; ++f) rest = rest && nonneg(r[f]);
+    // a host needs a memory bandwidth as well as a MAC rate
+    rest = rest && (r[22] == 0.0 || r[23] > 0.0);
+    rest = rest && level(r[26], a.level_of[SpaceW]) && level(r[27], a.level_of[SpaceI]) && level(r[28], a.level_of[SpaceO]);
+    status = ok && rest ? Status::Ok : Status::InvalidArch;
     a.core_mem_bytes = r[4];
     a.pe_mem_bytes = r[5];
     a.global_mem_bytes = r[6];
@@ -36,7 +40,25 @@ EdgeTpuArch EdgeTpuArch::from_row(const double* r, Status& status) {
     a.tile_overhead_cycles = r[13];
     a.inference_overhead_cycles = r[14];
     a.activation_buffers = r[15];
+    a.conv_op_cycles = r[16];
+    a.depthwise_op_cycles = r[17];
+    a.pool_op_cycles = r[18];
+    a.eltwise_op_cycles = r[19];
+    a.act_op_cycles = r[20];
+    a.other_op_cycles = r[21];
+    a.host_macs_per_cycle = r[22];
+    a.host_bytes_per_cycle = r[23];
+    a.host_op_cycles = r[24];
+    a.reserved_onchip_bytes = r[25];
     return a;
+}
+
+// The Edge TPU compiler maps neither activation-by-activation matmuls (TFLite BATCH_MATMUL) nor GELU (Coral,
+// "TensorFlow models on the Edge TPU", supported operations); everything else this package's layers describe
+// (conv, depthwise, FC, pooling, add, mul, softmax, logistic / tanh / hard-swish, normalisation as mean /
+// rsqrt / mul) is on its list.
+bool EdgeTpuArch::device_supports(const Layer& l) {
+    return l.op != Op::MatMul && l.act != Act::Gelu;
 }
 
 EnergyTable EnergyTable::from_row(const double* r, Status& status) {

@@ -4,8 +4,10 @@
 
 namespace codesign::detail {
 
-// A field added to LayerContext must be added to the key below (and this size updated).
-static_assert(sizeof(LayerContext) == 3, "LayerContext changed: update LayerMemo's key");
+// The mapper reads three fields of LayerContext (weights_cached, input_spilled, output_spilled: the key's ctx);
+// op_overhead_cycles and on_host are the network pass's (a fixed cost added after mapping; host layers are never
+// mapped). A field added to LayerContext must be added to the key if the mapper reads it (and this size updated).
+static_assert(sizeof(LayerContext) == 24, "LayerContext changed: check LayerMemo's key");
 static_assert(std::is_trivially_copyable_v<EdgeTpuCost>, "the memo copies costs");
 
 std::size_t LayerMemo::Hash::operator()(const Key& k) const {

@@ -19,6 +19,7 @@ const char* const kEdgeTpuNames[kEdgeTpuOutFields] = {
     "weights_cached", "input_spilled", "output_spilled",
     "map_pe_x", "map_pe_y", "map_lanes", "map_simd", "tiles_g", "tiles_n", "tiles_k", "tiles_c", "tiles_p", "tiles_q",
     "order", "inner", "mappings_evaluated", "map_space_size",
+    "on_host", "cached_w_bytes", "streamed_w_bytes", "transfer_cycles",
 };
 
 namespace detail {

@@ -6,6 +6,7 @@
 
 #include "codesign/mapper/mapper.hpp"
 #include "codesign/model/edgetpu_cost.hpp"
+#include "edgetpu_internal.hpp"
 #include "codesign/parallel.hpp"
 #include "../mapper/layer_memo.hpp"
 
@@ -14,27 +15,103 @@ namespace codesign {
 const char* const kEdgeTpuTotalNames[kEdgeTpuTotals] = {
     "cycles", "latency_ms", "energy_pj", "macs", "dram_bytes", "params_bytes", "cached_params_bytes",
     "streamed_params_bytes", "utilization", "inference_overhead_cycles",
+    "device_cycles", "transfer_cycles", "host_cycles", "host_layers", "activation_reserve_bytes",
 };
 
-std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& layers, const EdgeTpuArch& a) {
-    // Activations: `activation_buffers` times the largest (input + output) of any layer is reserved on chip
-    // (2: the next layer's buffers are filled while this one runs), capped at the on-chip size; a layer
-    // whose input + output exceeds the on-chip size spills both to DRAM. Parameters: the rest of the
-    // on-chip memory caches whole layers' weights in network order while they fit (as the Edge TPU compiler
-    // does); from the first layer that does not fit on, parameters are streamed over the I/O link on every
-    // inference (a prefix rule, so more on-chip memory never caches less). The network input arrives from the
-    // host and the last output returns to it. Invalid layers (reported as such by the callers) take no room.
-    std::vector<LayerContext> ctx(layers.size());
-    const double onchip = a.onchip_bytes();
+namespace {
+
+double layer_param_bytes(const Layer& l, const EdgeTpuArch& a) {
+    if (l.op != Op::Mac || *l.invalid_field() != '\0') return 0.0;
+    return double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(a.weight_bytes);
+}
+
+double layer_input_elems(const Layer& l) {
+    double in = double(l.n) * double(l.c) * double(l.h) * double(l.w) * (l.op == Op::Add ? 2.0 : 1.0);
+    if (l.operand_is_activation()) in += double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s);
+    return in;
+}
+
+double layer_output_elems(const Layer& l) { return double(l.n) * double(l.k) * double(l.p) * double(l.q); }
+
+// The op kind's fixed cost (arch.hpp: conv, depthwise, pool, eltwise, act, other).
+double op_overhead(const Layer& l, const EdgeTpuArch& a) {
+    switch (l.op) {
+        case Op::Mac: return l.groups > 1 ? a.depthwise_op_cycles : a.conv_op_cycles;
+        case Op::Pool: return a.pool_op_cycles;
+        case Op::Add:
+        case Op::Mul: return a.eltwise_op_cycles;
+        case Op::Act: return a.act_op_cycles;
+        case Op::MatMul:
+        case Op::Softmax:
+        case Op::Norm: return a.other_op_cycles;
+    }
+    return 0.0;
+}
+
+// Work of a layer on the host: MACs, or the vector operations evaluate_vector_layer counts.
+double host_work(const Layer& l) {
+    const double out = layer_output_elems(l);
+    switch (l.op) {
+        case Op::Mac:
+        case Op::MatMul: return double(l.n) * double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(l.p) * double(l.q);
+        case Op::Pool: return out * double(l.r) * double(l.s);
+        case Op::Softmax: return out * kSoftmaxOpsPerElement;
+        case Op::Norm: return out * kNormOpsPerElement;
+        case Op::Add:
+        case Op::Mul:
+        case Op::Act: return out;
+    }
+    return out;
+}
+
+// Adds a layer's fixed op cost after mapping: cycles and overhead grow by `extra`, utilisation and leakage
+// (energy) follow the longer time. Mapping after adding it would choose the same mapping (a constant shift
+// of every mapping's cycles and leakage), and keeps the mapper's lower bounds tight.
+void add_fixed_cost(EdgeTpuCost& c, const EdgeTpuArch& a, double extra) {
+    if (extra <= 0.0 || c.status != Status::Ok) return;
+    double* v = c.v;
+    const double old = v[F_cycles];
+    v[F_cycles] += extra;
+    v[F_overhead_cycles] += extra;
+    v[F_utilization] = v[F_macs] > 0 ? v[F_macs] / (v[F_cycles] * static_cast<double>(a.macs_per_cycle())) : 0.0;
+    const double leak = old > 0 ? v[F_leak_pj] * v[F_cycles] / old : v[F_leak_pj];
+    v[F_energy_pj] += leak - v[F_leak_pj];
+    v[F_leak_pj] = leak;
+    detail::flag_nonfinite(c);
+}
+
+}  // namespace
+
+EdgeTpuNetworkPlan edgetpu_network_plan(const std::vector<Layer>& layers, const EdgeTpuArch& a) {
+    // Host segment: with a host (a.has_host()), the first layer the device cannot run (device_supports) and
+    // every layer after it run on the host CPU, as the Edge TPU compiler splits a graph: it partitions a model
+    // once, so from the first unsupported op on everything runs on the CPU, supported or not (Coral docs,
+    // "TensorFlow models on the Edge TPU", compilation).
+    // Activations: `activation_buffers` times the largest (input + output) of any device layer is reserved on
+    // chip (2: the next layer's buffers are filled while this one runs), capped at the on-chip size; a layer
+    // whose input + output exceeds the on-chip size spills both to DRAM. Parameters: the rest of the on-chip
+    // memory, less what co-compiled models already hold (reserved_onchip_bytes), caches whole layers' weights
+    // in network order while they fit (as the Edge TPU compiler does); from the first layer that does not fit
+    // on, parameters are streamed over the I/O link on every inference (a prefix rule, so more on-chip memory
+    // never caches less). The network input arrives from the host and the device segment's last output
+    // returns to it. Invalid layers (reported as such by the callers) take no room.
+    EdgeTpuNetworkPlan plan;
+    std::vector<LayerContext>& ctx = plan.layers;
+    ctx.resize(layers.size());
+    std::size_t device_end = layers.size();
+    if (a.has_host())
+        for (std::size_t i = 0; i < layers.size(); ++i)
+            if (!EdgeTpuArch::device_supports(layers[i])) {
+                device_end = i;
+                break;
+            }
+    const double onchip = std::max(0.0, a.onchip_bytes() - a.reserved_onchip_bytes);
     double act_need = 0.0;
     std::vector<double> act(layers.size());
-    for (std::size_t i = 0; i < layers.size(); ++i) {
+    for (std::size_t i = 0; i < device_end; ++i) {
         const Layer& l = layers[i];
         if (*l.invalid_field() != '\0') continue;
-        double in = double(l.n) * double(l.c) * double(l.h) * double(l.w) * (l.op == Op::Add ? 2.0 : 1.0);
-        if (l.operand_is_activation()) in += double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s);
-        const double out = double(l.n) * double(l.k) * double(l.p) * double(l.q);
-        act[i] = (in + out) * double(a.act_bytes);
+        act[i] = (layer_input_elems(l) + layer_output_elems(l)) * double(a.act_bytes);
         act_need = std::max(act_need, act[i]);
     }
     const double act_cap = std::min(act_need * a.activation_buffers, onchip);
@@ -42,7 +119,13 @@ std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& laye
     bool caching = true;
     for (std::size_t i = 0; i < layers.size(); ++i) {
         const Layer& l = layers[i];
-        const double w = l.op == Op::Mac && *l.invalid_field() == '\0' ? double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(a.weight_bytes) : 0.0;
+        ctx[i].op_overhead_cycles = op_overhead(l, a);
+        if (i >= device_end) {
+            ctx[i].on_host = true;
+            ctx[i].weights_cached = false;
+            continue;
+        }
+        const double w = layer_param_bytes(l, a);
         caching = caching && w <= param_room;
         if (caching) param_room -= w;
         ctx[i].weights_cached = caching;
@@ -50,11 +133,46 @@ std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& laye
         ctx[i].input_spilled = spill;
         ctx[i].output_spilled = spill;
     }
-    if (!ctx.empty()) {
+    if (device_end > 0) {
         ctx.front().input_spilled = true;
-        ctx.back().output_spilled = true;
+        ctx[device_end - 1].output_spilled = true;
     }
-    return ctx;
+    plan.activation_reserve_bytes = act_cap;
+    plan.device_layers = static_cast<std::int64_t>(device_end);
+    return plan;
+}
+
+std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& layers, const EdgeTpuArch& a) {
+    return edgetpu_network_plan(layers, a).layers;
+}
+
+EdgeTpuCost evaluate_host_layer(const Layer& l, const EdgeTpuArch& a, bool after_device) {
+    // A simple roofline of the host CPU: time = per-op cost + max(work / MAC rate, bytes / memory bandwidth), with
+    // bytes = input + output + parameters at the activation / weight word size; the first host layer after a
+    // device segment first receives its input over the I/O link. Host energy is not modelled (0 pJ).
+    EdgeTpuCost c;
+    if (*l.invalid_field() != '\0') {
+        c.status = Status::InvalidLayer;
+        return c;
+    }
+    double* v = c.v;
+    const double in = layer_input_elems(l) * double(a.act_bytes);
+    const double out = layer_output_elems(l) * double(a.act_bytes);
+    const double w = layer_param_bytes(l, a);
+    const double work = host_work(l);
+    v[F_macs] = l.is_mac() ? work : 0.0;
+    v[F_ops] = work;
+    v[F_compute_cycles] = work / a.host_macs_per_cycle;
+    v[F_io_cycles] = (in + out + w) / a.host_bytes_per_cycle;
+    v[F_memory_bound] = v[F_io_cycles] > v[F_compute_cycles] ? 1.0 : 0.0;
+    v[F_overhead_cycles] = a.host_op_cycles;
+    v[F_transfer_cycles] = after_device ? in / a.io_bytes_per_cycle : 0.0;
+    v[F_cycles] = v[F_overhead_cycles] + std::max(v[F_compute_cycles], v[F_io_cycles]) + v[F_transfer_cycles];
+    v[F_on_host] = 1.0;
+    v[F_weights_cached] = 0.0;
+    detail::fill_mapping_fields(c, detail::vector_mapping());
+    detail::flag_nonfinite(c);
+    return c;
 }
 
 void evaluate_edgetpu_batch_range(const std::int64_t* layers, std::int64_t n_layers, int layer_width,
@@ -75,18 +193,28 @@ void evaluate_edgetpu_batch_range(const std::int64_t* layers, std::int64_t n_lay
             if (st == Status::Ok) st = est;
             double* tot = totals + ai * kEdgeTpuTotals;
             std::fill(tot, tot + kEdgeTpuTotals, 0.0);
-            std::vector<LayerContext> ctx;
-            if (st == Status::Ok) ctx = edgetpu_network_context(ls, a);
+            EdgeTpuNetworkPlan plan;
+            if (st == Status::Ok) plan = edgetpu_network_plan(ls, a);
+            const std::vector<LayerContext>& ctx = plan.layers;
             double cycles = 0.0, energy_pj = 0.0, macs = 0.0, dram = 0.0, params = 0.0, cached = 0.0;
+            double host = 0.0, transfer = 0.0, host_layers = 0.0;
             for (std::int64_t li = 0; li < n_layers; ++li) {
                 const std::size_t lz = static_cast<std::size_t>(li);
                 EdgeTpuCost c;
                 if (st != Status::Ok) {
                     c.status = st;
+                } else if (ctx[lz].on_host) {
+                    c = evaluate_host_layer(ls[lz], a, li == plan.device_layers && li > 0);
                 } else {
                     c = opt.memo ? memo.map(ls[lz], a, archs + ai * kEdgeTpuFields, e,
                                             energy + (n_energy == 1 ? 0 : ai) * kEnergyFields, ctx[lz])
                                  : map_edgetpu_layer(ls[lz], a, e, ctx[lz], opt);
+                    add_fixed_cost(c, a, ctx[lz].op_overhead_cycles);
+                }
+                const double w = st == Status::Ok ? layer_param_bytes(ls[lz], a) : 0.0;
+                if (c.status == Status::Ok && !ctx[lz].on_host) {
+                    c.v[F_cached_w_bytes] = ctx[lz].weights_cached ? w : 0.0;
+                    c.v[F_streamed_w_bytes] = ctx[lz].weights_cached ? 0.0 : w;
                 }
                 status[ai * n_layers + li] = static_cast<std::int32_t>(c.status);
                 double* o = out + (ai * n_layers + li) * kEdgeTpuOutFields;
@@ -95,9 +223,13 @@ void evaluate_edgetpu_batch_range(const std::int64_t* layers, std::int64_t n_lay
                 cycles += c.v[F_cycles];
                 energy_pj += c.v[F_energy_pj];
                 macs += c.v[F_macs];
+                if (ctx[lz].on_host) {
+                    host += c.v[F_cycles] - c.v[F_transfer_cycles];
+                    transfer += c.v[F_transfer_cycles];
+                    host_layers += 1.0;
+                    continue;
+                }
                 dram += c.v[F_dram_w_bytes] + c.v[F_dram_i_bytes] + c.v[F_dram_o_bytes];
-                const Layer& l = ls[lz];
-                const double w = l.op == Op::Mac ? double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(a.weight_bytes) : 0.0;
                 params += w;
                 if (ctx[lz].weights_cached) cached += w;
             }
@@ -113,6 +245,11 @@ void evaluate_edgetpu_batch_range(const std::int64_t* layers, std::int64_t n_lay
             tot[T_streamed_params_bytes] = params - cached;
             tot[T_utilization] = cycles > 0 ? macs / (cycles * static_cast<double>(a.macs_per_cycle())) : 0.0;
             tot[T_inference_overhead_cycles] = a.inference_overhead_cycles;
+            tot[T_device_cycles] = cycles - host - transfer;
+            tot[T_transfer_cycles] = transfer;
+            tot[T_host_cycles] = host;
+            tot[T_host_layers] = host_layers;
+            tot[T_activation_reserve_bytes] = plan.activation_reserve_bytes;
             // Totals beyond double range (e.g. a clock of a denormal MHz): flagged as overflow, never inf.
             bool finite = true;
             for (int t = 0; t < kEdgeTpuTotals; ++t) finite = finite && std::isfinite(tot[t]);

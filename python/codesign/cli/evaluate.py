@@ -140,6 +140,28 @@ def cost_records(cost: Any) -> list[dict[str, Any]]:
     return [{c: rec[c] for c in cols} for rec in cost.layers]
 
 
+def segments_record(seg: Any, n_layers: int) -> dict[str, Any]:
+    """The JSON record of a segmented network (codesign.edgetpu_deploy.Segmented)."""
+    ends = list(seg.starts[1:]) + [n_layers]
+    parts = [{"layers": [s, e], "latency_ms": c.totals["latency_ms"],
+              "cached_params_bytes": c.totals["cached_params_bytes"],
+              "streamed_params_bytes": c.totals["streamed_params_bytes"]}
+             for s, e, c in zip(seg.starts, ends, seg.costs)]
+    return {"num_segments": len(parts), "latency_ms": seg.latency_ms, "throughput_ips": seg.throughput_ips,
+            "segments": parts}
+
+
+def segments_text(seg: Any, n_layers: int) -> str:
+    """Lines that show a segmented network's split: per segment its layers, ms and cached / streamed bytes."""
+    rec = segments_record(seg, n_layers)
+    lines = [f"segmented over {rec['num_segments']} Edge TPUs: {rec['latency_ms']:.3f} ms per inference, "
+             f"{rec['throughput_ips']:.1f} inferences/s pipelined"]
+    for i, p in enumerate(rec["segments"]):
+        lines.append(f"  segment {i}: layers {p['layers'][0]}..{p['layers'][1] - 1}, {p['latency_ms']:.3f} ms, "
+                     f"cached {p['cached_params_bytes']:.0f} B, streamed {p['streamed_params_bytes']:.0f} B")
+    return "\n".join(lines)
+
+
 def evaluate(
     network: str = typer.Option("mobilenetv2_100", "--network", "-n", help="timm model name or SCALE-Sim topology CSV"),
     hw: str = typer.Option("systolic", "--hw", help="hardware preset (systolic arrays: systolic, google = "
@@ -173,6 +195,9 @@ def evaluate(
                               "fit the width, 80 in a pipe, numbers shortened)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the table, csv or json here instead "
                                           "of stdout (missing folders are made)"),
+    num_segments: int = typer.Option(1, "--num-segments", help="Edge-TPU template: also cost the network "
+                                     "segmented over N devices (edgetpu_compiler --num_segments): per-segment ms, "
+                                     "per-inference latency and pipelined throughput"),
     no_cache: bool = typer.Option(False, "--no-cache", help="trace the timm network through torch, ignoring the analytic models and the workload "
                                   "cache ($CODESIGN_CACHE_DIR or ~/.cache/codesign)"),
 ) -> None:
@@ -198,8 +223,17 @@ def evaluate(
                              f"systolic array, whose dataflow fixes the mapping (got --metric {metric}, --budget "
                              f"{budget}, --seed {seed})")
         mapper = MapperOptions(metric=metric, budget=budget, seed=seed)
+        if not 1 <= num_segments <= 64:
+            raise UsageError(f"--num-segments must be between 1 and 64, got {num_segments}")
         workload = load_workload(network, resolution, batch, cache=not no_cache)
         cost = run(workload, hardware, mapper=mapper)
+        segments = None
+        if num_segments != 1:
+            if type(hardware).__name__ != "EdgeTpuConfig":
+                raise UsageError(f"--num-segments splits a network over Edge TPUs; {hw!r} is a systolic array")
+            from ..edgetpu_deploy import segment
+
+            segments = segment(workload, hardware, num_segments, mapper=mapper)
     except (UsageError, ValueError, TypeError, OSError) as exc:
         _fail(error_line(exc))
         return
@@ -227,6 +261,8 @@ def evaluate(
                      f"lanes x {hardware.simd} SIMD, {hardware.clock_mhz:g} MHz, {hardware.data_type}; mapper "
                      f"metric {metric}")
         render(cost, title, console, wide=wide)
+        if segments is not None:
+            console.print(segments_text(segments, len(workload.layers)))
         if sink is not None:
             sink.close()
             err.print(f"wrote {escape(str(output))}")
@@ -234,6 +270,8 @@ def evaluate(
     records = cost_records(cost)
     if fmt == "json":
         doc = {"network": workload.name, "hw": hardware.to_dict(), "layers": records, "totals": dict(cost.totals)}
+        if segments is not None:
+            doc["segments"] = segments_record(segments, len(workload.layers))
         try:
             text = json.dumps(doc, indent=1, allow_nan=False)
         except ValueError:

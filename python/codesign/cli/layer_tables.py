@@ -38,14 +38,17 @@ EDGETPU_COLUMNS = (
     ("name", "layer"), ("macs", "MACs"), ("cycles", "cycles"), ("latency_ms", "ms"), ("utilization", "util"),
     ("bound", "bound"), ("energy_pj", "energy pJ"), ("compute_cycles", "compute"), ("io_cycles", "I/O"),
     ("dram_w_bytes", "DRAM W B"), ("dram_i_bytes", "DRAM I B"), ("dram_o_bytes", "DRAM O B"),
-    ("mapping", "mapping (PEx/PEy/lane/SIMD, tiles, order, lanes)"),
+    ("mapping", "mapping (PEx/PEy/lane/SIMD, tiles, order, lanes)"), ("cached_w_bytes", "cached W B"),
+    ("streamed_w_bytes", "streamed W B"), ("on_host", "host"),
 )
 EDGETPU_ORDER = ("name", "macs", "cycles", "compute_cycles", "io_cycles", "utilization", "bound", "energy_pj",
-                 "dram_w_bytes", "dram_i_bytes", "dram_o_bytes", "mapping", "latency_ms")
+                 "dram_w_bytes", "dram_i_bytes", "dram_o_bytes", "cached_w_bytes", "streamed_w_bytes", "on_host",
+                 "mapping", "latency_ms")
 EDGETPU_TOTALS = ("layers", "macs", "cycles", "latency_ms", "utilization", "energy_mj", "mac_pj", "core_w_pj",
                   "pe_i_pj", "pe_o_pj", "onchip_w_pj", "dram_w_pj", "dram_i_pj", "dram_o_pj", "leak_pj",
                   "edp_mj_ms", "dram_bytes", "params_bytes", "cached_params_bytes", "streamed_params_bytes",
-                  "memory_bound_layers", "area_mm2")
+                  "memory_bound_layers", "activation_reserve_bytes", "device_cycles", "transfer_cycles",
+                  "host_cycles", "host_layers", "area_mm2")
 _TEXT = ("name", "bound", "mapping")
 _LAYER_MIN = 8  # the layer name may shrink to this (with an ellipsis) once only the core columns are left
 _CORE = 4  # layer, MACs, cycles, ms

@@ -219,7 +219,8 @@ EDGETPU_HW_CHOICES: dict[str, tuple[float, ...]] = {
 _INT_FIELDS = ("pe_x", "pe_y", "lanes", "simd")
 #: Fields of EdgeTpuConfig that the space keeps fixed (taken from ``base``).
 _FIXED = ("global_mem_kib", "clock_mhz", "data_type", "layer_overhead_us", "tile_overhead_cycles",
-          "inference_overhead_us", "activation_buffers")
+          "inference_overhead_us", "activation_buffers", "conv_op_us", "depthwise_op_us", "pool_op_us",
+          "eltwise_op_us", "act_op_us", "other_op_us", "reserved_onchip_kib")
 
 
 class EdgeTpuHardwareSpace(CategoricalSpace["EdgeTpuConfig"]):
@@ -229,8 +230,8 @@ class EdgeTpuHardwareSpace(CategoricalSpace["EdgeTpuConfig"]):
     ``pe_x``, ``pe_y`` (PEs), ``lanes`` (compute lanes per PE), ``simd`` (MAC units per lane), ``pe_mem_kib``
     (activation memory per PE, KiB), ``core_mem_kib`` (weight memory per PE, KiB), ``io_bw_gbps`` (DRAM / I/O
     bandwidth, GB/s). Every other field (clock, data type, global memory, overheads, activation buffering,
-    technology) comes from ``base`` (default the ``edgetpu-baseline`` preset: 500 MHz, int8, 15 us per layer,
-    no host overhead), and :meth:`encode` checks them.
+    technology) comes from ``base`` (default the ``edgetpu-baseline`` preset: 500 MHz, int8, the Edge TPU's
+    fitted per-op costs, no host overhead), and :meth:`encode` checks them.
 
     Args (keyword-only): one tuple of choices per decision (same names), plus ``base``: an EdgeTpuConfig or a
     preset name.
@@ -278,6 +279,8 @@ class EdgeTpuHardwareSpace(CategoricalSpace["EdgeTpuConfig"]):
             if getattr(candidate, f) != getattr(self.base, f):
                 raise ValueError(f"{f}={getattr(candidate, f)!r} differs from this space's fixed "
                                  f"{f}={getattr(self.base, f)!r}")
+        if candidate.host != self.base.host:
+            raise ValueError(f"host={candidate.host!r} differs from this space's fixed host={self.base.host!r}")
         if candidate.technology != self.base.technology:
             raise ValueError(f"technology={candidate.technology.name!r} differs from this space's fixed "
                              f"technology={self.base.technology.name!r}")

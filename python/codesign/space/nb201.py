@@ -18,7 +18,10 @@ op                 what it computes (C channels in and out, stride 1)
 =================  ====================================================================================
 
 The cell output is node 3. A node with no incoming edge other than ``none`` holds zeros (as NAS-Bench-201's own
-``Zero`` op computes them), and the operations on it still run, as they do in the benchmark's networks.
+``Zero`` op computes them). By default (``pruned=True``) the networks are built as a graph compiler leaves them:
+ops on an all-zero node and ops whose result never reaches node 3 are removed
+(:func:`codesign.space.nb201_net.live_edges`); the measured Edge TPU latencies of NB201 cells follow that pruned
+graph. ``pruned=False`` builds the benchmark's literal cell, in which those ops still run.
 
 **Arch string** (the benchmark's own notation, edge order of the decisions)::
 
@@ -198,9 +201,10 @@ class NB201Space(NetworkSpaceBase[NB201Candidate]):
         return f"{c[0]}|{''.join(c[1:3])}|{''.join(c[3:])}"
 
     def workload(self, candidate: NB201Candidate, *, input_shape: tuple[int, int, int, int] | None = None,
-                 num_classes: int | None = None, name: str | None = None) -> "Workload":
+                 num_classes: int | None = None, name: str | None = None, pruned: bool = True) -> "Workload":
         """The network's :class:`~codesign.workload.Workload`, built analytically (equal layer by layer to
-        ``from_torch(self.build_model(candidate), input_shape)``). Defaults: the dataset's input and classes."""
+        ``from_torch(self.build_model(candidate, pruned=pruned), input_shape)``). Defaults: the dataset's input
+        and classes; ``pruned``: without the ops a compiler removes (see the module docstring)."""
         from .nb201_net import nb201_workload
 
         self.validate(candidate)
@@ -208,14 +212,15 @@ class NB201Space(NetworkSpaceBase[NB201Candidate]):
         if len(shape) != 4:
             raise ValueError(f"input_shape must be (N, C, H, W), got input_shape={input_shape!r}")
         return nb201_workload(candidate.ops, shape, self.num_classes if num_classes is None else num_classes,
-                              name or f"nb201[{self.short_name(candidate)}]")
+                              name or f"nb201[{self.short_name(candidate)}]", pruned=pruned)
 
     def build_model(self, candidate: NB201Candidate, *, num_classes: int | None = None, in_chans: int = 3,
-                    channel_scale: float = 1.0, **_: Any) -> "torch.nn.Module":
+                    channel_scale: float = 1.0, pruned: bool = True, **_: Any) -> "torch.nn.Module":
         """The cell's network as a ``torch.nn.Module`` mapping ``(N, in_chans, H, W)`` to ``(N, classes)``
-        logits (needs torch). ``channel_scale`` multiplies the stage channels (rounded, at least 1)."""
+        logits (needs torch). ``channel_scale`` multiplies the stage channels (rounded, at least 1); ``pruned``:
+        without the ops a compiler removes (see the module docstring)."""
         from .nb201_net import build_nb201
 
         self.validate(candidate)
         return build_nb201(candidate.ops, num_classes=self.num_classes if num_classes is None else num_classes,
-                           in_chans=in_chans, channel_scale=channel_scale)
+                           in_chans=in_chans, channel_scale=channel_scale, pruned=pruned)

@@ -10,11 +10,12 @@
 #include <cstdint>
 
 #include "codesign/common.hpp"
+#include "codesign/workload/layer.hpp"
 
 namespace codesign {
 
 // Field order of the float64 architecture rows (must equal codesign.hardware.EDGETPU_FIELDS).
-inline constexpr int kEdgeTpuFields = 19;
+inline constexpr int kEdgeTpuFields = 29;
 
 // Memory roles, as Timeloop's and ZigZag's per-level "keep / bypass": which in-PE memory holds each data space's
 // tiles. A memory that holds several data spaces is shared: their tiles together fit half of it (double
@@ -40,6 +41,22 @@ struct EdgeTpuArch {
     double tile_overhead_cycles = 0;       // fixed cost per temporal tile (DMA descriptor, buffer swap)
     double inference_overhead_cycles = 0;  // fixed cost per inference (host invocation, link round trip)
     double activation_buffers = 2;         // activation working sets reserved on chip (2 = ping-pong)
+    // Fixed cost of one op by kind, on top of layer_overhead_cycles (the device's per-op costs: instruction
+    // issue, the op's own pipeline fill and drain, its synchronisation; calibrated for the Edge TPU presets).
+    double conv_op_cycles = 0;       // dense conv, FC, GEMM (one MAC layer with groups == 1)
+    double depthwise_op_cycles = 0;  // grouped / depthwise conv
+    double pool_op_cycles = 0;       // average / max pooling
+    double eltwise_op_cycles = 0;    // two-operand elementwise add, multiply by a gate
+    double act_op_cycles = 0;        // a stand-alone activation (one not fused into the op before it)
+    double other_op_cycles = 0;      // softmax, normalisation, activation-by-activation matmul
+    // Host CPU that runs what the device cannot (0 MACs per cycle: no host segment, every op on the device).
+    double host_macs_per_cycle = 0;   // host MAC (or vector op) rate, per device cycle
+    double host_bytes_per_cycle = 0;  // host memory bandwidth, per device cycle
+    double host_op_cycles = 0;        // host per-op fixed cost (interpreter dispatch), device cycles
+    double reserved_onchip_bytes = 0; // on-chip memory already holding other co-compiled models' parameters
+
+    // Whether the device runs layer l (an Edge TPU compiler rule; see edgetpu_network_context).
+    static bool device_supports(const Layer& l);
     // Memory roles (MemLevel per DataSpace): today's template keeps weights in core memory and inputs and outputs
     // in PE memory. An activation-by-activation matmul's second operand follows the inputs.
     std::int32_t level_of[kDataSpaces] = {LevelCore, LevelPe, LevelPe};
@@ -50,6 +67,7 @@ struct EdgeTpuArch {
     std::int64_t macs_per_cycle() const { return pe_x * pe_y * lanes * simd; }
     // On-chip capacity that can cache parameters and hold activations between layers.
     double onchip_bytes() const { return global_mem_bytes + static_cast<double>(pes()) * pe_mem_bytes; }
+    bool has_host() const { return host_macs_per_cycle > 0; }
 };
 
 // Energy per action in pJ and leakage in mW, for one technology (see codesign.hardware for values and sources).

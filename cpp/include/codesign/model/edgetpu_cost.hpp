@@ -36,6 +36,9 @@ struct LayerContext {
     bool weights_cached = true;   // parameters on chip (loaded once per model, not per inference)
     bool input_spilled = false;   // input read from DRAM/host
     bool output_spilled = false;  // output written to DRAM/host
+    double op_overhead_cycles = 0;  // the op kind's fixed cost: the network pass adds it after mapping (a constant
+                                    // per layer, so it changes no latency or energy ranking of its mappings)
+    bool on_host = false;           // runs on the host CPU (the network pass costs it; never mapped)
 };
 
 // Output columns of one layer (all float64, see kEdgeTpuNames).
@@ -49,6 +52,7 @@ enum EdgeTpuField : int {
     F_map_pe_x, F_map_pe_y, F_map_lanes, F_map_simd, F_tiles_g, F_tiles_n, F_tiles_k, F_tiles_c, F_tiles_p,
     F_tiles_q, F_order, F_inner,
     F_mappings_evaluated, F_map_space_size,
+    F_on_host, F_cached_w_bytes, F_streamed_w_bytes, F_transfer_cycles,
     kEdgeTpuOutFields
 };
 extern const char* const kEdgeTpuNames[kEdgeTpuOutFields];
@@ -63,13 +67,25 @@ struct EdgeTpuCost {
 EdgeTpuCost evaluate_edgetpu_mapping(const Layer& layer, const EdgeTpuArch& arch, const EnergyTable& energy,
                                      const LayerContext& ctx, const Mapping& mapping);
 
-// Decides parameter caching and activation spilling for a network (see the .cpp for the rules).
+// The compiler's plan of a network: per layer, parameter caching, activation spilling, the op's fixed cost and
+// whether it runs on the host; the on-chip bytes reserved for activations; how many leading layers run on the
+// device (see the .cpp for the rules).
+struct EdgeTpuNetworkPlan {
+    std::vector<LayerContext> layers;
+    double activation_reserve_bytes = 0;
+    std::int64_t device_layers = 0;
+};
+EdgeTpuNetworkPlan edgetpu_network_plan(const std::vector<Layer>& layers, const EdgeTpuArch& arch);
 std::vector<LayerContext> edgetpu_network_context(const std::vector<Layer>& layers, const EdgeTpuArch& arch);
+
+// Cost of a layer on the host CPU of arch (a roofline; after_device: its input first crosses the I/O link).
+EdgeTpuCost evaluate_host_layer(const Layer& layer, const EdgeTpuArch& arch, bool after_device);
 
 // Network totals columns.
 enum EdgeTpuTotal : int {
     T_cycles = 0, T_latency_ms, T_energy_pj, T_macs, T_dram_bytes, T_params_bytes, T_cached_params_bytes,
-    T_streamed_params_bytes, T_utilization, T_inference_overhead_cycles, kEdgeTpuTotals
+    T_streamed_params_bytes, T_utilization, T_inference_overhead_cycles,
+    T_device_cycles, T_transfer_cycles, T_host_cycles, T_host_layers, T_activation_reserve_bytes, kEdgeTpuTotals
 };
 extern const char* const kEdgeTpuTotalNames[kEdgeTpuTotals];
 
