@@ -242,12 +242,17 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print(f"{r['case']}: {r['rows']}x{r['cols']} {r['dataflow']} {r['interface']} {r['kind']} "
               f"cycles={r['total_cycles']} stalls={r['stall_cycles']} ({r.pop('_wall_s'):.1f} s)", file=sys.stderr)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
+    return write_cases(args.out, results, FIELDS, t0)
+
+
+def write_cases(out, results, fields, t0: float) -> int:
+    """Writes the cases as CSV (the columns `fields`) and says how many and how long it took."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
         w.writeheader()
         w.writerows(results)
-    print(f"wrote {len(results)} cases to {args.out} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    print(f"wrote {len(results)} cases to {out} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     return 0
 
 

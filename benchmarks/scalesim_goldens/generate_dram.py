@@ -13,7 +13,6 @@ unconstrained layers, so that the not-comparable flag is exercised too. Determin
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 import sys
 import time
@@ -94,13 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         results = list(pool.map(g.run_case, cases))
     for r in results:
         r.pop("_wall_s")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=g.FIELDS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(results)
-    print(f"wrote {len(results)} cases to {args.out} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    return 0
+    return g.write_cases(args.out, results, g.FIELDS, t0)
 
 
 if __name__ == "__main__":
