@@ -450,3 +450,15 @@ def test_cli_sweep_bad_input_exit_2(tmp_path, args, needle):
     r = run(*base, *args)
     assert r.exit_code == 2, r.output
     assert needle in " ".join(r.output.split())
+
+
+def test_sweep_of_an_analytic_timm_model_imports_no_torch():
+    # MobileNetV2 is built from its block strings (codesign.workload.timm_analytic): a sweep needs neither torch nor
+    # timm, nor their 800 MB (the sweep used to import timm before asking the workload cache).
+    import subprocess
+    import sys
+    code = ("import sys, codesign.sweep as s; df = s.sweep('mobilenetv2_100', sample=8, seed=0); "
+            "print(len(df), 'torch' in sys.modules, 'timm' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-2:] == ["False", "False"], out.stdout

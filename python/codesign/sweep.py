@@ -753,6 +753,10 @@ def _load_network(x: Any, resolution: int = 224, batch: int = 1) -> Any:
         raise TypeError(f"network must be a Workload, a timm model name or a SCALE-Sim CSV path, got {type(x).__name__}")
     from .workload import cache as workload_cache  # a traced timm workload is read back from disk (no torch import) when cached
 
+    from .workload.timm_analytic import is_analytic
+
+    if is_analytic(x):  # built from block strings in about a millisecond, without torch
+        return workload_cache.from_timm(x, resolution=resolution, batch=batch)
     hit = workload_cache.load(workload_cache.entry_key(x, resolution=resolution, batch=batch))
     if hit is not None:
         return hit
