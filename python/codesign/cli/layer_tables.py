@@ -91,9 +91,18 @@ def _fit(console: Console, title: str, rows: Sequence[dict[str, Any]], ranked: S
     at least)."""
     name_natural = max([len("layer"), *(len(str(r["name"])) for r in rows)])
     keep = list(ranked)
+
+    def natural(columns: list[tuple[str, str]]) -> int:
+        return Measurement.get(console, console.options.update_width(1 << 20), _table(title, rows, columns, cell)).maximum
+
+    # Drop columns by their own widths (each costs its widest cell or header plus padding and a rule), measured once
+    # with rich; the loop below then checks the guess and drops more only if rich lays it out wider.
+    width = {k: max(len(h), *(len(cell(r, k)) for r in rows)) + 3 for k, h in ranked}
+    total = natural(keep)
+    while len(keep) > _CORE and total > console.width:
+        total -= width[keep.pop()[0]]
     while True:
-        natural = Measurement.get(console, console.options.update_width(1 << 20), _table(title, rows, keep, cell)).maximum
-        excess = natural - console.width
+        excess = natural(keep) - console.width
         if excess <= 0:
             return _table(title, rows, keep, cell), [h for k, h in ranked if (k, h) not in keep]
         if len(keep) <= _CORE:
