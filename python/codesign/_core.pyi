@@ -32,6 +32,9 @@ def edgetpu_batch(
     patience: int = 0,
     seed: int = 0,
     threads: int = 0,
+    constraints: npt.NDArray[np.int64] | None = None,
+    complete: bool = False,
+    memo: bool = True,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 def edgetpu_map_space(
     layer: npt.NDArray[np.int64],
@@ -40,6 +43,8 @@ def edgetpu_map_space(
     weights_cached: bool = True,
     input_spilled: bool = False,
     output_spilled: bool = False,
+    constraints: npt.NDArray[np.int64] | None = None,
+    max_mappings: int = 2000000,
 ) -> tuple[int, npt.NDArray[np.int32], npt.NDArray[np.float64]]: ...
 def edgetpu_map_layer(
     layer: npt.NDArray[np.int64],
@@ -52,4 +57,11 @@ def edgetpu_map_layer(
     budget: int = 0,
     patience: int = 0,
     seed: int = 0,
+    constraints: npt.NDArray[np.int64] | None = None,
+    complete: bool = False,
 ) -> tuple[int, npt.NDArray[np.float64]]: ...
+def edgetpu_smallest_tile(
+    layer: npt.NDArray[np.int64], arch: npt.NDArray[np.float64]
+) -> tuple[int, float, float, bool]: ...
+
+MAP_CONSTRAINT_FIELD_COUNT: int
