@@ -35,13 +35,26 @@ def test_parse_and_row():
 
 @pytest.mark.parametrize("bad, match", [
     (["pe_x"], "expected KEY=VALUE"), (["pe_z=K"], "unknown key 'pe_z'"), (["simd=P"], "simd unrolls one of K, C"),
-    (["tiles.R=2"], "dimension must be one of G, N, K, C, P, Q"), (["tiles.K=0"], "between 1 and 2\\*\\*40"),
+    (["tiles.R=2"], "dimension must be one of G, N, K, C, P, Q"), (["tiles.K=0"], "between 1 and 1,099,511,627,776"),
     (["tiles.K=x"], "'x' is not an integer"), (["order=sideways"], "order must be one of weight, output, input"),
-    (["inner=is"], "inner must be one of ws, os"), (["pe_x.factor=-2"], "between 1"),
+    (["inner=is"], "inner must be one of ws, os"), (["pe_x.factor=-2"], "'-2' is not an integer"),
+    (["pe_x.factor=4294967296"], "between 1 and 65,536"), (["tiles.C=2", "tiles.c=4"], "tiles.c is given twice"),
+    (["pe_x=K", "pe_x=P"], "pe_x is given twice"), (["tiles.C=\u0662"], "is not an integer \\(digits 0-9\\)"),
+    (["tiles.C=1_0"], "'1_0' is not an integer"), (["pe_x=\u00df"], "'pe_x=\u00df': pe_x takes dimension letters"),
 ])
 def test_bad_constraints_name_the_item(bad, match):
     with pytest.raises(ValueError, match=match):
         MapConstraints.parse(bad)
+
+
+def test_constraint_types_and_lowercase_tiles():
+    with pytest.raises(TypeError, match="items must be a list of strings"):
+        MapConstraints.parse("pe_x=K")
+    with pytest.raises(TypeError, match="items must be a list of strings"):
+        MapConstraints.parse(None)
+    # a lower-case tile dimension is the same dimension (it once passed the checks and was then dropped)
+    low = map_layer(LAYER, HW, mapper=MapperOptions(constraints=MapConstraints(tiles={"c": 2})))
+    assert low["tiles_c"] == 2
 
 
 def _spatial(rec):

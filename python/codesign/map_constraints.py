@@ -59,17 +59,27 @@ class MapConstraints:
         for name, kind in (("spatial", dict), ("factor", dict), ("tiles", dict)):
             if not isinstance(getattr(self, name), kind):
                 raise TypeError(f"{name} must be a dict, got {getattr(self, name)!r}")
+        for dim in self.tiles:
+            if not isinstance(dim, str):
+                raise TypeError(f"tiles: a dimension must be a letter such as 'C', got {dim!r}")
+        upper = [d.upper() for d in self.tiles]
+        if len(set(upper)) != len(upper):
+            raise ValueError(f"tiles: a dimension is given twice: {', '.join(self.tiles)}")
+        # stored upper-case, as the core's row reads them
+        object.__setattr__(self, "tiles", {d.upper(): t for d, t in self.tiles.items()})
         for level, dims in self.spatial.items():
             _level(level)
             if not isinstance(dims, str) or not dims:
                 raise ValueError(f"spatial[{level!r}] must be dimension letters such as 'K' or 'PQ', got {dims!r}")
-            bad = [d for d in dims.upper() if d not in LEVEL_DIMS[level]]
+            if len(set(dims)) != len(dims):
+                raise ValueError(f"spatial[{level!r}]: a dimension is given twice in {dims!r}")
+            bad = [d for d in dims if d not in LEVEL_DIMS[level]]
             if bad:
                 raise ValueError(f"spatial[{level!r}]: {level} unrolls one of {', '.join(LEVEL_DIMS[level])}, "
                                  f"got {bad[0]!r}")
         for level, f in self.factor.items():
             _level(level)
-            _count(f"factor[{level!r}]", f)
+            _count(f"factor[{level!r}]", f, most=2**16)
         for dim, t in self.tiles.items():
             if not isinstance(dim, str) or dim.upper() not in TILED_DIMS:
                 raise ValueError(f"tiles: dimension must be one of {', '.join(TILED_DIMS)}, got {dim!r}")
@@ -82,17 +92,33 @@ class MapConstraints:
     @classmethod
     def parse(cls, items: Iterable[str]) -> "MapConstraints":
         """Constraints from their text form (module docstring); ValueError names the item it cannot read."""
+        if isinstance(items, str) or not isinstance(items, (list, tuple)):
+            raise TypeError(f"items must be a list of strings such as ['pe_x=K', 'tiles.C=4'], got {items!r}")
         spatial: dict[str, str] = {}
         factor: dict[str, int] = {}
         tiles: dict[str, int] = {}
         order = inner = None
+        seen: set[str] = set()
         for item in items:
-            key, sep, value = str(item).partition("=")
+            if not isinstance(item, str):
+                raise TypeError(f"constraint {item!r}: expected a string KEY=VALUE")
+            key, sep, value = item.partition("=")
             key, value = key.strip(), value.strip()
             if not sep or not key or not value:
                 raise ValueError(f"constraint {item!r}: expected KEY=VALUE, e.g. pe_x=K, tiles.C=4, order=output")
+            canon = key.upper() if key.startswith("tiles.") else key
+            if canon in seen:
+                raise ValueError(f"constraint {item!r}: {key} is given twice")
+            seen.add(canon)
             if key in LEVELS:
-                spatial[key] = value.replace(",", "").replace(" ", "").upper()
+                dims = value.replace(",", "").replace(" ", "")
+                if not (dims.isascii() and dims.isalpha()):
+                    raise ValueError(f"constraint {item!r}: {key} takes dimension letters such as K or P,Q")
+                try:
+                    MapConstraints(spatial={key: dims.upper()})
+                except ValueError as err:
+                    raise ValueError(f"constraint {item!r}: {str(err).split(': ', 1)[-1]}") from None
+                spatial[key] = dims.upper()
             elif key.endswith(".factor") and key[: -len(".factor")] in LEVELS:
                 factor[key[: -len(".factor")]] = _int(item, value)
             elif key.startswith("tiles."):
@@ -136,15 +162,14 @@ def _level(level: Any) -> None:
         raise ValueError(f"spatial level must be one of {', '.join(LEVELS)}, got {level!r}")
 
 
-def _count(name: str, value: Any) -> None:
+def _count(name: str, value: Any, most: int = 2**40) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {value!r}")
-    if not 1 <= value <= 2**40:
-        raise ValueError(f"{name} must be between 1 and 2**40, got {value}")
+    if not 1 <= value <= most:
+        raise ValueError(f"{name} must be between 1 and {most:,}, got {value}")
 
 
 def _int(item: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"constraint {item!r}: {value!r} is not an integer") from None
+    if not (value.isascii() and value.isdigit()):  # int() would take "1_0" and other scripts' digits
+        raise ValueError(f"constraint {item!r}: {value!r} is not an integer (digits 0-9)")
+    return int(value)
