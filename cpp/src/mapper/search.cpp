@@ -311,9 +311,7 @@ EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const Energy
                               const MapperOptions& opt) {
     using namespace detail;
     if (*l.invalid_field() != '\0') {
-        EdgeTpuCost bad;
-        bad.status = Status::InvalidLayer;
-        return bad;
+        return failed(Status::InvalidLayer);
     }
     if (!l.is_mac()) {
         EdgeTpuCost c = evaluate_vector_layer(l, a, e, ctx);

@@ -195,11 +195,11 @@ void reload_factors(const std::int64_t* t, std::int32_t order, double r[kDataSpa
 
 namespace {
 
-// Every term of a mapping's cost; traffic and overheads at tile counts t, the first-tile fill at tf, halos counted
-// or not (evaluate: t = tf = the mapping's tiles, halos on; bounds: see tiling_bounds).
+// Every term of a mapping's cost; traffic and overheads at tile counts t, the first-tile fill at tf (first: its
+// tiles' bytes), halos counted or not (evaluate: t = tf = the mapping's tiles, halos on; bounds: see tiling_bounds).
 void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
                 const LayerContext& ctx, const Mapping& m, const std::int64_t* t, const std::int64_t* tf, bool halo,
-                EdgeTpuCost& c) {
+                const TileBytes& first, EdgeTpuCost& c) {
     double* v = c.v;
     const double ab = double(a.act_bytes), wb = double(a.weight_bytes), pb = double(a.psum_bytes);
     const double pes = static_cast<double>(a.pes());
@@ -269,7 +269,6 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
     v[F_vector_cycles] = std::ceil(p.out_elems * kActOps[static_cast<int>(l.act)] / (pes * double(a.simd)));
     v[F_io_cycles] = (v[F_dram_w_bytes] + v[F_dram_i_bytes] + v[F_dram_o_bytes]) / a.io_bytes_per_cycle;
     const double onchip_bw = e.onchip_bytes_per_cycle > 0 ? e.onchip_bytes_per_cycle : double(a.simd * a.lanes);
-    const TileBytes first = tile_bytes(l, u, a, tf);
     const double n_w = double(tf[DimG]) * double(tf[DimK]) * double(tf[DimC]);
     const double n_i = double(tf[DimG]) * double(tf[DimN]) * double(tf[DimC]) * double(tf[DimP]) * double(tf[DimQ]);
     const double fill_w = lw == LevelBypass ? 0.0 : w_offchip ? (p.w_layer / n_w) / a.io_bytes_per_cycle : first.w / onchip_bw;
@@ -302,12 +301,10 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
 
 EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a,
                               const EnergyTable& e, const LayerContext& ctx, const Mapping& m) {
+    const TileBytes tb = tile_bytes(l, u, a, m.tiles);
+    if (!tiles_fit(l, tb, a)) return failed(Status::NoMapping);
     EdgeTpuCost c;
-    if (!tiles_fit(l, tile_bytes(l, u, a, m.tiles), a)) {
-        c.status = Status::NoMapping;
-        return c;
-    }
-    cost_terms(l, p, u, a, e, ctx, m, m.tiles, m.tiles, true, c);
+    cost_terms(l, p, u, a, e, ctx, m, m.tiles, m.tiles, true, tb, c);
     fill_mapping_fields(c, m);
     flag_nonfinite(c);
     return c;
@@ -317,7 +314,7 @@ void tiling_bounds(const Layer& l, const Prep& p, const Unrolled& u, const EdgeT
                    const LayerContext& ctx, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi,
                    double& lb_cycles, double& lb_energy, double& lb_fill_cycles) {
     EdgeTpuCost c;
-    cost_terms(l, p, u, a, e, ctx, m, lo, hi, false, c);
+    cost_terms(l, p, u, a, e, ctx, m, lo, hi, false, tile_bytes(l, u, a, hi), c);
     lb_cycles = c.v[F_cycles];
     lb_energy = c.v[F_energy_pj];
     lb_fill_cycles = c.v[F_fill_cycles];
@@ -329,9 +326,7 @@ EdgeTpuCost evaluate_edgetpu_mapping(const Layer& l, const EdgeTpuArch& a, const
                                      const Mapping& m) {
     using namespace detail;
     if (*l.invalid_field() != '\0') {
-        EdgeTpuCost bad;
-        bad.status = Status::InvalidLayer;
-        return bad;
+        return failed(Status::InvalidLayer);
     }
     if (!l.is_mac()) return evaluate_vector_layer(l, a, e, ctx);
     const Prep p = prepare(l, a);
@@ -340,17 +335,11 @@ EdgeTpuCost evaluate_edgetpu_mapping(const Layer& l, const EdgeTpuArch& a, const
         legal = legal && m.spatial[lev] >= 0 && m.spatial[lev] < kDims && m.factor[lev] >= 0 &&
                 double(m.factor[lev]) <= level_units(a, Mapping{}, lev);
     }
-    if (!legal) {  // a mapping from outside the map space (the C++ API takes any)
-        EdgeTpuCost bad;
-        bad.status = Status::NoMapping;
-        return bad;
-    }
+    if (!legal) return failed(Status::NoMapping);  // a mapping from outside the map space (the C++ API takes any)
     const Unrolled u = unroll(l, p, a, m);
     for (int d = 0; d < kTiledDims; ++d) legal = legal && m.tiles[d] >= 1 && double(m.tiles[d]) <= u.share[d];
     if (!legal) {
-        EdgeTpuCost bad;
-        bad.status = Status::NoMapping;
-        return bad;
+        return failed(Status::NoMapping);
     }
     return evaluate_prepared(l, p, u, a, e, ctx, m);
 }

@@ -14,6 +14,13 @@ inline constexpr double kActOps[kActCount] = {0, 0, 0, 3, 2, 8, 9, 10, 8};
 
 inline double dceil(double a, double b) { return std::ceil(a / b); }
 
+// A result that is only a status (an invalid layer, no legal mapping).
+inline EdgeTpuCost failed(Status status) {
+    EdgeTpuCost c;
+    c.status = status;
+    return c;
+}
+
 // Writes the mapping's fields into the output columns.
 void fill_mapping_fields(EdgeTpuCost& c, const Mapping& m);
 
