@@ -28,9 +28,9 @@ err = Console(stderr=True)
 RECORDED_OPTIONS: tuple[str, ...] = (
     "space", "hw", "strategy", "controller", "target_latency_ms", "target_energy_mj", "target_edp", "mode",
     "area_limit_mm2", "budget", "batch_size", "population", "sample_size", "lr", "accuracy", "proxy_steps",
-    "networks", "aggregate", "network_target", "fixed_hw", "phase_split", "seed")
+    "networks", "aggregate", "network_target", "fixed_hw", "phase_split", "seed", "deploy", "num_segments")
 COMMAND_FILE = "command.json"
-_INT_OPTIONS = ("budget", "batch_size", "population", "sample_size", "proxy_steps", "seed")
+_INT_OPTIONS = ("budget", "batch_size", "population", "sample_size", "proxy_steps", "seed", "num_segments")
 _FLOAT_OPTIONS = ("target_energy_mj", "target_edp", "lr", "phase_split")
 
 
@@ -136,6 +136,12 @@ def search_command(
     aggregate: str = typer.Option("sum", "--aggregate", help="multi-model: sum, max or each (with --network-target)"),
     network_target: Optional[List[str]] = typer.Option(None, "--network-target",
                                                        help="multi-model: NAME=MS per-network latency target (repeat)"),
+    deploy: str = typer.Option("cocompile", "--deploy",
+                               help="Edge TPU: cocompile (networks share one device's parameter cache), separate "
+                                    "(compiled apart: cache reloaded per model switch) or chip-per-model"),
+    num_segments: int = typer.Option(1, "--num-segments",
+                                     help="Edge TPU: each network pipelined over N devices (edgetpu_compiler "
+                                          "--num_segments)"),
     fixed_hw: Optional[str] = typer.Option(None, "--fixed-hw",
                                            help="accelerator of network-only phases (preset; default the space's "
                                                 "baseline)"),
@@ -179,7 +185,8 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
             lr: Optional[float], accuracy: str, proxy_steps: int, networks: Optional[str], aggregate: str,
             network_target: Optional[List[str]], fixed_hw: Optional[str], phase_split: float, seed: int,
             out: Optional[Path], resume: Optional[Path], overwrite: bool, time_limit_s: Optional[float], threads: int,
-            plot: bool, progress: bool, workers: Optional[int] = None, scheduler: Optional[str] = None) -> None:
+            plot: bool, progress: bool, workers: Optional[int] = None, scheduler: Optional[str] = None,
+            deploy: str = "cocompile", num_segments: int = 1) -> None:
     if budget is None:
         trains = accuracy == "proxy" or (accuracy == "auto" and space.lower() not in ("nb201", "accel-nasbench")
                                          and networks is None)
@@ -189,7 +196,7 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
                     area_limit_mm2=area_limit_mm2, budget=budget, batch_size=batch_size, population=population,
                     sample_size=sample_size, lr=lr, accuracy=accuracy, proxy_steps=proxy_steps, networks=networks,
                     aggregate=aggregate, network_target=list(network_target) if network_target else None,
-                    fixed_hw=fixed_hw, phase_split=phase_split, seed=seed)
+                    fixed_hw=fixed_hw, phase_split=phase_split, seed=seed, deploy=deploy, num_segments=num_segments)
     for name, value in (("--budget", budget), ("--batch-size", batch_size), ("--population", population),
                         ("--sample-size", sample_size), ("--proxy-steps", proxy_steps)):
         if value < 1:
@@ -235,6 +242,12 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
         _fail("give --workers or --scheduler, not both")
     if scheduler is not None and "://" not in scheduler:
         _fail(f"--scheduler must be an address such as tcp://HOST:8786, got {scheduler!r}")
+    from ..search.deployment import DEPLOY_MODES
+
+    if deploy not in DEPLOY_MODES:
+        _fail(f"--deploy must be one of {', '.join(DEPLOY_MODES)}, got {deploy!r}")
+    if num_segments < 1:
+        _fail(f"--num-segments must be >= 1, got {num_segments}")
     if aggregate not in ("sum", "max", "each"):
         _fail(f"--aggregate must be sum, max or each, got {aggregate!r}")
     if not 0 < phase_split < 1:
@@ -297,7 +310,7 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
         target_edp_mj_ms=target_edp, area_limit_mm2=area, accuracy=accuracy, proxy_steps=proxy_steps,
         phase_split=phase_split, fixed_hw=fixed_hw, resume=resume is not None, overwrite=overwrite,
         time_limit_s=time_limit_s, threads=threads, plot=plot, progress=progress, hw=hw, workers=workers,
-        scheduler=scheduler,
+        scheduler=scheduler, deploy=deploy, num_segments=num_segments,
     )
     if networks is not None:
         kwargs.update(networks=networks, aggregate=aggregate, network_targets=targets)

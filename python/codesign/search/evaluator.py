@@ -19,7 +19,8 @@ same design twice gets the recorded result back.
 Accuracy evaluators: any object with ``evaluate(arch)`` returning an object with an ``accuracy`` attribute
 (fraction) or a float - :class:`codesign.evaluation.ProxyEvaluator` (Fashion-MNIST proxy training), or
 :class:`SurrogateAccuracy` (no training; see its docstring for what it is not). :class:`FixedNetworks` is the
-zero-decision "network space" of the multi-model use case (several fixed networks on one accelerator).
+zero-decision "network space" of the multi-model use case (several fixed networks on one accelerator;
+:mod:`~codesign.search.fixed_networks`), placed on Edge TPUs as :mod:`~codesign.search.deployment` says.
 """
 from __future__ import annotations
 
@@ -30,8 +31,7 @@ from typing import Any
 
 from codesign.space._base import CategoricalSpace
 from codesign.space.joint import Candidate, JointSpace, hw_key
-from codesign.space.nas import NetworkSpaceBase
-
+from .fixed_networks import FixedNetworks
 from .objective import MultiModelObjective, Objective, Result
 
 __all__ = ["SearchEvaluator", "JointEvaluator", "SurrogateAccuracy", "FixedNetworks", "accuracy_of"]
@@ -94,89 +94,6 @@ class SurrogateAccuracy:
         return {"kind": "surrogate", "c0": self.C0, "c_macs": self.C_MACS, "c_params": self.C_PARAMS}
 
 
-class _Fixed:
-    """The single candidate of :class:`FixedNetworks`."""
-
-    def __init__(self, names: tuple[str, ...]) -> None:
-        self.names = names
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Fixed) and other.names == self.names
-
-    def __hash__(self) -> int:
-        return hash(("FixedNetworks", self.names))
-
-    def __repr__(self) -> str:
-        return f"FixedNetworks({list(self.names)})"
-
-
-class FixedNetworks(NetworkSpaceBase[Any]):
-    """A network "space" with no decisions: several fixed networks run on one accelerator (multi-model use
-    case). Its one candidate stands for all of them; :class:`SearchEvaluator` costs each.
-
-    Args:
-        networks: ``{name: Workload}`` (or a sequence of workloads, named by ``Workload.name``).
-        accuracies: ``{name: top-1 fraction}`` used in the reward (default 1.0 each: the reward then depends on
-            latency only).
-    """
-
-    kind = "fixed"
-
-    def __init__(self, networks: Mapping[str, Any] | Sequence[Any], accuracies: Mapping[str, float] | None = None) -> None:
-        if isinstance(networks, Mapping):
-            items = list(networks.items())
-        else:
-            items = [(getattr(w, "name", None), w) for w in networks]
-        if not items:
-            raise ValueError("networks must hold at least one workload")
-        for name, wl in items:
-            if not name or not hasattr(wl, "to_array"):
-                raise ValueError(f"networks must map names to Workload objects, got {name!r}: {wl!r}")
-        names = tuple(str(n) for n, _ in items)
-        if len(set(names)) != len(names):
-            raise ValueError(f"network names must be unique, got {list(names)}")
-        self.workloads = dict(zip(names, (w for _, w in items)))
-        acc = dict(accuracies or {})
-        unknown = [n for n in acc if n not in self.workloads]
-        if unknown:
-            raise ValueError(f"accuracies names unknown network(s) {unknown}")
-        self.accuracies = {n: float(acc.get(n, 1.0)) for n in names}
-        for n, a in self.accuracies.items():
-            if not 0.0 <= a <= 1.0:
-                raise ValueError(f"accuracies[{n!r}] must be a fraction in [0, 1], got {a!r}")
-        self.network_names = names
-        self._names = ()
-        self._choices = ()
-        self._cand = _Fixed(names)
-
-    def __repr__(self) -> str:
-        return f"FixedNetworks({list(self.network_names)})"
-
-    def _values(self, candidate: Any) -> tuple[Any, ...]:
-        if candidate != self._cand:
-            raise ValueError(f"expected {self._cand!r}, got {candidate!r}")
-        return ()
-
-    def _build(self, values: tuple[Any, ...]) -> Any:
-        return self._cand
-
-    @property
-    def reference(self) -> Any:
-        return self._cand
-
-    def network_def(self, candidate: Any) -> Any:  # pragma: no cover - not a single network
-        raise ValueError("FixedNetworks holds several networks; use .workloads")
-
-    def network_key(self, candidate: Any) -> tuple[Any, ...]:
-        return ("fixed",) + self.network_names
-
-    def to_block_strings(self, candidate: Any) -> list[list[str]]:
-        return [[n] for n in self.network_names]
-
-    def short_name(self, candidate: Any) -> str:
-        return "+".join(self.network_names)
-
-
 def _hw_space_kind(space: CategoricalSpace) -> str:
     return getattr(space, "kind", "systolic")
 
@@ -197,11 +114,14 @@ class SearchEvaluator:
             ``num_classes``, else 1000).
         parallel: an :class:`~codesign.search.parallel.AccuracyPool` that evaluates a batch's new networks at
             once (default None: one after another). Results and the cache counts are those of a serial run.
+        deployment: a :class:`~codesign.search.deployment.Deployment` (Edge-TPU-like hardware only): how the
+            networks are placed on Edge TPUs (default: co-compiled on one device, one segment). A
+            non-default one on systolic hardware is a ValueError.
     """
 
     def __init__(self, space: JointSpace, objective: Objective, accuracy: Any = None, *, mapper: Any = None,
                  threads: int = 0, input_shape: tuple[int, int, int, int] | None = None,
-                 num_classes: int | None = None, parallel: Any = None) -> None:
+                 num_classes: int | None = None, parallel: Any = None, deployment: Any = None) -> None:
         if not isinstance(space, JointSpace):
             raise ValueError(f"space must be a JointSpace, got {space!r}")
         if not isinstance(objective, Objective):
@@ -223,6 +143,7 @@ class SearchEvaluator:
             metric = "edp" if "edp_mj_ms" in t else ("energy" if "energy_mj" in t and "latency_ms" not in t else "latency")
             mapper = MapperOptions(metric=metric)
         self.mapper = mapper
+        self.deployment = _check_deployment(deployment, _hw_space_kind(space.hardware))
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
             raise ValueError(f"threads must be an int >= 0, got threads={threads!r}")
         self.threads = threads
@@ -339,6 +260,9 @@ class SearchEvaluator:
             for suffix, key, wl in nets:
                 groups.setdefault(key, (wl, suffix, []))[2].append(i)
         failed_cost: dict[int, str] = {}
+        if self.deployment is not None and (self.multi or not self.deployment.is_default):
+            self._cost_deployed(candidates, groups, out, metrics, failed_cost)
+            groups = {}
         for key, (wl, suffix, idx) in groups.items():
             idx = [i for i in idx if out[i] is None]
             if not idx:
@@ -398,6 +322,41 @@ class SearchEvaluator:
             final.append((res, {**info, "seconds": secs}))
         return final
 
+    def _cost_deployed(self, candidates: Sequence[Candidate], groups: dict[Any, Any], out: list[Any],
+                       metrics: list[dict[str, Any]], failed_cost: dict[int, str]) -> None:
+        """The cost stage through :func:`~codesign.search.deployment.cost_deployed`: every network of a
+        multi-model candidate in one placement (co-compiled networks share the cache), or a single network
+        segmented over several Edge TPUs."""
+        from .deployment import cost_deployed
+
+        if self.multi:  # every pending candidate runs all the fixed networks, in their given (compile) order
+            idx = [i for i in next(iter(groups.values()))[2] if out[i] is None] if groups else []
+            jobs = [([wl for wl, _, _ in groups.values()], [sfx for _, sfx, _ in groups.values()], idx)]
+        else:
+            jobs = [([wl], [""], [i for i in idx if out[i] is None]) for wl, _, idx in groups.values()]
+        for wls, suffixes, idx in jobs:
+            if not idx:
+                continue
+            self.cost_calls += 1
+            hws = [candidates[i].hw for i in idx]
+            try:
+                per, ok, reasons = cost_deployed(wls, hws, self.deployment, mapper=self.mapper, threads=self.threads)
+            except Exception as exc:  # noqa: BLE001
+                for i in idx:
+                    out[i] = (Result(metrics[i], "failed", f"cost model: {type(exc).__name__}: {exc}"),
+                              {"proxy_cached": None, "cached": False})
+                continue
+            chips = self.deployment.chips(len(wls))
+            for j, i in enumerate(idx):
+                if not ok[j]:
+                    failed_cost.setdefault(i, reasons[j] or "cost model failed")
+                    continue
+                metrics[i]["chips"] = chips
+                for sfx, m in zip(suffixes, per):
+                    tag = f".{sfx}" if sfx else ""
+                    for name, arr in m.items():
+                        metrics[i][name + tag] = float(arr[j])
+
     def _prefetch(self, archs: Sequence[Any]) -> None:
         """Evaluate the accuracy of every network among ``archs`` not yet cached, in parallel, in order of first
         appearance; :meth:`evaluate_accuracy` then takes each result as a serial run would compute it."""
@@ -416,6 +375,21 @@ class SearchEvaluator:
 
 #: The first search's name for the evaluator.
 JointEvaluator = SearchEvaluator
+
+
+def _check_deployment(deployment: Any, hw_kind: str) -> Any:
+    """The evaluator's deployment: a Deployment on Edge-TPU-like hardware (default co-compiled, one segment),
+    None on systolic arrays (where only the default is allowed)."""
+    from .deployment import Deployment
+
+    if deployment is not None and not isinstance(deployment, Deployment):
+        raise TypeError(f"deployment must be a codesign.search.deployment.Deployment, got {deployment!r}")
+    if hw_kind != "edgetpu":
+        if deployment is not None and not deployment.is_default:
+            raise ValueError(f"deploy={deployment.mode!r}, num_segments={deployment.num_segments} place networks on "
+                             "Edge TPUs: give Edge-TPU-like hardware (e.g. hw='edgetpu-space')")
+        return None
+    return deployment if deployment is not None else Deployment()
 
 
 def _cost_metrics(res: Any, wl: Any) -> dict[str, list[Any]]:

@@ -81,7 +81,7 @@ class Search:
                  controller_options: Mapping[str, Any] | None, networks: Any,
                  network_accuracies: Mapping[str, float] | None, aggregate: str,
                  network_targets: Mapping[str, float] | None, threads: int, mapper: Any,
-                 parallel: Any = None) -> None:
+                 parallel: Any = None, deploy: str = "cocompile", num_segments: int = 1) -> None:
         _check_options(budget, population, batch_size, sample_size, controller, strategy, phase_split, time_limit_s)
         self.out = Path(out_dir)
         self.budget, self.population, self.batch_size = budget, population, batch_size
@@ -103,8 +103,11 @@ class Search:
         self.objective = self._objective(target_latency_ms, area_limit_mm2, target_energy_mj, target_edp_mj_ms,
                                          mode, abs_beta, aggregate, network_targets)
         acc_eval, self.accuracy_desc = resolve_accuracy(accuracy, self.joint, proxy_settings, proxy_steps, data_dir)
+        from .deployment import Deployment
+
+        deployment = Deployment(deploy, num_segments)
         self.evaluator = SearchEvaluator(self.joint, self.objective, acc_eval, mapper=mapper, threads=threads,
-                                         parallel=parallel)
+                                         parallel=parallel, deployment=deployment)
         self.objectives = EDGETPU_OBJECTIVES if self.kind == "edgetpu" else DEFAULT_OBJECTIVES
         self.phase_kinds = [k for k, _ in phases(self.strategy, budget, phase_split)]
         self.config = jsonable({
@@ -118,6 +121,8 @@ class Search:
             "fixed_hw": self.fixed_hw.to_dict() if self.fixed_hw is not None else None,
             "fixed_arch": list(self.joint.network.encode(self.fixed_arch)) if self.fixed_arch is not None else None,
             "mapper": repr(self.evaluator.mapper) if self.evaluator.mapper is not None else None,
+            # recorded where it changes the costs (several networks share a device, or segments)
+            **({"deployment": deployment.to_dict()} if networks is not None or not deployment.is_default else {}),
         })
         self.phase_ends = [end for _, end in phases(self.strategy, budget, phase_split)]
         self.trials_path = self.out / "trials.jsonl"

@@ -166,6 +166,8 @@ def run_search(
     network_accuracies: Mapping[str, float] | None = None,
     aggregate: str = "sum",
     network_targets: Mapping[str, float] | None = None,
+    deploy: str = "cocompile",
+    num_segments: int = 1,
     plot: bool = True,
     threads: int = 0,
     mapper: Any = None,
@@ -218,6 +220,11 @@ def run_search(
         networks: multi-model use case: timm model names (comma-separated string or list), Workloads or a
             ``{name: Workload}`` mapping; the search is then over the hardware only. network_accuracies: their
             accuracies (default 1.0). aggregate: ``"sum"``, ``"max"`` or ``"each"`` (with ``network_targets``).
+        deploy, num_segments: how the networks are placed on Edge TPUs (Edge-TPU-like hardware only;
+            :mod:`codesign.search.deployment`): ``"cocompile"`` (default: one device, the networks share its
+            parameter cache in the given order), ``"separate"`` (compiled apart: each inference reloads the
+            model's cached parameters when several run in turn) or ``"chip-per-model"``; ``num_segments`` Edge
+            TPUs per network (pipelined: latency per inference, ``throughput_ips``).
         plot: draw ``search.png`` at the end (needs matplotlib).
         threads: worker threads of the batched cost calls (0 = all cores). mapper: Edge-TPU mapper options.
         workers: evaluate each batch's new networks' accuracies on a Dask LocalCluster of that many worker
