@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstring>
 #include <vector>
 
 #include "codesign/parallel.hpp"
@@ -70,6 +72,12 @@ SystolicCost fail(Status s) {
     return c;
 }
 
+// `out` reset to a failed result with status s (all counts zero, as fail(s)).
+inline void set_failed(SystolicCost& out, Status s) {
+    out = SystolicCost{};
+    out.status = s;
+}
+
 // The architecture-independent part of a valid MAC layer's cost: its GEMM view and footprints (evaluated once
 // per layer by the batch calls, then reused on every architecture).
 struct LayerTerms {
@@ -129,9 +137,14 @@ SystolicCost evaluate_systolic(const Layer& layer, const SystolicArray& arch) {
 namespace {
 
 inline SystolicCost cost_from_terms(const LayerTerms& terms, const SystolicArray& arch) {
-    if (terms.overflow) return fail(Status::Overflow);
-    Checked ck;
+    // One object returned from every path (named return value: no copy of the 200-byte record per layer, which
+    // was a third of the totals loop's instructions); a failure leaves it zeroed with its status.
     SystolicCost out;
+    if (terms.overflow) {
+        set_failed(out, Status::Overflow);
+        return out;
+    }
+    Checked ck;
     const std::int64_t G = terms.G;
     const std::int64_t M = terms.M;
     const std::int64_t Nf = terms.Nf;
@@ -218,7 +231,10 @@ inline SystolicCost cost_from_terms(const LayerTerms& terms, const SystolicArray
     out.filter_dram_reads = ck.mul(G, fl_dram);
     out.ofmap_dram_writes = ck.mul(G, of_dw);
     out.ofmap_dram_reads = ck.mul(G, of_dr);
-    if (ck.overflow) return fail(Status::Overflow);
+    if (ck.overflow) {
+        set_failed(out, Status::Overflow);
+        return out;
+    }
 
     // Double-buffered pipeline over folds with uniform traffic per fold.
     const double bw = arch.dram_bw_words_per_cycle;
@@ -233,7 +249,10 @@ inline SystolicCost cost_from_terms(const LayerTerms& terms, const SystolicArray
         total += std::max(cyc, load) + std::max(cyc, store) + (nf - 2.0) * std::max(cyc, load + store);
     }
     const double stall = std::ceil(total - static_cast<double>(out.stall_free_cycles) - 1e-9);
-    if (!(stall < 9.0e18)) return fail(Status::Overflow);
+    if (!(stall < 9.0e18)) {
+        set_failed(out, Status::Overflow);
+        return out;
+    }
     out.stall_cycles = std::max<std::int64_t>(0, static_cast<std::int64_t>(stall));
     out.cycles = ck.add(out.stall_free_cycles, out.stall_cycles);
 
@@ -241,7 +260,10 @@ inline SystolicCost cost_from_terms(const LayerTerms& terms, const SystolicArray
     out.mapping_efficiency =
         static_cast<double>(out.sr) * static_cast<double>(out.sc) / (static_cast<double>(folds_g) * pes);
     out.compute_utilization = static_cast<double>(out.macs) / (static_cast<double>(out.stall_free_cycles) * pes);
-    if (ck.overflow) return fail(Status::Overflow);
+    if (ck.overflow) {
+        set_failed(out, Status::Overflow);
+        return out;
+    }
     return out;
 }
 
@@ -297,6 +319,18 @@ const char* const kSystolicTotalNames[kSystolicTotalFields] = {
     "ofmap_words",
 };
 
+// The totals' fields lie in SystolicCost as one block, in kSystolicTotalNames' order (folds first, ofmap_words
+// last, nothing between them).
+static_assert(offsetof(SystolicCost, ofmap_words) - offsetof(SystolicCost, folds) ==
+                      (kSystolicTotalFields - 1) * sizeof(std::int64_t) &&
+                  offsetof(SystolicCost, macs) == offsetof(SystolicCost, folds) + 8 &&
+                  offsetof(SystolicCost, stall_free_cycles) == offsetof(SystolicCost, folds) + 16 &&
+                  offsetof(SystolicCost, cycles) == offsetof(SystolicCost, folds) + 32 &&
+                  offsetof(SystolicCost, ifmap_sram_reads) == offsetof(SystolicCost, folds) + 40 &&
+                  offsetof(SystolicCost, ifmap_dram_reads) == offsetof(SystolicCost, folds) + 72 &&
+                  offsetof(SystolicCost, ifmap_words) == offsetof(SystolicCost, folds) + 104,
+              "SystolicCost's totals block must match kSystolicTotalNames");
+
 void evaluate_systolic_totals_range(const std::int64_t* layers, std::int64_t n_layers, int layer_width,
                                     const double* archs, std::int64_t n_archs, int threads, std::int32_t* status,
                                     std::int64_t* bad_layer, std::int64_t* sums, std::int64_t arch_begin,
@@ -328,7 +362,11 @@ void evaluate_systolic_totals_range(const std::int64_t* layers, std::int64_t n_l
             Status st = Status::Ok;
             const SystolicArray arch = SystolicArray::from_row(archs + a * kArchFields, st);
             std::int64_t bad = -1;
-            Checked ck;
+            // Unsigned sums, checked once at the end: every term is a count in [0, 2^63), so a sum can wrap only
+            // after it has exceeded INT64_MAX, which sets the top bit of `seen` (the OR of every partial sum); the
+            // total overflows int64 exactly when that bit is set. No checked add per field and layer.
+            std::uint64_t acc[kSystolicTotalFields] = {};
+            std::uint64_t seen = 0;
             if (st == Status::Ok) {
                 // Every MAC layer before the first invalid row, so that the first failure is the one the per-layer
                 // batch reports first.
@@ -339,18 +377,19 @@ void evaluate_systolic_totals_range(const std::int64_t* layers, std::int64_t n_l
                         bad = mac_index[j];
                         break;
                     }
-                    const std::int64_t v[kSystolicTotalFields] = {
-                        c.folds,           c.macs,              c.stall_free_cycles, c.stall_cycles,
-                        c.cycles,          c.ifmap_sram_reads,  c.filter_sram_reads, c.ofmap_sram_writes,
-                        c.ofmap_sram_reads, c.ifmap_dram_reads, c.filter_dram_reads, c.ofmap_dram_writes,
-                        c.ofmap_dram_reads, c.ifmap_words,      c.filter_words,      c.ofmap_words};
-                    for (int f = 0; f < kSystolicTotalFields; ++f) out[f] = ck.add(out[f], v[f]);
+                    std::int64_t v[kSystolicTotalFields];
+                    std::memcpy(v, &c.folds, sizeof(v));  // folds .. ofmap_words: one block (static_assert above)
+                    for (int f = 0; f < kSystolicTotalFields; ++f) {
+                        acc[f] += static_cast<std::uint64_t>(v[f]);
+                        seen |= acc[f];
+                    }
                 }
                 if (st == Status::Ok && first_invalid >= 0) {
                     st = Status::InvalidLayer;
                     bad = first_invalid;
                 }
-                if (st == Status::Ok && ck.overflow) st = Status::Overflow;
+                if (st == Status::Ok && (seen >> 63) != 0) st = Status::Overflow;
+                for (int f = 0; f < kSystolicTotalFields; ++f) out[f] = static_cast<std::int64_t>(acc[f]);
             } else if (n_layers > 0) {
                 bad = 0;  // the per-layer batch flags every layer of a bad architecture; the first is layer 0
             } else {

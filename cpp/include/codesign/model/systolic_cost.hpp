@@ -37,8 +37,10 @@ struct SystolicCost {
     // Mapping
     std::int64_t sr = 0, sc = 0, t = 0;  // spatial rows, spatial cols, temporal extent (one group)
     std::int64_t row_folds = 0, col_folds = 0;
-    std::int64_t folds = 0;  // groups * row_folds * col_folds
     std::int64_t cycles_per_fold = 0;
+    // From folds to ofmap_words: the network totals' fields (kSystolicTotalNames), contiguous and in that order, so
+    // that the totals-only batch sums them as one array (static_asserts in systolic_cost.cpp).
+    std::int64_t folds = 0;  // groups * row_folds * col_folds
     std::int64_t macs = 0;
     // Time
     std::int64_t stall_free_cycles = 0;
