@@ -29,19 +29,36 @@ std::uint64_t splitmix64(std::uint64_t& state) {
 }
 
 // The incumbent of a search and the rule that keeps it (metric, then the tie value; the first found on a tie).
+// It holds the incumbent's full record, or, when it came from a score (consider_score), its mapping and
+// unrolling until resolve() builds the record.
 struct Best {
+    explicit Best(Metric mt) : metric(mt) {}
     Metric metric;
     EdgeTpuCost cost;
     double m = std::numeric_limits<double>::infinity(), t = std::numeric_limits<double>::infinity();
     std::int64_t evaluated = 0;
+    const Unrolled* scored_u = nullptr;  // set: the incumbent is scored_m on scored_u, its record not built yet
+    Mapping scored_m;
 
     bool consider(const EdgeTpuCost& c, bool counted = true) {
         evaluated += counted ? 1 : 0;
         if (c.status != Status::Ok) return false;
-        const double mv = metric_value(c.v[F_cycles], c.v[F_energy_pj], metric);
-        const double tv = tie_value(c.v[F_cycles], c.v[F_energy_pj], metric);
+        if (!improves(c.v[F_cycles], c.v[F_energy_pj])) return false;
+        cost = c;
+        scored_u = nullptr;
+        return true;
+    }
+    void consider_score(bool ok, double cycles, double energy, const Unrolled& u, const Mapping& mapping) {
+        ++evaluated;
+        if (!ok || !improves(cycles, energy)) return;
+        scored_u = &u;
+        scored_m = mapping;
+    }
+    bool improves(double cycles, double energy) {
+        const double mv = metric_value(cycles, energy, metric);
+        const double tv = tie_value(cycles, energy, metric);
         if (mv < m || (mv == m && tv < t)) {
-            cost = c, m = mv, t = tv;
+            m = mv, t = tv;
             return true;
         }
         return false;
@@ -61,6 +78,11 @@ struct Candidate {
     TileChoices tc;
     std::vector<Tiling> compact;  // the compact map space's tilings (empty in the complete one)
     double lb_m, lb_t;
+    // The floor of every mapping (unrolled_floor), whether lb_m/lb_t hold the sub-space's bound yet, the position
+    // in the enumeration.
+    double floor_m = 0.0, floor_t = 0.0;
+    bool bounded = false;
+    std::int64_t index = 0;
 };
 
 // Most nodes the complete search visits per layer (its time bound, well under a second): within it the search is
@@ -234,16 +256,65 @@ struct Search {
         return true;
     }
 
-    // The compact map space: each spatial unrolling's listed tilings, in every distinct order and lane
-    // stationarity, spatial unrollings in order of their bound.
-    void compact_space(std::vector<Candidate>& cands) {  // the bounds: over the whole lattice (weaker, cheaper)
-        std::stable_sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) {
-            return x.lb_m < y.lb_m || (x.lb_m == y.lb_m && x.lb_t < y.lb_t);
-        });
+    // A sub-space's bound: the least over the allowed orders, both lane stationarities at once (inner -1), tile
+    // counts anywhere in their range.
+    void bound(Candidate& cand) const {
+        std::int32_t orders[kTileOrders], inner[2];
+        const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
+        std::int64_t lo[kTiledDims], hi[kTiledDims];
+        for (int d = 0; d < kTiledDims; ++d) {
+            lo[d] = cand.tc.count[d][0];
+            hi[d] = cand.tc.count[d][cand.tc.n[d] - 1];
+        }
+        cand.lb_m = cand.lb_t = std::numeric_limits<double>::infinity();
+        for (int oi = 0; oi < n_orders; ++oi) {
+            Mapping m = cand.m;
+            m.order = orders[oi];
+            m.inner = n_inner == 1 ? inner[0] : -1;
+            double bm = 0.0, bt = 0.0;
+            bounds(cand, m, lo, hi, bm, bt);
+            if (bm < cand.lb_m || (bm == cand.lb_m && bt < cand.lb_t)) cand.lb_m = bm, cand.lb_t = bt;
+        }
+        cand.bounded = true;
+    }
+
+    // The compact map space, best first: each spatial unrolling's listed tilings, in every distinct order and lane
+    // stationarity, the spatial unrollings in order of their bound (stable: enumeration order on a tie), as an
+    // exhaustive pass over them would visit them, but a sub-space's bound is computed only when its floor
+    // (unrolled_floor: no tile terms, never above the bound) comes first in the queue. A floor pops before the
+    // bounds it does not exceed, so sub-spaces are searched in the order of their bounds; the search stops at the
+    // first key the incumbent beats (every later key is larger).
+    void compact_space(std::vector<Candidate>& cands, bool lean) {
+        struct Key {
+            double m, t;
+            int bounded;  // 0: the floor (expands first on a tie), 1: the bound
+            std::int64_t index;
+            bool operator>(const Key& o) const {
+                if (m != o.m) return m > o.m;
+                if (t != o.t) return t > o.t;
+                if (bounded != o.bounded) return bounded > o.bounded;
+                return index > o.index;
+            }
+        };
+        thread_local std::vector<Key> heap;
+        heap.clear();
+        for (const Candidate& c : cands) heap.push_back({c.floor_m, c.floor_t, 0, c.index});
+        const auto later = [](const Key& x, const Key& y) { return x > y; };
+        std::make_heap(heap.begin(), heap.end(), later);
         std::int32_t inner[2];
         const int n_inner = lane_choices(opt.constraints, inner);
-        for (Candidate& cand : cands) {
-            if (best.beaten(cand.lb_m, cand.lb_t)) continue;
+        while (!heap.empty()) {
+            std::pop_heap(heap.begin(), heap.end(), later);
+            const Key k = heap.back();
+            heap.pop_back();
+            if (best.beaten(k.m, k.t)) break;
+            Candidate& cand = cands[static_cast<std::size_t>(k.index)];
+            if (!k.bounded) {
+                bound(cand);
+                heap.push_back({cand.lb_m, cand.lb_t, 1, k.index});
+                std::push_heap(heap.begin(), heap.end(), later);
+                continue;
+            }
             cand.compact = compact_tilings(l, cand.u, a, opt.constraints);  // built when first needed
             if (cand.compact.empty() || compact_beaten(cand, n_inner, inner)) continue;
             for (const Tiling& t : cand.compact) {
@@ -255,13 +326,30 @@ struct Search {
                     for (int ii = 0; ii < n_inner; ++ii) {
                         m.order = orders[oi];
                         m.inner = inner[ii];
-                        best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m));
+                        if (lean) {
+                            double cycles = 0.0, energy = 0.0;
+                            const bool ok = score_prepared(l, p, cand.u, a, e, ctx, m, cycles, energy);
+                            best.consider_score(ok, cycles, energy, cand.u, m);
+                        } else {
+                            best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m));
+                        }
                     }
             }
         }
     }
 
+    // Builds the record of a scored incumbent. False when that record is not Ok although its score was (a field
+    // outside cycles and energy beyond double range): the caller then searches again with full records.
+    bool resolve() {
+        if (best.scored_u == nullptr) return true;
+        best.cost = evaluate_prepared(l, p, *best.scored_u, a, e, ctx, best.scored_m);
+        best.scored_u = nullptr;
+        return best.cost.status == Status::Ok;
+    }
+
     void whole_space(std::vector<Candidate>& cands) {
+        for (Candidate& c : cands)
+            if (!c.bounded) bound(c);
         std::stable_sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) {
             return x.lb_m < y.lb_m || (x.lb_m == y.lb_m && x.lb_t < y.lb_t);
         });
@@ -326,11 +414,10 @@ EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const Energy
         return none;
     }
     const Prep p = prepare(l, a);
-    Search search{0, l, p, a, e, ctx, opt, Best{opt.metric, {}, std::numeric_limits<double>::infinity(),
-                                             std::numeric_limits<double>::infinity(), 0}};
+    Search search{0, l, p, a, e, ctx, opt, Best{opt.metric}};
     std::int32_t orders[kTileOrders], inner[2];
     const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
-    // Each spatial unrolling's sub-space and its bound.
+    // Each spatial unrolling's sub-space and its floor (its bound is computed when needed).
     // One buffer per thread, reused across layers (a fresh vector of a few hundred KiB per layer costs more in page
     // faults than the search).
     thread_local std::vector<Candidate> cands;
@@ -341,23 +428,12 @@ EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const Energy
             Candidate cand{sp, unroll(l, p, a, sp), {}, {}, 0.0, 0.0};
             cand.tc = tile_choices(cand.u, opt.constraints);
             if (cand.tc.product() == 0.0 || n_orders * n_inner == 0) continue;
-            std::int64_t lo[kTiledDims], hi[kTiledDims];
             candidates += cand.tc.product() * double(n_orders * n_inner);
-            for (int d = 0; d < kTiledDims; ++d) {
-                lo[d] = cand.tc.count[d][0];
-                hi[d] = cand.tc.count[d][cand.tc.n[d] - 1];
-            }
-            // The sub-space's bound: the least over the orders, both lane stationarities at once (inner -1), tile
-            // counts anywhere in their range.
-            cand.lb_m = cand.lb_t = std::numeric_limits<double>::infinity();
-            for (int oi = 0; oi < n_orders; ++oi) {
-                Mapping m = sp;
-                m.order = orders[oi];
-                m.inner = n_inner == 1 ? inner[0] : -1;
-                double bm = 0.0, bt = 0.0;
-                search.bounds(cand, m, lo, hi, bm, bt);
-                if (bm < cand.lb_m || (bm == cand.lb_m && bt < cand.lb_t)) cand.lb_m = bm, cand.lb_t = bt;
-            }
+            double floor_cycles = 0.0, floor_pj = 0.0;
+            unrolled_floor(l, p, cand.u, a, e, floor_cycles, floor_pj);
+            cand.floor_m = metric_value(floor_cycles, floor_pj, opt.metric);
+            cand.floor_t = tie_value(floor_cycles, floor_pj, opt.metric);
+            cand.index = static_cast<std::int64_t>(cands.size());
             cands.push_back(std::move(cand));
         }
     };
@@ -370,7 +446,14 @@ EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const Energy
     if (opt.budget > 0 && double(opt.budget) < candidates) {
         search.sample(cands);
     } else {
-        if (!opt.complete) search.compact_space(cands);
+        if (!opt.complete) {
+            search.compact_space(cands, true);  // tilings scored, the winner's record built once
+            if (!search.resolve()) {            // a record that scores Ok but is not: full records throughout
+                search.best = Best{opt.metric};
+                for (Candidate& c : cands) c.compact.clear();
+                search.compact_space(cands, false);
+            }
+        }
         // The complete space when asked, or when the compact one holds no legal mapping.
         if (opt.complete || search.best.m == std::numeric_limits<double>::infinity()) search.whole_space(cands);
     }

@@ -195,6 +195,14 @@ void reload_factors(const std::int64_t* t, std::int32_t order, double r[kDataSpa
 
 namespace {
 
+// The activation after a MAC layer on the vector units: cycles and energy (the same for every mapping).
+double activation_cycles(const Layer& l, const Prep& p, const EdgeTpuArch& a) {
+    return std::ceil(p.out_elems * kActOps[static_cast<int>(l.act)] / (static_cast<double>(a.pes()) * double(a.simd)));
+}
+double activation_pj(const Layer& l, const Prep& p, const EnergyTable& e) {
+    return p.out_elems * kActOps[static_cast<int>(l.act)] * e.vector_op_pj;
+}
+
 // Every term of a mapping's cost; traffic and overheads at tile counts t, the first-tile fill at tf (first: its
 // tiles' bytes), halos counted or not (evaluate: t = tf = the mapping's tiles, halos on; bounds: see tiling_bounds).
 void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
@@ -266,7 +274,7 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
     v[F_macs] = p.macs;
     v[F_ops] = p.macs;
     v[F_compute_cycles] = u.compute;
-    v[F_vector_cycles] = std::ceil(p.out_elems * kActOps[static_cast<int>(l.act)] / (pes * double(a.simd)));
+    v[F_vector_cycles] = activation_cycles(l, p, a);
     v[F_io_cycles] = (v[F_dram_w_bytes] + v[F_dram_i_bytes] + v[F_dram_o_bytes]) / a.io_bytes_per_cycle;
     const double onchip_bw = e.onchip_bytes_per_cycle > 0 ? e.onchip_bytes_per_cycle : double(a.simd * a.lanes);
     const double n_w = double(tf[DimG]) * double(tf[DimK]) * double(tf[DimC]);
@@ -283,7 +291,7 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
 
     // Energy: each data space's traffic at the energy per byte of the memory that serves it.
     v[F_mac_pj] = p.macs * e.mac_pj;
-    v[F_vector_pj] = p.out_elems * kActOps[static_cast<int>(l.act)] * e.vector_op_pj;
+    v[F_vector_pj] = activation_pj(l, p, e);
     v[F_core_w_pj] = lw == LevelBypass ? w_reads * e_src : w_moved * e_at(lw);
     v[F_pe_i_pj] = li == LevelBypass ? i_reads * e_src : i_moved * e_at(li);
     v[F_pe_o_pj] = (lo == LevelBypass ? psum_moved * e_src : o_moved * e_at(lo)) + (ctx.output_spilled ? 0.0 : spill * e_src);
@@ -310,6 +318,17 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Unrolled& u, 
     return c;
 }
 
+bool score_prepared(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
+                    const LayerContext& ctx, const Mapping& m, double& cycles, double& energy_pj) {
+    const TileBytes tb = tile_bytes(l, u, a, m.tiles);
+    if (!tiles_fit(l, tb, a)) return false;
+    EdgeTpuCost c;
+    cost_terms(l, p, u, a, e, ctx, m, m.tiles, m.tiles, true, tb, c);
+    cycles = c.v[F_cycles];
+    energy_pj = c.v[F_energy_pj];
+    return std::isfinite(cycles) && std::isfinite(energy_pj);
+}
+
 void tiling_bounds(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
                    const LayerContext& ctx, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi,
                    double& lb_cycles, double& lb_energy, double& lb_fill_cycles) {
@@ -318,6 +337,15 @@ void tiling_bounds(const Layer& l, const Prep& p, const Unrolled& u, const EdgeT
     lb_cycles = c.v[F_cycles];
     lb_energy = c.v[F_energy_pj];
     lb_fill_cycles = c.v[F_fill_cycles];
+}
+
+void unrolled_floor(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
+                    double& lb_cycles, double& lb_energy) {
+    // cycles = fill + max(exec, io after the fill) + layer overhead + tile overhead x tiles (finish()), each
+    // term >= 0 and at least one tile; energy = MAC + activation + memory terms (>= 0) + leakage, which grows with
+    // the cycles. Summed in the same order as finish(), so rounding keeps the floor below every mapping's value.
+    lb_cycles = (u.compute + activation_cycles(l, p, a)) + (a.layer_overhead_cycles + a.tile_overhead_cycles);
+    lb_energy = (p.macs * e.mac_pj + activation_pj(l, p, e)) + leak_pj(a, e, lb_cycles);
 }
 
 }  // namespace detail

@@ -29,6 +29,9 @@ void fill_mapping_fields(EdgeTpuCost& c, const Mapping& m);
 // transfer overlaps the execution.
 void finish(EdgeTpuCost& c, const EdgeTpuArch& a, const EnergyTable& e, double exec_cycles, double fill_io_cycles = 0.0);
 
+// Leakage energy (pJ) of the arch's SRAM and MAC units over `cycles` (monotone in cycles).
+double leak_pj(const EdgeTpuArch& a, const EnergyTable& e, double cycles);
+
 // Any value beyond double range (extreme but valid inputs: a denormal I/O bandwidth, 2^31-sized layers) makes
 // the result an overflow, never an inf or NaN.
 void flag_nonfinite(EdgeTpuCost& c);

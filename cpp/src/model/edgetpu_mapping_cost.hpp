@@ -61,11 +61,23 @@ void reload_factors(const std::int64_t* tiles, std::int32_t order, double r[kDat
 EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a,
                               const EnergyTable& e, const LayerContext& ctx, const Mapping& m);
 
+// A mapping's cycles and energy alone (the mapper's score of a tiling; the full record is built for the winner):
+// false when its tiles do not fit or either value is not finite. Where it is true and evaluate_prepared's record
+// is Ok, the two values are the record's, bit for bit (the same terms, summed the same way).
+bool score_prepared(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
+                    const LayerContext& ctx, const Mapping& m, double& cycles, double& energy_pj);
+
 // Lower bounds (cycles, pJ) of every tiling whose counts lie between lo and hi per dimension (lo <= tiles <= hi),
 // for the mapping's spatial unrolling, order and lane stationarity: the traffic and tile-overhead terms at lo (they
 // never fall as counts grow), the first-tile fill at hi (it never grows; returned apart too), halos left out.
 void tiling_bounds(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
                    const LayerContext& ctx, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi,
                    double& lb_cycles, double& lb_energy, double& lb_fill_cycles);
+
+// Lower bounds (cycles, pJ) of every mapping of a spatial unrolling, whatever its tiling, order and lane
+// stationarity: the compute and activation cycles, the fixed overheads at one tile, MAC and activation energy and
+// the leakage over those cycles. Cheaper than tiling_bounds (no tile terms) and never above it.
+void unrolled_floor(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
+                    double& lb_cycles, double& lb_energy);
 
 }  // namespace codesign::detail

@@ -20,6 +20,13 @@ void fill_mapping_fields(EdgeTpuCost& c, const Mapping& m) {
 
 // fill_io_cycles: the part of the exposed first-tile fill that crossed the I/O link; it is already in
 // io_cycles, so only the rest of the I/O transfer overlaps the execution.
+double leak_pj(const EdgeTpuArch& a, const EnergyTable& e, double cycles) {
+    const double sram_kib = a.onchip_bytes() / 1024.0 + static_cast<double>(a.pes()) * a.core_mem_bytes / 1024.0;
+    const double leak_mw = e.leak_mw_per_kib * sram_kib + e.leak_mw_per_mac * static_cast<double>(a.macs_per_cycle());
+    const double seconds = cycles / (a.clock_mhz * 1e6);
+    return leak_mw * 1e-3 * seconds * 1e12;
+}
+
 void finish(EdgeTpuCost& c, const EdgeTpuArch& a, const EnergyTable& e, double exec_cycles, double fill_io_cycles) {
     double* v = c.v;
     const double io_after_fill = std::max(0.0, v[F_io_cycles] - fill_io_cycles);
@@ -27,10 +34,7 @@ void finish(EdgeTpuCost& c, const EdgeTpuArch& a, const EnergyTable& e, double e
     v[F_memory_bound] = io_after_fill > exec_cycles ? 1.0 : 0.0;
     const double macs_per_cycle = static_cast<double>(a.macs_per_cycle());
     v[F_utilization] = v[F_macs] > 0 ? v[F_macs] / (v[F_cycles] * macs_per_cycle) : 0.0;
-    const double sram_kib = a.onchip_bytes() / 1024.0 + static_cast<double>(a.pes()) * a.core_mem_bytes / 1024.0;
-    const double leak_mw = e.leak_mw_per_kib * sram_kib + e.leak_mw_per_mac * macs_per_cycle;
-    const double seconds = v[F_cycles] / (a.clock_mhz * 1e6);
-    v[F_leak_pj] = leak_mw * 1e-3 * seconds * 1e12;
+    v[F_leak_pj] = leak_pj(a, e, v[F_cycles]);
     v[F_energy_pj] = v[F_mac_pj] + v[F_vector_pj] + v[F_core_w_pj] + v[F_pe_i_pj] + v[F_pe_o_pj] + v[F_onchip_w_pj] +
                      v[F_dram_w_pj] + v[F_dram_i_pj] + v[F_dram_o_pj] + v[F_leak_pj];
 }
