@@ -65,3 +65,44 @@ def test_memo_key_leaves_out_io_bandwidth_only_where_no_dram_bytes_move():
     np.testing.assert_array_equal(values[0, quiet], values[1, quiet])
     io = names.index("io_cycles")
     assert (values[0, ~quiet, io] != values[1, ~quiet, io]).all()
+
+
+def _golden_module():
+    import importlib.util
+    path = Path(__file__).parent / "data" / "mapper_golden" / "make_digests.py"
+    spec = importlib.util.spec_from_file_location("make_digests", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("threads, memo", [(1, True), (2, True), (1, False)])
+def test_mapper_reproduces_the_pre_rework_mapper(threads, memo):
+    # Digests written by the mapper of commit aa073fa (tests/data/mapper_golden/make_digests.py): the best-first
+    # compact search, scoring without full records, the mirror rule and the memo across chunks change no output
+    # column, on configurations and their (pe_x, pe_y) transposes, for three networks and three metrics.
+    import json
+    mod = _golden_module()
+    want = json.loads((Path(mod.__file__).parent / "edgetpu_digests.json").read_text())
+    got = mod.digests(threads=threads, memo=memo)
+    assert got.keys() == want.keys()
+    for key in want:
+        assert got[key]["status"] == want[key]["status"], key
+        bad = [n for n, a, b in zip(_core.EDGETPU_OUT_FIELDS, got[key]["values"], want[key]["values"]) if a != b]
+        assert not bad, (key, bad)
+        bad = [n for n, a, b in zip(_core.EDGETPU_TOTAL_FIELDS, got[key]["totals"], want[key]["totals"]) if a != b]
+        assert not bad, (key, bad)
+
+
+def test_totals_only_equals_the_full_batch():
+    hws = _sample_configs(30, seed=5)
+    hws += [h.replace(pe_x=h.pe_y, pe_y=h.pe_x) for h in hws]
+    archs = np.asarray([h.to_row() for h in hws])
+    energy = np.asarray([hws[0].energy_row()])
+    layers, _ = _layers_array(from_scalesim_csv(TOPO / "mobilenet.csv"))
+    st, values, tot = _core.edgetpu_batch(layers, archs, energy, 0, 0, 0, 0, 2, None, False, True)
+    st2, none, tot2 = _core.edgetpu_batch(layers, archs, energy, 0, 0, 0, 0, 2, None, False, True, True)
+    assert none is None
+    assert np.array_equal(st, st2) and np.array_equal(tot, tot2)
+    # and the totals are the per-layer sums (cycles also hold the per-inference cost)
+    assert np.allclose(tot[:, 2], values[:, :, 17].sum(axis=1), rtol=1e-12)

@@ -56,32 +56,33 @@ MapperOptions make_options(int metric, std::int64_t budget, std::int64_t patienc
 
 py::tuple edgetpu_batch(const IntArray& layers, const FloatArray& archs, const FloatArray& energy, int metric,
                         std::int64_t budget, std::int64_t patience, std::uint64_t seed, std::int64_t threads,
-                        const py::object& constraints, bool complete, bool memo) {
+                        const py::object& constraints, bool complete, bool memo, bool totals_only) {
     need_cols(layers, "layers", kLayerFields, kLayerFieldsMac);
     need_cols(archs, "archs", kEdgeTpuFields);
     need_cols(energy, "energy", kEnergyFields);
     const MapperOptions opt = make_options(metric, budget, patience, seed, threads, constraints, complete, memo);
     const py::ssize_t L = layers.shape(0), A = archs.shape(0), E = energy.shape(0);
     if (E != 1 && E != A) throw py::value_error("energy must have 1 row or one per architecture (" + std::to_string(A) + "), got " + std::to_string(E));
-    codesign_bindings::check_batch_memory("edgetpu_batch", A, L,
-                                          static_cast<std::int64_t>(sizeof(std::int32_t) + kEdgeTpuOutFields * sizeof(double)),
+    const std::int64_t per_layer = static_cast<std::int64_t>(sizeof(std::int32_t) + (totals_only ? 0 : kEdgeTpuOutFields * sizeof(double)));
+    codesign_bindings::check_batch_memory("edgetpu_batch", A, L, per_layer,
                                           static_cast<std::int64_t>(kEdgeTpuTotals * sizeof(double)));
     py::array_t<std::int32_t> status({A, L});
-    FloatArray out({A, L, static_cast<py::ssize_t>(kEdgeTpuOutFields)});
+    py::object values = py::none();
+    double* op = nullptr;
+    if (!totals_only) {
+        FloatArray out({A, L, static_cast<py::ssize_t>(kEdgeTpuOutFields)});
+        op = out.mutable_data();
+        values = out;
+    }
     FloatArray totals({A, static_cast<py::ssize_t>(kEdgeTpuTotals)});
-    const std::int64_t* lp = layers.data();
-    const double* ap = archs.data();
-    const double* ep = energy.data();
-    std::int32_t* sp = status.mutable_data();
-    double* op = out.mutable_data();
-    double* tp = totals.mutable_data();
     const int width = static_cast<int>(layers.shape(1));
-    // Chunks of architectures (each a whole network), the GIL released in each, Ctrl-C checked between them.
+    EdgeTpuBatch batch(layers.data(), L, width, archs.data(), A, energy.data(), E, opt, status.mutable_data(), op,
+                       totals.mutable_data(), 0, A);
+    // Chunks of architectures (each a whole network), the GIL released in each, Ctrl-C checked between them; the
+    // batch keeps its work order and memos across chunks.
     const std::int64_t per_chunk = resolve_threads(opt.threads, A);
-    codesign_bindings::run_chunked(A, per_chunk, per_chunk, [&](std::int64_t b, std::int64_t e) {
-        evaluate_edgetpu_batch_range(lp, L, width, ap, A, ep, E, opt, sp, op, tp, b, e);
-    });
-    return py::make_tuple(status, out, totals);
+    codesign_bindings::run_chunked(A, per_chunk, per_chunk, [&](std::int64_t b, std::int64_t e) { batch.run(b, e); });
+    return py::make_tuple(status, values, totals);
 }
 
 struct Single {
@@ -176,9 +177,12 @@ void bind_edgetpu(py::module_& m) {
     m.def("edgetpu_batch", &edgetpu_batch, py::arg("layers"), py::arg("archs"), py::arg("energy"), py::arg("metric") = 0,
           py::arg("budget") = 0, py::arg("patience") = 0, py::arg("seed") = 0, py::arg("threads") = 0,
           py::arg("constraints") = py::none(), py::arg("complete") = false, py::arg("memo") = true,
+          py::arg("totals_only") = false,
           "Map and cost every layer of one network on every Edge-TPU-like architecture (GIL released, threads over "
           "architectures, in chunks of about 50 ms: Ctrl-C between them raises KeyboardInterrupt; MemoryError up front "
-          "when the results would not fit in memory). Returns (status int32 (A, L), values float64 (A, L, F), totals float64 (A, T)).");
+          "when the results would not fit in memory). Returns (status int32 (A, L), values float64 (A, L, F), totals "
+          "float64 (A, T)); values is None with totals_only=True (no per-layer record kept: 4 bytes per layer instead "
+          "of 396).");
     m.def("edgetpu_map_space", &map_space, py::arg("layer"), py::arg("arch"), py::arg("energy"), py::arg("weights_cached") = true,
           py::arg("input_spilled") = false, py::arg("output_spilled") = false, py::arg("constraints") = py::none(),
           py::arg("max_mappings") = 2000000,

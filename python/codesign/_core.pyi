@@ -35,7 +35,8 @@ def edgetpu_batch(
     constraints: npt.NDArray[np.int64] | None = None,
     complete: bool = False,
     memo: bool = True,
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+    totals_only: bool = False,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64] | None, npt.NDArray[np.float64]]: ...
 def edgetpu_map_space(
     layer: npt.NDArray[np.int64],
     arch: npt.NDArray[np.float64],

@@ -1,6 +1,10 @@
 #include "layer_memo.hpp"
 
+#include <algorithm>
 #include <type_traits>
+#include <utility>
+
+#include "mirror.hpp"
 
 namespace codesign::detail {
 
@@ -11,12 +15,43 @@ static_assert(sizeof(LayerContext) == 24, "LayerContext changed: check LayerMemo
 static_assert(std::is_trivially_copyable_v<EdgeTpuCost>, "the memo copies costs");
 
 std::size_t LayerMemo::Hash::operator()(const Key& k) const {
-    // FNV-1a over the key's bytes (the key has no padding: int64 and double fields only).
+    // The key's 8-byte words (it has no padding: int64 and double fields only), each mixed in by a multiply and a
+    // rotate, then a final avalanche (splitmix64's): equal keys hash equal, and most one-field changes spread.
     static_assert(sizeof(Key) == (18 + kEdgeTpuFields + kEnergyFields + 1) * 8, "LayerMemo::Key must have no padding");
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(&k);
-    std::uint64_t h = 1469598103934665603ULL;
-    for (std::size_t i = 0; i < sizeof(Key); ++i) h = (h ^ p[i]) * 1099511628211ULL;
+    std::uint64_t words[sizeof(Key) / 8];
+    std::memcpy(words, &k, sizeof(Key));
+    std::uint64_t h = 0x9E3779B97F4A7C15ULL;
+    for (const std::uint64_t w : words) {
+        h ^= w * 0xBF58476D1CE4E5B9ULL;
+        h = (h << 27 | h >> 37) * 0x94D049BB133111EBULL;
+    }
+    h ^= h >> 31;
     return static_cast<std::size_t>(h);
+}
+
+std::vector<std::int64_t> mirror_adjacent_order(const double* archs, std::int64_t begin, std::int64_t end) {
+    std::vector<std::int64_t> order;
+    if (end <= begin) return order;
+    order.resize(static_cast<std::size_t>(end - begin));
+    for (std::int64_t i = begin; i < end; ++i) order[static_cast<std::size_t>(i - begin)] = i;
+    auto bits = [&](std::int64_t i, int f) {
+        std::uint64_t b;
+        std::memcpy(&b, archs + i * kEdgeTpuFields + f, sizeof(b));
+        return b;
+    };
+    auto key = [&](std::int64_t i, int f) {  // field f of the row with (pe_x, pe_y) ascending
+        const double* r = archs + i * kEdgeTpuFields;
+        const bool swap = r[0] > r[1];
+        return bits(i, f == 0 && swap ? 1 : f == 1 && swap ? 0 : f);
+    };
+    std::stable_sort(order.begin(), order.end(), [&](std::int64_t x, std::int64_t y) {
+        for (int f = 0; f < kEdgeTpuFields; ++f) {
+            const std::uint64_t kx = key(x, f), ky = key(y, f);
+            if (kx != ky) return kx < ky;
+        }
+        return bits(x, 0) < bits(y, 0);  // the orientation
+    });
+    return order;
 }
 
 EdgeTpuCost LayerMemo::map(const Layer& l, const EdgeTpuArch& a, const double* arch_row, const EnergyTable& e,
@@ -34,15 +69,21 @@ EdgeTpuCost LayerMemo::map(const Layer& l, const EdgeTpuArch& a, const double* a
     const bool w_offchip = l.operand_is_activation() ? ctx.input_spilled : !ctx.weights_cached;
     if (!w_offchip && !ctx.input_spilled && !ctx.output_spilled) k.arch[7] = 0.0;  // io_bytes_per_cycle unused
     k.ctx = (ctx.weights_cached ? 1 : 0) | (ctx.input_spilled ? 2 : 0) | (ctx.output_spilled ? 4 : 0);
-    const auto it = memo_.find(k);
-    if (it != memo_.end()) {
-        ++hits_;
-        return it->second;
-    }
-    const EdgeTpuCost c = map_edgetpu_layer(l, a, e, ctx, opt_);
-    if (memo_.size() >= max_entries_) memo_.clear();  // bounded memory; results stay exact
-    memo_.emplace(k, c);
-    return c;
+    auto cached = [&](const EdgeTpuArch& arch, bool transposed, bool& unique) {
+        Key kk = k;
+        if (transposed) std::swap(kk.arch[0], kk.arch[1]);  // pe_x, pe_y (row fields 0 and 1)
+        const auto it = memo_.find(kk);
+        if (it != memo_.end()) {
+            ++hits_;
+            unique = it->second.unique;
+            return it->second.cost;
+        }
+        const EdgeTpuCost c = search_layer(l, arch, e, ctx, opt_, unique);
+        if (memo_.size() >= max_entries_) memo_.clear();  // bounded memory; results stay exact
+        memo_.emplace(kk, Entry{c, unique});
+        return c;
+    };
+    return map_mirrored(l, a, opt_, cached);
 }
 
 }  // namespace codesign::detail

@@ -2,15 +2,19 @@
 // layers (issue 15): the mapper is a pure function of (layer, context, architecture row, energy row, options), so
 // a layer mapped once is not mapped again for an equal key. Internal to the core.
 //
-// Key: every field of the layer; the three context flags; the architecture row but for the fields only the network
-// pass reads (inference_overhead_cycles, activation_buffers), and the I/O bandwidth when the layer moves no DRAM
-// bytes (weights cached, input and output on chip: every I/O term is zero then); the energy row. The options are
-// fixed for one memo (one per batch call and thread).
+// It caches search_layer (one grid orientation) and applies map_edgetpu_layer's mirror rule (mirror.hpp) on top,
+// so a grid and its transpose share entries: the result is map_edgetpu_layer's, bit for bit.
+//
+// Key: every field of the layer; the three context flags; the architecture row (of the orientation searched) but
+// for the fields only the network pass reads (inference_overhead_cycles, activation_buffers), and the I/O bandwidth
+// when the layer moves no DRAM bytes (weights cached, input and output on chip: every I/O term is zero then); the
+// energy row. The options are fixed for one memo (one per batch call and thread).
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 #include <unordered_map>
+#include <vector>
 
 #include "codesign/arch/edgetpu.hpp"
 #include "codesign/mapper/mapper.hpp"
@@ -18,6 +22,12 @@
 #include "codesign/workload/layer.hpp"
 
 namespace codesign::detail {
+
+// The architectures [begin, end) of a batch (rows of kEdgeTpuFields) in the order its threads take them: sorted by
+// the row with pe_x and pe_y put in ascending order, then by orientation, so that a grid and its transpose, and
+// configurations that differ only in later fields, fall into one thread's range and share its memo. Rows compare
+// by their bits (a total order, NaN included). Only the work order changes, never a result.
+std::vector<std::int64_t> mirror_adjacent_order(const double* archs, std::int64_t begin, std::int64_t end);
 
 class LayerMemo {
 public:
@@ -42,9 +52,13 @@ private:
     struct Hash {
         std::size_t operator()(const Key& k) const;
     };
+    struct Entry {
+        EdgeTpuCost cost;
+        bool unique;  // search_layer's: the optimum was met by one mapping only
+    };
     MapperOptions opt_;
     std::size_t max_entries_;
-    std::unordered_map<Key, EdgeTpuCost, Hash> memo_;
+    std::unordered_map<Key, Entry, Hash> memo_;
     std::int64_t hits_ = 0;
 };
 

@@ -154,6 +154,7 @@ std::vector<Tiling> compact_tilings(const Layer& l, const Unrolled& u, const Edg
     static constexpr int kW[] = {DimK, DimG, DimC};
     static constexpr int kA[] = {DimP, DimQ, DimN};
     std::vector<Tiling> out;
+    out.reserve(9);  // at most three weight tilings x three activation tilings
     Tiling t{1, 1, 1, 1, 1, 1};
     auto w_fits = [&](const std::int64_t* x) {  // the weight tile alone, activations at their finest
         Tiling y{x[0], x[1], x[2], x[3], x[4], x[5]};

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "map_space.hpp"
+#include "mirror.hpp"
 
 namespace codesign {
 
@@ -39,6 +40,7 @@ struct Best {
     std::int64_t evaluated = 0;
     const Unrolled* scored_u = nullptr;  // set: the incumbent is scored_m on scored_u, its record not built yet
     Mapping scored_m;
+    bool tied = false;  // another mapping met the incumbent's metric and tie value (the same one again counts)
 
     bool consider(const EdgeTpuCost& c, bool counted = true) {
         evaluated += counted ? 1 : 0;
@@ -59,8 +61,10 @@ struct Best {
         const double tv = tie_value(cycles, energy, metric);
         if (mv < m || (mv == m && tv < t)) {
             m = mv, t = tv;
+            tied = false;
             return true;
         }
+        tied = tied || (mv == m && tv == t);
         return false;
     }
     // No mapping whose bounds are (lb_m, lb_t) can beat the incumbent. The slack covers a tight bound that rounds
@@ -397,7 +401,16 @@ struct Search {
 
 EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
                               const MapperOptions& opt) {
-    using namespace detail;
+    return detail::map_mirrored(l, a, opt, [&](const EdgeTpuArch& arch, bool, bool& unique) {
+        return detail::search_layer(l, arch, e, ctx, opt, unique);
+    });
+}
+
+namespace detail {
+
+EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
+                         const MapperOptions& opt, bool& unique) {
+    unique = false;
     if (*l.invalid_field() != '\0') {
         return failed(Status::InvalidLayer);
     }
@@ -443,7 +456,8 @@ EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const Energy
         none.status = Status::ConstraintViolated;
         return none;
     }
-    if (opt.budget > 0 && double(opt.budget) < candidates) {
+    const bool sampled = opt.budget > 0 && double(opt.budget) < candidates;
+    if (sampled) {
         search.sample(cands);
     } else {
         if (!opt.complete) {
@@ -464,7 +478,10 @@ EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const Energy
     }
     best.v[F_mappings_evaluated] = static_cast<double>(search.best.evaluated);
     best.v[F_map_space_size] = candidates;
+    unique = !sampled && !search.best.tied && search.nodes <= kMaxNodes && best.status == Status::Ok;
     return best;
 }
+
+}  // namespace detail
 
 }  // namespace codesign

@@ -3,6 +3,8 @@
 // architectures and sum the network totals.
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <mutex>
 
 #include "codesign/mapper/mapper.hpp"
 #include "codesign/model/edgetpu_cost.hpp"
@@ -175,91 +177,142 @@ EdgeTpuCost evaluate_host_layer(const Layer& l, const EdgeTpuArch& a, bool after
     return c;
 }
 
+struct EdgeTpuBatch::Impl {
+    const double* archs;
+    const double* energy;
+    std::int64_t n_layers, n_energy;
+    MapperOptions opt;
+    std::int32_t* status;
+    double* out;
+    double* totals;
+    std::vector<Layer> layers;
+    std::vector<std::int64_t> order;  // detail::mirror_adjacent_order of the batch's architectures
+    std::mutex pool_mutex;
+    std::vector<std::unique_ptr<detail::LayerMemo>> pool;  // memos not in use by a worker
+
+    void evaluate(std::int64_t ai, detail::LayerMemo& memo);
+};
+
+EdgeTpuBatch::EdgeTpuBatch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,
+                           std::int64_t n_archs, const double* energy, std::int64_t n_energy,
+                           const MapperOptions& opt, std::int32_t* status, double* out, double* totals,
+                           std::int64_t arch_begin, std::int64_t arch_end)
+    : impl_(std::make_unique<Impl>()) {
+    Impl& im = *impl_;
+    im.archs = archs, im.energy = energy, im.n_layers = std::max<std::int64_t>(0, n_layers), im.n_energy = n_energy;
+    im.opt = opt, im.status = status, im.out = out, im.totals = totals;
+    im.layers.resize(static_cast<std::size_t>(im.n_layers));
+    for (std::int64_t i = 0; i < im.n_layers; ++i)
+        im.layers[static_cast<std::size_t>(i)] = Layer::from_row(layers + i * layer_width, layer_width);
+    im.order = detail::mirror_adjacent_order(archs, std::max<std::int64_t>(0, arch_begin), std::min(arch_end, n_archs));
+}
+
+EdgeTpuBatch::~EdgeTpuBatch() = default;
+
+std::int64_t EdgeTpuBatch::size() const { return static_cast<std::int64_t>(impl_->order.size()); }
+
+void EdgeTpuBatch::run(std::int64_t begin, std::int64_t end) {
+    Impl& im = *impl_;
+    begin = std::max<std::int64_t>(0, begin);
+    end = std::min(end, size());
+    if (begin >= end) return;
+    auto work = [&](std::int64_t b, std::int64_t e) {
+        std::unique_ptr<detail::LayerMemo> memo;
+        {
+            const std::lock_guard<std::mutex> lock(im.pool_mutex);
+            if (!im.pool.empty()) {
+                memo = std::move(im.pool.back());
+                im.pool.pop_back();
+            }
+        }
+        if (!memo) memo = std::make_unique<detail::LayerMemo>(im.opt);
+        for (std::int64_t pos = b; pos < e; ++pos) im.evaluate(im.order[static_cast<std::size_t>(pos)], *memo);
+        const std::lock_guard<std::mutex> lock(im.pool_mutex);
+        im.pool.push_back(std::move(memo));
+    };
+    parallel_ranges(resolve_threads(im.opt.threads, end - begin), begin, end, work);
+}
+
+void EdgeTpuBatch::Impl::evaluate(std::int64_t ai, detail::LayerMemo& memo) {
+    const std::vector<Layer>& ls = layers;
+    Status st = Status::Ok, est = Status::Ok;
+    const double* arch_row = archs + ai * kEdgeTpuFields;
+    const double* energy_row = energy + (n_energy == 1 ? 0 : ai) * kEnergyFields;
+    const EdgeTpuArch a = EdgeTpuArch::from_row(arch_row, st);
+    const EnergyTable e = EnergyTable::from_row(energy_row, est);
+    if (st == Status::Ok) st = est;
+    double* tot = totals + ai * kEdgeTpuTotals;
+    std::fill(tot, tot + kEdgeTpuTotals, 0.0);
+    EdgeTpuNetworkPlan plan;
+    if (st == Status::Ok) plan = edgetpu_network_plan(ls, a);
+    const std::vector<LayerContext>& ctx = plan.layers;
+    double cycles = 0.0, energy_pj = 0.0, macs = 0.0, dram = 0.0, params = 0.0, cached = 0.0;
+    double host = 0.0, transfer = 0.0, host_layers = 0.0;
+    for (std::int64_t li = 0; li < n_layers; ++li) {
+        const std::size_t lz = static_cast<std::size_t>(li);
+        EdgeTpuCost c;
+        if (st != Status::Ok) {
+            c.status = st;
+        } else if (ctx[lz].on_host) {
+            c = evaluate_host_layer(ls[lz], a, li == plan.device_layers && li > 0);
+        } else {
+            c = opt.memo ? memo.map(ls[lz], a, arch_row, e, energy_row, ctx[lz]) : map_edgetpu_layer(ls[lz], a, e, ctx[lz], opt);
+            add_fixed_cost(c, a, ctx[lz].op_overhead_cycles);
+        }
+        const double w = st == Status::Ok ? layer_param_bytes(ls[lz], a) : 0.0;
+        if (c.status == Status::Ok && !ctx[lz].on_host) {
+            c.v[F_cached_w_bytes] = ctx[lz].weights_cached ? w : 0.0;
+            c.v[F_streamed_w_bytes] = ctx[lz].weights_cached ? 0.0 : w;
+        }
+        status[ai * n_layers + li] = static_cast<std::int32_t>(c.status);
+        if (out != nullptr) std::copy(c.v, c.v + kEdgeTpuOutFields, out + (ai * n_layers + li) * kEdgeTpuOutFields);
+        if (c.status != Status::Ok) continue;
+        cycles += c.v[F_cycles];
+        energy_pj += c.v[F_energy_pj];
+        macs += c.v[F_macs];
+        if (ctx[lz].on_host) {
+            host += c.v[F_cycles] - c.v[F_transfer_cycles];
+            transfer += c.v[F_transfer_cycles];
+            host_layers += 1.0;
+            continue;
+        }
+        dram += c.v[F_dram_w_bytes] + c.v[F_dram_i_bytes] + c.v[F_dram_o_bytes];
+        params += w;
+        if (ctx[lz].weights_cached) cached += w;
+    }
+    if (st != Status::Ok) return;
+    cycles += a.inference_overhead_cycles;
+    tot[T_cycles] = cycles;
+    tot[T_latency_ms] = cycles / (a.clock_mhz * 1e3);
+    tot[T_energy_pj] = energy_pj;
+    tot[T_macs] = macs;
+    tot[T_dram_bytes] = dram;
+    tot[T_params_bytes] = params;
+    tot[T_cached_params_bytes] = cached;
+    tot[T_streamed_params_bytes] = params - cached;
+    tot[T_utilization] = cycles > 0 ? macs / (cycles * static_cast<double>(a.macs_per_cycle())) : 0.0;
+    tot[T_inference_overhead_cycles] = a.inference_overhead_cycles;
+    tot[T_device_cycles] = cycles - host - transfer;
+    tot[T_transfer_cycles] = transfer;
+    tot[T_host_cycles] = host;
+    tot[T_host_layers] = host_layers;
+    tot[T_activation_reserve_bytes] = plan.activation_reserve_bytes;
+    // Totals beyond double range (e.g. a clock of a denormal MHz): flagged as overflow, never inf.
+    bool finite = true;
+    for (int t = 0; t < kEdgeTpuTotals; ++t) finite = finite && std::isfinite(tot[t]);
+    if (!finite) {
+        std::fill(tot, tot + kEdgeTpuTotals, 0.0);
+        for (std::int64_t li = 0; li < n_layers; ++li) status[ai * n_layers + li] = static_cast<std::int32_t>(Status::Overflow);
+    }
+}
+
 void evaluate_edgetpu_batch_range(const std::int64_t* layers, std::int64_t n_layers, int layer_width,
                                   const double* archs, std::int64_t n_archs, const double* energy,
                                   std::int64_t n_energy, const MapperOptions& opt, std::int32_t* status, double* out,
                                   double* totals, std::int64_t arch_begin, std::int64_t arch_end) {
-    arch_begin = std::max<std::int64_t>(0, arch_begin);
-    arch_end = std::min(arch_end, n_archs);
-    if (arch_begin >= arch_end || n_layers < 0) return;
-    std::vector<Layer> ls(static_cast<std::size_t>(n_layers));
-    for (std::int64_t i = 0; i < n_layers; ++i) ls[static_cast<std::size_t>(i)] = Layer::from_row(layers + i * layer_width, layer_width);
-    auto work = [&](std::int64_t begin, std::int64_t end) {
-        detail::LayerMemo memo(opt);  // this thread's: repeated layers and equal configurations mapped once
-        for (std::int64_t ai = begin; ai < end; ++ai) {
-            Status st = Status::Ok, est = Status::Ok;
-            const EdgeTpuArch a = EdgeTpuArch::from_row(archs + ai * kEdgeTpuFields, st);
-            const EnergyTable e = EnergyTable::from_row(energy + (n_energy == 1 ? 0 : ai) * kEnergyFields, est);
-            if (st == Status::Ok) st = est;
-            double* tot = totals + ai * kEdgeTpuTotals;
-            std::fill(tot, tot + kEdgeTpuTotals, 0.0);
-            EdgeTpuNetworkPlan plan;
-            if (st == Status::Ok) plan = edgetpu_network_plan(ls, a);
-            const std::vector<LayerContext>& ctx = plan.layers;
-            double cycles = 0.0, energy_pj = 0.0, macs = 0.0, dram = 0.0, params = 0.0, cached = 0.0;
-            double host = 0.0, transfer = 0.0, host_layers = 0.0;
-            for (std::int64_t li = 0; li < n_layers; ++li) {
-                const std::size_t lz = static_cast<std::size_t>(li);
-                EdgeTpuCost c;
-                if (st != Status::Ok) {
-                    c.status = st;
-                } else if (ctx[lz].on_host) {
-                    c = evaluate_host_layer(ls[lz], a, li == plan.device_layers && li > 0);
-                } else {
-                    c = opt.memo ? memo.map(ls[lz], a, archs + ai * kEdgeTpuFields, e,
-                                            energy + (n_energy == 1 ? 0 : ai) * kEnergyFields, ctx[lz])
-                                 : map_edgetpu_layer(ls[lz], a, e, ctx[lz], opt);
-                    add_fixed_cost(c, a, ctx[lz].op_overhead_cycles);
-                }
-                const double w = st == Status::Ok ? layer_param_bytes(ls[lz], a) : 0.0;
-                if (c.status == Status::Ok && !ctx[lz].on_host) {
-                    c.v[F_cached_w_bytes] = ctx[lz].weights_cached ? w : 0.0;
-                    c.v[F_streamed_w_bytes] = ctx[lz].weights_cached ? 0.0 : w;
-                }
-                status[ai * n_layers + li] = static_cast<std::int32_t>(c.status);
-                double* o = out + (ai * n_layers + li) * kEdgeTpuOutFields;
-                std::copy(c.v, c.v + kEdgeTpuOutFields, o);
-                if (c.status != Status::Ok) continue;
-                cycles += c.v[F_cycles];
-                energy_pj += c.v[F_energy_pj];
-                macs += c.v[F_macs];
-                if (ctx[lz].on_host) {
-                    host += c.v[F_cycles] - c.v[F_transfer_cycles];
-                    transfer += c.v[F_transfer_cycles];
-                    host_layers += 1.0;
-                    continue;
-                }
-                dram += c.v[F_dram_w_bytes] + c.v[F_dram_i_bytes] + c.v[F_dram_o_bytes];
-                params += w;
-                if (ctx[lz].weights_cached) cached += w;
-            }
-            if (st != Status::Ok) continue;
-            cycles += a.inference_overhead_cycles;
-            tot[T_cycles] = cycles;
-            tot[T_latency_ms] = cycles / (a.clock_mhz * 1e3);
-            tot[T_energy_pj] = energy_pj;
-            tot[T_macs] = macs;
-            tot[T_dram_bytes] = dram;
-            tot[T_params_bytes] = params;
-            tot[T_cached_params_bytes] = cached;
-            tot[T_streamed_params_bytes] = params - cached;
-            tot[T_utilization] = cycles > 0 ? macs / (cycles * static_cast<double>(a.macs_per_cycle())) : 0.0;
-            tot[T_inference_overhead_cycles] = a.inference_overhead_cycles;
-            tot[T_device_cycles] = cycles - host - transfer;
-            tot[T_transfer_cycles] = transfer;
-            tot[T_host_cycles] = host;
-            tot[T_host_layers] = host_layers;
-            tot[T_activation_reserve_bytes] = plan.activation_reserve_bytes;
-            // Totals beyond double range (e.g. a clock of a denormal MHz): flagged as overflow, never inf.
-            bool finite = true;
-            for (int t = 0; t < kEdgeTpuTotals; ++t) finite = finite && std::isfinite(tot[t]);
-            if (!finite) {
-                std::fill(tot, tot + kEdgeTpuTotals, 0.0);
-                for (std::int64_t li = 0; li < n_layers; ++li) status[ai * n_layers + li] = static_cast<std::int32_t>(Status::Overflow);
-            }
-        }
-    };
-    parallel_ranges(resolve_threads(opt.threads, arch_end - arch_begin), arch_begin, arch_end, work);
+    EdgeTpuBatch batch(layers, n_layers, layer_width, archs, n_archs, energy, n_energy, opt, status, out, totals,
+                       arch_begin, arch_end);
+    batch.run(0, batch.size());
 }
 
 void evaluate_edgetpu_batch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "codesign/arch/edgetpu.hpp"
@@ -104,5 +105,27 @@ void evaluate_edgetpu_batch_range(const std::int64_t* layers, std::int64_t n_lay
                                   const double* archs, std::int64_t n_archs, const double* energy,
                                   std::int64_t n_energy, const MapperOptions& options, std::int32_t* status,
                                   double* out, double* totals, std::int64_t arch_begin, std::int64_t arch_end);
+
+// One batch evaluation kept across the chunks a caller runs it in (to check for Ctrl-C between them): the order its
+// workers take the architectures [arch_begin, arch_end) in (a grid beside its transpose and beside configurations
+// that differ only in later fields, cpp/src/mapper/layer_memo.hpp) and one layer memo per worker, so that memo hits
+// span chunks. run(begin, end) evaluates positions [begin, end) of that order (0 <= begin <= end <= size()),
+// writing each architecture's results at its own place as evaluate_edgetpu_batch does; results equal one call's
+// whatever the chunks and threads. out may be null (totals and statuses only: no per-layer record written).
+class EdgeTpuBatch {
+public:
+    EdgeTpuBatch(const std::int64_t* layers, std::int64_t n_layers, int layer_width, const double* archs,
+                 std::int64_t n_archs, const double* energy, std::int64_t n_energy, const MapperOptions& options,
+                 std::int32_t* status, double* out, double* totals, std::int64_t arch_begin, std::int64_t arch_end);
+    ~EdgeTpuBatch();
+    EdgeTpuBatch(const EdgeTpuBatch&) = delete;
+    EdgeTpuBatch& operator=(const EdgeTpuBatch&) = delete;
+    std::int64_t size() const;
+    void run(std::int64_t begin, std::int64_t end);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace codesign

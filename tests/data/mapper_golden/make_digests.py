@@ -1,0 +1,64 @@
+"""Writes edgetpu_digests.json: per-column SHA-256 digests (first 16 hex digits) of `_core.edgetpu_batch` on a fixed
+sample of the published 50,000-configuration Edge-TPU space (40 random groups of five configurations that differ in
+io_bw_gbps alone, and each one's (pe_x, pe_y) transpose) x three networks x three metrics (latency, energy, EDP).
+
+Provenance: the committed file was written by the mapper of commit aa073fa (before issue 15's mapper rework), run as
+`python tests/data/mapper_golden/make_digests.py` in a virtual environment holding that commit's build. The rework
+must reproduce it bit for bit (tests/test_mapper_memo.py), but for `mappings_evaluated`, the search's own count,
+which is compared on the configurations with pe_x <= pe_y only (a grid with pe_x > pe_y may now be searched as its
+transpose).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from codesign import _core, from_scalesim_csv
+from codesign.cost import _layers_array
+from codesign.sweep import load_space
+
+HERE = Path(__file__).resolve().parent
+TOPO = HERE.parent / "scalesim" / "topologies"
+NETWORKS = ["mobilenet.csv", "Resnet50.csv", "alexnet_conv5.csv"]
+EVALUATED = 43  # index of mappings_evaluated in the per-layer record (codesign.cost.EDGETPU_FIELDS)
+
+
+def sample_rows() -> np.ndarray:
+    space = load_space("edgetpu-space")
+    grid = space.grid
+    rng = np.random.default_rng(15)
+    hws = []
+    for _ in range(40):
+        pick = {k: grid[k][rng.integers(len(grid[k]))] for k in grid if k != "io_bw_gbps"}
+        group = [space.base.replace(**pick, io_bw_gbps=bw) for bw in grid["io_bw_gbps"]]
+        hws += group
+        if pick["pe_x"] != pick["pe_y"]:
+            hws += [h.replace(pe_x=h.pe_y, pe_y=h.pe_x) for h in group]
+    return np.asarray([h.to_row() for h in hws]), np.asarray([hws[0].energy_row()])
+
+
+def digest(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
+
+
+def digests(threads: int = 1, memo: bool = True) -> dict:
+    archs, energy = sample_rows()
+    upright = archs[:, 0] <= archs[:, 1]
+    out = {}
+    for name in NETWORKS:
+        layers, _ = _layers_array(from_scalesim_csv(TOPO / name))
+        for metric in (0, 1, 2):
+            status, values, totals = _core.edgetpu_batch(layers, archs, energy, metric, 0, 0, 0, threads, None,
+                                                         False, memo)
+            cols = [digest(values[upright, :, j] if j == EVALUATED else values[:, :, j])
+                    for j in range(values.shape[2])]
+            out[f"{name}/{metric}"] = {"status": digest(status), "values": cols,
+                                       "totals": [digest(totals[:, j]) for j in range(totals.shape[1])]}
+    return out
+
+
+if __name__ == "__main__":
+    (HERE / "edgetpu_digests.json").write_text(json.dumps(digests(), indent=1) + "\n")
