@@ -301,9 +301,9 @@ def evaluate_batch(x: Any, hws: Any, *, threads: int = 0, mapper: Any = None, to
 
     One C++ call; the GIL is released while it runs and ``threads`` workers share the work (0 = all cores).
     Results are identical for any thread count. Layers an array cannot run are flagged in ``status``, not
-    raised. ``totals_only=True`` (systolic arrays only) returns a :class:`BatchTotals`, network totals without
-    per-layer rows, for sweeps and searches (the same totals, faster, in a fraction of the memory); on
-    Edge-TPU configurations it is ignored.
+    raised. ``totals_only=True`` keeps network totals only, for sweeps and searches (the same totals, faster, in a
+    fraction of the memory): a :class:`BatchTotals` for systolic arrays, an :class:`EdgeTpuBatchResult` without
+    per-layer records (``values`` None) for Edge-TPU configurations.
 
     Raises:
         TypeError: wrong argument types. ValueError: an empty list of arrays, a negative thread count.
@@ -320,7 +320,7 @@ def evaluate_batch(x: Any, hws: Any, *, threads: int = 0, mapper: Any = None, to
     if not isinstance(totals_only, (bool, np.bool_)):
         raise TypeError(f"totals_only must be a bool, got {totals_only!r}")
     if all(isinstance(h, EdgeTpuConfig) for h in hws):
-        return _edgetpu_run(x, hws, _check_mapper(mapper), int(threads))
+        return _edgetpu_run(x, hws, _check_mapper(mapper), int(threads), bool(totals_only))
     if any(isinstance(h, EdgeTpuConfig) for h in hws):
         raise TypeError("hws must be all SystolicArray or all EdgeTpuConfig, got a mix; evaluate them in two calls")
     hws = [_check_hw(h) for h in hws]
@@ -483,17 +483,25 @@ class EdgeTpuNetworkCost:
 
 
 class EdgeTpuBatchResult:
-    """One network on A configurations: status int32 (A, L), values float64 (A, L, F), totals float64 (A, T)."""
+    """One network on A configurations: status int32 (A, L), values float64 (A, L, F) or None
+    (``evaluate_batch(..., totals_only=True)``: no per-layer records kept), totals float64 (A, T)."""
 
-    def __init__(self, hws: list[EdgeTpuConfig], names: list[str], status: np.ndarray, values: np.ndarray, totals: np.ndarray):
+    def __init__(self, hws: list[EdgeTpuConfig], names: list[str], status: np.ndarray, values: np.ndarray | None,
+                 totals: np.ndarray):
         self.hws, self.names, self.status, self.values, self.totals_array = hws, names, status, values, totals
 
     @property
     def ok(self) -> np.ndarray:
         return ~self.status.any(axis=1)
 
+    def _per_layer(self) -> np.ndarray:
+        if self.values is None:
+            raise ValueError("per-layer records were not kept (evaluate_batch(..., totals_only=True)); "
+                             "evaluate again without totals_only for them")
+        return self.values
+
     def field(self, name: str) -> np.ndarray:
-        return self.values[:, :, _E_INDEX[name]]
+        return self._per_layer()[:, :, _E_INDEX[name]]
 
     def total(self, name: str) -> np.ndarray:
         """(A,) network totals (``latency_ms``, ``energy_pj``, ``cycles``, ...; ``area_mm2``); NaN where a layer failed."""
@@ -506,11 +514,16 @@ class EdgeTpuBatchResult:
         return np.where(self.ok, self.totals_array[:, _T_INDEX[name]], np.nan)
 
     def network(self, a: int) -> EdgeTpuNetworkCost:
-        return EdgeTpuNetworkCost(self.names, self.hws[a], self.values[a], self.totals_array[a])
+        return EdgeTpuNetworkCost(self.names, self.hws[a], self._per_layer()[a], self.totals_array[a])
 
     def reasons(self) -> list[str]:
-        """Per array: "" if ok, else the first failing layer and why."""
-        return _reasons(self.status, self.names)
+        """Per array: "" if ok, else the first failing layer and why (totals only: an overflow is the network's)."""
+        out = _reasons(self.status, self.names)
+        if self.values is None:
+            over = f"layer {self.names[0]!r}: overflow" if self.names else None
+            out = [f"network totals: overflow (a count exceeds int64)" if r == over and self.status[a, 0] == _OVERFLOW
+                   else r for a, r in enumerate(out)]
+        return out
 
 
 def _check_mapper(mapper: Any) -> MapperOptions:
@@ -550,14 +563,28 @@ def _flag_overflow(status: np.ndarray, values: np.ndarray, totals: np.ndarray) -
     return status
 
 
-def _edgetpu_run(x: Any, hws: list[EdgeTpuConfig], mapper: MapperOptions, threads: int) -> EdgeTpuBatchResult:
+def _flag_total_overflow(status: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Totals only: "overflow" on the first layer where a network total is >= 2**63 (counts are non-negative, so
+    a layer's count beyond int64 makes its network's total so too)."""
+    status = np.array(status, copy=True)
+    with np.errstate(invalid="ignore"):
+        net_over = ~(totals[:, _T_COUNTS] < _INT64_LIMIT).all(axis=1) & ~status.any(axis=1)
+    status[net_over, 0] = _OVERFLOW
+    return status
+
+
+def _edgetpu_run(x: Any, hws: list[EdgeTpuConfig], mapper: MapperOptions, threads: int,
+                 totals_only: bool = False) -> EdgeTpuBatchResult:
     layers, names = _layers_array(x)
     archs = np.asarray([h.to_row() for h in hws], dtype=np.float64)
     rows = [h.energy_row() for h in hws]
     energy = np.asarray(rows[:1] if all(r == rows[0] for r in rows) else rows, dtype=np.float64)
     metric, budget, patience, seed = mapper.args()
     status, values, totals = _core.edgetpu_batch(layers, archs, energy, metric, budget, patience, seed, threads,
-                                                 mapper.constraint_row(), mapper.space == "complete", mapper.memo)
+                                                 mapper.constraint_row(), mapper.space == "complete", mapper.memo,
+                                                 bool(totals_only))
+    if values is None:
+        return EdgeTpuBatchResult(hws, names, _flag_total_overflow(status, totals), None, totals)
     return EdgeTpuBatchResult(hws, names, _flag_overflow(status, values, totals), values, totals)
 
 

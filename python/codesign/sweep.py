@@ -532,8 +532,8 @@ def evaluate_chunk(space: SweepSpace, networks: Sequence[Any], ids: np.ndarray, 
         ok = np.zeros(n, dtype=bool)
         reason = np.array([bad.get(j, "") for j in range(n)], dtype=object)
         if hws:
-            # systolic sweeps read network totals only: no per-layer rows (BatchTotals)
-            res = evaluate_batch(wl, hws, threads=threads, mapper=mapper, totals_only=kind == "systolic")
+            # sweeps read network totals only: no per-layer records
+            res = evaluate_batch(wl, hws, threads=threads, mapper=mapper, totals_only=True)
             ok[built_idx] = res.ok
             reason[built_idx] = np.asarray(res.reasons(), dtype=object)
             m["latency_ms"][built_idx] = res.total("latency_ms")
@@ -546,8 +546,7 @@ def evaluate_chunk(space: SweepSpace, networks: Sequence[Any], ids: np.ndarray, 
                 m["utilization"][built_idx] = res.total("utilization")
                 m["dram_bytes"][built_idx] = res.total("dram_bytes")
                 m["streamed_params_bytes"][built_idx] = res.total("streamed_params_bytes")
-                mb = res.field("memory_bound").sum(axis=1)
-                m["memory_bound_layers"][built_idx] = np.where(res.ok, mb, np.nan)
+                m["memory_bound_layers"][built_idx] = res.total("memory_bound_layers")
             else:
                 m["stall_cycles"][built_idx] = res.total("stall_cycles")
                 sf = res.total("stall_free_cycles")

@@ -18,6 +18,7 @@ const char* const kEdgeTpuTotalNames[kEdgeTpuTotals] = {
     "cycles", "latency_ms", "energy_pj", "macs", "dram_bytes", "params_bytes", "cached_params_bytes",
     "streamed_params_bytes", "utilization", "inference_overhead_cycles",
     "device_cycles", "transfer_cycles", "host_cycles", "host_layers", "activation_reserve_bytes",
+    "memory_bound_layers",
 };
 
 namespace {
@@ -247,7 +248,7 @@ void EdgeTpuBatch::Impl::evaluate(std::int64_t ai, detail::LayerMemo& memo) {
     if (st == Status::Ok) plan = edgetpu_network_plan(ls, a);
     const std::vector<LayerContext>& ctx = plan.layers;
     double cycles = 0.0, energy_pj = 0.0, macs = 0.0, dram = 0.0, params = 0.0, cached = 0.0;
-    double host = 0.0, transfer = 0.0, host_layers = 0.0;
+    double host = 0.0, transfer = 0.0, host_layers = 0.0, memory_bound = 0.0;
     for (std::int64_t li = 0; li < n_layers; ++li) {
         const std::size_t lz = static_cast<std::size_t>(li);
         EdgeTpuCost c;
@@ -270,6 +271,7 @@ void EdgeTpuBatch::Impl::evaluate(std::int64_t ai, detail::LayerMemo& memo) {
         cycles += c.v[F_cycles];
         energy_pj += c.v[F_energy_pj];
         macs += c.v[F_macs];
+        memory_bound += c.v[F_memory_bound];
         if (ctx[lz].on_host) {
             host += c.v[F_cycles] - c.v[F_transfer_cycles];
             transfer += c.v[F_transfer_cycles];
@@ -297,6 +299,7 @@ void EdgeTpuBatch::Impl::evaluate(std::int64_t ai, detail::LayerMemo& memo) {
     tot[T_host_cycles] = host;
     tot[T_host_layers] = host_layers;
     tot[T_activation_reserve_bytes] = plan.activation_reserve_bytes;
+    tot[T_memory_bound_layers] = memory_bound;
     // Totals beyond double range (e.g. a clock of a denormal MHz): flagged as overflow, never inf.
     bool finite = true;
     for (int t = 0; t < kEdgeTpuTotals; ++t) finite = finite && std::isfinite(tot[t]);

@@ -113,7 +113,7 @@ def cost_deployed(workloads: Sequence[Any], hws: Sequence[Any], deployment: Depl
         slowest = np.zeros(n_cfg)  # ms of the slowest segment, its reload included
         for k, part in enumerate(_segments(wl, n_seg)):
             run = [h.replace(reserved_onchip_kib=r / 1024.0) for h, r in zip(hws, reserved[k])] if shared else hws
-            res = evaluate_batch(part, run, threads=threads, mapper=mapper)
+            res = evaluate_batch(part, run, threads=threads, mapper=mapper, totals_only=True)
             for j, why in enumerate(res.reasons()):
                 if why and ok[j]:
                     ok[j] = False

@@ -270,8 +270,8 @@ class SearchEvaluator:
             hws = [candidates[i].hw for i in idx]
             self.cost_calls += 1
             try:
-                res = evaluate_batch(wl, hws, threads=self.threads, mapper=self.mapper) if self.mapper is not None \
-                    else evaluate_batch(wl, hws, threads=self.threads)
+                res = evaluate_batch(wl, hws, threads=self.threads, mapper=self.mapper, totals_only=True) \
+                    if self.mapper is not None else evaluate_batch(wl, hws, threads=self.threads, totals_only=True)
             except Exception as exc:  # noqa: BLE001
                 for i in idx:
                     out[i] = (Result(metrics[i], "failed", f"cost model: {type(exc).__name__}: {exc}"),

@@ -86,7 +86,8 @@ EdgeTpuCost evaluate_host_layer(const Layer& layer, const EdgeTpuArch& arch, boo
 enum EdgeTpuTotal : int {
     T_cycles = 0, T_latency_ms, T_energy_pj, T_macs, T_dram_bytes, T_params_bytes, T_cached_params_bytes,
     T_streamed_params_bytes, T_utilization, T_inference_overhead_cycles,
-    T_device_cycles, T_transfer_cycles, T_host_cycles, T_host_layers, T_activation_reserve_bytes, kEdgeTpuTotals
+    T_device_cycles, T_transfer_cycles, T_host_cycles, T_host_layers, T_activation_reserve_bytes, T_memory_bound_layers,
+    kEdgeTpuTotals
 };
 extern const char* const kEdgeTpuTotalNames[kEdgeTpuTotals];
 
