@@ -12,20 +12,19 @@ matplotlib; each command imports what it needs when it runs.
 """
 from __future__ import annotations
 
+import importlib
+import sys
+from typing import Any
+
 import typer
 
 from .. import __version__
-from . import accuracy, evaluate, mapping, search, sweep
-from .evaluate import UsageError, load_hardware, load_workload
 
 __all__ = ["app", "main", "UsageError", "load_hardware", "load_workload"]
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="Co-design of neural networks and edge accelerators.",
-    pretty_exceptions_enable=False,
-)
+#: Command name -> the module that registers it (``register(app)``), in --help order.
+COMMANDS: dict[str, str] = {"evaluate": "evaluate", "search": "search", "sweep": "sweep", "map": "mapping",
+                            "plot": "mapping", "train": "accuracy", "eval": "accuracy"}
 
 
 def _version(value: bool) -> None:
@@ -34,17 +33,41 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
-def _main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version and exit"),
-) -> None:
-    """Co-design of neural networks and edge accelerators."""
+def make_app(commands: list[str] | None = None) -> typer.Typer:
+    """A ``codesign`` Typer app with the given commands (None: all of them); each command's module is imported
+    only here, so that a run of one command imports that command's module alone."""
+    out = typer.Typer(add_completion=False, no_args_is_help=True,
+                      help="Co-design of neural networks and edge accelerators.", pretty_exceptions_enable=False)
+
+    @out.callback()
+    def _main(
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                     help="print the version and exit"),
+    ) -> None:
+        """Co-design of neural networks and edge accelerators."""
+
+    modules = dict.fromkeys(COMMANDS[c] for c in (commands if commands is not None else COMMANDS))
+    for name in modules:
+        importlib.import_module(f".{name}", __name__).register(out)
+    return out
 
 
-for _group in (evaluate, search, sweep, mapping, accuracy):
-    _group.register(app)
+def __getattr__(name: str) -> Any:  # the full app and the evaluate helpers, built on first use
+    if name == "app":
+        globals()["app"] = full = make_app()
+        return full
+    if name in ("UsageError", "load_hardware", "load_workload"):
+        return getattr(importlib.import_module(".evaluate", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    """The ``codesign`` console script (and ``python -m codesign.cli``)."""
-    app()
+    """The ``codesign`` console script (and ``python -m codesign.cli``): only the command asked for is imported
+    (``codesign evaluate`` does not import the search, sweep or training commands); --help and unknown
+    commands get the full app."""
+    words = [a for a in sys.argv[1:] if not a.startswith("-")]
+    wanted = words[0] if words else None
+    if wanted in COMMANDS and not any(a in ("--help", "-h") for a in sys.argv[1:2]):
+        make_app([wanted])()
+    else:
+        make_app()()
