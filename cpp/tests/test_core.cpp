@@ -221,7 +221,7 @@ void test_validation() {
     CHECK(st == Status::SramTooSmall);
 
     const double eg[kEdgeTpuFields] = {4, 4, 4, 64, 32768, 2097152, 0, 20, 500, 1, 1, 4, 0, 0, 0, 2,
-                                        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1};
+                                        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0};
     EdgeTpuArch::from_row(eg, st);
     CHECK(st == Status::Ok);
     for (int f = 0; f < kEdgeTpuFields; ++f)
@@ -306,7 +306,7 @@ void test_systolic_batch_threads_and_ranges() {
 }
 
 const double kEdgeArch[kEdgeTpuFields] = {4, 4, 4, 64, 32768, 2097152, 0, 20, 500, 1, 1, 4, 7500, 0, 0, 2,
-                                            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1};
+                                            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0};
 const double kEnergy[kEnergyFields] = {0.3, 0.1, 1.25, 8192, 160, 0.002, 0.0005, 0};
 
 void test_edgetpu_mapper() {

@@ -412,9 +412,13 @@ EDGETPU_FIELDS = (
     "conv_op_cycles", "depthwise_op_cycles", "pool_op_cycles", "eltwise_op_cycles", "act_op_cycles", "other_op_cycles",
     "host_macs_per_cycle", "host_bytes_per_cycle", "host_op_cycles", "reserved_onchip_bytes",
     "w_level", "i_level", "o_level",
+    "concat_op_cycles", "resize_op_cycles",
 )
-#: EdgeTpuConfig fields of the per-op fixed costs (us), in row order.
-OP_COST_FIELDS = ("conv_op_us", "depthwise_op_us", "pool_op_us", "eltwise_op_us", "act_op_us", "other_op_us")
+#: EdgeTpuConfig fields of the per-op fixed costs (us), in row order (the last two, added later, at the row's end).
+OP_COST_FIELDS = ("conv_op_us", "depthwise_op_us", "pool_op_us", "eltwise_op_us", "act_op_us", "other_op_us",
+                  "concat_op_us", "resize_op_us")
+#: Row index of each per-op cost's cycles.
+_OP_COST_COLUMNS = {f: EDGETPU_FIELDS.index(f.replace("_op_us", "_op_cycles")) for f in OP_COST_FIELDS}
 #: Memories that can hold a data space's tiles in a PE (the template's memory roles; ``bypass``: no tile, every
 #: access served by the on-chip source). Codes of the C++ row (arch/edgetpu.hpp, MemLevel).
 MEMORY_LEVELS = {"core": 0, "pe": 1, "bypass": 2}
@@ -541,13 +545,15 @@ class EdgeTpuConfig:
     ``data_type``: ``int8`` (default), ``bf16`` or ``fp32``. ``technology``: energy and area constants.
 
     Per-op fixed costs (us, on top of ``layer_overhead_us``; :data:`OP_COST_FIELDS`): ``conv_op_us`` (dense conv,
-    FC, GEMM), ``depthwise_op_us`` (grouped conv), ``pool_op_us``, ``eltwise_op_us`` (add, gate multiply),
-    ``act_op_us`` (a stand-alone activation: one not fused into the op before it), ``other_op_us`` (softmax,
-    normalisation, matmul). They model the device's own cost per op (issue, pipeline fill and drain,
+    FC, GEMM), ``depthwise_op_us`` (grouped conv), ``pool_op_us``, ``eltwise_op_us`` (add, gate multiply; an
+    un-fused batch norm pays it twice, as TFLite lowers it to a MUL and an ADD), ``act_op_us`` (a stand-alone
+    activation: one not fused into the op before it), ``other_op_us`` (softmax, normalisation, matmul; NMS on a
+    device without a host), ``concat_op_us`` (a concatenation), ``resize_op_us`` (nearest or bilinear resize). They model the device's own cost per op (issue, pipeline fill and drain,
     synchronisation), which dominates small networks (benchmarks/edgetpu_calibration/).
 
     ``host``: a :class:`HostCpu` (or a name in :data:`HOST_CPUS`) that runs, as the Edge TPU compiler arranges,
-    the first op the device cannot run (an activation-by-activation matmul, GELU) and every op after it; its
+    the first op the device cannot run (an activation-by-activation matmul, GELU, NMS, a resize of a batch over
+    one) and every op after it; its
     input crosses the I/O link. ``None``: no host segment, every op on the device (the generic template).
     ``reserved_onchip_kib``: on-chip memory already holding the cached parameters of other models co-compiled
     on the same device (:func:`codesign.edgetpu_deploy.cocompile` sets it).
@@ -590,6 +596,8 @@ class EdgeTpuConfig:
     other_op_us: float = 0.0
     host: HostCpu | None = None
     reserved_onchip_kib: float = 0.0
+    concat_op_us: float = 0.0
+    resize_op_us: float = 0.0
     _row: tuple = field(default=(), init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -628,22 +636,26 @@ class EdgeTpuConfig:
                 raise ValueError(f"{name} must be below 1e12 KiB, got {getattr(self, name):g}")
         word, psum = DATA_TYPES[self.data_type]
         cyc_per_us = self.clock_mhz
-        set_(self, "_row", (
+        row = [
             float(self.pe_x), float(self.pe_y), float(self.lanes), float(self.simd), self.core_mem_kib * 1024.0,
             self.pe_mem_kib * 1024.0, self.global_mem_kib * 1024.0, self.io_bw_gbps * 1e9 / (self.clock_mhz * 1e6),
             self.clock_mhz, float(word), float(word), float(psum), self.layer_overhead_us * cyc_per_us,
             self.tile_overhead_cycles, self.inference_overhead_us * cyc_per_us, self.activation_buffers,
-            *(getattr(self, f) * cyc_per_us for f in OP_COST_FIELDS),
+            *(0.0,) * 6,  # the first six per-op costs, set below
             *((0.0, 0.0, 0.0) if self.host is None else
               (self.host.gmacs * 1e3 / cyc_per_us, self.host.gbps * 1e3 / cyc_per_us, self.host.op_us * cyc_per_us)),
             self.reserved_onchip_kib * 1024.0,
             float(MEMORY_LEVELS[self.w_mem]), float(MEMORY_LEVELS[self.i_mem]), float(MEMORY_LEVELS[self.o_mem]),
-        ))
+            0.0, 0.0,  # concat and resize op costs, set below
+        ]
+        for f, i in _OP_COST_COLUMNS.items():
+            row[i] = getattr(self, f) * cyc_per_us
+        set_(self, "_row", tuple(row))
         # The core refuses row values of 1e18 or more (an "invalid architecture" naming no field): name it here.
         for name, i, unit in (("io_bw_gbps", 7, "bytes per cycle"), ("layer_overhead_us", 12, "cycles"),
                               ("tile_overhead_cycles", 13, "cycles"), ("inference_overhead_us", 14, "cycles"),
                               ("activation_buffers", 15, "working sets"),
-                              *((f, 16 + i, "cycles") for i, f in enumerate(OP_COST_FIELDS)),
+                              *((f, i, "cycles") for f, i in _OP_COST_COLUMNS.items()),
                               ("host", 22, "MACs per cycle"), ("host", 23, "bytes per cycle"), ("host", 24, "cycles")):
             if not self._row[i] < 1e18:
                 value = getattr(self, name)
