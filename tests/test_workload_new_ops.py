@@ -157,3 +157,192 @@ def test_systolic_model_gives_the_new_kinds_no_mac_cost():
     cost = evaluate(_wl(), arr)
     assert cost["macs"][0] > 0
     assert all(math.isclose(v, 0.0) for v in cost["macs"][1:])
+
+
+# ============================================================================ capture: torch
+def _tiny_module(with_nms: bool):
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    from torch import nn
+    import torch.nn.functional as F
+
+    class Tiny(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Conv2d(3, 8, 3, padding=1)
+            self.bn_a = nn.BatchNorm2d(8)  # right after a conv: folded, no layer
+            self.b = nn.Conv2d(3, 4, 1)
+            self.bn_cat = nn.BatchNorm2d(12)  # after the concatenation: an un-fused batch norm
+            self.up = nn.Upsample(scale_factor=2, mode="bilinear")
+
+        def forward(self, x, boxes=None, scores=None):
+            y = torch.cat([F.relu(self.bn_a(self.a(x))), self.b(x)], dim=1)
+            z = F.interpolate(self.up(F.relu(self.bn_cat(y))), size=(32, 32), mode="nearest")
+            if boxes is None:
+                return z
+            return z, torchvision.ops.nms(boxes, scores, 0.5)
+
+    return Tiny().eval()
+
+
+TINY_ROWS = [
+    ("a", "conv", "relu", (1, 8, 3, 8, 8, 3, 3, 8, 8, 1, 1, 1, 1, 1, 1, 1, 0, 1)),  # bn_a folded, relu fused
+    ("b", "conv", "none", (1, 4, 3, 8, 8, 1, 1, 8, 8, 1, 1, 0, 0, 1, 1, 1, 0, 0)),
+    ("cat", "concat", "none", (1, 12, 12, 8, 8, 1, 1, 8, 8, 1, 1, 0, 0, 1, 1, 12, 8, 0)),  # 8 + 4 channels
+    ("bn_cat", "bn", "relu", (1, 12, 12, 8, 8, 1, 1, 8, 8, 1, 1, 0, 0, 1, 1, 12, 10, 1)),
+    ("up", "resize", "none", (1, 12, 12, 16, 16, 2, 2, 8, 8, 1, 1, 0, 0, 1, 1, 12, 9, 0)),  # bilinear x2
+    ("interpolate", "resize", "none", (1, 12, 12, 32, 32, 1, 1, 16, 16, 1, 1, 0, 0, 1, 1, 12, 9, 0)),  # nearest
+]
+
+
+def _rows(wl):
+    return [(lay.name, lay.kind, lay.act, lay.to_row()) for lay in wl.layers]
+
+
+def test_torch_capture_of_cat_upsample_bn():
+    from codesign.workload import from_torch
+
+    with __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("error")  # traced by torch.fx: no warning, nothing unplaced
+        wl = from_torch(_tiny_module(False), (1, 3, 8, 8))
+    assert _rows(wl) == TINY_ROWS
+
+
+def test_torch_capture_of_nms_from_a_recorded_run():
+    from codesign.workload import from_torch
+
+    # nms cannot be traced by torch.fx: one recorded forward pass, which sees the same layers, then the nms. The
+    # inputs are zeros: degenerate boxes, none overlaps another (IoU 0/0 is no overlap), all 10 kept
+    with pytest.warns(UserWarning, match="recorded one forward pass"):
+        wl = from_torch(_tiny_module(True), [(1, 3, 8, 8), (10, 4), (10,)])
+    rows = _rows(wl)
+    assert rows[:-1] == TINY_ROWS
+    assert rows[-1] == ("nms", "nms", "none", (1, 1, 1, 10, 1, 1, 1, 10, 1, 1, 1, 0, 0, 1, 1, 1, 11, 0))
+
+
+def test_torch_consecutive_nms_calls_are_one_classwise_nms():
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    from codesign.workload import from_torch
+
+    class PerClass(torch.nn.Module):  # torchvision's batched_nms does this for many boxes: one nms per class
+        def forward(self, x, boxes):
+            s = x.flatten()
+            return [torchvision.ops.nms(boxes[: 6 - c], s[c * 6: c * 6 + 6 - c], 0.5) for c in range(3)]
+
+    with pytest.warns(UserWarning, match="recorded one forward pass"):
+        wl = from_torch(PerClass(), [(1, 18), (6, 4)])
+    # 3 calls of 6, 5 and 4 (zero) boxes, each keeping all: one nms of 3 classes, 6 boxes, 6 + 5 + 4 detections
+    assert _rows(wl) == [("nms", "nms", "none", (1, 1, 3, 15, 1, 1, 1, 6, 1, 1, 1, 0, 0, 1, 1, 1, 11, 0))]
+
+
+def test_googlenet_concatenations_sum_their_branches():
+    torchvision = pytest.importorskip("torchvision")
+    from codesign.workload import from_torch
+
+    net = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False)
+    wl = from_torch(net, (1, 3, 224, 224))
+    cats = [lay for lay in wl.layers if lay.kind == "concat"]
+    assert [lay.name for lay in cats] == [f"inception{b}.cat" for b in ("3a", "3b", "4a", "4b", "4c", "4d", "4e",
+                                                                         "5a", "5b")]
+    for lay in cats:
+        block = getattr(net, lay.name.split(".")[0])
+        # branch1 1x1, branch2 3x3 (after a 1x1), branch3 "5x5" (a 3x3 in torchvision), branch4 pool projection
+        widths = [block.branch1.conv.out_channels, block.branch2[1].conv.out_channels,
+                  block.branch3[1].conv.out_channels, block.branch4[1].conv.out_channels]
+        assert lay.c == lay.k == lay.groups == sum(widths)
+        by_name = {x.name: x for x in wl.layers}
+        assert lay.h == by_name[f"{lay.name.split('.')[0]}.branch1.conv"].p
+    assert [lay.c for lay in cats] == [256, 480, 512, 512, 512, 528, 832, 832, 1024]
+    assert not any(lay.kind == "bn" for lay in wl.layers)  # every BN follows a conv: folded
+
+
+def test_ssdlite_costs_with_its_nms_on_the_host():
+    pytest.importorskip("torchvision")
+    from torchvision.models.detection import ssdlite320_mobilenet_v3_large
+
+    from codesign.workload import from_torch
+
+    model = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None)
+    with pytest.warns(UserWarning) as rec:
+        wl = from_torch(model, (1, 3, 320, 320))
+    assert not any("nms" in str(w.message) or "interpolate" in str(w.message) for w in rec
+                   if "not placed" in str(w.message))
+    kinds = [lay.kind for lay in wl.layers]
+    assert kinds.count("nms") == 1 and kinds[-1] == "nms" and kinds[0] == "resize"  # the transform's resize
+    nms = wl.layers[-1]
+    assert nms.c == 90  # one nms call per foreground class (torchvision's batched_nms on many boxes)
+    cost = evaluate(wl, codesign.preset("edgetpu"))
+    assert cost.totals["host_layers"] >= 1 and cost["on_host"][-1] == 1 and cost["on_host"][0] == 0
+    assert cost.totals["host_cycles"] > 0 and cost.totals["latency_ms"] > 0
+
+
+# ============================================================================ capture: ONNX
+def _onnx_model(path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    def f32(name, shape, value=1.0):
+        return numpy_helper.from_array(np.full(shape, value, np.float32), name)
+
+    nodes = [
+        helper.make_node("Conv", ["x", "wa"], ["a"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="conv_a"),
+        helper.make_node("BatchNormalization", ["a", "s8", "b8", "m8", "v8"], ["abn"], name="bn_a"),  # folded
+        helper.make_node("Relu", ["abn"], ["ar"], name="relu_a"),
+        helper.make_node("Conv", ["x", "wb"], ["b"], kernel_shape=[1, 1], name="conv_b"),
+        helper.make_node("Concat", ["ar", "b"], ["cat"], axis=1, name="cat"),
+        helper.make_node("BatchNormalization", ["cat", "s12", "b12", "m12", "v12"], ["cbn"], name="bn_cat"),
+        helper.make_node("Relu", ["cbn"], ["cr"], name="relu_cat"),
+        helper.make_node("Resize", ["cr", "", "scales"], ["up"], mode="linear", name="up"),
+        helper.make_node("NonMaxSuppression", ["boxes", "scores", "maxout", "iou", "sth"], ["sel"], name="nms"),
+    ]
+    inits = [f32("wa", (8, 3, 3, 3)), f32("wb", (4, 3, 1, 1)), *[f32(f"{k}8", (8,)) for k in "sbmv"],
+             *[f32(f"{k}12", (12,)) for k in "sbmv"], numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales"),
+             numpy_helper.from_array(np.array([5], np.int64), "maxout"), f32("iou", (1,), 0.5), f32("sth", (1,), 0.0)]
+    graph = helper.make_graph(
+        nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8]),
+                        helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, 100, 4]),
+                        helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 3, 100])],
+        [helper.make_tensor_value_info("up", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("sel", TensorProto.INT64, None)], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def test_onnx_concat_resize_bn_nms(tmp_path):
+    from codesign.workload import from_onnx
+
+    path = tmp_path / "tiny.onnx"
+    _onnx_model(str(path))
+    rows = _rows(from_onnx(path))
+    assert rows == [
+        ("conv_a", "conv", "relu", (1, 8, 3, 8, 8, 3, 3, 8, 8, 1, 1, 1, 1, 1, 1, 1, 0, 1)),
+        ("conv_b", "conv", "none", (1, 4, 3, 8, 8, 1, 1, 8, 8, 1, 1, 0, 0, 1, 1, 1, 0, 0)),
+        ("cat", "concat", "none", (1, 12, 12, 8, 8, 1, 1, 8, 8, 1, 1, 0, 0, 1, 1, 12, 8, 0)),
+        ("bn_cat", "bn", "relu", (1, 12, 12, 8, 8, 1, 1, 8, 8, 1, 1, 0, 0, 1, 1, 12, 10, 1)),
+        ("up", "resize", "none", (1, 12, 12, 16, 16, 2, 2, 8, 8, 1, 1, 0, 0, 1, 1, 12, 9, 0)),
+        # 1 image, 3 classes, 100 boxes, at most 5 per class = 15 kept
+        ("nms", "nms", "none", (1, 1, 3, 15, 1, 1, 1, 100, 1, 1, 1, 0, 0, 1, 1, 1, 11, 0)),
+    ]
+
+
+def test_onnx_upsample_and_unplaced_resize_modes(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from codesign.workload import from_onnx
+
+    scales = numpy_helper.from_array(np.array([1, 1, 2, 3], np.float32), "scales")
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4, 5, 5])
+    up = helper.make_node("Upsample", ["x", "scales"], ["y"], mode="nearest", name="up")  # opset 9 (deprecated)
+    path = tmp_path / "up.onnx"
+    graph = helper.make_graph([up], "up", [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [scales])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)]), path)
+    assert _rows(from_onnx(path)) == [
+        ("up", "resize", "none", (2, 4, 4, 10, 15, 1, 1, 5, 5, 1, 1, 0, 0, 1, 1, 4, 9, 0))]
+    # a cubic resize is no resize this package models: counted, not placed
+    cubic = helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="cubic", name="cubic")
+    graph = helper.make_graph([cubic], "cubic", [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [scales])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    with pytest.raises(ValueError, match="no layer"), pytest.warns(UserWarning, match="Resize x1"):
+        from_onnx(path)

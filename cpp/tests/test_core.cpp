@@ -194,7 +194,7 @@ void test_validation() {
     }
     Layer g = conv(1, 6, 4, 8, 8, 3, 3, 1, 1, 4);  // groups do not divide K
     CHECK(std::strcmp(g.invalid_field(), "groups") == 0);
-    std::int64_t row[kLayerFields] = {1, 8, 8, 8, 8, 1, 1, 8, 8, 1, 1, 0, 0, 1, 1, 1, 9, 0};  // op 9
+    std::int64_t row[kLayerFields] = {1, 8, 8, 8, 8, 1, 1, 8, 8, 1, 1, 0, 0, 1, 1, 1, kOpCount, 0};  // past the last op
     CHECK(std::strcmp(Layer::from_row(row).invalid_field(), "op") == 0);
     row[16] = 0;
     row[17] = -3;

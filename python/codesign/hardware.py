@@ -728,13 +728,15 @@ TECH_EYERISS = dataclasses.replace(
 #: which ResNet-50's streamed parameters pin down; one on-chip working set of activations; an x86 desktop host).
 #: Its fixed costs were fitted by benchmarks/edgetpu_calibration/calibrate.py (codesign.edgetpu_calibration: NNLS
 #: of the relative error over the 500 measured NB201 cells of tests/data/nasbench/ and the five Coral models of
-#: tests/data/coral/ together, one per-inference cost per rig): per op 5.25 us per conv / FC, 18.74 us per pooling,
-#: 3.89 us per add / multiply; depthwise convs and stand-alone activations fit at 0 (their mapped time already
-#: covers them); softmax / norm are not in any measured network (0); 1410 us per inference (host invocation and
-#: the USB round trip). ``edgetpu-devboard`` is the Coral Dev Board: the same chip on PCIe (0.415 GB/s fitted on
-#: ResNet-50's Dev Board time), 1445 us per inference (fitted on the Dev Board column), a Cortex-A53 host.
+#: tests/data/coral/ together, one per-inference cost per rig): per op 3.92 us per conv / FC, 17.30 us per pooling,
+#: 5.43 us per add / multiply (an un-fused batch norm pays it twice), 54.36 us per concatenation (identified by
+#: Inception v1's nine concatenations alone: the only measured network that has any); depthwise convs and
+#: stand-alone activations fit at 0 (their mapped time already covers them); softmax / norm / resize are not in any
+#: measured network (0); 1357 us per inference (host invocation and the USB round trip). ``edgetpu-devboard`` is
+#: the Coral Dev Board: the same chip on PCIe (0.415 GB/s fitted on ResNet-50's Dev Board time), 1413 us per
+#: inference (fitted on the Dev Board column), a Cortex-A53 host.
 #: ``edgetpu-eagle-rig`` is the rig of the NB201 latency data set (Eagle / BRP-NAS): the same device costs with
-#: that rig's fitted 388 us per inference; its host is not documented (no host segment).
+#: that rig's fitted 413 us per inference; its host is not documented (no host segment).
 #: ``edgetpu-baseline`` is the published template baseline (4x4 PEs, 4 lanes, 64 SIMD, 2 MiB PE memory,
 #: 32 KiB core memory), on-SoC (no host overhead) with a 10 GB/s DRAM interface and the Edge TPU's fitted per-op
 #: costs. ``tpu-v1-template`` is a
@@ -744,11 +746,11 @@ TECH_EYERISS = dataclasses.replace(
 #: row-stationary dataflow itself is not reproduced by this template.
 EDGETPU_PRESETS: dict[str, EdgeTpuConfig] = {
     "edgetpu": EdgeTpuConfig(4, 4, 4, 64, core_mem_kib=32, pe_mem_kib=512, io_bw_gbps=0.5, clock_mhz=500,
-                             inference_overhead_us=1410.4, activation_buffers=1.0, conv_op_us=5.25, pool_op_us=18.74,
-                             eltwise_op_us=3.89, host="x86-desktop", name="edgetpu"),
+                             inference_overhead_us=1356.7, activation_buffers=1.0, conv_op_us=3.92, pool_op_us=17.30,
+                             eltwise_op_us=5.43, concat_op_us=54.36, host="x86-desktop", name="edgetpu"),
     "edgetpu-baseline": EdgeTpuConfig(4, 4, 4, 64, core_mem_kib=32, pe_mem_kib=2048, io_bw_gbps=10.0, clock_mhz=500,
-                                      activation_buffers=1.0, conv_op_us=5.25, pool_op_us=18.74, eltwise_op_us=3.89,
-                                      name="edgetpu-baseline"),
+                                      activation_buffers=1.0, conv_op_us=3.92, pool_op_us=17.30, eltwise_op_us=5.43,
+                                      concat_op_us=54.36, name="edgetpu-baseline"),
     "tpu-v1-template": EdgeTpuConfig(1, 1, 256, 256, core_mem_kib=256, pe_mem_kib=28 * 1024, io_bw_gbps=30.0,
                                      clock_mhz=700, activation_buffers=1.0, name="tpu-v1-template"),
     "eyeriss-template": EdgeTpuConfig(14, 12, 1, 1, core_mem_kib=0.375, pe_mem_kib=1.0, global_mem_kib=128,
@@ -756,9 +758,9 @@ EDGETPU_PRESETS: dict[str, EdgeTpuConfig] = {
                                       technology=TECH_EYERISS, name="eyeriss-template"),
 }
 EDGETPU_PRESETS["edgetpu-devboard"] = EDGETPU_PRESETS["edgetpu"].replace(
-    io_bw_gbps=0.415, inference_overhead_us=1445.4, host="cortex-a53", name="edgetpu-devboard")
+    io_bw_gbps=0.415, inference_overhead_us=1412.7, host="cortex-a53", name="edgetpu-devboard")
 EDGETPU_PRESETS["edgetpu-eagle-rig"] = EDGETPU_PRESETS["edgetpu"].replace(
-    inference_overhead_us=388.1, host=None, name="edgetpu-eagle-rig")
+    inference_overhead_us=412.8, host=None, name="edgetpu-eagle-rig")
 
 #: Earlier preset names, kept as aliases (issue 16: ``tpu-v1`` / ``tpu-v1-like`` and ``eyeriss`` / ``eyeriss-like``
 #: differed by a suffix only and did not say which model they were).

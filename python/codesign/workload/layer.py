@@ -2,11 +2,10 @@
 C++ core reads (:data:`LAYER_FIELDS`, :data:`OP_CODES`, :data:`ACTIVATIONS`)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ._checks import MAX_DIM, _as_int, _describe, _pair
-from .layer_kinds import NMS_BOX_WORDS, RESIZE_TAPS, check_kind_fields, nms_ops
+from .layer_kinds import NMS_BOX_WORDS, RESIZE_TAPS, _KindConstructors, check_kind_fields, nms_ops
 
 __all__ = ["ACTIVATIONS", "ELEMENTWISE_OPS", "LAYER_FIELDS", "LAYER_KINDS", "MAC_KINDS", "OP_CODES", "MAX_DIM",
            "RESIZE_TAPS", "Layer"]
@@ -59,7 +58,7 @@ _INT_FIELDS: tuple[str, ...] = LAYER_FIELDS[:16]
 _POSITIVE_FIELDS = tuple(f for f in _INT_FIELDS if f not in ("pad_h", "pad_w"))
 
 @dataclass(frozen=True, slots=True)
-class Layer:
+class Layer(_KindConstructors):
     """One convolution, fully connected layer, GEMM, pooling, add or multiply, in N,K,C,P,Q,R,S terms.
 
     Shapes: input (ifmap) ``N x C x H x W``, weights ``K x (C/groups) x R x S``, output (ofmap)
@@ -369,51 +368,6 @@ class Layer:
         """
         c, h, w = (_as_int("Layer.mul", f, v, 1) for f, v in (("c", c), ("h", h), ("w", w)))
         return cls(name, "mul", n=n, k=c, c=c, p=h, q=w, r=1, s=1, h=h, w=w, groups=c, act=act)
-
-    @classmethod
-    def concat(cls, name: str, *, channels: Sequence[int], h: int = 1, w: int = 1, n: int = 1,
-               act: str = "none") -> Layer:
-        """The concatenation of ``n x channels[i] x h x w`` maps along the channels: a ``"concat"`` pass over
-        the ``n x sum(channels) x h x w`` output, one copy per output element.
-
-        Raises:
-            TypeError, ValueError: ``channels`` empty or not positive ints, or as :class:`Layer`.
-        """
-        if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence) or not channels:
-            raise ValueError(f"Layer.concat channels must be a non-empty sequence of positive ints, "
-                             f"got {_describe(channels)}")
-        c = sum(_as_int("Layer.concat", f"channels[{i}]", v, 1) for i, v in enumerate(channels))
-        return cls.elementwise("concat", name, c=c, h=h, w=w, n=n, act=act)
-
-    @classmethod
-    def resize(cls, name: str, *, c: int, h: int, w: int, p: int, q: int, mode: str = "nearest",
-               n: int = 1, act: str = "none") -> Layer:
-        """Nearest or bilinear resampling (``F.interpolate``, ``nn.Upsample``, TFLite ResizeNearestNeighbor /
-        ResizeBilinear) of an ``n x c x h x w`` map to ``n x c x p x q``.
-
-        Stored per-channel (``k = groups = c``), ``r = s`` = :data:`RESIZE_TAPS` of ``mode`` (1 nearest, 2
-        bilinear: a 2 x 2 neighbourhood, 4 multiply-accumulates), unit stride; ``ops = n*c*p*q*r*s``.
-
-        Raises:
-            ValueError: ``mode`` not in :data:`RESIZE_TAPS`, or as :class:`Layer`.
-        """
-        if mode not in RESIZE_TAPS:
-            raise ValueError(f"Layer.resize mode must be one of {tuple(RESIZE_TAPS)}, got {_describe(mode)}")
-        c = _as_int("Layer.resize", "c", c, 1)
-        t = RESIZE_TAPS[mode]
-        return cls(name, "resize", n=n, k=c, c=c, p=p, q=q, r=t, s=t, h=h, w=w, groups=c, act=act)
-
-    @classmethod
-    def nms(cls, name: str, *, boxes: int, max_detections: int, classes: int = 1, n: int = 1) -> Layer:
-        """Non-maximum suppression (detection post-processing: TFLite_Detection_PostProcess,
-        ``torchvision.ops.nms`` / ``batched_nms``) of ``n`` images of ``boxes`` candidate boxes with
-        ``classes`` scores each, keeping at most ``max_detections``.
-
-        Stored as ``c = classes``, ``h = boxes``, ``p = max_detections``, ``k = groups = w = q = 1``;
-        :attr:`ifmap_words` = scores and boxes, :attr:`ofmap_words` = ``n*max_detections``. The Edge TPU
-        never runs it (its compiler leaves the post-processing on the CPU). Raises as :class:`Layer`.
-        """
-        return cls(name, "nms", n=n, k=1, c=classes, p=max_detections, q=1, r=1, s=1, h=boxes, w=1)
 
     # ------------------------------------------------------------------ derived sizes
     @property

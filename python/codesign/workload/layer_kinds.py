@@ -1,11 +1,16 @@
-"""What each :attr:`~codesign.workload.Layer.kind` requires of a layer's integer fields, and the work of the
-kinds that are not plain elementwise passes (resize, non-maximum suppression). Used by
-:class:`~codesign.workload.Layer`; the C++ core (cpp/include/codesign/workload/layer.hpp, ``vector_ops``) uses
-the same formulas."""
+"""What each :attr:`~codesign.workload.Layer.kind` requires of a layer's integer fields, the work of the kinds
+that are not plain elementwise passes (resize, non-maximum suppression), and the constructors of the concat,
+resize and nms kinds (:class:`~codesign.workload.Layer` inherits them). The C++ core
+(cpp/include/codesign/workload/layer.hpp, ``vector_ops``) uses the same formulas."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ._checks import _as_int, _describe
+
+if TYPE_CHECKING:
+    from .layer import Layer
 
 #: Interpolation taps per axis of a ``"resize"`` layer by mode, stored in ``r`` and ``s`` (``r == s``):
 #: nearest reads one input pixel per output pixel, bilinear a 2 x 2 neighbourhood (4 multiply-accumulates).
@@ -85,3 +90,54 @@ def check_kind_fields(layer: Any, mac_kinds: Sequence[str]) -> None:
             _require(layer, _ELEMENTWISE_LIKE_ONES, _PADS)
             _same(layer, "p", "h")
             _same(layer, "q", "w")
+
+
+class _KindConstructors:
+    """:meth:`Layer.concat`, :meth:`Layer.resize` and :meth:`Layer.nms` (a base of :class:`Layer`)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def concat(cls, name: str, *, channels: Sequence[int], h: int = 1, w: int = 1, n: int = 1,
+               act: str = "none") -> Layer:
+        """The concatenation of ``n x channels[i] x h x w`` maps along the channels: a ``"concat"`` pass over
+        the ``n x sum(channels) x h x w`` output, one copy per output element.
+
+        Raises:
+            TypeError, ValueError: ``channels`` empty or not positive ints, or as :class:`Layer`.
+        """
+        if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence) or not channels:
+            raise ValueError(f"Layer.concat channels must be a non-empty sequence of positive ints, "
+                             f"got {_describe(channels)}")
+        c = sum(_as_int("Layer.concat", f"channels[{i}]", v, 1) for i, v in enumerate(channels))
+        return cls.elementwise("concat", name, c=c, h=h, w=w, n=n, act=act)
+
+    @classmethod
+    def resize(cls, name: str, *, c: int, h: int, w: int, p: int, q: int, mode: str = "nearest",
+               n: int = 1, act: str = "none") -> Layer:
+        """Nearest or bilinear resampling (``F.interpolate``, ``nn.Upsample``, TFLite ResizeNearestNeighbor /
+        ResizeBilinear) of an ``n x c x h x w`` map to ``n x c x p x q``.
+
+        Stored per-channel (``k = groups = c``), ``r = s`` = :data:`RESIZE_TAPS` of ``mode`` (1 nearest, 2
+        bilinear: a 2 x 2 neighbourhood, 4 multiply-accumulates), unit stride; ``ops = n*c*p*q*r*s``.
+
+        Raises:
+            ValueError: ``mode`` not in :data:`RESIZE_TAPS`, or as :class:`Layer`.
+        """
+        if mode not in RESIZE_TAPS:
+            raise ValueError(f"Layer.resize mode must be one of {tuple(RESIZE_TAPS)}, got {_describe(mode)}")
+        c = _as_int("Layer.resize", "c", c, 1)
+        t = RESIZE_TAPS[mode]
+        return cls(name, "resize", n=n, k=c, c=c, p=p, q=q, r=t, s=t, h=h, w=w, groups=c, act=act)
+
+    @classmethod
+    def nms(cls, name: str, *, boxes: int, max_detections: int, classes: int = 1, n: int = 1) -> Layer:
+        """Non-maximum suppression (detection post-processing: TFLite_Detection_PostProcess,
+        ``torchvision.ops.nms`` / ``batched_nms``) of ``n`` images of ``boxes`` candidate boxes with
+        ``classes`` scores each, keeping at most ``max_detections``.
+
+        Stored as ``c = classes``, ``h = boxes``, ``p = max_detections``, ``k = groups = w = q = 1``;
+        :attr:`ifmap_words` = scores and boxes, :attr:`ofmap_words` = ``n*max_detections``. The Edge TPU
+        never runs it (its compiler leaves the post-processing on the CPU). Raises as :class:`Layer`.
+        """
+        return cls(name, "nms", n=n, k=1, c=classes, p=max_detections, q=1, r=1, s=1, h=boxes, w=1)
