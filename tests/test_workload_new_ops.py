@@ -297,7 +297,8 @@ def _onnx_model(path):
         helper.make_node("NonMaxSuppression", ["boxes", "scores", "maxout", "iou", "sth"], ["sel"], name="nms"),
     ]
     inits = [f32("wa", (8, 3, 3, 3)), f32("wb", (4, 3, 1, 1)), *[f32(f"{k}8", (8,)) for k in "sbmv"],
-             *[f32(f"{k}12", (12,)) for k in "sbmv"], numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales"),
+             *[f32(f"{k}12", (12,)) for k in "sbmv"],
+             numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales"),
              numpy_helper.from_array(np.array([5], np.int64), "maxout"), f32("iou", (1,), 0.5), f32("sth", (1,), 0.0)]
     graph = helper.make_graph(
         nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8]),

@@ -72,8 +72,9 @@ def from_onnx(path: str | os.PathLike[str], *, name: str | None = None, batch: i
     ``Concat`` (a ``"concat"`` over its output), ``Resize`` / ``Upsample`` of a 4-D map in nearest or linear mode
     (``"resize"``), ``BatchNormalization`` (folded into the Conv / Gemm before it when that output feeds nothing
     else, else a ``"bn"`` pass) and ``NonMaxSuppression`` (``"nms"``). ``Dropout`` and ``Cast`` are transparent;
-    shape and data-movement ops (``Reshape``, ``Transpose``, ``Gather``, ``Slice``, ...) are ignored. Any other op is listed in
-    one warning with its count (and MACs where its shapes give them: 1-D/3-D and transposed convolutions).
+    shape and data-movement ops (``Reshape``, ``Transpose``, ``Gather``, ``Slice``, an integer ``Concat`` of
+    shapes, ...) are ignored. Any other op is listed in one warning with its count (and MACs where its shapes give
+    them: 1-D/3-D and transposed convolutions).
 
     Args:
         path: the ``.onnx`` file. Weights stored in external files are not read.
