@@ -131,3 +131,17 @@ def test_bad_host_is_named():
         BARE.replace(host="pentium")
     with pytest.raises(ValueError, match="gbps"):
         codesign.hardware.HostCpu("h", gmacs=1.0, gbps=0.0)
+
+
+def test_op_counts_by_kind_with_the_new_ops():
+    # the features of the fit: a bn is two eltwise ops (MUL + ADD); concat and resize their own kinds; a host op
+    # is no device op
+    from codesign.edgetpu_calibration import OP_KINDS, op_counts
+
+    wl = Workload("w", [Layer.conv("c", c=8, k=8, h=8, w=8, r=1), Layer.concat("cat", channels=(8, 8), h=8, w=8),
+                        Layer.elementwise("bn", "bn", c=16, h=8, w=8), Layer.resize("up", c=16, h=8, w=8, p=16, q=16),
+                        Layer.nms("nms", boxes=10, max_detections=2)])
+    counts = dict(zip(OP_KINDS, op_counts(wl, on_host=[0, 0, 0, 0, 1])))
+    assert counts == {"conv": 1, "depthwise": 0, "pool": 0, "eltwise": 2, "act": 0, "other": 0, "concat": 1,
+                      "resize": 1}
+    assert dict(zip(OP_KINDS, op_counts(wl)))["other"] == 1  # without a host the nms is a device op

@@ -312,13 +312,14 @@ def test_no_warning_for_data_movement_and_constants():
             self.pos = nn.Parameter(torch.zeros(1, 4, 8))
 
         def forward(self, x):
-            x = torch.cat([x, x], dim=1)[:, :4] + self.pos   # movement, then a constant add (folds)
+            x = torch.cat([x, x], dim=1)[:, :4] + self.pos   # a concatenation, movement, a constant add (folds)
             return self.fc(x.transpose(1, 2).contiguous().transpose(1, 2)) * 0.5
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         wl = from_torch(Clean(), (2, 4, 8))
-    assert wl.names == ["fc"]
+    assert wl.names == ["cat", "fc"]  # a concatenation copies its inputs: a layer (issue 14), not movement
+    assert wl["cat"] == Layer.elementwise("concat", "cat", c=8, h=8, n=2)  # (2, 8, 8) tokens: n=2, h=8, c=8
 
 
 # ============================================================================ timm: input size and published figures

@@ -42,10 +42,12 @@ INT_FIELDS = LAYER_FIELDS[:16]
 def test_layer_fields_order_is_the_cpp_contract():
     assert LAYER_FIELDS == ("n", "k", "c", "p", "q", "r", "s", "h", "w", "stride_h", "stride_w",
                             "pad_h", "pad_w", "dilation_h", "dilation_w", "groups", "op", "act")
-    assert LAYER_KINDS == ("conv", "fc", "gemm", "pool", "add", "mul", "matmul", "softmax", "norm", "act")
-    # the C++ enum Op (cpp/include/codesign/workload/layer.hpp): Mac, Pool, Add, Mul, MatMul, Softmax, Norm, Act
+    assert LAYER_KINDS == ("conv", "fc", "gemm", "pool", "add", "mul", "matmul", "softmax", "norm", "act",
+                           "concat", "resize", "bn", "nms")
+    # the C++ enum Op (cpp/include/codesign/workload/layer.hpp): Mac, Pool, Add, Mul, MatMul, Softmax, Norm, Act,
+    # then (appended, never renumbered) Concat, Resize, Bn, Nms
     assert OP_CODES == {"conv": 0, "fc": 0, "gemm": 0, "pool": 1, "add": 2, "mul": 3, "matmul": 4, "softmax": 5,
-                        "norm": 6, "act": 7}
+                        "norm": 6, "act": 7, "concat": 8, "resize": 9, "bn": 10, "nms": 11}
     assert ACTIVATIONS == ("none", "relu", "relu6", "hswish", "hsigmoid", "sigmoid", "swish", "gelu",
                            "tanh")
 

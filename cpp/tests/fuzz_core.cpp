@@ -163,6 +163,7 @@ void edgetpu_row(Bytes& b, double* r) {
     r[24] = host ? real_value(b, 0, 1e5, false) : 0.0;
     r[25] = b.u(1) % 4 == 0 ? real_value(b, 0, 1 << 24, false) : 0.0;                       // reserved on chip
     for (int i = 26; i < 29; ++i) r[i] = b.wild ? real_value(b, -1, 3, false) : double(b.u(2) % 3);  // memory roles
+    for (int i = 29; i < 31; ++i) r[i] = b.u(1) % 2 ? 0.0 : real_value(b, 0, 1e5, false);  // concat, resize costs
 }
 
 void energy_row(Bytes& b, double* r) {

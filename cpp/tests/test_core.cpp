@@ -194,7 +194,7 @@ void test_validation() {
     }
     Layer g = conv(1, 6, 4, 8, 8, 3, 3, 1, 1, 4);  // groups do not divide K
     CHECK(std::strcmp(g.invalid_field(), "groups") == 0);
-    std::int64_t row[kLayerFields] = {1, 8, 8, 8, 8, 1, 1, 8, 8, 1, 1, 0, 0, 1, 1, 1, 9, 0};  // op 9
+    std::int64_t row[kLayerFields] = {1, 8, 8, 8, 8, 1, 1, 8, 8, 1, 1, 0, 0, 1, 1, 1, kOpCount, 0};  // past the last op
     CHECK(std::strcmp(Layer::from_row(row).invalid_field(), "op") == 0);
     row[16] = 0;
     row[17] = -3;
@@ -221,7 +221,7 @@ void test_validation() {
     CHECK(st == Status::SramTooSmall);
 
     const double eg[kEdgeTpuFields] = {4, 4, 4, 64, 32768, 2097152, 0, 20, 500, 1, 1, 4, 0, 0, 0, 2,
-                                        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1};
+                                        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0};
     EdgeTpuArch::from_row(eg, st);
     CHECK(st == Status::Ok);
     for (int f = 0; f < kEdgeTpuFields; ++f)
@@ -306,7 +306,7 @@ void test_systolic_batch_threads_and_ranges() {
 }
 
 const double kEdgeArch[kEdgeTpuFields] = {4, 4, 4, 64, 32768, 2097152, 0, 20, 500, 1, 1, 4, 7500, 0, 0, 2,
-                                            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1};
+                                            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0};
 const double kEnergy[kEnergyFields] = {0.3, 0.1, 1.25, 8192, 160, 0.002, 0.0005, 0};
 
 void test_edgetpu_mapper() {

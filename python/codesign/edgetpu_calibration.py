@@ -28,24 +28,27 @@ __all__ = ["OP_KINDS", "Measured", "Fit", "op_counts", "measure_features", "fit_
 
 #: Op kinds in :data:`codesign.hardware.OP_COST_FIELDS` order.
 OP_KINDS: tuple[str, ...] = tuple(f[: -len("_op_us")] for f in OP_COST_FIELDS)
-_KIND_OF = {"pool": "pool", "add": "eltwise", "mul": "eltwise", "act": "act", "softmax": "other", "norm": "other",
-            "matmul": "other"}
+# layer kind -> (op kind charged, how many): an un-fused batch norm is two eltwise ops (TFLite's MUL and ADD)
+_KIND_OF = {"pool": ("pool", 1), "add": ("eltwise", 1), "mul": ("eltwise", 1), "bn": ("eltwise", 2),
+            "act": ("act", 1), "softmax": ("other", 1), "norm": ("other", 1), "matmul": ("other", 1),
+            "nms": ("other", 1), "concat": ("concat", 1), "resize": ("resize", 1)}
 
 
-def _kind(layer: Any) -> str:
+def _kind(layer: Any) -> tuple[str, int]:
     if layer.kind in ("conv", "fc", "gemm"):
-        return "depthwise" if layer.groups > 1 else "conv"
+        return ("depthwise" if layer.groups > 1 else "conv"), 1
     return _KIND_OF[layer.kind]
 
 
 def op_counts(workload: Any, on_host: Sequence[float] | None = None) -> np.ndarray:
     """(len(OP_KINDS),) number of device ops of each kind in ``workload`` (layers with ``on_host`` set are not
-    device ops), as the C++ network pass charges them."""
+    device ops), as the C++ network pass charges them (a ``"bn"`` layer counts two eltwise ops)."""
     counts = np.zeros(len(OP_KINDS))
     for i, layer in enumerate(workload.layers):
         if on_host is not None and on_host[i]:
             continue
-        counts[OP_KINDS.index(_kind(layer))] += 1
+        kind, times = _kind(layer)
+        counts[OP_KINDS.index(kind)] += times
     return counts
 
 

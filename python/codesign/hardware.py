@@ -412,9 +412,13 @@ EDGETPU_FIELDS = (
     "conv_op_cycles", "depthwise_op_cycles", "pool_op_cycles", "eltwise_op_cycles", "act_op_cycles", "other_op_cycles",
     "host_macs_per_cycle", "host_bytes_per_cycle", "host_op_cycles", "reserved_onchip_bytes",
     "w_level", "i_level", "o_level",
+    "concat_op_cycles", "resize_op_cycles",
 )
-#: EdgeTpuConfig fields of the per-op fixed costs (us), in row order.
-OP_COST_FIELDS = ("conv_op_us", "depthwise_op_us", "pool_op_us", "eltwise_op_us", "act_op_us", "other_op_us")
+#: EdgeTpuConfig fields of the per-op fixed costs (us), in row order (the last two, added later, at the row's end).
+OP_COST_FIELDS = ("conv_op_us", "depthwise_op_us", "pool_op_us", "eltwise_op_us", "act_op_us", "other_op_us",
+                  "concat_op_us", "resize_op_us")
+#: Row index of each per-op cost's cycles.
+_OP_COST_COLUMNS = {f: EDGETPU_FIELDS.index(f.replace("_op_us", "_op_cycles")) for f in OP_COST_FIELDS}
 #: Memories that can hold a data space's tiles in a PE (the template's memory roles; ``bypass``: no tile, every
 #: access served by the on-chip source). Codes of the C++ row (arch/edgetpu.hpp, MemLevel).
 MEMORY_LEVELS = {"core": 0, "pe": 1, "bypass": 2}
@@ -541,13 +545,15 @@ class EdgeTpuConfig:
     ``data_type``: ``int8`` (default), ``bf16`` or ``fp32``. ``technology``: energy and area constants.
 
     Per-op fixed costs (us, on top of ``layer_overhead_us``; :data:`OP_COST_FIELDS`): ``conv_op_us`` (dense conv,
-    FC, GEMM), ``depthwise_op_us`` (grouped conv), ``pool_op_us``, ``eltwise_op_us`` (add, gate multiply),
-    ``act_op_us`` (a stand-alone activation: one not fused into the op before it), ``other_op_us`` (softmax,
-    normalisation, matmul). They model the device's own cost per op (issue, pipeline fill and drain,
+    FC, GEMM), ``depthwise_op_us`` (grouped conv), ``pool_op_us``, ``eltwise_op_us`` (add, gate multiply; an
+    un-fused batch norm pays it twice, as TFLite lowers it to a MUL and an ADD), ``act_op_us`` (a stand-alone
+    activation: one not fused into the op before it), ``other_op_us`` (softmax, normalisation, matmul; NMS on a
+    device without a host), ``concat_op_us`` (a concatenation), ``resize_op_us`` (nearest or bilinear resize). They model the device's own cost per op (issue, pipeline fill and drain,
     synchronisation), which dominates small networks (benchmarks/edgetpu_calibration/).
 
     ``host``: a :class:`HostCpu` (or a name in :data:`HOST_CPUS`) that runs, as the Edge TPU compiler arranges,
-    the first op the device cannot run (an activation-by-activation matmul, GELU) and every op after it; its
+    the first op the device cannot run (an activation-by-activation matmul, GELU, NMS, a resize of a batch over
+    one) and every op after it; its
     input crosses the I/O link. ``None``: no host segment, every op on the device (the generic template).
     ``reserved_onchip_kib``: on-chip memory already holding the cached parameters of other models co-compiled
     on the same device (:func:`codesign.edgetpu_deploy.cocompile` sets it).
@@ -590,6 +596,8 @@ class EdgeTpuConfig:
     other_op_us: float = 0.0
     host: HostCpu | None = None
     reserved_onchip_kib: float = 0.0
+    concat_op_us: float = 0.0
+    resize_op_us: float = 0.0
     _row: tuple = field(default=(), init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -628,22 +636,26 @@ class EdgeTpuConfig:
                 raise ValueError(f"{name} must be below 1e12 KiB, got {getattr(self, name):g}")
         word, psum = DATA_TYPES[self.data_type]
         cyc_per_us = self.clock_mhz
-        set_(self, "_row", (
+        row = [
             float(self.pe_x), float(self.pe_y), float(self.lanes), float(self.simd), self.core_mem_kib * 1024.0,
             self.pe_mem_kib * 1024.0, self.global_mem_kib * 1024.0, self.io_bw_gbps * 1e9 / (self.clock_mhz * 1e6),
             self.clock_mhz, float(word), float(word), float(psum), self.layer_overhead_us * cyc_per_us,
             self.tile_overhead_cycles, self.inference_overhead_us * cyc_per_us, self.activation_buffers,
-            *(getattr(self, f) * cyc_per_us for f in OP_COST_FIELDS),
+            *(0.0,) * 6,  # the first six per-op costs, set below
             *((0.0, 0.0, 0.0) if self.host is None else
               (self.host.gmacs * 1e3 / cyc_per_us, self.host.gbps * 1e3 / cyc_per_us, self.host.op_us * cyc_per_us)),
             self.reserved_onchip_kib * 1024.0,
             float(MEMORY_LEVELS[self.w_mem]), float(MEMORY_LEVELS[self.i_mem]), float(MEMORY_LEVELS[self.o_mem]),
-        ))
+            0.0, 0.0,  # concat and resize op costs, set below
+        ]
+        for f, i in _OP_COST_COLUMNS.items():
+            row[i] = getattr(self, f) * cyc_per_us
+        set_(self, "_row", tuple(row))
         # The core refuses row values of 1e18 or more (an "invalid architecture" naming no field): name it here.
         for name, i, unit in (("io_bw_gbps", 7, "bytes per cycle"), ("layer_overhead_us", 12, "cycles"),
                               ("tile_overhead_cycles", 13, "cycles"), ("inference_overhead_us", 14, "cycles"),
                               ("activation_buffers", 15, "working sets"),
-                              *((f, 16 + i, "cycles") for i, f in enumerate(OP_COST_FIELDS)),
+                              *((f, i, "cycles") for f, i in _OP_COST_COLUMNS.items()),
                               ("host", 22, "MACs per cycle"), ("host", 23, "bytes per cycle"), ("host", 24, "cycles")):
             if not self._row[i] < 1e18:
                 value = getattr(self, name)
@@ -716,13 +728,15 @@ TECH_EYERISS = dataclasses.replace(
 #: which ResNet-50's streamed parameters pin down; one on-chip working set of activations; an x86 desktop host).
 #: Its fixed costs were fitted by benchmarks/edgetpu_calibration/calibrate.py (codesign.edgetpu_calibration: NNLS
 #: of the relative error over the 500 measured NB201 cells of tests/data/nasbench/ and the five Coral models of
-#: tests/data/coral/ together, one per-inference cost per rig): per op 5.25 us per conv / FC, 18.74 us per pooling,
-#: 3.89 us per add / multiply; depthwise convs and stand-alone activations fit at 0 (their mapped time already
-#: covers them); softmax / norm are not in any measured network (0); 1410 us per inference (host invocation and
-#: the USB round trip). ``edgetpu-devboard`` is the Coral Dev Board: the same chip on PCIe (0.415 GB/s fitted on
-#: ResNet-50's Dev Board time), 1445 us per inference (fitted on the Dev Board column), a Cortex-A53 host.
+#: tests/data/coral/ together, one per-inference cost per rig): per op 3.92 us per conv / FC, 17.30 us per pooling,
+#: 5.43 us per add / multiply (an un-fused batch norm pays it twice), 54.36 us per concatenation (identified by
+#: Inception v1's nine concatenations alone: the only measured network that has any); depthwise convs and
+#: stand-alone activations fit at 0 (their mapped time already covers them); softmax / norm / resize are not in any
+#: measured network (0); 1357 us per inference (host invocation and the USB round trip). ``edgetpu-devboard`` is
+#: the Coral Dev Board: the same chip on PCIe (0.415 GB/s fitted on ResNet-50's Dev Board time), 1413 us per
+#: inference (fitted on the Dev Board column), a Cortex-A53 host.
 #: ``edgetpu-eagle-rig`` is the rig of the NB201 latency data set (Eagle / BRP-NAS): the same device costs with
-#: that rig's fitted 388 us per inference; its host is not documented (no host segment).
+#: that rig's fitted 413 us per inference; its host is not documented (no host segment).
 #: ``edgetpu-baseline`` is the published template baseline (4x4 PEs, 4 lanes, 64 SIMD, 2 MiB PE memory,
 #: 32 KiB core memory), on-SoC (no host overhead) with a 10 GB/s DRAM interface and the Edge TPU's fitted per-op
 #: costs. ``tpu-v1-template`` is a
@@ -732,11 +746,11 @@ TECH_EYERISS = dataclasses.replace(
 #: row-stationary dataflow itself is not reproduced by this template.
 EDGETPU_PRESETS: dict[str, EdgeTpuConfig] = {
     "edgetpu": EdgeTpuConfig(4, 4, 4, 64, core_mem_kib=32, pe_mem_kib=512, io_bw_gbps=0.5, clock_mhz=500,
-                             inference_overhead_us=1410.4, activation_buffers=1.0, conv_op_us=5.25, pool_op_us=18.74,
-                             eltwise_op_us=3.89, host="x86-desktop", name="edgetpu"),
+                             inference_overhead_us=1356.7, activation_buffers=1.0, conv_op_us=3.92, pool_op_us=17.30,
+                             eltwise_op_us=5.43, concat_op_us=54.36, host="x86-desktop", name="edgetpu"),
     "edgetpu-baseline": EdgeTpuConfig(4, 4, 4, 64, core_mem_kib=32, pe_mem_kib=2048, io_bw_gbps=10.0, clock_mhz=500,
-                                      activation_buffers=1.0, conv_op_us=5.25, pool_op_us=18.74, eltwise_op_us=3.89,
-                                      name="edgetpu-baseline"),
+                                      activation_buffers=1.0, conv_op_us=3.92, pool_op_us=17.30, eltwise_op_us=5.43,
+                                      concat_op_us=54.36, name="edgetpu-baseline"),
     "tpu-v1-template": EdgeTpuConfig(1, 1, 256, 256, core_mem_kib=256, pe_mem_kib=28 * 1024, io_bw_gbps=30.0,
                                      clock_mhz=700, activation_buffers=1.0, name="tpu-v1-template"),
     "eyeriss-template": EdgeTpuConfig(14, 12, 1, 1, core_mem_kib=0.375, pe_mem_kib=1.0, global_mem_kib=128,
@@ -744,9 +758,9 @@ EDGETPU_PRESETS: dict[str, EdgeTpuConfig] = {
                                       technology=TECH_EYERISS, name="eyeriss-template"),
 }
 EDGETPU_PRESETS["edgetpu-devboard"] = EDGETPU_PRESETS["edgetpu"].replace(
-    io_bw_gbps=0.415, inference_overhead_us=1445.4, host="cortex-a53", name="edgetpu-devboard")
+    io_bw_gbps=0.415, inference_overhead_us=1412.7, host="cortex-a53", name="edgetpu-devboard")
 EDGETPU_PRESETS["edgetpu-eagle-rig"] = EDGETPU_PRESETS["edgetpu"].replace(
-    inference_overhead_us=388.1, host=None, name="edgetpu-eagle-rig")
+    inference_overhead_us=412.8, host=None, name="edgetpu-eagle-rig")
 
 #: Earlier preset names, kept as aliases (issue 16: ``tpu-v1`` / ``tpu-v1-like`` and ``eyeriss`` / ``eyeriss-like``
 #: differed by a suffix only and did not say which model they were).

@@ -30,6 +30,7 @@ EdgeTpuArch EdgeTpuArch::from_row(const double* r, Status& status) {
     // a host needs a memory bandwidth as well as a MAC rate
     rest = rest && (r[22] == 0.0 || r[23] > 0.0);
     rest = rest && level(r[26], a.level_of[SpaceW]) && level(r[27], a.level_of[SpaceI]) && level(r[28], a.level_of[SpaceO]);
+    rest = rest && nonneg(r[29]) && nonneg(r[30]);
     status = ok && rest ? Status::Ok : Status::InvalidArch;
     a.core_mem_bytes = r[4];
     a.pe_mem_bytes = r[5];
@@ -50,14 +51,20 @@ EdgeTpuArch EdgeTpuArch::from_row(const double* r, Status& status) {
     a.host_bytes_per_cycle = r[23];
     a.host_op_cycles = r[24];
     a.reserved_onchip_bytes = r[25];
+    a.concat_op_cycles = r[29];
+    a.resize_op_cycles = r[30];
     return a;
 }
 
-// The Edge TPU compiler maps neither activation-by-activation matmuls (TFLite BATCH_MATMUL) nor GELU (Coral,
-// "TensorFlow models on the Edge TPU", supported operations); everything else this package's layers describe
-// (conv, depthwise, FC, pooling, add, mul, softmax, logistic / tanh / hard-swish, normalisation as mean /
-// rsqrt / mul) is on its list.
+// The Edge TPU compiler maps neither activation-by-activation matmuls (TFLite BATCH_MATMUL) nor GELU, nor the
+// detection post-processing (TFLite_Detection_PostProcess stays on the CPU), and maps ResizeBilinear /
+// ResizeNearestNeighbor only on 3-dimensional tensors, i.e. a batch of one (Coral, "TensorFlow models on the Edge
+// TPU", supported operations; its further "depending on input/output size" precision rule is not documented and
+// not modelled: such a resize stays on the device). Everything else this package's layers describe (conv,
+// depthwise, FC, pooling, add, mul, softmax, logistic / tanh / hard-swish, normalisation as mean / rsqrt / mul,
+// concatenation, a batch norm as MUL and ADD) is on its list.
 bool EdgeTpuArch::device_supports(const Layer& l) {
+    if (l.op == Op::Nms || (l.op == Op::Resize && l.n != 1)) return false;
     return l.op != Op::MatMul && l.act != Act::Gelu;
 }
 

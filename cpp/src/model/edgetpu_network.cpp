@@ -30,41 +30,39 @@ double layer_param_bytes(const Layer& l, const EdgeTpuArch& a) {
 
 double layer_input_elems(const Layer& l) {
     double in = double(l.n) * double(l.c) * double(l.h) * double(l.w) * (l.op == Op::Add ? 2.0 : 1.0);
+    if (l.op == Op::Nms) in += kNmsBoxWords * double(l.n) * double(l.h);  // the boxes besides the scores
     if (l.operand_is_activation()) in += double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s);
     return in;
 }
 
 double layer_output_elems(const Layer& l) { return double(l.n) * double(l.k) * double(l.p) * double(l.q); }
 
-// The op kind's fixed cost (arch.hpp: conv, depthwise, pool, eltwise, act, other).
+// The op kind's fixed cost (arch.hpp: conv, depthwise, pool, eltwise, act, other, concat, resize). An un-fused
+// batch norm pays two eltwise costs: TFLite lowers it to a MUL and an ADD. NMS pays other_op_cycles (it runs on
+// the device only when there is no host).
 double op_overhead(const Layer& l, const EdgeTpuArch& a) {
     switch (l.op) {
         case Op::Mac: return l.groups > 1 ? a.depthwise_op_cycles : a.conv_op_cycles;
         case Op::Pool: return a.pool_op_cycles;
         case Op::Add:
         case Op::Mul: return a.eltwise_op_cycles;
+        case Op::Bn: return 2.0 * a.eltwise_op_cycles;
         case Op::Act: return a.act_op_cycles;
+        case Op::Concat: return a.concat_op_cycles;
+        case Op::Resize: return a.resize_op_cycles;
         case Op::MatMul:
         case Op::Softmax:
-        case Op::Norm: return a.other_op_cycles;
+        case Op::Norm:
+        case Op::Nms: return a.other_op_cycles;
     }
     return 0.0;
 }
 
-// Work of a layer on the host: MACs, or the vector operations evaluate_vector_layer counts.
+// Work of a layer on the host: MACs, or the vector operations evaluate_vector_layer counts (vector_ops).
 double host_work(const Layer& l) {
-    const double out = layer_output_elems(l);
-    switch (l.op) {
-        case Op::Mac:
-        case Op::MatMul: return double(l.n) * double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(l.p) * double(l.q);
-        case Op::Pool: return out * double(l.r) * double(l.s);
-        case Op::Softmax: return out * kSoftmaxOpsPerElement;
-        case Op::Norm: return out * kNormOpsPerElement;
-        case Op::Add:
-        case Op::Mul:
-        case Op::Act: return out;
-    }
-    return out;
+    if (l.is_mac())
+        return double(l.n) * double(l.k) * double(l.c / l.groups) * double(l.r) * double(l.s) * double(l.p) * double(l.q);
+    return vector_ops(l);
 }
 
 // Adds a layer's fixed op cost after mapping: cycles and overhead grow by `extra`, utilisation and leakage

@@ -1,5 +1,6 @@
 // Cost of a layer that runs on the vector units (pooling, elementwise add/mul, softmax, normalisation,
-// standalone activations): no mapping choice, one fixed schedule.
+// standalone activations, concatenation, resize, un-fused batch norm; NMS only on a device without a host): no
+// mapping choice, one fixed schedule.
 #include <algorithm>
 #include <cmath>
 
@@ -61,17 +62,10 @@ EdgeTpuCost evaluate_vector_layer(const Layer& l, const EdgeTpuArch& a, const En
     const double n = double(l.n), ch = double(l.c), h = double(l.h), w = double(l.w);
     const double out = n * double(l.k) * double(l.p) * double(l.q);
     double in = n * ch * h * w;
-    double ops = 0.0;
-    switch (l.op) {
-        case Op::Pool: ops = out * double(l.r) * double(l.s); break;
-        case Op::Add: ops = out; in *= 2.0; break;
-        case Op::Mul: ops = out; in += n * ch; break;
-        case Op::Softmax: ops = out * kSoftmaxOpsPerElement; break;
-        case Op::Norm: ops = out * kNormOpsPerElement; break;
-        case Op::Act: ops = out; break;
-        case Op::Mac:
-        case Op::MatMul: break;
-    }
+    if (l.op == Op::Add) in *= 2.0;                  // two operands
+    if (l.op == Op::Mul) in += n * ch;               // the map and its per-channel gate
+    if (l.op == Op::Nms) in += kNmsBoxWords * n * h;  // the scores and the boxes
+    const double ops = vector_ops(l);
     const double ab = double(a.act_bytes);
     const double vec_width = static_cast<double>(a.pes() * a.simd);
     v[F_ops] = ops;

@@ -59,6 +59,36 @@ const char* Layer::invalid_field() const {
     return "";
 }
 
+std::int64_t ceil_log2(std::int64_t x) {
+    std::int64_t b = 0;
+    while (b < 62 && (std::int64_t{1} << b) < x) ++b;
+    return b;
+}
+
+double nms_ops(const Layer& l) {
+    const double boxes = double(l.h);
+    return double(l.n) * (boxes * double(l.c) + boxes * double(ceil_log2(l.h)) + boxes * double(l.p) * kNmsIouOps);
+}
+
+double vector_ops(const Layer& l) {
+    const double out = double(l.n) * double(l.k) * double(l.p) * double(l.q);
+    switch (l.op) {
+        case Op::Pool:
+        case Op::Resize: return out * double(l.r) * double(l.s);
+        case Op::Softmax: return out * kSoftmaxOpsPerElement;
+        case Op::Norm: return out * kNormOpsPerElement;
+        case Op::Bn: return out * kBnOpsPerElement;
+        case Op::Nms: return nms_ops(l);
+        case Op::Add:
+        case Op::Mul:
+        case Op::Act:
+        case Op::Concat: return out;
+        case Op::Mac:
+        case Op::MatMul: return 0.0;
+    }
+    return 0.0;
+}
+
 namespace detail {
 
 std::int64_t touched_disjoint(std::int64_t out, std::int64_t taps, std::int64_t stride, std::int64_t lo,

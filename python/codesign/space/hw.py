@@ -220,7 +220,7 @@ _INT_FIELDS = ("pe_x", "pe_y", "lanes", "simd")
 #: Fields of EdgeTpuConfig that the space keeps fixed (taken from ``base``).
 _FIXED = ("global_mem_kib", "clock_mhz", "data_type", "layer_overhead_us", "tile_overhead_cycles",
           "inference_overhead_us", "activation_buffers", "conv_op_us", "depthwise_op_us", "pool_op_us",
-          "eltwise_op_us", "act_op_us", "other_op_us", "reserved_onchip_kib")
+          "eltwise_op_us", "act_op_us", "other_op_us", "reserved_onchip_kib", "concat_op_us", "resize_op_us")
 
 
 class EdgeTpuHardwareSpace(CategoricalSpace["EdgeTpuConfig"]):

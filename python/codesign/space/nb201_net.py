@@ -17,7 +17,8 @@ module path                            what
 
 The analytic side replays the graph that ``torch.fx`` traces from that model (one node per module call, add
 and multiply) and applies :func:`codesign.workload.from_torch`'s capture rules to it: a convolution, pool, add or
-linear layer per call; BatchNorm passes its input's layer through when that input feeds nothing else; a ReLU is
+linear layer per call; BatchNorm passes its input's layer through when that input is a conv's output that feeds
+nothing else, and is a ``bn`` pass otherwise (the last cell's sum before ``lastact``); a ReLU is
 fused into the layer that produced its input under the same condition, else it is a stand-alone ``act`` pass; a
 multiply by the constant 0 (a node with no incoming edge) is no layer.
 """
@@ -170,7 +171,8 @@ class _Graph:
         return len(self.nodes) - 1
 
     def capture(self) -> list[Any]:
-        """from_torch's rules: layers in order, BN passthrough and ReLU fusion for single-user inputs."""
+        """from_torch's rules: layers in order, a BN folded into the conv before it (else a ``bn`` pass), ReLU
+        fusion for single-user inputs."""
         users = [0] * len(self.nodes)
         for _, inputs, _ in self.nodes:
             for i in inputs:
@@ -180,11 +182,20 @@ class _Graph:
         producer: dict[int, int] = {}
         for n, (kind, inputs, layer) in enumerate(self.nodes):
             fallback = layer if kind == "relu" else None
-            if layer is not None and kind != "relu":
+            if layer is not None and kind not in ("relu", "bn"):
                 producer[n] = len(layers)
                 layers.append(layer)
                 acts.append("none")
-            elif kind in ("bn", "flatten"):
+            elif kind == "bn":  # folded into a conv / fc whose output feeds nothing else, else a "bn" pass
+                x = inputs[0]
+                if x in producer and users[x] == 1 and layers[producer[x]].kind in ("conv", "fc") \
+                        and acts[producer[x]] == "none":
+                    producer[n] = producer[x]
+                else:
+                    producer[n] = len(layers)
+                    layers.append(layer)
+                    acts.append("none")
+            elif kind == "flatten":
                 x = inputs[0]
                 if x in producer and users[x] == 1:
                     producer[n] = producer[x]
@@ -281,10 +292,10 @@ def nb201_workload(ops: Sequence[str], input_shape: tuple[int, ...], num_classes
         params += k * c * kernel * kernel
         return g.add("conv", [x], layer), (layer.p, layer.q)
 
-    def bn(x: int, c: int) -> int:
+    def bn(name: str, x: int, c: int, hw: tuple[int, int]) -> int:
         nonlocal params
         params += 2 * c
-        return g.add("bn", [x])
+        return g.add("bn", [x], Layer.elementwise("bn", name, c=c, h=hw[0], w=hw[1], n=n))
 
     def relu(name: str, x: int, c: int, hw: tuple[int, int]) -> int:
         return g.add("relu", [x], Layer.elementwise("act", name, c=c, h=hw[0], w=hw[1], n=n))
@@ -293,14 +304,14 @@ def nb201_workload(ops: Sequence[str], input_shape: tuple[int, ...], num_classes
                      hw: tuple[int, int]) -> tuple[int, tuple[int, int]]:
         r = relu(f"{path}.0", x, c, hw)
         y, hw2 = conv(f"{path}.1", r, c, k, kernel, stride, hw)
-        return bn(y, k), hw2
+        return bn(f"{path}.2", y, k, hw2), hw2
 
     def add(path: str, a: int, b: int, c: int, hw: tuple[int, int]) -> int:
         return g.add("add", [a, b], Layer.add(f"{path}.add", c=c, h=hw[0], w=hw[1], n=n))
 
     c0 = STAGE_CHANNELS[0]
     x, hw = conv("stem.0", g.add("input", []), cin, c0, 3, 1, (h, w))
-    x = bn(x, c0)
+    x = bn("stem.1", x, c0, hw)
     prev = c0
     for idx, (kind, c) in enumerate(cell_layout()):
         path = f"cells.{idx}"
@@ -328,7 +339,7 @@ def nb201_workload(ops: Sequence[str], input_shape: tuple[int, ...], num_classes
                 nodes.append(g.add("mul0", [x]) if total is None else total)
             x = nodes[3]
         prev = c
-    x = relu("lastact.1", bn(x, prev), prev, hw)
+    x = relu("lastact.1", bn("lastact.0", x, prev, hw), prev, hw)
     gp = g.add("gpool", [x], Layer.global_pool("global_pooling", c=prev, h=hw[0], w=hw[1], n=n))
     fl = g.add("flatten", [gp])
     g.add("fc", [fl], Layer.fc("classifier", in_features=prev, out_features=num_classes, n=n))

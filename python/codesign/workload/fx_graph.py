@@ -8,6 +8,7 @@ from typing import Any
 
 from .layer import Layer
 from .tensor_ops import (
+    concat_layer,
     elementwise_layer,
     last_channel_dim,
     linear_layer,
@@ -16,7 +17,9 @@ from .tensor_ops import (
     nchw_channel_dim,
     permuted_channel_dim,
     reshaped_channel_dim,
+    resize_layer,
     sdpa_layers,
+    se_layer,
     transposed_channel_dim,
 )
 from .torch_layers import (
@@ -34,6 +37,7 @@ from .torch_layers import (
     _UNARY_METHODS,
     _conv_layer,
     _gpool_out,
+    _is_nms,
     _linear_layer,
     _pool_layer,
     _Rec,
@@ -46,6 +50,8 @@ _REDUCE_METHODS = frozenset({"mean", "amax", "amin", "sum"})
 _BINARY_LABELS = {"iadd": "add", "add_": "add", "isub": "sub", "sub_": "sub", "imul": "mul", "mul_": "mul",
                   "truediv": "div", "itruediv": "div", "div_": "div"}
 _RESHAPE_METHODS = frozenset({"view", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "view_as"})
+# the layers a batch norm right after them folds into (the TFLite converter folds it into their weights and bias)
+_BN_FOLDS_INTO = frozenset({"conv", "fc", "gemm"})
 
 
 class _Recs(list):
@@ -195,7 +201,8 @@ class _GraphReader:
         """Fuse ``act`` into the layer ``x`` carries; when it cannot be, a stand-alone ``"act"`` pass."""
         self.placed.add(node)
         src = self.source(x, exclude)
-        if src is not None and self.recs[src].act == "none":
+        # the Edge TPU's concatenation takes no fused activation (Coral's supported-operations table)
+        if src is not None and self.recs[src].act == "none" and self.recs[src].layer.kind != "concat":
             self.recs[src].act = act
             self.producer[node] = src
         elif x in self.variable:
@@ -216,6 +223,72 @@ class _GraphReader:
         self.placed.add(node)
         if x in self.variable:
             self.capture(node, elementwise_layer(kind, name, self.shape(node), self.cdim.get(x)))
+
+    def batchnorm(self, node: Any, x: Any, act: str | None) -> None:
+        """A batch norm, then ``act`` (``"none"``; timm's BatchNormAct2d applies its ``.act``: an activation, or
+        None for one not in ACTIVATIONS, its own pass). Folded into the conv / fc layer its input carries when
+        that layer feeds nothing else and has no activation yet, as the TFLite converter folds it; otherwise a
+        ``"bn"`` pass over the output (after an add, a pool, a concatenation, an activation, the input)."""
+        name = str(node.target) if node.op == "call_module" else self.fn_name(node, "batch_norm")
+        src = self.source(x)
+        if src is not None and self.recs[src].layer.kind in _BN_FOLDS_INTO and self.recs[src].act == "none":
+            if act == "none":
+                self.passthrough(node, x)
+            elif act is None:
+                self.vector(node, "act", name, x)
+            else:
+                self.activate(node, act, x)
+            return
+        self.placed.add(node)
+        if x not in self.variable:
+            return
+        before = len(self.recs)
+        self.capture(node, elementwise_layer("bn", name, self.shape(node), self.cdim.get(x)),
+                     elementwise_layer("act", name, self.shape(node), self.cdim.get(x)) if act is None else None)
+        if act not in (None, "none") and len(self.recs) > before:
+            self.recs[-1].act = act
+
+    def concat(self, node: Any) -> None:
+        """``torch.cat`` / ``concat`` of tensors one of which depends on the input: a ``"concat"`` pass over the
+        output, laid out as the first such tensor."""
+        self.placed.add(node)
+        tensors = self.arg(node, 0, "tensors")
+        tensors = list(tensors) if isinstance(tensors, (list, tuple)) else []
+        first = next((v for v in tensors if isinstance(v, self.Node) and v in self.variable), None)
+        if first is not None:
+            self.capture(node, concat_layer(self.fn_name(node, "cat"), self.shape(node), self.cdim.get(first)))
+
+    def resize(self, node: Any, x: Any, mode: Any) -> None:
+        """``F.interpolate`` / ``nn.Upsample`` of a 4-D map, nearest or (bi)linear: a ``"resize"``; other modes
+        and ranks are not placed (counted)."""
+        if x not in self.variable:
+            self.placed.add(node)
+            return
+        name = str(node.target) if node.op == "call_module" else self.fn_name(node, "interpolate")
+        layer = resize_layer(name, self.shape(x), self.shape(node), mode)
+        if layer is not None:
+            self.capture(node, layer)
+
+    def nms(self, node: Any) -> None:
+        """``torch.ops.torchvision.nms(boxes (B, 4), scores (B,), iou)`` (``torchvision.ops.nms``): an ``"nms"``
+        of B boxes, one class, keeping the boxes this input kept (at least 1). Calls with no layer captured
+        between them are one class-wise NMS, as ``torchvision.ops.batched_nms`` runs one call per class: classes
+        = the calls, boxes = the most of one call, max_detections = the boxes kept by all."""
+        self.placed.add(node)
+        boxes, out = self.shape(self.arg(node, 0, "boxes")), self.shape(node)
+        if not boxes or not boxes[0]:
+            return
+        kept = max(1, out[0]) if out else boxes[0]
+        prev = self.recs[-1].layer if self.recs else None
+        try:
+            if prev is not None and prev.kind == "nms" and self.recs[-1].act == "none":
+                self.recs[-1].layer = Layer.nms(prev.name, boxes=max(prev.h, boxes[0]), classes=prev.c + 1,
+                                                max_detections=prev.p + kept)
+                self.producer[node] = len(self.recs) - 1
+            else:
+                self.capture(node, Layer.nms(self.fn_name(node, "nms"), boxes=boxes[0], max_detections=kept))
+        except (TypeError, ValueError):
+            self.placed.discard(node)
 
     # ------------------------------------------------------------------ the pass
     def read(self) -> _Recs:
@@ -250,6 +323,11 @@ class _GraphReader:
                 return last_channel_dim(out)
             return inherited
         target, ndim = node.target, len(self.shape(x) or ())
+        if node.op == "call_function" and target in self.t.concat_functions:  # laid out as its first tensor
+            tensors = self.arg(node, 0, "tensors")
+            first = next((v for v in tensors if isinstance(v, self.Node)), None) \
+                if isinstance(tensors, (list, tuple)) else None
+            return self.cdim.get(first) if first is not None else last_channel_dim(out)
         if target in ("permute",) or target is self.torch.permute:
             dims = node.args[1:] if node.op == "call_method" else (self.arg(node, 1, "dims"),)
             dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
@@ -297,13 +375,12 @@ class _GraphReader:
                 self.passthrough(node, x)
         elif role == "act":
             self.activate(node, detail, x)
-        elif role == "normact":
-            if detail == "none":
-                self.passthrough(node, x)
-            elif detail is not None:
-                self.activate(node, detail, x)
-            else:
-                self.vector(node, "act", qualname, x)  # an unlisted activation: its own pass
+        elif role == "normact":  # a batch norm and the activation of its .act (None: unlisted, its own pass)
+            self.batchnorm(node, x, detail)
+        elif role == "bn":
+            self.batchnorm(node, x, "none")
+        elif role == "resize":
+            self.resize(node, x, detail)
         elif role == "transparent":
             self.passthrough(node, x)
         elif role == "mha":
@@ -324,7 +401,16 @@ class _GraphReader:
         t, shape, variable, arg = self.t, self.shape, self.variable, self.arg
         target = node.target
         fn = node.op == "call_function"
-        if fn and target in t.pool_functions:
+        if fn and target in t.concat_functions:
+            self.concat(node)
+        elif fn and target in t.resize_functions:
+            pos, default = t.resize_functions[target]
+            self.resize(node, x, default if pos is None else arg(node, pos, "mode", default))
+        elif fn and target in t.bn_functions:
+            self.batchnorm(node, x, "none")
+        elif fn and _is_nms(target):
+            self.nms(node)
+        elif fn and target in t.pool_functions:
             label, params = t.pool_functions[target]
             values = [arg(node, i + 1, p) for i, p in enumerate(params)]
             if label.startswith("adaptive"):
@@ -384,7 +470,7 @@ class _GraphReader:
             big, gate = (sa, sb) if math.prod(sa) >= math.prod(sb) else (sb, sa)
             if all(g == (d if i in (0, cd) else 1) for i, (g, d) in enumerate(zip(gate, big))):
                 self.capture(node, _vector_layer("mul", self.fn_name(node, "mul"), big) if cd == 1 else
-                             _se_layer(self.fn_name(node, "mul"), big, cd))
+                             se_layer(self.fn_name(node, "mul"), big, cd))
                 return
         if out is not None:
             self.capture(node, elementwise_layer("add", self.fn_name(node, label), out,
@@ -411,13 +497,3 @@ class _GraphReader:
             out = self.shape(node)
             if out is not None and sa is not None:
                 self.recs.unplaced_macs[self.label(node)] += math.prod(out) * sa[-1]
-
-
-def _se_layer(name: str, big: tuple[int, ...], cdim: int) -> Layer | None:
-    """A squeeze-excite multiply of a channels-last map."""
-    n, c = big[0], big[cdim]
-    rest = [d for i, d in enumerate(big) if i not in (0, cdim)]
-    try:
-        return Layer.mul(name, c=c, h=rest[0], w=rest[1], n=n)
-    except (TypeError, ValueError, IndexError):
-        return None

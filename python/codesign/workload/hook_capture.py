@@ -5,7 +5,7 @@ from typing import Any
 
 from .layer import Layer
 from .fx_graph import _Recs
-from .tensor_ops import elementwise_layer, last_channel_dim, mha_layers, nchw_channel_dim
+from .tensor_ops import elementwise_layer, last_channel_dim, mha_layers, nchw_channel_dim, resize_layer
 from .torch_layers import _conv_layer, _gpool_out, _linear_layer, _pool_layer, _Rec, _tables
 
 
@@ -33,8 +33,9 @@ def _capture_hooks(module: Any, example: Any) -> list[tuple[str, Any, tuple[int,
 
 def _capture_hooks_all(module: Any, example: Any) -> _Recs:
     """:func:`_capture_fx_all` from forward hooks: sees module calls only (Conv2d, Linear, pooling
-    modules, timm SelectAdaptivePool2d, activation modules, BatchNorm/BatchNormAct2d, Identity,
-    Dropout, DropPath, Flatten, MultiheadAttention, Softmax, the norms). An activation is fused when
+    modules, timm SelectAdaptivePool2d, activation modules, BatchNorm (folded into the conv before it, else a
+    ``"bn"`` pass), BatchNormAct2d (always folded), Upsample, Identity, Dropout, DropPath, Flatten,
+    MultiheadAttention, Softmax, the norms). An activation is fused when
     its input tensor is, through transparent modules, the unmodified output of a captured layer (a
     tensor changed in place since, e.g. by ``x += shortcut``, is not); otherwise it is an ``"act"``
     pass. 4-D tensors are taken as NCHW unless a Linear made them (channels last). Calls of other
@@ -107,6 +108,13 @@ def _capture_hooks_all(module: Any, example: Any) -> _Recs:
                     recs[-1].act = detail
         elif role == "transparent" or role == "gpool" or (role == "normact" and detail == "none"):
             mark(output, src)
+        elif role == "bn":  # folded into the conv / fc before it, else a "bn" pass (as _GraphReader.batchnorm)
+            if src is not None and recs[src].layer.kind in ("conv", "fc") and recs[src].act == "none":
+                mark(output, src)
+            else:
+                capture(output, elementwise_layer("bn", name, out_shape, cdim_of(args[0])))
+        elif role == "resize":
+            capture(output, resize_layer(name, in_shape, out_shape, detail))
         elif role == "mha":
             q = args[0] if args else None
             k = args[1] if len(args) > 1 else q

@@ -2,13 +2,13 @@
 C++ core reads (:data:`LAYER_FIELDS`, :data:`OP_CODES`, :data:`ACTIVATIONS`)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ._checks import MAX_DIM, _as_int, _describe, _pair
+from .layer_kinds import NMS_BOX_WORDS, RESIZE_TAPS, _KindConstructors, check_kind_fields, nms_ops
 
 __all__ = ["ACTIVATIONS", "ELEMENTWISE_OPS", "LAYER_FIELDS", "LAYER_KINDS", "MAC_KINDS", "OP_CODES", "MAX_DIM",
-           "Layer"]
+           "RESIZE_TAPS", "Layer"]
 
 #: Columns of :meth:`Workload.to_array` / :meth:`Layer.to_row`: the 16 integer fields of a
 #: :class:`Layer`, then ``"op"`` (:data:`OP_CODES` of :attr:`Layer.kind`, also :attr:`Layer.op_code`)
@@ -21,7 +21,8 @@ LAYER_FIELDS: tuple[str, ...] = (
 )
 
 #: Allowed values of :attr:`Layer.kind`.
-LAYER_KINDS: tuple[str, ...] = ("conv", "fc", "gemm", "pool", "add", "mul", "matmul", "softmax", "norm", "act")
+LAYER_KINDS: tuple[str, ...] = ("conv", "fc", "gemm", "pool", "add", "mul", "matmul", "softmax", "norm", "act",
+                                "concat", "resize", "bn", "nms")
 
 #: The kinds that multiply-accumulate on the MAC array: conv, fc and gemm with weights (parameters), and
 #: ``"matmul"``, whose second operand is an activation (``weights == 0``). The others are vector operations
@@ -32,14 +33,18 @@ MAC_KINDS: tuple[str, ...] = ("conv", "fc", "gemm", "matmul")
 #: ``k = c = groups``, unit window), and their vector operations per element before the activation (an
 #: assumption of this package, shared with the C++ core: softmax = running max, subtract, exponential, sum and
 #: scale by the reciprocal; norm = mean, subtract, square-accumulate, scale by the reciprocal square root and
-#: affine; RMSNorm, which skips the mean, is costed as LayerNorm).
-ELEMENTWISE_OPS: dict[str, int] = {"add": 1, "mul": 1, "softmax": 5, "norm": 5, "act": 1}
+#: affine; RMSNorm, which skips the mean, is costed as LayerNorm; concat = one copy per output element, the
+#: tensor stored is the output, whose channels are the sum of the inputs'; bn = an un-fused batch norm, a
+#: per-channel multiply and add, as TFLite lowers it).
+ELEMENTWISE_OPS: dict[str, int] = {"add": 1, "mul": 1, "softmax": 5, "norm": 5, "act": 1, "concat": 1, "bn": 2}
 
 #: Operation code of each kind (column ``"op"``): 0 MAC layer with weights, 1 pooling, 2 elementwise add
 #: (any two-operand op of equal shapes), 3 multiply by a per-channel gate, 4 activation-by-activation matmul,
-#: 5 softmax, 6 LayerNorm/RMSNorm, 7 a stand-alone activation function.
+#: 5 softmax, 6 LayerNorm/RMSNorm, 7 a stand-alone activation function, 8 concatenation, 9 resize (nearest or
+#: bilinear), 10 an un-fused batch norm, 11 non-maximum suppression (detection post-processing). New kinds are
+#: appended: codes are never renumbered.
 OP_CODES: dict[str, int] = {"conv": 0, "fc": 0, "gemm": 0, "pool": 1, "add": 2, "mul": 3, "matmul": 4,
-                            "softmax": 5, "norm": 6, "act": 7}
+                            "softmax": 5, "norm": 6, "act": 7, "concat": 8, "resize": 9, "bn": 10, "nms": 11}
 
 #: Allowed values of :attr:`Layer.act`; the code in column ``"act"`` is the index in this tuple.
 ACTIVATIONS: tuple[str, ...] = ("none", "relu", "relu6", "hswish", "hsigmoid", "sigmoid", "swish",
@@ -53,7 +58,7 @@ _INT_FIELDS: tuple[str, ...] = LAYER_FIELDS[:16]
 _POSITIVE_FIELDS = tuple(f for f in _INT_FIELDS if f not in ("pad_h", "pad_w"))
 
 @dataclass(frozen=True, slots=True)
-class Layer:
+class Layer(_KindConstructors):
     """One convolution, fully connected layer, GEMM, pooling, add or multiply, in N,K,C,P,Q,R,S terms.
 
     Shapes: input (ifmap) ``N x C x H x W``, weights ``K x (C/groups) x R x S``, output (ofmap)
@@ -81,9 +86,18 @@ class Layer:
       ``P = H``, ``Q = W``, ``R = S = 1``, unit stride and dilation, no padding; ``ops = N*C*H*W``.
     * ``"mul"``: an ``N x C x H x W`` map times an ``N x C x 1 x 1`` gate broadcast over ``H, W`` (a
       squeeze-excite scaling; see :meth:`mul`); same fields as ``"add"``; ``ops = N*C*H*W``.
-    * ``"softmax"``, ``"norm"`` (LayerNorm, RMSNorm) and ``"act"`` (an activation function not
-      fused into the layer before it): one elementwise pass, same fields as ``"add"`` (see
+    * ``"softmax"``, ``"norm"`` (LayerNorm, RMSNorm), ``"act"`` (an activation function not
+      fused into the layer before it), ``"concat"`` (a concatenation, stored as its output: ``C`` =
+      the sum of the inputs' channels; see :meth:`concat`) and ``"bn"`` (a batch norm not folded
+      into a conv before it): one elementwise pass, same fields as ``"add"`` (see
       :meth:`elementwise`); ``ops = N*C*H*W`` times :data:`ELEMENTWISE_OPS` of the kind.
+    * ``"resize"``: nearest or bilinear resampling ``N x C x H x W -> N x C x P x Q`` (see
+      :meth:`resize`); ``r = s`` = the interpolation taps per axis (:data:`RESIZE_TAPS`: 1
+      nearest, 2 bilinear), unit stride; ``ops = N*C*P*Q*R*S``.
+
+    ``"nms"`` (non-maximum suppression, detection post-processing; see :meth:`nms`) is not
+    per-channel: ``n`` images, ``c`` classes, ``h`` boxes, ``p`` = the most detections kept,
+    ``k = groups = w = q = 1``; ``ops`` by :func:`~codesign.workload.layer_kinds.nms_ops`.
 
     Tensors that are not images are laid out by their last dimension: a ``(B, N, D)`` token tensor
     is ``n = B``, ``c = D``, ``h = N``, ``w = 1``; an ``(N, H, W, C)`` channels-last map is
@@ -103,9 +117,10 @@ class Layer:
         ValueError: ``kind`` not in :data:`LAYER_KINDS`; ``act`` not in :data:`ACTIVATIONS`; a
             size, stride, dilation or ``groups`` < 1; a pad < 0; any field > :data:`MAX_DIM`; ``C``
             or ``K`` not divisible by ``groups``; a dilated filter larger than the padded input
-            (``(R-1)*dilation_h + 1 > H + 2*pad_h``, likewise for width); an ``fc``/``gemm``/
-            ``pool``/``add``/``mul`` layer whose fields contradict its kind. Messages name the field
-            and the value.
+            (``(R-1)*dilation_h + 1 > H + 2*pad_h``, likewise for width; not for ``resize``, whose
+            taps clamp at the border); a layer whose fields contradict its kind
+            (:func:`~codesign.workload.layer_kinds.check_kind_fields`). Messages name the field and
+            the value.
     """
 
     name: str
@@ -149,8 +164,8 @@ class Layer:
             raise ValueError(f"Layer.c must be divisible by Layer.groups = {g}, got {self.c}")
         if self.k % g:
             raise ValueError(f"Layer.k must be divisible by Layer.groups = {g}, got {self.k}")
-        for dim, r, dil, size, pad in (("h", "r", "dilation_h", "h", "pad_h"),
-                                       ("w", "s", "dilation_w", "w", "pad_w")):
+        for dim, r, dil, size, pad in ((("h", "r", "dilation_h", "h", "pad_h"),
+                                        ("w", "s", "dilation_w", "w", "pad_w")) if self.kind != "resize" else ()):
             extent = (getattr(self, r) - 1) * getattr(self, dil) + 1
             padded = getattr(self, size) + 2 * getattr(self, pad)
             if extent > padded:
@@ -158,46 +173,7 @@ class Layer:
                     f"Layer.{r} = {getattr(self, r)} (dilated extent {extent} with {dil} = "
                     f"{getattr(self, dil)}) is larger than the padded input {size} + 2*{pad} = "
                     f"{getattr(self, size)} + 2*{getattr(self, pad)} = {padded}")
-        if self.kind == "fc":
-            must_be_one = ("p", "q", "r", "s", "h", "w", "stride_h", "stride_w",
-                           "dilation_h", "dilation_w", "groups")
-            self._check_kind_fields(must_be_one, ("pad_h", "pad_w"))
-        elif self.kind == "gemm":
-            must_be_one = ("n", "q", "r", "s", "w", "stride_h", "stride_w",
-                           "dilation_h", "dilation_w", "groups")
-            self._check_kind_fields(must_be_one, ("pad_h", "pad_w"))
-            if self.h != self.p:
-                raise ValueError(f"Layer.h must equal Layer.p (= GEMM M = {self.p}) for kind "
-                                 f"'gemm', got {self.h}")
-        elif self.kind == "matmul":
-            must_be_one = ("n", "q", "r", "s", "w", "stride_h", "stride_w", "dilation_h", "dilation_w")
-            self._check_kind_fields(must_be_one, ("pad_h", "pad_w"))
-            if self.h != self.p:
-                raise ValueError(f"Layer.h must equal Layer.p (= matmul M = {self.p}) for kind "
-                                 f"'matmul', got {self.h}")
-        elif self.kind not in MAC_KINDS:
-            # per-channel: one channel in, one out, per group
-            for field in ("k", "groups"):
-                if getattr(self, field) != self.c:
-                    raise ValueError(f"Layer.{field} must equal Layer.c = {self.c} for kind "
-                                     f"{self.kind!r}, got {getattr(self, field)}")
-            if self.kind != "pool":
-                must_be_one = ("r", "s", "stride_h", "stride_w", "dilation_h", "dilation_w")
-                self._check_kind_fields(must_be_one, ("pad_h", "pad_w"))
-                for out, size in (("p", "h"), ("q", "w")):
-                    if getattr(self, out) != getattr(self, size):
-                        raise ValueError(f"Layer.{out} must equal Layer.{size} = {getattr(self, size)} "
-                                         f"for kind {self.kind!r}, got {getattr(self, out)}")
-
-    def _check_kind_fields(self, ones: Sequence[str], zeros: Sequence[str]) -> None:
-        for field in ones:
-            if getattr(self, field) != 1:
-                raise ValueError(f"Layer.{field} must be 1 for kind {self.kind!r}, "
-                                 f"got {getattr(self, field)}")
-        for field in zeros:
-            if getattr(self, field) != 0:
-                raise ValueError(f"Layer.{field} must be 0 for kind {self.kind!r}, "
-                                 f"got {getattr(self, field)}")
+        check_kind_fields(self, MAC_KINDS)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -301,8 +277,8 @@ class Layer:
     def elementwise(cls, kind: str, name: str, *, c: int, h: int = 1, w: int = 1, n: int = 1,
                     act: str = "none") -> Layer:
         """One elementwise pass over an ``n x c x h x w`` tensor: ``kind`` is ``"add"``, ``"mul"``,
-        ``"softmax"``, ``"norm"`` or ``"act"`` (see :data:`ELEMENTWISE_OPS`). A ``(B, N, D)`` token
-        tensor is ``n = B``, ``c = D``, ``h = N``.
+        ``"softmax"``, ``"norm"``, ``"act"``, ``"concat"`` (the output) or ``"bn"`` (see
+        :data:`ELEMENTWISE_OPS`). A ``(B, N, D)`` token tensor is ``n = B``, ``c = D``, ``h = N``.
 
         Raises:
             ValueError: ``kind`` not one of those, or as :class:`Layer`.
@@ -409,11 +385,14 @@ class Layer:
     @property
     def ops(self) -> int:
         """Operations: :attr:`macs` for the MAC kinds; vector operations for the others
-        (pool ``N*C*P*Q*R*S``, add and mul ``N*C*H*W``)."""
+        (pool and resize ``N*C*P*Q*R*S``, the elementwise kinds ``N*C*H*W`` times
+        :data:`ELEMENTWISE_OPS`, nms :func:`~codesign.workload.layer_kinds.nms_ops`)."""
         if self.kind in MAC_KINDS:
             return self.macs
-        if self.kind == "pool":
+        if self.kind in ("pool", "resize"):
             return self.n * self.c * self.p * self.q * self.r * self.s
+        if self.kind == "nms":
+            return nms_ops(self.n, self.c, self.h, self.p)
         return self.n * self.c * self.h * self.w * ELEMENTWISE_OPS[self.kind]
 
     @property
@@ -451,13 +430,15 @@ class Layer:
     @property
     def ifmap_words(self) -> int:
         """Unpadded input size ``N*C*H*W`` in elements; an add reads two inputs (``2*N*C*H*W``),
-        a mul the map and the gate (``N*C*H*W + N*C``). A matmul's second operand is
-        :attr:`operand_words`, not counted here."""
+        a mul the map and the gate (``N*C*H*W + N*C``), an nms the scores and the boxes
+        (``N*C*H + 4*N*H``). A matmul's second operand is :attr:`operand_words`, not counted here."""
         words = self.n * self.c * self.h * self.w
         if self.kind == "add":
             return 2 * words
         if self.kind == "mul":
             return words + self.n * self.c
+        if self.kind == "nms":
+            return words + NMS_BOX_WORDS * self.n * self.h
         return words
 
     @property

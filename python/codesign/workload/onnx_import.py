@@ -15,8 +15,10 @@ from typing import Any
 
 from ._checks import _as_int, _describe
 from .layer import Layer
+from .onnx_fold import fold_shape, fold_value
 from .table import Workload, _unique_names
 from .tensor_ops import (
+    concat_layer,
     elementwise_layer,
     last_channel_dim,
     linear_layer,
@@ -24,6 +26,7 @@ from .tensor_ops import (
     nchw_channel_dim,
     permuted_channel_dim,
     reshaped_channel_dim,
+    resize_layer,
 )
 from .torch_layers import _fit_pad, _pool_layer, _Rec
 
@@ -44,10 +47,12 @@ _NORMS = {"LayerNormalization", "GroupNormalization", "InstanceNormalization", "
 _LAYER_OPS = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Softmax", "LogSoftmax"}
 _BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div"}
 _LAYER_OPS |= _NORMS | _UNARY
-_TRANSPARENT = {"BatchNormalization", "Dropout", "Identity", "Cast"}
+_TRANSPARENT = {"Dropout", "Identity", "Cast"}
+_INDEX_TYPES = {6, 7}  # TensorProto INT32, INT64: tensors of shapes and indices
+_LAYER_OPS |= {"Concat", "Resize", "Upsample", "NonMaxSuppression"}  # BatchNormalization may fold: no layer
 # data movement, shapes and control: no arithmetic, ignored
 _MOVE = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Shape", "Gather", "GatherElements", "GatherND",
-         "Slice", "Constant", "ConstantOfShape", "Expand", "Split", "Pad", "Tile", "Range", "Concat", "Size",
+         "Slice", "Constant", "ConstantOfShape", "Expand", "Split", "Pad", "Tile", "Range", "Size",
          "Equal", "Less", "Greater", "Where", "Not", "And", "Or", "NonZero", "Unique", "ScatterND", "Trilu",
          "DepthToSpace", "SpaceToDepth", "EyeLike", "ArgMax", "ArgMin", "TopK"}
 
@@ -64,9 +69,12 @@ def from_onnx(path: str | os.PathLike[str], *, name: str | None = None, batch: i
     ``Sigmoid``, ``HardSwish``, ``Gelu``, ``x * Sigmoid(x)`` as swish, ...) fused into the layer before them
     when it feeds nothing else and a stand-alone ``"act"`` pass otherwise, ``Softmax``, ``LayerNormalization``
     and the other norms, and elementwise math (``Exp``, ``Sqrt``, ``Reduce*``, ...) as one pass each.
-    ``BatchNormalization``, ``Dropout`` and ``Cast`` are transparent (folded); shape and data-movement ops
-    (``Reshape``, ``Transpose``, ``Concat``, ``Gather``, ``Slice``, ...) are ignored. Any other op is listed in
-    one warning with its count (and MACs where its shapes give them: 1-D/3-D and transposed convolutions).
+    ``Concat`` (a ``"concat"`` over its output), ``Resize`` / ``Upsample`` of a 4-D map in nearest or linear mode
+    (``"resize"``), ``BatchNormalization`` (folded into the Conv / Gemm before it when that output feeds nothing
+    else, else a ``"bn"`` pass) and ``NonMaxSuppression`` (``"nms"``). ``Dropout`` and ``Cast`` are transparent;
+    shape and data-movement ops (``Reshape``, ``Transpose``, ``Gather``, ``Slice``, an integer ``Concat`` of
+    shapes, ...) are ignored. Any other op is listed in one warning with its count (and MACs where its shapes give
+    them: 1-D/3-D and transposed convolutions).
 
     Args:
         path: the ``.onnx`` file. Weights stored in external files are not read.
@@ -169,8 +177,11 @@ class _OnnxReader:
                     self.const[t.name] = numpy_helper.to_array(t)
                 except Exception:  # noqa: BLE001
                     pass
+        self.dtypes: dict[str, int] = {t.name: t.data_type for t in g.initializer}
         for vi in list(g.input) + list(g.value_info) + list(g.output):
             tt = vi.type.tensor_type if vi.type.HasField("tensor_type") else None
+            if tt is not None:
+                self.dtypes[vi.name] = tt.elem_type
             if tt is not None and tt.HasField("shape"):
                 dims = [d.dim_value if d.HasField("dim_value") else 0 for d in tt.shape.dim]
                 if all(d > 0 for d in dims):
@@ -222,7 +233,8 @@ class _OnnxReader:
 
     def activate(self, node: Any, act: str, x: str) -> None:
         src = self.producer.get(x)
-        if src is not None and self.users[x] == 1 and self.recs[src].act == "none":
+        if src is not None and self.users[x] == 1 and self.recs[src].act == "none" \
+                and self.recs[src].layer.kind != "concat":  # the Edge TPU's concatenation fuses no activation
             self.recs[src].act = act
             self.producer[node.output[0]] = src
         elif not self.constant(x):
@@ -246,11 +258,25 @@ class _OnnxReader:
             ins = [x for x in node.input]
             if ins and all(self.constant(x) for x in ins):  # folds at export time
                 self.is_const.update(node.output)
+                self.fold(node)
                 continue
             x = next((n for n in ins if not self.constant(n)), "")
             self.cdim[node.output[0]] = self.layout(node, x)
             self.place(i, node, x)
         return self.recs
+
+    def fold(self, node: Any) -> None:
+        """Values and shapes of a constant node's output that shape inference left unknown (onnx_fold)."""
+        out, a = node.output[0], self.attrs(node)
+        values = [self.const.get(x) for x in node.input]
+        value = fold_value(node.op_type, a, values, self.nh.to_array)
+        if value is not None:
+            self.const.setdefault(out, value)
+        if out not in self.shapes:
+            shape = value.shape if value is not None else fold_shape(
+                node.op_type, a, [self.shape(x) for x in node.input], values)
+            if shape is not None and all(d > 0 for d in shape):
+                self.shapes[out] = tuple(int(d) for d in shape)
 
     def layout(self, node: Any, x: str) -> int | None:
         op, out = node.op_type, self.shape(node.output[0])
@@ -269,7 +295,8 @@ class _OnnxReader:
     def place(self, i: int, node: Any, x: str) -> None:
         before = len(self.recs)
         self._place(i, node, x)
-        if len(self.recs) == before and node.op_type in _LAYER_OPS:  # shapes not inferred: say so
+        shape_math = node.op_type == "Concat" and self.dtypes.get(node.output[0]) in _INDEX_TYPES
+        if len(self.recs) == before and node.op_type in _LAYER_OPS and not shape_math:  # shapes not inferred
             self.unplaced[node.op_type] += 1
 
     def _place(self, i: int, node: Any, x: str) -> None:
@@ -301,6 +328,18 @@ class _OnnxReader:
             self.capture(out, elementwise_layer("norm", self.label(node), self.shape(out), self.cdim.get(x)))
         elif op in _UNARY:
             self.capture(out, elementwise_layer("act", self.label(node), self.shape(x), self.cdim.get(x)))
+        elif op == "Concat":
+            if self.dtypes.get(out) in _INDEX_TYPES:  # shape arithmetic (Shape -> Slice -> Concat), no data
+                return
+            first = next((v for v in node.input if not self.constant(v)), "")
+            shape = self.shape(out) or fold_shape(op, a, [self.shape(v) for v in node.input], [])
+            self.capture(out, concat_layer(self.label(node), shape, self.cdim.get(first)))
+        elif op in ("Resize", "Upsample"):
+            self.capture(out, resize_layer(self.label(node), self.shape(x), self.shape(out), a.get("mode", "nearest")))
+        elif op == "BatchNormalization":
+            self.batchnorm(node, x)
+        elif op == "NonMaxSuppression":
+            self.nms(node)
         elif op in _TRANSPARENT:
             src = self.producer.get(x)
             if src is not None and self.users[x] == 1:
@@ -312,6 +351,35 @@ class _OnnxReader:
             macs = self.conv_macs(node, a) if op in ("Conv", "ConvTranspose") else None
             if macs:
                 self.unplaced_macs[op] += macs
+
+    def batchnorm(self, node: Any, x: str) -> None:
+        """Folded into the conv / fc layer that produced ``x`` when ``x`` feeds nothing else and that layer has no
+        activation yet (as the TFLite converter folds it), else a ``"bn"`` pass."""
+        src = self.producer.get(x)
+        if src is not None and self.users[x] == 1 and self.recs[src].layer.kind in ("conv", "fc", "gemm") \
+                and self.recs[src].act == "none":
+            self.producer[node.output[0]] = src
+        else:
+            self.capture(node.output[0], elementwise_layer("bn", self.label(node), self.shape(node.output[0]),
+                                                           self.cdim.get(x)))
+
+    def nms(self, node: Any) -> None:
+        """``NonMaxSuppression(boxes (B, S, 4), scores (B, C, S), max_output_boxes_per_class, ...)``: an ``"nms"``
+        of B images, C classes, S boxes, keeping at most ``max_output_boxes_per_class * C`` (S * C when that
+        input is absent or not a constant; ONNX's 0 keeps nothing, stored as 1)."""
+        boxes, scores = self.shape(node.input[0]), self.shape(node.input[1]) if len(node.input) > 1 else None
+        if boxes is None or scores is None or len(boxes) != 3 or len(scores) != 3:
+            return
+        n, classes, count = scores
+        per_class = count
+        if len(node.input) > 2 and node.input[2] in self.const:
+            per_class = min(count, int(self.const[node.input[2]].reshape(-1)[0]))
+        try:
+            layer = Layer.nms(self.label(node), boxes=count, classes=classes, n=n,
+                              max_detections=max(1, per_class * classes))
+        except (TypeError, ValueError):
+            return
+        self.capture(node.output[0], layer)
 
     def clip_act(self, node: Any) -> str | None:
         a = self.attrs(node)

@@ -99,6 +99,31 @@ def elementwise_layer(kind: str, name: str, shape: Shape | None, cdim: int | Non
         return None
 
 
+#: Resampling modes of torch (``F.interpolate``) and ONNX (``Resize``, ``Upsample``) on a 4-D map ->
+#: :data:`~codesign.workload.RESIZE_TAPS` modes; others (cubic, area, ...) are not placed.
+RESIZE_MODES: dict[str, str] = {"nearest": "nearest", "nearest-exact": "nearest", "bilinear": "bilinear",
+                                "linear": "bilinear"}
+
+
+def resize_layer(name: str, x: Shape | None, out: Shape | None, mode: Any) -> Layer | None:
+    """A ``"resize"`` of an ``(N, C, H, W)`` map to ``(N, C, P, Q)`` in ``mode`` (:data:`RESIZE_MODES`); None
+    when the shapes are not 4-D with equal ``N`` and ``C`` or the mode is not one of those."""
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    if x is None or out is None or len(x) != 4 or len(out) != 4 or tuple(x[:2]) != tuple(out[:2]) \
+            or mode not in RESIZE_MODES:
+        return None
+    try:
+        return Layer.resize(name, c=x[1], h=x[2], w=x[3], p=out[2], q=out[3], mode=RESIZE_MODES[mode], n=x[0])
+    except (TypeError, ValueError):
+        return None
+
+
+def concat_layer(name: str, out: Shape | None, cdim: int | None) -> Layer | None:
+    """A ``"concat"`` stored as its output tensor ``out`` laid out with channel dimension ``cdim`` (along the
+    channels, ``C`` is the sum of the inputs' channels); None when the shape does not fit a layer."""
+    return elementwise_layer("concat", name, out, cdim)
+
+
 def _batch(shape_a: Shape, shape_b: Shape) -> int | None:
     """The broadcast batch count of two ``(..., M, K)`` and ``(..., K, N)`` operands (None if they do not
     broadcast)."""
@@ -187,3 +212,13 @@ def mha_layers(name: str, m: Any, q: Shape | None, k: Shape | None, v: Shape | N
                 Layer.fc(f"{name}.out_proj", in_features=e, out_features=e, n=batch * seq_q)]
     except (TypeError, ValueError):
         return []
+
+
+def se_layer(name: str, big: tuple[int, ...], cdim: int) -> Layer | None:
+    """A squeeze-excite multiply of a channels-last map."""
+    n, c = big[0], big[cdim]
+    rest = [d for i, d in enumerate(big) if i not in (0, cdim)]
+    try:
+        return Layer.mul(name, c=c, h=rest[0], w=rest[1], n=n)
+    except (TypeError, ValueError, IndexError):
+        return None

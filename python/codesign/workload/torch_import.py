@@ -46,7 +46,7 @@ def from_torch(module: Any, input_shape: Sequence[int] | Sequence[Sequence[int]]
     vector pass each (:data:`ELEMENTWISE_OPS`); add/sub/mul/div of two input-dependent tensors of any
     rank an ``"add"`` pass over the output. Each tensor's layout is followed from the op that made it:
     convolution outputs are NCHW, Linear, matmul and norm outputs channels-last (``(N, H, W, C)`` or
-    ``(B, N, D)`` tokens), through ``permute``/``transpose``/``reshape``. Data movement (``cat``, ``view``,
+    ``(B, N, D)`` tokens), through ``permute``/``transpose``/``reshape``. Data movement (``stack``, ``view``,
     ``permute``, indexing, ``roll``, ``nn.Embedding``, ...) and ops on constants are ignored; any other
     op with an input-dependent tensor output is counted, and one warning lists those ops with their
     counts and, where their shapes give them (Conv1d, Conv3d, ConvTranspose), MACs.
@@ -69,6 +69,14 @@ def from_torch(module: Any, input_shape: Sequence[int] | Sequence[Sequence[int]]
       (and sub, div, and mul other than a gate) of two input-dependent tensors; adds of a Python
       number or of a tensor computed from parameters and buffers alone (a constant, which folds into
       the weights) are ignored;
+    * concatenations (``"concat"``, one copy per output element, laid out as the first input that depends on
+      the input): ``torch.cat``, ``torch.concat``; resizes (``"resize"``): ``F.interpolate`` and
+      ``nn.Upsample`` of a 4-D map, nearest or (bi)linear (other modes are counted, not placed); batch norms
+      not folded (``"bn"``): a BatchNorm folds into the conv / linear layer its input carries when that
+      layer's output feeds nothing else and has no activation yet (as the TFLite converter folds it), and is
+      otherwise a ``"bn"`` pass (after an add, a pool, a concatenation, an activation); non-maximum
+      suppression (``"nms"``): ``torchvision.ops.nms`` (the op ``torch.ops.torchvision.nms``; calls with no
+      layer between them, as ``batched_nms`` makes one per class, are one class-wise nms);
     * squeeze-excite multiplies (``"mul"``): ``operator.mul``/``imul``, ``torch.mul``,
       ``Tensor.mul``/``mul_`` of an ``(N, C, H, W)`` map by an ``(N, C, 1, 1)`` gate computed
       from the input (not a constant per-channel scale such as ConvNeXt's layer scale);
@@ -78,7 +86,8 @@ def from_torch(module: Any, input_shape: Sequence[int] | Sequence[Sequence[int]]
       in-place forms), ``x * torch.sigmoid(x)`` (swish), and timm's activation classes
       (``timm.layers.activations*``, by class name: ``Swish``, ``Sigmoid``, ``Tanh``, ``HardSwish``,
       ``HardSigmoid``, ``GELU``, ``GELUTanh``, ``QuickGELU`` and the ``*Me`` forms). An
-      activation is fused into the captured layer that produced its input, walking back through
+      activation is fused into the captured layer that produced its input (a concatenation excepted: the
+      Edge TPU's takes no fused activation), walking back through a folded
       BatchNorm (``nn.BatchNorm*d``, ``F.batch_norm``), ``Identity``, ``Dropout``, timm's
       ``DropPath``, and ``flatten``/``reshape``/``view``; only when every tensor on that path
       feeds nothing else, and only when that layer's ``act`` is still ``"none"``. Otherwise it

@@ -113,6 +113,15 @@ _MOVE_MODULE_NAMES = frozenset({"Embedding", "Flatten", "Unflatten", "ZeroPad2d"
                                 "ChannelShuffle", "Identity"})
 
 
+def _is_nms(target: Any) -> bool:
+    """True for ``torch.ops.torchvision.nms`` (the op ``torchvision.ops.nms`` and ``batched_nms`` call), as an
+    overload packet or an overload; found by name, so that torchvision need not be imported."""
+    name = getattr(target, "_qualified_op_name", None)
+    if name is None:
+        name = getattr(getattr(target, "_overloadpacket", None), "_qualified_op_name", None)
+    return name == "torchvision::nms"
+
+
 def _is_timm_class(m: Any, part: str) -> bool:
     mod = type(m).__module__ or ""
     return mod.startswith("timm.") and part in mod
@@ -145,8 +154,14 @@ class _TorchTables:
         for fname, act in (("sigmoid_", "sigmoid"), ("tanh_", "tanh")):
             if hasattr(torch, fname):
                 self.act_functions[getattr(torch, fname)] = act
-        self.transparent_functions = {F.batch_norm, F.dropout, F.dropout2d, torch.flatten,
-                                      torch.reshape}
+        self.transparent_functions = {F.dropout, F.dropout2d, torch.flatten, torch.reshape}
+        # a batch norm: folded into the conv before it, else a "bn" pass (fx_graph._GraphReader.batchnorm)
+        self.bn_functions = {F.batch_norm}
+        self.concat_functions = {f for f in (torch.cat, torch.concat, getattr(torch, "concatenate", None))
+                                 if f is not None}
+        # F.interpolate and its deprecated aliases: mode argument position and default
+        self.resize_functions = {F.interpolate: (3, "nearest"), F.upsample: (3, "nearest"),
+                                 F.upsample_nearest: (None, "nearest"), F.upsample_bilinear: (None, "bilinear")}
         self.add_functions = {operator.add, operator.iadd, torch.add}
         self.mul_functions = {operator.mul, operator.imul, torch.mul}
         self.spatial_reduce_functions = {torch.mean: "mean", torch.amax: "amax"}
@@ -158,8 +173,9 @@ class _TorchTables:
             F.adaptive_max_pool2d: ("adaptive_max_pool2d", ("output_size",)),
         }
         self.pool_modules = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
-        self.transparent_modules = (nn.modules.batchnorm._BatchNorm, nn.Identity,
-                                    nn.modules.dropout._DropoutNd, nn.Flatten)
+        self.transparent_modules = (nn.Identity, nn.modules.dropout._DropoutNd, nn.Flatten)
+        self.bn_modules = (nn.modules.batchnorm._BatchNorm,)
+        self.resize_modules = (nn.Upsample,)  # and its subclasses UpsamplingNearest2d / UpsamplingBilinear2d
         # transformer ops
         self.sub_functions = {operator.sub, operator.isub, torch.sub}
         self.div_functions = {operator.truediv, operator.itruediv, torch.div}
@@ -174,7 +190,7 @@ class _TorchTables:
                                 F.leaky_relu, F.elu, F.mish, F.softplus, F.hardtanh, F.selu, F.celu, F.silu,
                                 torch.masked_fill}
         self.unary_functions -= set(self.act_functions)
-        self.move_functions = {operator.getitem, getattr, torch.cat, torch.stack, torch.concat, torch.roll,
+        self.move_functions = {operator.getitem, getattr, torch.stack, torch.roll,
                                torch.permute, torch.transpose, torch.flatten, torch.reshape, torch.squeeze,
                                torch.unsqueeze, torch.split, torch.chunk, torch.unbind, torch.narrow, F.pad,
                                torch.zeros_like, torch.ones_like, torch.gather, torch.index_select, F.embedding,
@@ -207,8 +223,9 @@ class _TorchTables:
         Roles: ``mac`` (Conv2d, Linear), ``pool`` (torch pools and subclasses such as timm's
         MaxPool2dSame), ``gpool`` (timm SelectAdaptivePool2d; detail: its pool type), ``act``
         (detail: the activation), ``normact`` (timm BatchNormAct2d family; detail: the activation of
-        its ``.act``, ``"none"`` for Identity, None for an unlisted one), ``transparent``
-        (BatchNorm, Identity, Dropout, DropPath, Flatten), ``mha`` (nn.MultiheadAttention, decomposed
+        its ``.act``, ``"none"`` for Identity, None for an unlisted one), ``bn`` (BatchNorm1d/2d/3d),
+        ``resize`` (nn.Upsample and subclasses; detail: the mode), ``transparent``
+        (Identity, Dropout, DropPath, Flatten), ``mha`` (nn.MultiheadAttention, decomposed
         by :func:`~codesign.workload.tensor_ops.mha_layers`), ``softmax``, ``norm`` (LayerNorm, GroupNorm,
         RMSNorm, InstanceNorm and timm's norm classes but BatchNorm), ``unary`` (an elementwise activation not
         in :data:`ACTIVATIONS`: LeakyReLU, ELU, Mish, ...), ``move`` (Embedding, padding, pixel shuffle: no
@@ -229,6 +246,10 @@ class _TorchTables:
         act = self.act_of_module(m)
         if act is not None:
             return "act", act
+        if isinstance(m, self.bn_modules):
+            return "bn", None
+        if isinstance(m, self.resize_modules):
+            return "resize", str(m.mode)
         if isinstance(m, self.transparent_modules):
             return "transparent", None
         if name in ("DropPath", "DropBlock2d") and _is_timm_class(m, ""):
@@ -249,7 +270,7 @@ class _TorchTables:
     def is_leaf(self, m: Any) -> bool:
         """Module calls the all-ops fx tracer keeps whole."""
         role, _ = self.role(m)
-        if role in ("mac", "pool", "gpool", "normact", "act", "mha", "softmax", "norm", "unary"):
+        if role in ("mac", "pool", "gpool", "normact", "act", "mha", "softmax", "norm", "unary", "bn", "resize"):
             return True
         return _is_timm_class(m, ".activations") and not self.has_mac_descendant(m)
 

@@ -15,7 +15,7 @@
 namespace codesign {
 
 // Field order of the float64 architecture rows (must equal codesign.hardware.EDGETPU_FIELDS).
-inline constexpr int kEdgeTpuFields = 29;
+inline constexpr int kEdgeTpuFields = 31;
 
 // Memory roles, as Timeloop's and ZigZag's per-level "keep / bypass": which in-PE memory holds each data space's
 // tiles. A memory that holds several data spaces is shared: their tiles together fit half of it (double
@@ -48,12 +48,16 @@ struct EdgeTpuArch {
     double pool_op_cycles = 0;       // average / max pooling
     double eltwise_op_cycles = 0;    // two-operand elementwise add, multiply by a gate
     double act_op_cycles = 0;        // a stand-alone activation (one not fused into the op before it)
-    double other_op_cycles = 0;      // softmax, normalisation, activation-by-activation matmul
+    double other_op_cycles = 0;      // softmax, normalisation, activation-by-activation matmul, NMS
     // Host CPU that runs what the device cannot (0 MACs per cycle: no host segment, every op on the device).
     double host_macs_per_cycle = 0;   // host MAC (or vector op) rate, per device cycle
     double host_bytes_per_cycle = 0;  // host memory bandwidth, per device cycle
     double host_op_cycles = 0;        // host per-op fixed cost (interpreter dispatch), device cycles
     double reserved_onchip_bytes = 0; // on-chip memory already holding other co-compiled models' parameters
+    // Fixed costs of the op kinds added later (row fields 29, 30, after the memory roles): a concatenation, a
+    // resize (nearest or bilinear). An un-fused batch norm pays 2 x eltwise_op_cycles (a MUL and an ADD).
+    double concat_op_cycles = 0;
+    double resize_op_cycles = 0;
 
     // Whether the device runs layer l (an Edge TPU compiler rule; see edgetpu_network_context).
     static bool device_supports(const Layer& l);
