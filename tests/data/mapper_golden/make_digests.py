@@ -29,13 +29,13 @@ EVALUATED = 43  # index of mappings_evaluated in the per-layer record (codesign.
 
 
 FIXED_COSTS = ("layer_overhead_us", "inference_overhead_us", "conv_op_us", "depthwise_op_us", "pool_op_us",
-               "eltwise_op_us", "act_op_us", "other_op_us")
+               "eltwise_op_us", "act_op_us", "other_op_us", "concat_op_us", "resize_op_us")
 
 
 def sample_rows() -> np.ndarray:
     space = load_space("edgetpu-space")
     grid = space.grid
-    base = space.base.replace(**{name: 0.0 for name in FIXED_COSTS})
+    base = space.base.replace(**{name: 0.0 for name in FIXED_COSTS if hasattr(space.base, name)})
     rng = np.random.default_rng(15)
     hws = []
     for _ in range(40):
