@@ -69,18 +69,17 @@ EdgeTpuCost LayerMemo::map(const Layer& l, const EdgeTpuArch& a, const double* a
     const bool w_offchip = l.operand_is_activation() ? ctx.input_spilled : !ctx.weights_cached;
     if (!w_offchip && !ctx.input_spilled && !ctx.output_spilled) k.arch[7] = 0.0;  // io_bytes_per_cycle unused
     k.ctx = (ctx.weights_cached ? 1 : 0) | (ctx.input_spilled ? 2 : 0) | (ctx.output_spilled ? 4 : 0);
-    auto cached = [&](const EdgeTpuArch& arch, bool transposed, bool& unique) {
+    auto cached = [&](const EdgeTpuArch& arch, bool transposed) {
         Key kk = k;
         if (transposed) std::swap(kk.arch[0], kk.arch[1]);  // pe_x, pe_y (row fields 0 and 1)
         const auto it = memo_.find(kk);
         if (it != memo_.end()) {
             ++hits_;
-            unique = it->second.unique;
-            return it->second.cost;
+            return it->second;
         }
-        const EdgeTpuCost c = search_layer(l, arch, e, ctx, opt_, unique);
+        const EdgeTpuCost c = search_layer(l, arch, e, ctx, opt_);
         if (memo_.size() >= max_entries_) memo_.clear();  // bounded memory; results stay exact
-        memo_.emplace(kk, Entry{c, unique});
+        memo_.emplace(kk, c);
         return c;
     };
     return map_mirrored(l, a, opt_, cached);

@@ -52,13 +52,9 @@ private:
     struct Hash {
         std::size_t operator()(const Key& k) const;
     };
-    struct Entry {
-        EdgeTpuCost cost;
-        bool unique;  // search_layer's: the optimum was met by one mapping only
-    };
     MapperOptions opt_;
     std::size_t max_entries_;
-    std::unordered_map<Key, Entry, Hash> memo_;
+    std::unordered_map<Key, EdgeTpuCost, Hash> memo_;
     std::int64_t hits_ = 0;
 };
 

@@ -1,9 +1,11 @@
-// (pe_x, pe_y) mirrors (issue 15): a PE grid and its transpose have the same map space, each mapping's mirror
-// (the dimensions on the PE columns and rows swapped) costing the same, term for term. A layer on a grid with
-// pe_x > pe_y is therefore mapped on the transposed grid and the result mirrored back, whenever that search's
-// optimum is unique (then the direct search's is its mirror). On a tie the direct search runs instead, since its
-// pick among tied mappings follows the enumeration order, which the transpose changes. Only where the map space
-// is mirror-symmetric: constraints equal on the two PE levels. Internal to the core.
+// (pe_x, pe_y) mirrors (issue 15): a PE grid and its transpose are the same hardware with the PE columns and rows
+// named the other way: the same map space, each mapping's mirror (the dimensions on the two PE levels swapped)
+// costing the same, term for term and bit for bit (every product of the two extents is exact). A layer on a grid
+// with pe_x > pe_y is therefore mapped on the transposed grid and the result mirrored back: the same cycles and
+// energy as a direct search, and, among mappings that tie on both, the mirror of the transposed grid's pick (a
+// direct search would pick by its enumeration order, which the transpose changes), so a grid and its transpose
+// get mirrored mappings. Only where the map space is mirror-symmetric: constraints equal on the two PE levels.
+// Internal to the core.
 #pragma once
 
 #include <utility>
@@ -12,10 +14,9 @@
 
 namespace codesign::detail {
 
-// The search of map_edgetpu_layer on one grid orientation; unique: its optimum (metric, then tie value) was met by
-// one mapping only, in an exhaustive search (false after sampling or the node bound).
+// The search of map_edgetpu_layer on one grid orientation.
 EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
-                         const MapperOptions& opt, bool& unique);
+                         const MapperOptions& opt);
 
 inline bool mirror_applies(const Layer& l, const EdgeTpuArch& a, const MapperOptions& opt) {
     const MapConstraints& c = opt.constraints;
@@ -33,19 +34,14 @@ inline void mirror_result(EdgeTpuCost& c) {
     std::swap(c.v[F_map_pe_x], c.v[F_map_pe_y]);
 }
 
-// map_edgetpu_layer's rule, with `search(arch, transposed, unique)` mapping the layer on one orientation (the
-// memo passes a cached search).
+// map_edgetpu_layer's rule, with `search(arch, transposed)` mapping the layer on one orientation (the memo passes a
+// cached search).
 template <typename Search>
 EdgeTpuCost map_mirrored(const Layer& l, const EdgeTpuArch& a, const MapperOptions& opt, Search&& search) {
-    bool unique = false;
-    if (mirror_applies(l, a, opt)) {
-        EdgeTpuCost c = search(transposed(a), true, unique);
-        if (unique) {
-            mirror_result(c);
-            return c;
-        }
-    }
-    return search(a, false, unique);
+    if (!mirror_applies(l, a, opt)) return search(a, false);
+    EdgeTpuCost c = search(transposed(a), true);
+    mirror_result(c);
+    return c;
 }
 
 }  // namespace codesign::detail

@@ -40,7 +40,6 @@ struct Best {
     std::int64_t evaluated = 0;
     const Unrolled* scored_u = nullptr;  // set: the incumbent is scored_m on scored_u, its record not built yet
     Mapping scored_m;
-    bool tied = false;  // another mapping met the incumbent's metric and tie value (the same one again counts)
 
     bool consider(const EdgeTpuCost& c, bool counted = true) {
         evaluated += counted ? 1 : 0;
@@ -61,10 +60,8 @@ struct Best {
         const double tv = tie_value(cycles, energy, metric);
         if (mv < m || (mv == m && tv < t)) {
             m = mv, t = tv;
-            tied = false;
             return true;
         }
-        tied = tied || (mv == m && tv == t);
         return false;
     }
     // No mapping whose bounds are (lb_m, lb_t) can beat the incumbent. The slack covers a tight bound that rounds
@@ -401,16 +398,15 @@ struct Search {
 
 EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
                               const MapperOptions& opt) {
-    return detail::map_mirrored(l, a, opt, [&](const EdgeTpuArch& arch, bool, bool& unique) {
-        return detail::search_layer(l, arch, e, ctx, opt, unique);
+    return detail::map_mirrored(l, a, opt, [&](const EdgeTpuArch& arch, bool) {
+        return detail::search_layer(l, arch, e, ctx, opt);
     });
 }
 
 namespace detail {
 
 EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
-                         const MapperOptions& opt, bool& unique) {
-    unique = false;
+                         const MapperOptions& opt) {
     if (*l.invalid_field() != '\0') {
         return failed(Status::InvalidLayer);
     }
@@ -456,8 +452,7 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
         none.status = Status::ConstraintViolated;
         return none;
     }
-    const bool sampled = opt.budget > 0 && double(opt.budget) < candidates;
-    if (sampled) {
+    if (opt.budget > 0 && double(opt.budget) < candidates) {
         search.sample(cands);
     } else {
         if (!opt.complete) {
@@ -478,7 +473,6 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
     }
     best.v[F_mappings_evaluated] = static_cast<double>(search.best.evaluated);
     best.v[F_map_space_size] = candidates;
-    unique = !sampled && !search.best.tied && search.nodes <= kMaxNodes && best.status == Status::Ok;
     return best;
 }
 

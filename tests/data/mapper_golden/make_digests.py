@@ -6,9 +6,10 @@ calibration is) are set to zero, so that the digests pin the mapper and the cost
 
 Provenance: the committed file was written by the mapper of commit aa073fa (before issue 15's mapper rework), run as
 `python tests/data/mapper_golden/make_digests.py` in a virtual environment holding that commit's build. The rework
-must reproduce it bit for bit (tests/test_mapper_memo.py), but for `mappings_evaluated`, the search's own count,
-which is compared on the configurations with pe_x <= pe_y only (a grid with pe_x > pe_y may now be searched as its
-transpose).
+must reproduce it bit for bit (tests/test_mapper_memo.py): every column on the grids with pe_x <= pe_y; on the
+transposed ones (pe_x > pe_y, now mapped as their transpose and mirrored back) each layer's cycles and energy and the
+network's cycles, latency and energy (among mappings that tie on cycles and energy the rework picks the mirror of
+the transposed grid's pick, so the other columns may name another, equally good, mapping).
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from codesign.sweep import load_space
 HERE = Path(__file__).resolve().parent
 TOPO = HERE.parent / "scalesim" / "topologies"
 NETWORKS = ["mobilenet.csv", "Resnet50.csv", "alexnet_conv5.csv"]
-EVALUATED = 43  # index of mappings_evaluated in the per-layer record (codesign.cost.EDGETPU_FIELDS)
+CYCLES, ENERGY = 0, 17  # per-layer record indices of cycles and energy_pj (codesign.cost.EDGETPU_FIELDS)
+TRANSPOSED_TOTALS = (0, 1, 2)  # network cycles, latency_ms, energy_pj (codesign.cost.EDGETPU_TOTALS)
 
 
 FIXED_COSTS = ("layer_overhead_us", "inference_overhead_us", "conv_op_us", "depthwise_op_us", "pool_op_us",
@@ -60,10 +62,14 @@ def digests(threads: int = 1, memo: bool = True) -> dict:
         for metric in (0, 1, 2):
             status, values, totals = _core.edgetpu_batch(layers, archs, energy, metric, 0, 0, 0, threads, None,
                                                          False, memo)
-            cols = [digest(values[upright, :, j] if j == EVALUATED else values[:, :, j])
-                    for j in range(values.shape[2])]
-            out[f"{name}/{metric}"] = {"status": digest(status), "values": cols,
-                                       "totals": [digest(totals[:, j]) for j in range(totals.shape[1])]}
+            turned = ~upright
+            out[f"{name}/{metric}"] = {
+                "status": digest(status),
+                "values": [digest(values[upright, :, j]) for j in range(values.shape[2])],
+                "totals": [digest(totals[upright, j]) for j in range(totals.shape[1])],
+                "transposed": [digest(values[turned, :, CYCLES]), digest(values[turned, :, ENERGY]),
+                               *(digest(totals[turned, j]) for j in TRANSPOSED_TOTALS)],
+            }
     return out
 
 
