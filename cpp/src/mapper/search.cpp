@@ -235,7 +235,7 @@ struct Search {
     }
 
     // Whether the bound over the range of a candidate's compact tilings (tighter than the lattice's) is beaten.
-    bool compact_beaten(const Candidate& cand, int n_inner, const std::int32_t* inner) {
+    bool compact_beaten(const Candidate& cand) {
         std::int64_t lo[kTiledDims], hi[kTiledDims];
         for (int d = 0; d < kTiledDims; ++d) {
             lo[d] = hi[d] = cand.compact[0][static_cast<std::size_t>(d)];
@@ -244,15 +244,22 @@ struct Search {
                 hi[d] = std::max(hi[d], t[static_cast<std::size_t>(d)]);
             }
         }
-        std::int32_t orders[kTileOrders];
-        const int n_orders = allowed_orders(opt.constraints, orders);
+        return each_order_bound(cand, lo, hi, [&](double bm, double bt) { return best.beaten(bm, bt); });
+    }
+
+    // Calls fn(bound metric, bound tie value) for each allowed order over the box [lo, hi] (both lane
+    // stationarities at once, inner -1, unless the constraints fix one) while it returns true; true if it always did.
+    template <typename Fn>
+    bool each_order_bound(const Candidate& cand, const std::int64_t* lo, const std::int64_t* hi, Fn&& fn) const {
+        std::int32_t orders[kTileOrders], inner[2];
+        const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
         for (int oi = 0; oi < n_orders; ++oi) {
             Mapping m = cand.m;
             m.order = orders[oi];
             m.inner = n_inner == 1 ? inner[0] : -1;
             double bm = 0.0, bt = 0.0;
             bounds(cand, m, lo, hi, bm, bt);
-            if (!best.beaten(bm, bt)) return false;
+            if (!fn(bm, bt)) return false;
         }
         return true;
     }
@@ -260,22 +267,17 @@ struct Search {
     // A sub-space's bound: the least over the allowed orders, both lane stationarities at once (inner -1), tile
     // counts anywhere in their range.
     void bound(Candidate& cand) const {
-        std::int32_t orders[kTileOrders], inner[2];
-        const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
         std::int64_t lo[kTiledDims], hi[kTiledDims];
         for (int d = 0; d < kTiledDims; ++d) {
             lo[d] = cand.tc.count[d][0];
             hi[d] = cand.tc.count[d][cand.tc.n[d] - 1];
         }
-        cand.lb_m = cand.lb_t = std::numeric_limits<double>::infinity();
-        for (int oi = 0; oi < n_orders; ++oi) {
-            Mapping m = cand.m;
-            m.order = orders[oi];
-            m.inner = n_inner == 1 ? inner[0] : -1;
-            double bm = 0.0, bt = 0.0;
-            bounds(cand, m, lo, hi, bm, bt);
-            if (bm < cand.lb_m || (bm == cand.lb_m && bt < cand.lb_t)) cand.lb_m = bm, cand.lb_t = bt;
-        }
+        double lb_m = std::numeric_limits<double>::infinity(), lb_t = lb_m;
+        each_order_bound(cand, lo, hi, [&](double bm, double bt) {
+            if (bm < lb_m || (bm == lb_m && bt < lb_t)) lb_m = bm, lb_t = bt;
+            return true;
+        });
+        cand.lb_m = lb_m, cand.lb_t = lb_t;
         cand.bounded = true;
     }
 
@@ -317,7 +319,7 @@ struct Search {
                 continue;
             }
             cand.compact = compact_tilings(l, cand.u, a, opt.constraints);  // built when first needed
-            if (cand.compact.empty() || compact_beaten(cand, n_inner, inner)) continue;
+            if (cand.compact.empty() || compact_beaten(cand)) continue;
             for (const Tiling& t : cand.compact) {
                 Mapping m = cand.m;
                 std::copy(t.begin(), t.end(), m.tiles);
