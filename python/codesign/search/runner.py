@@ -62,7 +62,10 @@ from .resolve import ACCURACY_SIGNALS, CONTROLLERS, make_controller, resolve_spa
 __all__ = ["SearchEvaluator", "JointEvaluator", "SearchSummary", "Search", "run_search", "load_trials", "DEFAULTS",
            "STRATEGIES", "CONTROLLERS", "ACCURACY_SIGNALS", "make_controller", "resolve_spaces", "AUTO"]
 
-#: Defaults of :func:`run_search`, chosen so that a default search takes under 5 minutes on 2 CPU cores.
+#: Defaults of :func:`run_search`, chosen so that a default search is short on 2 CPU cores: with the Fashion-MNIST
+#: proxy (spaces without trained accuracies) its 32 trials train about 19 distinct networks at 6-20 s each, 2-6
+#: minutes (benchmarks/README.md, accuracy signals); ``codesign search --out DIR`` (Accel-NASBench predictor,
+#: 200 trials) took 8.7 s.
 DEFAULTS: dict[str, Any] = {
     "budget": 32,
     "population": 8,
