@@ -325,9 +325,10 @@ struct Search {
                 std::copy(t.begin(), t.end(), m.tiles);
                 std::int32_t orders[kTileOrders];
                 const int n_orders = distinct_orders(m.tiles, opt.constraints, orders);
-                for (int oi = 0; oi < n_orders; ++oi)
+                for (int oi = 0; oi < n_orders; ++oi) {
+                    m.order = orders[oi];
+                    if (lean && n_inner == 2 && score_lanes(cand, m)) continue;  // both inners in one pass
                     for (int ii = 0; ii < n_inner; ++ii) {
-                        m.order = orders[oi];
                         m.inner = inner[ii];
                         if (lean) {
                             double cycles = 0.0, energy = 0.0;
@@ -337,8 +338,22 @@ struct Search {
                             best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m));
                         }
                     }
+                }
             }
         }
+    }
+
+    // Scores mapping m with weight- then output-stationary lanes (inner 0, 1: the order the search lists them) in
+    // one pass, as two scores; false when score_prepared_lanes cannot (the caller scores each inner then).
+    bool score_lanes(const Candidate& cand, Mapping m) {
+        double cycles = 0.0, energy[2] = {0.0, 0.0};
+        bool ok[2] = {false, false};
+        if (!score_prepared_lanes(l, p, cand.u, a, e, ctx, m, cycles, energy, ok)) return false;
+        for (std::int32_t inner = 0; inner < 2; ++inner) {
+            m.inner = inner;
+            best.consider_score(ok[inner], cycles, energy[inner], cand.u, m);
+        }
+        return true;
     }
 
     // Builds the record of a scored incumbent. False when that record is not Ok although its score was (a field

@@ -207,7 +207,7 @@ double activation_pj(const Layer& l, const Prep& p, const EnergyTable& e) {
 // tiles' bytes), halos counted or not (evaluate: t = tf = the mapping's tiles, halos on; bounds: see tiling_bounds).
 void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
                 const LayerContext& ctx, const Mapping& m, const std::int64_t* t, const std::int64_t* tf, bool halo,
-                const TileBytes& first, EdgeTpuCost& c) {
+                const TileBytes& first, EdgeTpuCost& c, double* os_energy_pj = nullptr) {
     double* v = c.v;
     const double ab = double(a.act_bytes), wb = double(a.weight_bytes), pb = double(a.psum_bytes);
     const double pes = static_cast<double>(a.pes());
@@ -303,6 +303,17 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
     v[F_input_spilled] = ctx.input_spilled;
     v[F_output_spilled] = ctx.output_spilled;
     finish(c, a, e, v[F_compute_cycles] + v[F_vector_cycles], fill_io);
+    if (os_energy_pj != nullptr) {
+        // The same mapping with output-stationary lanes (inner 1; called with inner 0 and the weights not bypassed,
+        // where the lanes change only the weight reads and the partial sums moved, hence energy alone): its total,
+        // with the same expressions summed in finish()'s order, so equal bit for bit to a call with inner 1.
+        const double w_reads_1 = act_w ? w_reads_os * (ab / wb) : w_reads_os;
+        const double core_w_pj = (w_reads_1 + w_fill) * e_at(lw);
+        const double pe_o_pj = (lo == LevelBypass ? psum_os * e_src : psum_os * e_at(lo)) +
+                               (ctx.output_spilled ? 0.0 : spill * e_src);
+        *os_energy_pj = v[F_mac_pj] + v[F_vector_pj] + core_w_pj + v[F_pe_i_pj] + pe_o_pj + v[F_onchip_w_pj] +
+                        v[F_dram_w_pj] + v[F_dram_i_pj] + v[F_dram_o_pj] + v[F_leak_pj];
+    }
 }
 
 }  // namespace
@@ -327,6 +338,23 @@ bool score_prepared(const Layer& l, const Prep& p, const Unrolled& u, const Edge
     cycles = c.v[F_cycles];
     energy_pj = c.v[F_energy_pj];
     return std::isfinite(cycles) && std::isfinite(energy_pj);
+}
+
+bool score_prepared_lanes(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
+                          const LayerContext& ctx, const Mapping& m, double& cycles, double energy_pj[2], bool ok[2]) {
+    ok[0] = ok[1] = false;
+    if (w_level(l, a) == LevelBypass) return false;  // the lanes change the bytes read from the source: not here
+    const TileBytes tb = tile_bytes(l, u, a, m.tiles);
+    if (!tiles_fit(l, tb, a)) return true;  // both scored: neither fits
+    Mapping ws = m;
+    ws.inner = 0;
+    EdgeTpuCost c;
+    cost_terms(l, p, u, a, e, ctx, ws, ws.tiles, ws.tiles, true, tb, c, &energy_pj[1]);
+    cycles = c.v[F_cycles];
+    energy_pj[0] = c.v[F_energy_pj];
+    ok[0] = std::isfinite(cycles) && std::isfinite(energy_pj[0]);
+    ok[1] = std::isfinite(cycles) && std::isfinite(energy_pj[1]);
+    return true;
 }
 
 void tiling_bounds(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,

@@ -67,6 +67,13 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Unrolled& u, 
 bool score_prepared(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
                     const LayerContext& ctx, const Mapping& m, double& cycles, double& energy_pj);
 
+// Both lane stationarities of a mapping in one pass (the mapper's score when the constraints allow both): cycles
+// (the same for both) and energy_pj[inner], ok[inner] as score_prepared's result for that inner, bit for bit. False
+// (nothing scored) when the weights bypass the PE: then the lanes change the bytes read from the source, and each
+// inner is scored on its own.
+bool score_prepared_lanes(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
+                          const LayerContext& ctx, const Mapping& m, double& cycles, double energy_pj[2], bool ok[2]);
+
 // Lower bounds (cycles, pJ) of every tiling whose counts lie between lo and hi per dimension (lo <= tiles <= hi),
 // for the mapping's spatial unrolling, order and lane stationarity: the traffic and tile-overhead terms at lo (they
 // never fall as counts grow), the first-tile fill at hi (it never grows; returned apart too), halos left out.
