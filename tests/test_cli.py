@@ -168,3 +168,17 @@ def test_search_resume_takes_the_recorded_options(tmp_path):
     (out / "command.json").write_text("{not json")
     r = run("search", "--resume", str(out))
     assert r.exit_code == 2 and "command.json" in r.output
+
+
+@pytest.mark.parametrize("args, option, typed", [(["evaluate", "--pe-x", "abc"], "--pe-x", "abc"),
+                                                 (["sweep", "--sample=abc"], "--sample", "abc")])
+def test_a_bad_option_value_is_one_line_with_the_value(args, option, typed):
+    # typer's own conversion errors were a boxed panel of several lines that did not show the value typed
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "codesign.cli", *args], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert option in lines[0] and repr(typed) in lines[0]

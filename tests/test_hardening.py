@@ -320,3 +320,31 @@ def test_good_scalesim_cfgs_still_read_the_same():
     for cfg in sorted((DATA / "configs").glob("*.cfg")):
         c = read_scalesim_cfg(cfg)
         assert c.array.rows >= 1 and c.interface in ("USER", "CALC") and c.ifmap_bw >= 1
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"leak_mw_per_kib": float("nan")}, "Technology.leak_mw_per_kib"),
+    ({"sram_mm2_per_kib": -1.0}, "Technology.sram_mm2_per_kib"),
+    ({"fixed_mm2": float("inf")}, "Technology.fixed_mm2"),
+    ({"sram_ref_kib": 0.0}, "Technology.sram_ref_kib"),
+    ({"mac_pj": {}}, "Technology.mac_pj"),
+    ({"mac_mm2": {"int8": 1.0, "bf16": 1.0, "fp32": -2.0}}, "Technology.mac_mm2['fp32']"),
+    ({"mac_pj": {"int8": "x", "bf16": 1.0, "fp32": 1.0}}, "Technology.mac_pj['int8']"),
+])
+def test_technology_constants_are_checked(change, field):
+    # a NaN or negative technology constant used to reach the models (NaN energy, negative area)
+    import dataclasses
+
+    tech = codesign.preset("edgetpu").technology
+    with pytest.raises((ValueError, TypeError)) as err:
+        dataclasses.replace(tech, **change)
+    assert str(err.value).startswith(field) and "\n" not in str(err.value)
+
+
+def test_batch_names_the_item_that_is_not_hardware():
+    wl = codesign.from_scalesim_csv(Path(__file__).parent / "data" / "scalesim" / "topologies" / "alexnet_conv5.csv")
+    with pytest.raises(TypeError, match=r"hws\[1\] must be a SystolicArray or an EdgeTpuConfig, got int"):
+        codesign.evaluate_batch(wl, [codesign.preset("edgetpu"), 3])
+    res = codesign.evaluate_batch(wl, [codesign.preset("google")], totals_only=True)
+    with pytest.raises(ValueError, match="per-layer records were not kept"):
+        res.field("cycles")

@@ -274,6 +274,11 @@ class BatchTotals:
         """bool (A,): arrays on which every layer could be evaluated."""
         return self.status == 0
 
+    def field(self, name: str) -> np.ndarray:
+        """Per-layer fields are not kept here: a ValueError (as :class:`EdgeTpuBatchResult` with totals only)."""
+        raise ValueError(f"per-layer field {name!r}: per-layer records were not kept (evaluate_batch(..., "
+                         "totals_only=True)); evaluate again without totals_only for them")
+
     def total(self, name: str) -> np.ndarray:
         """(A,) network totals of a summed field, or ``latency_ms``; NaN for arrays with a failed layer."""
         if name == "latency_ms":
@@ -321,6 +326,9 @@ def evaluate_batch(x: Any, hws: Any, *, threads: int = 0, mapper: Any = None, to
         raise TypeError(f"totals_only must be a bool, got {totals_only!r}")
     if all(isinstance(h, EdgeTpuConfig) for h in hws):
         return _edgetpu_run(x, hws, _check_mapper(mapper), int(threads), bool(totals_only))
+    odd = next((i for i, h in enumerate(hws) if not isinstance(h, (SystolicArray, EdgeTpuConfig))), None)
+    if odd is not None:
+        raise TypeError(f"hws[{odd}] must be a SystolicArray or an EdgeTpuConfig, got {type(hws[odd]).__name__}")
     if any(isinstance(h, EdgeTpuConfig) for h in hws):
         raise TypeError("hws must be all SystolicArray or all EdgeTpuConfig, got a mix; evaluate them in two calls")
     hws = [_check_hw(h) for h in hws]

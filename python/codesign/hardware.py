@@ -426,6 +426,13 @@ MEMORY_LEVELS = {"core": 0, "pe": 1, "bypass": 2}
 DATA_TYPES = {"int8": (1, 4), "bf16": (2, 4), "fp32": (4, 4)}
 
 
+def _check_constant(field: str, value: Any, positive: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{field} must be a number, got {value!r}")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ValueError(f"{field} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class Technology:
     """Energy and area constants of one technology, kept apart from the accelerator's structure.
@@ -451,6 +458,26 @@ class Technology:
     fixed_mm2: float
     onchip_bytes_per_cycle: float = 0.0  # per PE, for on-chip tile fills (0: lanes * simd bytes per cycle)
     sources: str = ""
+
+    def __post_init__(self) -> None:
+        """Every constant a finite number, > 0 for the SRAM reference (a divisor), >= 0 for the rest; ``mac_pj``
+        and ``mac_mm2`` give one for each data type. ValueError / TypeError naming the field and the value."""
+        if not isinstance(self.name, str):
+            raise TypeError(f"Technology.name must be a string, got {self.name!r}")
+        for field in ("mac_pj", "mac_mm2"):
+            table = getattr(self, field)
+            if not isinstance(table, dict):
+                raise TypeError(f"Technology.{field} must be a dict of data type -> number, got {table!r}")
+            missing = [t for t in DATA_TYPES if t not in table]
+            if missing:
+                raise ValueError(f"Technology.{field} must give every data type ({', '.join(DATA_TYPES)}), "
+                                 f"missing {', '.join(missing)}")
+            for dtype, value in table.items():
+                _check_constant(f"Technology.{field}[{dtype!r}]", value)
+        for field in ("vector_op_pj", "sram_pj_per_byte_ref", "dram_pj_per_byte", "leak_mw_per_kib",
+                      "leak_mw_per_mac", "sram_mm2_per_kib", "fixed_mm2", "onchip_bytes_per_cycle"):
+            _check_constant(f"Technology.{field}", getattr(self, field))
+        _check_constant("Technology.sram_ref_kib", self.sram_ref_kib, positive=True)
 
     def sram_pj_per_byte(self, kib: float) -> float:
         """SRAM access energy in pJ per byte for a memory of ``kib`` KiB (square-root law)."""

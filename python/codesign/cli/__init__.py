@@ -61,6 +61,53 @@ def __getattr__(name: str) -> Any:  # the full app and the evaluate helpers, bui
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _raw_value(argv: list[str], opts: list[str]) -> str | None:
+    """The text typed for an option (``--pe-x abc`` or ``--pe-x=abc``), for messages that do not quote it."""
+    for i, a in enumerate(argv):
+        for o in opts:
+            if a == o and i + 1 < len(argv):
+                return argv[i + 1]
+            if a.startswith(o + "="):
+                return a[len(o) + 1:]
+    return None
+
+
+def _usage_line(exc: Any, argv: list[str]) -> str:
+    """One line for a command-line usage error: the command, the message, and the value typed when the message
+    does not show it (typer's own conversion errors do not)."""
+    msg = " ".join(exc.format_message().split())
+    param = getattr(exc, "param", None)
+    raw = _raw_value(argv, list(getattr(param, "opts", []) or [])) if param is not None else None
+    if raw is not None and repr(raw) not in msg and f"'{raw}'" not in msg:
+        msg += f" (got {raw!r})"
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "codesign"
+    return f"{where}: {msg}"
+
+
+def _run(app: typer.Typer) -> None:
+    """Runs the app; a usage error (a bad option value, an unknown option) is one line on stderr and exit status 2
+    instead of typer's boxed panel."""
+    try:
+        from typer._click.exceptions import NoArgsIsHelpError, UsageError as ClickUsageError
+    except ImportError:  # another typer layout: its own error panels
+        app()
+        return
+    argv = sys.argv[1:]
+    try:
+        rc = app(args=argv, standalone_mode=False)
+    except NoArgsIsHelpError:
+        app(args=argv)  # the help, as typer shows it
+        return
+    except ClickUsageError as exc:
+        print(_usage_line(exc, argv), file=sys.stderr)
+        raise SystemExit(2) from None
+    except typer.Abort:
+        print("Aborted!", file=sys.stderr)
+        raise SystemExit(1) from None
+    raise SystemExit(rc if isinstance(rc, int) else 0)
+
+
 def main() -> None:
     """The ``codesign`` console script (and ``python -m codesign.cli``): only the command asked for is imported
     (``codesign evaluate`` does not import the search, sweep or training commands); --help and unknown
@@ -68,6 +115,6 @@ def main() -> None:
     words = [a for a in sys.argv[1:] if not a.startswith("-")]
     wanted = words[0] if words else None
     if wanted in COMMANDS and not any(a in ("--help", "-h") for a in sys.argv[1:2]):
-        make_app([wanted])()
+        _run(make_app([wanted]))
     else:
-        make_app()()
+        _run(make_app())

@@ -163,10 +163,11 @@ def segments_text(seg: Any, n_layers: int) -> str:
 
 
 def evaluate(
-    network: str = typer.Option("mobilenetv2_100", "--network", "-n", help="timm model name or SCALE-Sim topology CSV"),
+    network: str = typer.Option("mobilenetv2_100", "--network", "-n", help="timm model name, SCALE-Sim topology CSV or ONNX file"),
     hw: str = typer.Option("systolic", "--hw", help="hardware preset (systolic arrays: systolic, google = "
                            "tpu-v1-systolic, scale, tiny8x8, eyeriss-systolic; Edge-TPU-like template: edgetpu, "
-                           "edgetpu-baseline, tpu-v1-template, eyeriss-template) or a SCALE-Sim .cfg"),
+                           "edgetpu-devboard, edgetpu-eagle-rig, edgetpu-baseline, tpu-v1-template, "
+                           "eyeriss-template) or a SCALE-Sim .cfg"),
     rows: Optional[int] = typer.Option(None, help="PE rows (override)"),
     cols: Optional[int] = typer.Option(None, help="PE columns (override)"),
     dataflow: Optional[str] = typer.Option(None, help="os, ws or is (override)"),
