@@ -33,10 +33,10 @@ _EXPORTS = {
     "LayerCost": "codesign.cost",
     "NetworkCost": "codesign.cost",
     "BatchResult": "codesign.cost",
-    "MapperOptions": "codesign.cost",
-    "EdgeTpuNetworkCost": "codesign.cost",
-    "map_layer": "codesign.cost",
-    "map_space": "codesign.cost",
+    "MapperOptions": "codesign.edgetpu_cost",
+    "EdgeTpuNetworkCost": "codesign.edgetpu_cost",
+    "map_layer": "codesign.edgetpu_cost",
+    "map_space": "codesign.edgetpu_cost",
     # sweeps and mapping studies (``codesign.sweep`` is the module, callable as ``codesign.sweep(...)``)
     "load_space": "codesign.sweep",
     "SweepSpace": "codesign.sweep",
@@ -45,7 +45,7 @@ _EXPORTS = {
 }
 
 #: Submodules reachable as attributes without an explicit import.
-_SUBMODULES = ("cost", "hardware", "workload", "scalesim", "sweep", "mapping_study", "space", "search", "evaluation")
+_SUBMODULES = ("cost", "edgetpu_cost", "hardware", "workload", "scalesim", "sweep", "mapping_study", "space", "search", "evaluation")
 
 __all__ = sorted(_EXPORTS) + ["sweep", "__version__"]
 
