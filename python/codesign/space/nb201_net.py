@@ -55,7 +55,11 @@ def live_edges(ops: Sequence[str]) -> tuple[bool, ...]:
     follows the pruned cell: a linear fit on the pruned cells' op counts ranks them at Spearman 0.98, on the
     unpruned ones at 0.88 (benchmarks/edgetpu_calibration/).
     """
-    ops = tuple(ops)
+    return _live_edges(tuple(ops))
+
+
+@lru_cache(maxsize=4096)
+def _live_edges(ops: tuple[str, ...]) -> tuple[bool, ...]:
     nonzero = {0}
     for j in (1, 2, 3):
         if any(jj == j and op != "none" and i in nonzero for (jj, i), op in zip(NB201_EDGES, ops)):
@@ -71,8 +75,14 @@ def incoming(ops: Sequence[str], j: int, *, pruned: bool = True) -> list[tuple[i
     """[(from node, op)] of the edges into node ``j`` that run, in arch-string order: the terms of node ``j``'s
     sum, in the order both the model and the workload add them. ``pruned``: only the edges of
     :func:`live_edges`; else every edge that is not ``none`` (the benchmark's literal cell)."""
-    runs = live_edges(ops) if pruned else tuple(op != "none" for op in ops)
-    return [(i, op) for ((jj, i), op), r in zip(zip(NB201_EDGES, ops), runs) if jj == j and r]
+    return list(_incoming(tuple(ops), j, pruned))
+
+
+@lru_cache(maxsize=16384)
+def _incoming(ops: tuple[str, ...], j: int, pruned: bool) -> tuple[tuple[int, str], ...]:
+    # every cell of a network asks again for the same cell: remembered (a search builds a workload per new cell)
+    runs = _live_edges(ops) if pruned else tuple(op != "none" for op in ops)
+    return tuple((i, op) for ((jj, i), op), r in zip(zip(NB201_EDGES, ops), runs) if jj == j and r)
 
 
 def _scaled(c: int, channel_scale: float) -> int:
