@@ -31,7 +31,10 @@ std::vector<std::int64_t> mirror_adjacent_order(const double* archs, std::int64_
 
 class LayerMemo {
 public:
-    explicit LayerMemo(const MapperOptions& options, std::size_t max_entries = 1 << 16)
+    // At most max_entries results (about 1 KB each: 16 MB per worker thread by default), then cleared: a batch's
+    // work order puts the configurations that share entries next to each other (mirror_adjacent_order), so the
+    // entries in use are those of the last few configurations.
+    explicit LayerMemo(const MapperOptions& options, std::size_t max_entries = 1 << 14)
         : opt_(options), max_entries_(max_entries) {}
 
     // The mapper's result for this layer, from the memo when an equal key was mapped before. arch_row is the
