@@ -934,3 +934,18 @@ def test_channel_scale_is_bounded():
     with pytest.raises(ValueError, match="channel_scale"):
         ProxySettings(channel_scale=9.0)
     assert space.network_def(space.reference).workload(channel_scale=8.0).macs > 0
+
+
+def test_encode_memory_keeps_types_strict():
+    # encode remembers candidates by the type and value of every field: a value equal but of another type (the
+    # float 3.0 for the int kernel 3, True for 1) is still refused after the int one was encoded
+    good = ETPU.reference
+    first = ETPU.encode(good)
+    assert ETPU.encode(dataclasses.replace(good)) == first  # an equal candidate: the remembered indices
+    as_float = dataclasses.replace(good, kernel=tuple(float(k) for k in good.kernel))
+    with pytest.raises(ValueError, match="kernel"):
+        ETPU.encode(as_float)
+    as_numpy = dataclasses.replace(good, kernel=tuple(np.int64(k) for k in good.kernel))
+    assert ETPU.encode(as_numpy) == first  # numpy ints are ints
+    import pickle
+    assert "_encode_cache" not in pickle.loads(pickle.dumps(ETPU)).__dict__

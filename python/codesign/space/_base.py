@@ -106,6 +106,30 @@ def not_a_choice(name: str, value: Any, options: Sequence[Any]) -> str:
     return msg
 
 
+_ENCODE_CACHE = 1 << 16  # candidates remembered per space by CategoricalSpace.encode
+
+
+def _typed(value: Any) -> Any:
+    """A hashable key of a value that keeps its type (``1``, ``1.0``, ``True`` and ``np.int64(1)`` differ),
+    through tuples and lists; TypeError for unhashable leaves."""
+    if isinstance(value, (tuple, list)):
+        return (type(value),) + tuple(_typed(v) for v in value)
+    hash(value)
+    return (type(value), value)
+
+
+def _typed_key(candidate: Any) -> Any:
+    """:func:`_typed` of a candidate: a dataclass by its fields, a tuple, list or scalar as itself; None when
+    it cannot be keyed (then it is encoded every time)."""
+    try:
+        fields = getattr(type(candidate), "__dataclass_fields__", None)
+        if fields is not None:
+            return (type(candidate),) + tuple(_typed(getattr(candidate, f)) for f in fields)
+        return _typed(candidate)
+    except TypeError:
+        return None
+
+
 class CategoricalSpace(ABC, Generic[T]):
     """A product of named categorical decisions.
 
@@ -116,6 +140,11 @@ class CategoricalSpace(ABC, Generic[T]):
 
     _names: tuple[str, ...]
     _choices: tuple[tuple[Any, ...], ...]
+
+    def __getstate__(self) -> dict[str, Any]:  # pickled (to Dask workers, checkpoints) without encode's memory
+        state = dict(self.__dict__)
+        state.pop("_encode_cache", None)
+        return state
 
     # -- description ---------------------------------------------------------------------------------------
     @property
@@ -153,8 +182,24 @@ class CategoricalSpace(ABC, Generic[T]):
     def encode(self, candidate: T) -> tuple[int, ...]:
         """Candidate -> tuple of choice indices (length ``len(names)``).
 
-        Raises ValueError naming the first decision whose value is not one of its choices.
+        Raises ValueError naming the first decision whose value is not one of its choices. Remembered per space
+        for candidates seen before, by the type and value of every field (what :func:`_same` compares), so a
+        search that validates, names and keys each candidate several times encodes it once.
         """
+        key = _typed_key(candidate)
+        cache = self.__dict__.setdefault("_encode_cache", {})
+        if key is not None:
+            hit = cache.get(key)
+            if hit is not None:
+                return hit
+        out = self._encode(candidate)
+        if key is not None:
+            if len(cache) >= _ENCODE_CACHE:
+                cache.clear()
+            cache[key] = out
+        return out
+
+    def _encode(self, candidate: T) -> tuple[int, ...]:
         values = self._values(candidate)
         if len(values) != len(self._names):  # pragma: no cover - subclass bug
             raise ValueError(f"candidate has {len(values)} decisions, space has {len(self._names)}")
