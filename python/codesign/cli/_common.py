@@ -19,8 +19,9 @@ def fail(message: str) -> None:
 
 
 def fmt(v: Any) -> str:
-    """A table cell: ``-`` for None, integers (and integral floats below 1e15) with thousands separators, other
-    floats to 4 significant digits (scientific from 1e5 on), NaN as ``nan``."""
+    """A table cell: ``-`` for None, integers (and floats from 1e5 to 1e15, rounded to whole units: cycles, bytes,
+    pJ) with thousands separators, so that a column's large values read alike; other floats to 4 significant
+    digits (scientific from 1e15 on), NaN as ``nan``."""
     if v is None:
         return "-"
     if isinstance(v, bool):
@@ -28,8 +29,8 @@ def fmt(v: Any) -> str:
     if isinstance(v, float):
         if v != v:
             return "nan"
-        if v.is_integer() and abs(v) < 1e15:
-            return f"{int(v):,}"
+        if (v.is_integer() or abs(v) >= 1e5) and abs(v) < 1e15:
+            return f"{round(v):,}"
         return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.4e}"
     if isinstance(v, int):
         return f"{v:,}"

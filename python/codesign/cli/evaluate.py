@@ -158,7 +158,7 @@ def segments_text(seg: Any, n_layers: int) -> str:
              f"{rec['throughput_ips']:.1f} inferences/s pipelined"]
     for i, p in enumerate(rec["segments"]):
         lines.append(f"  segment {i}: layers {p['layers'][0]}..{p['layers'][1] - 1}, {p['latency_ms']:.3f} ms, "
-                     f"cached {p['cached_params_bytes']:.0f} B, streamed {p['streamed_params_bytes']:.0f} B")
+                     f"cached {p['cached_params_bytes']:,.0f} B, streamed {p['streamed_params_bytes']:,.0f} B")
     return "\n".join(lines)
 
 
