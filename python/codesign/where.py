@@ -104,7 +104,9 @@ def compile_where(expr: str, names: Iterable[str]) -> Callable[[dict[str, Any]],
     try:
         tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as exc:
-        raise _where_error(expr, f"syntax error at column {exc.offset}: {exc.msg}") from None
+        # Python reports an expression cut short ("pe_x +") at offset 0: that error is at its end
+        where = f"column {exc.offset}" if exc.offset else f"the end (column {len(expr.strip()) + 1})"
+        raise _where_error(expr, f"syntax error at {where}: {exc.msg}") from None
 
     def check(node: ast.AST, boolean: bool) -> None:
         """Validate once up front, so errors name the construct before any data is touched."""
