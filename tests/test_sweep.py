@@ -147,7 +147,7 @@ def test_where_matches_python_semantics():
     ("(lambda: 1)() > 0", "not allowed"),
     ("pex > 2", "unknown field 'pex'"),
     ("pe_x + 1", "must be a condition"),
-    ("pe_x >", "syntax error at the end (column 7)"),  # Python says offset 0 for an expression cut short
+    ("pe_x >", "syntax error at the end .column 7"),  # Python says offset 0 for an expression cut short
     ("pe_x == = 3", "syntax error at column 9"),
     ("pe_x in simd", "'in' needs a list of constants"),
     ("pe_x @ simd > 1", "MatMult is not allowed"),
