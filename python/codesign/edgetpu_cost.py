@@ -199,10 +199,9 @@ class EdgeTpuBatchResult:
     def reasons(self) -> list[str]:
         """Per array: "" if ok, else the first failing layer and why (totals only: an overflow is the network's)."""
         out = _reasons(self.status, self.names)
-        if self.values is None:
-            over = f"layer {self.names[0]!r}: overflow" if self.names else None
-            out = [f"network totals: overflow (a count exceeds int64)" if r == over and self.status[a, 0] == _OVERFLOW
-                   else r for a, r in enumerate(out)]
+        if self.values is None:  # _flag_overflow put a network-total overflow on layer 0
+            out = ["network totals: overflow (a count exceeds int64)" if self.status[a, 0] == _OVERFLOW else r
+                   for a, r in enumerate(out)]
         return out
 
 
@@ -231,25 +230,17 @@ _OVERFLOW = _STATUS.index("overflow")
 _INT64_LIMIT = 2.0 ** 63
 
 
-def _flag_overflow(status: np.ndarray, values: np.ndarray, totals: np.ndarray) -> np.ndarray:
-    """``status`` (A, L) with "overflow" where a layer's count, or a network total, is >= 2**63."""
+def _flag_overflow(status: np.ndarray, values: np.ndarray | None, totals: np.ndarray) -> np.ndarray:
+    """``status`` (A, L) with "overflow" where a layer's count, or a network total, is >= 2**63. A network-total
+    overflow is put on its longest layer, or on its first with totals only (``values`` None: counts are
+    non-negative, so a layer's count beyond int64 makes its network's total so too)."""
     status = np.array(status, copy=True)
     with np.errstate(invalid="ignore"):
-        over = ~(values[:, :, _E_COUNTS] < _INT64_LIMIT).all(axis=2) & (status == 0)
-        status[over] = _OVERFLOW
+        if values is not None:
+            status[~(values[:, :, _E_COUNTS] < _INT64_LIMIT).all(axis=2) & (status == 0)] = _OVERFLOW
         net_over = ~(totals[:, _T_COUNTS] < _INT64_LIMIT).all(axis=1) & ~status.any(axis=1)
     for a in np.flatnonzero(net_over):
-        status[a, int(np.argmax(values[a, :, _E_INDEX["cycles"]]))] = _OVERFLOW
-    return status
-
-
-def _flag_total_overflow(status: np.ndarray, totals: np.ndarray) -> np.ndarray:
-    """Totals only: "overflow" on the first layer where a network total is >= 2**63 (counts are non-negative, so
-    a layer's count beyond int64 makes its network's total so too)."""
-    status = np.array(status, copy=True)
-    with np.errstate(invalid="ignore"):
-        net_over = ~(totals[:, _T_COUNTS] < _INT64_LIMIT).all(axis=1) & ~status.any(axis=1)
-    status[net_over, 0] = _OVERFLOW
+        status[a, 0 if values is None else int(np.argmax(values[a, :, _E_INDEX["cycles"]]))] = _OVERFLOW
     return status
 
 
@@ -263,8 +254,6 @@ def _edgetpu_run(x: Any, hws: list[EdgeTpuConfig], mapper: MapperOptions, thread
     status, values, totals = _core.edgetpu_batch(layers, archs, energy, metric, budget, patience, seed, threads,
                                                  mapper.constraint_row(), mapper.space == "complete", mapper.memo,
                                                  bool(totals_only))
-    if values is None:
-        return EdgeTpuBatchResult(hws, names, _flag_total_overflow(status, totals), None, totals)
     return EdgeTpuBatchResult(hws, names, _flag_overflow(status, values, totals), values, totals)
 
 

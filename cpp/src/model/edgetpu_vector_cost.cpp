@@ -19,8 +19,6 @@ void fill_mapping_fields(EdgeTpuCost& c, const Mapping& m) {
     c.mapping = m;
 }
 
-// fill_io_cycles: the part of the exposed first-tile fill that crossed the I/O link; it is already in
-// io_cycles, so only the rest of the I/O transfer overlaps the execution.
 double leak_pj(const EdgeTpuArch& a, const EnergyTable& e, double cycles) {
     const double sram_kib = a.onchip_bytes() / 1024.0 + static_cast<double>(a.pes()) * a.core_mem_bytes / 1024.0;
     const double leak_mw = e.leak_mw_per_kib * sram_kib + e.leak_mw_per_mac * static_cast<double>(a.macs_per_cycle());
@@ -28,6 +26,8 @@ double leak_pj(const EdgeTpuArch& a, const EnergyTable& e, double cycles) {
     return leak_mw * 1e-3 * seconds * 1e12;
 }
 
+// fill_io_cycles: the part of the exposed first-tile fill that crossed the I/O link; it is already in
+// io_cycles, so only the rest of the I/O transfer overlaps the execution.
 void finish(EdgeTpuCost& c, const EdgeTpuArch& a, const EnergyTable& e, double exec_cycles, double fill_io_cycles) {
     double* v = c.v;
     const double io_after_fill = std::max(0.0, v[F_io_cycles] - fill_io_cycles);
