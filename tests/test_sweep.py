@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 import codesign
 from codesign import sweep as sw
+from codesign import sweep_plan
 from codesign.cli import app as codesign_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,7 +130,7 @@ def test_where_matches_python_semantics():
             lambda h: h.rows / h.cols >= 2 or h.rows ** 2 == 64 and h.dataflow not in ["os"],
     }
     for expr, ref in exprs.items():
-        keep = sw._predicate(space, expr)(ids)
+        keep = sweep_plan._predicate(space, expr)(ids)
         vals = space.decode(ids)
         want = []
         for j in range(space.size):
@@ -206,8 +207,9 @@ def test_sample_is_seeded_distinct_and_filtered():
     b = sw.make_plan(space, where=expr, sample=300, seed=3)._ids
     c = sw.make_plan(space, where=expr, sample=300, seed=4)._ids
     assert np.array_equal(a, b) and not np.array_equal(a, c)
-    assert len(set(a.tolist())) == 300 and np.all(np.diff(a) > 0)
-    assert sw._predicate(space, expr)(a).all()
+    by_id = sw.make_plan(space, where=expr, sample=300, seed=3, order="id")._ids
+    assert len(set(a.tolist())) == 300 and np.all(np.diff(by_id) > 0) and set(by_id.tolist()) == set(a.tolist())
+    assert sweep_plan._predicate(space, expr)(a).all()
     n = sw.plan_size(space, where=expr)
     with pytest.raises(ValueError, match=f"--sample {n + 1} exceeds the {n:,} configurations that satisfy --where"):
         sw.make_plan(space, where=expr, sample=n + 1)
@@ -223,8 +225,8 @@ def test_edgetpu_rows_equal_evaluate_batch():
     nets = [small_net(), other_net()]
     space = sw.load_space(EDGE)
     df = sw.sweep(nets, space, where="pe_x * pe_y >= 2", chunk_size=50)
-    keep = sw._predicate(space, "pe_x * pe_y >= 2")(np.arange(space.size))
-    ids = np.flatnonzero(keep)
+    keep = sweep_plan._predicate(space, "pe_x * pe_y >= 2")(np.arange(space.size))
+    ids = sweep_plan.order_ids(space, np.flatnonzero(keep), "pe-pairs")
     assert len(df) == 2 * ids.size and not df.duplicated(["config_id", "network"]).any()
     for wl in nets:
         part = df[df.network == wl.name].reset_index(drop=True)
@@ -321,7 +323,8 @@ def test_output_files_equal_in_memory_and_guard_existing(tmp_path, name):
         "csv" if name.endswith(".csv") else "parquet", 100, 4, 4)
     pd.testing.assert_frame_equal(sw.read_sweep(out), ref, check_dtype=False)
     if name == "out_dir":
-        pd.testing.assert_frame_equal(pd.read_parquet(out).sort_values("config_id").reset_index(drop=True), ref,
+        by_id = ref.sort_values("config_id").reset_index(drop=True)
+        pd.testing.assert_frame_equal(pd.read_parquet(out).sort_values("config_id").reset_index(drop=True), by_id,
                                       check_dtype=False)
     with pytest.raises(ValueError, match="already holds a sweep: --resume to continue it, --overwrite"):
         sw.sweep(small_net(), space, sample=100, seed=1, chunk_size=30, out=out)

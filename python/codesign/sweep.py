@@ -10,7 +10,9 @@ and, per swept field, a tuple of values; configuration ``i`` is the ``i``-th ele
 in C order (the last field varies fastest, as :func:`itertools.product`), so ``config_id`` names a
 configuration for good. A *plan* is the ordered list of configuration ids to evaluate: every id that satisfies
 ``where`` (a safe expression over the configuration's fields, see :func:`compile_where`), or a sample of
-``sample`` of them drawn without replacement with ``seed`` (sorted). The plan is cut into *chunks* of
+``sample`` of them drawn without replacement with ``seed``, visited in the plan's order
+(:mod:`codesign.sweep_plan`: ascending ids, or, for Edge-TPU-like spaces that sweep ``pe_x`` and ``pe_y``, a grid
+beside its transpose, whose mapping the mapper mirrors instead of searching again). The plan is cut into *chunks* of
 ``chunk_size`` ids; chunk ``k`` is evaluated for every network by one :func:`codesign.evaluate_batch` call each
 and written as one unit:
 
@@ -44,21 +46,22 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import sys
 import time
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .datafile import read_document
-from .where import compile_where
 from .runlock import holds_run_lock
+from .sweep_pareto import DEFAULT_OBJECTIVES, ParetoFront, pareto_front, pareto_mask
+from .sweep_plan import _Plan, make_plan, plan_size
+from .sweep_space import BUILTIN_SPACES, SweepSpace, load_space
 from .sweep_store import MANIFEST_VERSION, CsvStore, ParquetStore, read_parquet_dir
+from .where import compile_where
 
 __all__ = [
     "SweepSpace",
@@ -81,411 +84,6 @@ EDGETPU_METRICS = ("latency_ms", "energy_mj", "area_mm2", "edp_mj_ms", "cycles",
                    "streamed_params_bytes", "memory_bound_layers", "peak_tops")
 SYSTOLIC_METRICS = ("latency_ms", "area_mm2", "cycles", "stall_cycles", "compute_utilization", "dram_bytes",
                     "peak_tops")
-#: Pareto objectives (all minimised) used when none are given.
-DEFAULT_OBJECTIVES = {"edgetpu": ("latency_ms", "energy_mj", "area_mm2"), "systolic": ("latency_ms", "area_mm2")}
-
-
-# ============================================================================================================
-# Spaces
-# ============================================================================================================
-def _hw_kind(hw: Any) -> str:
-    name = type(hw).__name__
-    if name == "EdgeTpuConfig":
-        return "edgetpu"
-    if name == "SystolicArray":
-        return "systolic"
-    raise TypeError(f"base must be a codesign.EdgeTpuConfig or codesign.SystolicArray, got {name}")
-
-
-def _settable_fields(hw: Any) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(hw) if f.init and f.name not in ("name", "technology"))
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return float(v)
-    if isinstance(v, np.str_):
-        return str(v)
-    return v
-
-
-@dataclass(frozen=True)
-class SweepSpace:
-    """A grid of hardware configurations: ``base`` with each field in ``grid`` taking each of its values.
-
-    Attributes:
-        name: a label (used in configuration names and reports).
-        base: a :class:`~codesign.hardware.EdgeTpuConfig` or :class:`~codesign.hardware.SystolicArray`; fields
-            not swept keep the base's values.
-        grid: ``{field: (value, ...)}``, in sweep order (the last field varies fastest).
-
-    Raises:
-        TypeError, ValueError: an unknown field, an empty or duplicated value list, or a value the hardware
-        class rejects (the message names the field and the value).
-    """
-
-    name: str
-    base: Any
-    grid: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        kind = _hw_kind(self.base)
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"space name must be a non-empty string, got {self.name!r}")
-        if not isinstance(self.grid, dict) or not self.grid:
-            raise ValueError(f"space {self.name!r}: grid must map at least one field to its values")
-        known = _settable_fields(self.base)
-        grid: dict[str, tuple] = {}
-        for key, values in self.grid.items():
-            if key not in known:
-                raise ValueError(f"space {self.name!r}: unknown {kind} field {key!r}; fields: {', '.join(known)}")
-            if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-                raise ValueError(f"space {self.name!r}: {key} must be a list of values, got {values!r}")
-            vals = tuple(_plain(v) for v in values)
-            if not vals:
-                raise ValueError(f"space {self.name!r}: {key} has no values")
-            if len(set(vals)) != len(vals):
-                dup = next(v for v in vals if vals.count(v) > 1)
-                raise ValueError(f"space {self.name!r}: {key} lists the value {dup!r} twice")
-            kinds = {type(v) for v in vals}
-            if kinds - {int, float, str}:
-                raise ValueError(f"space {self.name!r}: {key} values must be numbers or strings, got {vals!r}")
-            if str in kinds and len(kinds) > 1:
-                raise ValueError(f"space {self.name!r}: {key} mixes strings and numbers: {vals!r}")
-            for v in vals:  # each value alone must be acceptable to the hardware class
-                try:
-                    self.base.replace(**{key: v})
-                except (TypeError, ValueError) as exc:
-                    first = str(exc).splitlines()[0]
-                    if "too small" in first or "must hold" in first:
-                        continue  # depends on other fields (SRAM vs array edge): judged per configuration
-                    raise ValueError(f"space {self.name!r}: {key}={v!r} is invalid: {first}") from None
-            grid[key] = vals
-        size = math.prod(len(v) for v in grid.values())
-        if size >= 1 << 62:
-            raise ValueError(f"space {self.name!r} has {size:.3g} configurations; at most 2^62 can be numbered")
-        object.__setattr__(self, "grid", grid)
-
-    # -- size and decoding ------------------------------------------------------------------------------
-    @property
-    def kind(self) -> str:
-        """``"edgetpu"`` or ``"systolic"``."""
-        return _hw_kind(self.base)
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        """The swept fields, in sweep order."""
-        return tuple(self.grid)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(len(v) for v in self.grid.values())
-
-    @property
-    def size(self) -> int:
-        """Number of configurations (the product of the value counts)."""
-        return math.prod(self.shape)
-
-    def __len__(self) -> int:
-        return self.size
-
-    def _column(self, key: str) -> np.ndarray:
-        vals = self.grid[key]
-        if all(isinstance(v, str) for v in vals):
-            return np.asarray(vals, dtype=object)
-        if all(isinstance(v, int) for v in vals):
-            return np.asarray(vals, dtype=np.int64)
-        return np.asarray(vals, dtype=np.float64)
-
-    def decode(self, ids: Any) -> dict[str, np.ndarray]:
-        """``{field: values}`` of configurations ``ids`` (int array), one array per swept field."""
-        ids = np.asarray(ids, dtype=np.int64)
-        if ids.size and (ids.min() < 0 or ids.max() >= self.size):
-            bad = int(ids[(ids < 0) | (ids >= self.size)][0])
-            raise ValueError(f"config_id {bad} is outside space {self.name!r} (0..{self.size - 1})")
-        pos = np.unravel_index(ids, self.shape) if ids.size else [np.zeros(0, np.int64)] * len(self.grid)
-        return {k: self._column(k)[p] for k, p in zip(self.grid, pos)}
-
-    def constants(self) -> dict[str, Any]:
-        """The base's fields that are not swept (the where-expression sees them as constants)."""
-        return {k: getattr(self.base, k) for k in _settable_fields(self.base) if k not in self.grid}
-
-    def config(self, config_id: int) -> Any:
-        """The hardware configuration ``config_id`` (validated; may raise ValueError for a combination the
-        hardware class rejects, e.g. an SRAM smaller than two array rows)."""
-        vals = {k: _plain(v[0]) for k, v in self.decode([int(config_id)]).items()}
-        return self.base.replace(name=f"{self.name}#{int(config_id)}", **vals)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable description (enough to rebuild the space: :meth:`from_dict`)."""
-        base = self.base.to_dict()
-        base.pop("name", None)
-        return {"name": self.name, "kind": self.kind, "base_name": self.base.name, "base": base,
-                "grid": {k: list(v) for k, v in self.grid.items()}}
-
-    @classmethod
-    def from_dict(cls, doc: dict[str, Any]) -> "SweepSpace":
-        return _space_from_doc(doc, where=f"space {doc.get('name', '?')!r}")
-
-
-def _published_edgetpu_space() -> SweepSpace:
-    from . import hardware
-
-    return SweepSpace(
-        "edgetpu-space", hardware.preset("edgetpu-baseline"),
-        {"pe_x": (1, 2, 4, 6, 8), "pe_y": (1, 2, 4, 6, 8), "simd": (16, 32, 64, 128), "lanes": (1, 2, 4, 8),
-         "pe_mem_kib": (512.0, 1024.0, 2048.0, 3072.0, 4096.0), "core_mem_kib": (8.0, 16.0, 32.0, 64.0, 128.0),
-         "io_bw_gbps": (5.0, 10.0, 15.0, 20.0, 25.0)})
-
-
-def _systolic_space() -> SweepSpace:
-    from . import hardware
-
-    kib = (32.0, 64.0, 128.0, 256.0, 512.0)
-    return SweepSpace(
-        "systolic-space", hardware.preset("systolic"),
-        {"rows": (8, 16, 32, 64, 128), "cols": (8, 16, 32, 64, 128), "dataflow": ("os", "ws", "is"),
-         "ifmap_sram_kib": kib, "filter_sram_kib": kib, "ofmap_sram_kib": kib,
-         "dram_bw_words_per_cycle": (4.0, 8.0, 16.0, 32.0)})
-
-
-#: Built-in spaces: ``edgetpu-space`` is the Edge-TPU-like template's published hardware space (FACTS.md:
-#: 5 x 5 PEs, 4 SIMD widths, 4 lane counts, 5 PE memories, 5 core memories, 5 I/O bandwidths = 50,000
-#: configurations) around the ``edgetpu-baseline`` preset; ``systolic-space`` is the spine search's
-#: systolic-array space (37,500 arrays) around the ``systolic`` preset.
-BUILTIN_SPACES: dict[str, Callable[[], SweepSpace]] = {
-    "edgetpu-space": _published_edgetpu_space,
-    "systolic-space": _systolic_space,
-}
-
-
-def _expand_values(key: str, spec: Any, where: str) -> list[Any]:
-    """A value list from a YAML/TOML entry: a list, or ``{start, stop, step}`` (stop included), or
-    ``{values: [...]}``, or a single scalar."""
-    if isinstance(spec, dict):
-        if set(spec) == {"values"}:
-            return _expand_values(key, spec["values"], where)
-        extra = set(spec) - {"start", "stop", "step"}
-        if extra or not {"start", "stop"} <= set(spec):
-            raise ValueError(f"{where}: {key} must be a list or {{start, stop, step}}, got {spec!r}")
-        start, stop, step = spec["start"], spec["stop"], spec.get("step", 1)
-        for name, v in (("start", start), ("stop", stop), ("step", step)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ValueError(f"{where}: {key}.{name} must be a number, got {v!r}")
-        if step <= 0 or stop < start:
-            raise ValueError(f"{where}: {key} needs step > 0 and stop >= start, got {spec!r}")
-        n = int(math.floor((stop - start) / step + 1e-9)) + 1
-        if n > 1_000_000:
-            raise ValueError(f"{where}: {key} expands to {n} values; at most 1,000,000 per field")
-        if all(isinstance(v, int) for v in (start, stop, step)):
-            return [start + i * step for i in range(n)]
-        return [float(start + i * step) for i in range(n)]
-    if isinstance(spec, (list, tuple)):
-        out = []
-        for v in spec:
-            if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-                raise ValueError(f"{where}: {key} values must be numbers or strings, got {v!r}")
-            out.append(v)
-        return out
-    if isinstance(spec, (int, float, str)) and not isinstance(spec, bool):
-        return [spec]
-    raise ValueError(f"{where}: {key} must be a list of values, got {spec!r}")
-
-
-def _space_from_doc(doc: Any, where: str) -> SweepSpace:
-    from . import hardware
-
-    if not isinstance(doc, dict):
-        raise ValueError(f"{where}: expected a mapping with 'base' and 'grid', got {type(doc).__name__}")
-    unknown = set(doc) - {"name", "base", "fixed", "grid", "kind", "base_name"}
-    if unknown:
-        raise ValueError(f"{where}: unknown key {sorted(unknown)[0]!r}; keys: name, base, fixed, grid")
-    base_spec = doc.get("base_name") if isinstance(doc.get("base"), dict) else doc.get("base")
-    if base_spec is None:
-        raise ValueError(f"{where}: missing 'base' (a hardware preset name, e.g. edgetpu-baseline or systolic)")
-    try:
-        base = hardware.preset(str(base_spec))
-    except ValueError as exc:
-        raise ValueError(f"{where}: base: {exc}") from None
-    fixed = dict(doc.get("base") or {}) if isinstance(doc.get("base"), dict) else {}
-    fixed.pop("technology", None)
-    fixed.update(doc.get("fixed") or {})
-    if not isinstance(fixed, dict):
-        raise ValueError(f"{where}: 'fixed' must be a mapping of field: value")
-    known = _settable_fields(base)
-    for k, v in fixed.items():
-        if k not in known:
-            raise ValueError(f"{where}: fixed: unknown {_hw_kind(base)} field {k!r}; fields: {', '.join(known)}")
-    try:
-        base = base.replace(**fixed) if fixed else base
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where}: fixed: {str(exc).splitlines()[0]}") from None
-    grid_doc = doc.get("grid")
-    if not isinstance(grid_doc, dict) or not grid_doc:
-        raise ValueError(f"{where}: 'grid' must map at least one field to a list of values")
-    grid = {str(k): tuple(_expand_values(str(k), v, where)) for k, v in grid_doc.items()}
-    name = str(doc.get("name") or os.path.splitext(os.path.basename(where))[0] or "space")
-    try:
-        return SweepSpace(name, base, grid)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where}: {exc}") from None
-
-
-def load_space(spec: Any) -> SweepSpace:
-    """A :class:`SweepSpace` from a built-in name (:data:`BUILTIN_SPACES`), a YAML/TOML/JSON file, or a dict.
-
-    File format (YAML shown; TOML and JSON hold the same keys)::
-
-        name: small-edgetpu            # optional (default: the file name)
-        base: edgetpu-baseline         # a hardware preset
-        fixed: {io_bw_gbps: 20}        # optional: base fields changed but not swept
-        grid:                          # swept fields, in order (the last varies fastest)
-          pe_x: [1, 2, 4]
-          simd: [32, 64]
-          pe_mem_kib: {start: 512, stop: 2048, step: 512}   # stop included
-
-    Raises:
-        ValueError: unknown name, missing file, malformed file, unknown field or bad value (named).
-    """
-    if isinstance(spec, SweepSpace):
-        return spec
-    if isinstance(spec, dict):
-        return _space_from_doc(spec, where="space")
-    text = os.fspath(spec) if isinstance(spec, os.PathLike) else spec
-    if not isinstance(text, str):
-        raise TypeError(f"space must be a name, a file path, a dict or a SweepSpace, got {type(spec).__name__}")
-    if text in BUILTIN_SPACES:
-        return BUILTIN_SPACES[text]()
-    suffix = os.path.splitext(text)[1].lower()
-    if suffix not in (".yaml", ".yml", ".toml", ".json"):
-        raise ValueError(f"unknown space {text!r}: give {', '.join(BUILTIN_SPACES)} or a .yaml/.toml/.json file")
-    if not os.path.isfile(text):
-        raise ValueError(f"space file {text!r} not found")
-    doc = read_document(text)
-    if isinstance(doc, dict) and ({"network", "hardware"} & set(doc)) and "grid" not in doc:
-        raise ValueError(f"{text}: this is a search space file ([network]/[hardware], for codesign search); "
-                         "codesign sweep takes a sweep space file with base and grid (see README, 'Space files')")
-    space = _space_from_doc(doc, where=text)
-    if not doc.get("name"):
-        space = SweepSpace(os.path.splitext(os.path.basename(text))[0], space.base, space.grid)
-    return space
-
-
-# ============================================================================================================
-# Plans: which configurations, in which chunks
-# ============================================================================================================
-_BLOCK = 1 << 18          # ids filtered at a time
-_MATERIALISE = 1 << 22    # sample by materialising the filtered ids up to this space size; above it, rejection
-
-
-def _predicate(space: SweepSpace, where: str | None) -> Callable[[np.ndarray], np.ndarray] | None:
-    if where is None:
-        return None
-    consts = space.constants()
-    fn = compile_where(where, space.fields + tuple(consts))
-
-    def keep(ids: np.ndarray) -> np.ndarray:
-        env: dict[str, Any] = {k: (np.asarray(v, dtype=object) if isinstance(v, str) else v)
-                               for k, v in consts.items()}
-        env.update(space.decode(ids))
-        return fn(env, int(ids.size))
-
-    return keep
-
-
-def _filtered_blocks(space: SweepSpace, keep: Callable[[np.ndarray], np.ndarray] | None) -> Iterator[np.ndarray]:
-    for start in range(0, space.size, _BLOCK):
-        ids = np.arange(start, min(start + _BLOCK, space.size), dtype=np.int64)
-        yield ids[keep(ids)] if keep is not None else ids
-
-
-def _sample_ids(space: SweepSpace, keep: Callable[[np.ndarray], np.ndarray] | None, n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    if space.size <= _MATERIALISE:
-        pool = np.concatenate(list(_filtered_blocks(space, keep)) or [np.zeros(0, np.int64)])
-        if n > pool.size:
-            what = "configurations that satisfy --where" if keep is not None else "configurations in the space"
-            raise ValueError(f"--sample {n} exceeds the {pool.size:,} {what}")
-        return np.sort(rng.choice(pool, size=n, replace=False))
-    chosen: dict[int, None] = {}
-    draws = 0
-    while len(chosen) < n:
-        cand = rng.integers(0, space.size, size=max(4 * (n - len(chosen)), 1024), dtype=np.int64)
-        draws += cand.size
-        if keep is not None:
-            cand = cand[keep(cand)]
-        for c in cand.tolist():
-            chosen.setdefault(c, None)
-            if len(chosen) == n:
-                break
-        if draws > 200 * n + 10_000_000 and len(chosen) < n:
-            raise ValueError(f"--sample {n}: --where keeps too few of the {space.size:,} configurations to sample "
-                             f"{n} (found {len(chosen):,} in {draws:,} draws)")
-    return np.sort(np.fromiter(chosen, dtype=np.int64, count=n))
-
-
-@dataclass
-class _Plan:
-    space: SweepSpace
-    where: str | None
-    sample: int | None
-    seed: int
-    chunk_size: int
-    total: int
-    _ids: np.ndarray | None = None
-
-    @property
-    def n_chunks(self) -> int:
-        return (self.total + self.chunk_size - 1) // self.chunk_size
-
-    def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
-        """(chunk id, configuration ids) in plan order."""
-        if self._ids is not None:
-            for k in range(self.n_chunks):
-                yield k, self._ids[k * self.chunk_size:(k + 1) * self.chunk_size]
-            return
-        keep = _predicate(self.space, self.where)
-        buf: list[np.ndarray] = []
-        have, k = 0, 0
-        for block in _filtered_blocks(self.space, keep):
-            if not block.size:
-                continue
-            buf.append(block)
-            have += block.size
-            while have >= self.chunk_size:
-                cat = np.concatenate(buf)
-                yield k, cat[:self.chunk_size]
-                k += 1
-                rest = cat[self.chunk_size:]
-                buf, have = ([rest] if rest.size else []), rest.size
-        if have:
-            yield k, np.concatenate(buf)
-
-
-def make_plan(space: SweepSpace, *, where: str | None = None, sample: int | None = None, seed: int = 0,
-              chunk_size: int = 1024) -> _Plan:
-    """The plan of a sweep (validates ``where``, ``sample``, ``seed`` and ``chunk_size``)."""
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ValueError(f"--chunk-size must be an int >= 1, got {chunk_size!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"--seed must be an int >= 0, got {seed!r}")
-    keep = _predicate(space, where)
-    if sample is not None:
-        if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or sample < 1:
-            raise ValueError(f"--sample must be an int >= 1, got {sample!r}")
-        ids = _sample_ids(space, keep, int(sample), int(seed))
-        return _Plan(space, where, int(sample), int(seed), int(chunk_size), int(ids.size), ids)
-    total = space.size if keep is None else sum(int(b.size) for b in _filtered_blocks(space, keep))
-    if total == 0:
-        raise ValueError(f"--where {where!r} keeps none of the {space.size:,} configurations of {space.name!r}")
-    return _Plan(space, where, None, int(seed), int(chunk_size), total)
-
-
-def plan_size(space: Any, *, where: str | None = None, sample: int | None = None, seed: int = 0) -> int:
-    """Number of configurations a sweep would evaluate."""
-    return make_plan(load_space(space), where=where, sample=sample, seed=seed).total
 
 
 # ============================================================================================================
@@ -575,82 +173,6 @@ def evaluate_chunk(space: SweepSpace, networks: Sequence[Any], ids: np.ndarray, 
 
 
 # ============================================================================================================
-# Pareto fronts
-# ============================================================================================================
-def pareto_mask(values: Any) -> np.ndarray:
-    """bool (n,): rows of ``values`` (n, m) that no other row dominates (all objectives minimised). Row ``a``
-    dominates ``b`` when ``a <= b`` in every objective and ``a < b`` in one. Rows with a NaN are never optimal
-    and dominate nothing; identical rows are all kept."""
-    y = np.asarray(values, dtype=np.float64)
-    if y.ndim != 2:
-        raise ValueError(f"values must be a 2-D array (rows x objectives), got shape {y.shape}")
-    n = y.shape[0]
-    out = np.zeros(n, dtype=bool)
-    finite = ~np.isnan(y).any(axis=1)
-    idx = np.flatnonzero(finite)
-    if not idx.size:
-        return out
-    z = y[idx]
-    order = np.lexsort(z.T[::-1])      # lexicographic: a row can only be dominated by rows before it
-    z = z[order]
-    kept: list[int] = []
-    block = 256
-    # process in blocks: rows of a block are checked against the front so far, then among themselves
-    front = np.zeros((0, z.shape[1]))
-    for start in range(0, z.shape[0], block):
-        b = z[start:start + block]
-        if front.shape[0]:
-            le = (front[None, :, :] <= b[:, None, :]).all(axis=2)
-            lt = (front[None, :, :] < b[:, None, :]).any(axis=2)
-            alive = ~(le & lt).any(axis=1)
-        else:
-            alive = np.ones(b.shape[0], dtype=bool)
-        le = (b[None, :, :] <= b[:, None, :]).all(axis=2)
-        lt = (b[None, :, :] < b[:, None, :]).any(axis=2)
-        dom = le & lt                                     # dom[i, j]: row j dominates row i
-        # a row dominated by any row of its block is dominated (whether or not that row survives: its own
-        # dominator is lexicographically earlier still, so the chain ends in a kept row)
-        alive &= ~dom.any(axis=1)
-        sel = np.flatnonzero(alive)
-        kept.extend((start + sel).tolist())
-        front = np.vstack([front, b[sel]])
-    out[idx[order[kept]]] = True
-    return out
-
-
-class ParetoFront:
-    """A running Pareto front per network over ``objectives`` (minimised): :meth:`update` with each chunk's
-    rows; :attr:`frame` holds the non-dominated rows seen so far. Memory: the front only."""
-
-    def __init__(self, objectives: Sequence[str]):
-        self.objectives = tuple(objectives)
-        self._fronts: dict[str, Any] = {}
-
-    def update(self, df: Any) -> None:
-        import pandas as pd
-
-        if not len(df):
-            return
-        for net, part in df.groupby("network", sort=False):
-            part = part[part["ok"].astype(bool)]
-            if not len(part):
-                continue
-            prev = self._fronts.get(net)
-            both = part if prev is None else pd.concat([prev, part], ignore_index=True)
-            mask = pareto_mask(both[list(self.objectives)].to_numpy(dtype=np.float64))
-            self._fronts[net] = both[mask].reset_index(drop=True)
-
-    @property
-    def frame(self) -> Any:
-        import pandas as pd
-
-        if not self._fronts:
-            return pd.DataFrame()
-        df = pd.concat(list(self._fronts.values()), ignore_index=True)
-        return df.sort_values(["network", *self.objectives, "config_id"], kind="stable").reset_index(drop=True)
-
-
-# ============================================================================================================
 # Output: Parquet dataset or CSV, with resume
 # ============================================================================================================
 def _format_of(out: Path, fmt: str | None) -> str:
@@ -675,7 +197,8 @@ def _spec(space: SweepSpace, networks: Sequence[Any], plan: _Plan, mapper: Any, 
     return {"version": MANIFEST_VERSION, "format": fmt, "space": space.to_dict(),
             "networks": [{"name": wl.name, "layers": len(wl.layers), "fingerprint": _fingerprint(wl)} for wl in networks],
             "where": plan.where, "sample": plan.sample, "seed": plan.seed if plan.sample is not None else None,
-            "chunk_size": plan.chunk_size, "configs": plan.total, "chunks": plan.n_chunks, "mapper": mp}
+            "chunk_size": plan.chunk_size, "order": plan.order, "configs": plan.total, "chunks": plan.n_chunks,
+            "mapper": mp}
 
 
 _SPEC_ORDER = ("networks", "space", "where", "sample", "seed", "chunk_size", "mapper", "format")
@@ -910,6 +433,12 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
             if resume:
                 if old is None:
                     raise ValueError(f"--resume: {out_path} holds no sweep journal; start it with --overwrite")
+                if isinstance(old, dict) and "order" not in old and plan.order != "id":
+                    # a journal written before plan orders existed: its chunks were cut in id order
+                    plan = make_plan(space, where=where, sample=sample, seed=seed, chunk_size=chunk_size, order="id")
+                    spec = json.loads(json.dumps(_spec(space, wls, plan, mapper if space.kind == "edgetpu" else None,
+                                                       fmt)))
+                    spec.pop("order")
                 diff = _first_difference(spec, old)
                 if diff:
                     raise ValueError(f"--resume: the sweep in {out_path} has another specification ({diff})")
@@ -1023,22 +552,6 @@ def _run_dask(client: Any, space: SweepSpace, wls: list[Any], todo: Iterator[tup
         k, n_cfg = meta.pop(fut)
         ready[k] = (fut.result(), n_cfg)
         fut.release()
-
-
-def pareto_front(df: Any, objectives: Sequence[str] | None = None) -> Any:
-    """The rows of a sweep result (DataFrame) that are Pareto-optimal for their network over ``objectives``
-    (minimised; default latency_ms, energy_mj, area_mm2 when the frame has energy_mj, else latency_ms,
-    area_mm2). Rows with ``ok`` False are never optimal."""
-    if objectives is None:
-        objectives = DEFAULT_OBJECTIVES["edgetpu" if "energy_mj" in df.columns else "systolic"]
-    for o in objectives:
-        if o not in df.columns:
-            raise ValueError(f"objective {o!r} is not a column; columns: {', '.join(map(str, df.columns))}")
-    front = ParetoFront(objectives)
-    step = 1 << 15
-    for start in range(0, len(df), step):
-        front.update(df.iloc[start:start + step])
-    return front.frame
 
 
 def read_sweep(out: str | os.PathLike[str], *, columns: list[str] | None = None) -> Any:
