@@ -246,10 +246,42 @@ def _flag_overflow(status: np.ndarray, values: np.ndarray | None, totals: np.nda
 
 def _edgetpu_run(x: Any, hws: list[EdgeTpuConfig], mapper: MapperOptions, threads: int,
                  totals_only: bool = False) -> EdgeTpuBatchResult:
-    layers, names = _layers_array(x)
     archs = np.asarray([h.to_row() for h in hws], dtype=np.float64)
     rows = [h.energy_row() for h in hws]
     energy = np.asarray(rows[:1] if all(r == rows[0] for r in rows) else rows, dtype=np.float64)
+    return _edgetpu_run_rows(x, hws, archs, energy, mapper, threads, totals_only)
+
+
+def evaluate_block(x: Any, block: Any, *, mapper: MapperOptions | None = None, threads: int = 0,
+                   totals_only: bool = True) -> EdgeTpuBatchResult:
+    """:func:`codesign.evaluate_batch` of a workload on the valid configurations of a
+    :class:`~codesign.hardware_block.EdgeTpuBlock` (``block.ok``; in their order), from the block's rows: the same
+    result as on the configurations themselves, without building them (``hws`` holds them, built when read)."""
+    keep = np.flatnonzero(block.ok)
+    energy = block.energy if block.energy.shape[0] == 1 else block.energy[keep]
+    return _edgetpu_run_rows(x, _BlockConfigs(block, keep), block.rows[keep], energy, _check_mapper(mapper),
+                             int(threads), bool(totals_only))
+
+
+class _BlockConfigs:
+    """The configurations of a block, a read-only sequence that builds each when asked for it."""
+
+    def __init__(self, block: Any, index: np.ndarray):
+        self.block, self.index = block, index
+
+    def __len__(self) -> int:
+        return int(self.index.size)
+
+    def __getitem__(self, i: int) -> EdgeTpuConfig:
+        return self.block.config(int(self.index[i]))
+
+    def __iter__(self) -> Any:
+        return (self[i] for i in range(len(self)))
+
+
+def _edgetpu_run_rows(x: Any, hws: Any, archs: np.ndarray, energy: np.ndarray, mapper: MapperOptions,
+                      threads: int, totals_only: bool) -> EdgeTpuBatchResult:
+    layers, names = _layers_array(x)
     metric, budget, patience, seed = mapper.args()
     status, values, totals = _core.edgetpu_batch(layers, archs, energy, metric, budget, patience, seed, threads,
                                                  mapper.constraint_row(), mapper.space == "complete", mapper.memo,

@@ -11,7 +11,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -555,6 +555,67 @@ HOST_CPUS: dict[str, HostCpu] = {
 }
 
 
+def _edgetpu_numbers(c: Any) -> dict[str, Any]:
+    """The numbers the C++ row is made of, from a validated configuration ``c`` (its fields, the data type's
+    word and partial-sum bytes, the host's roofline (0 without a host) and the memory roles' codes)."""
+    n = {k: getattr(c, k) for k in ("pe_x", "pe_y", "lanes", "simd", "core_mem_kib", "pe_mem_kib", "global_mem_kib",
+                                      "io_bw_gbps", "clock_mhz", "layer_overhead_us", "tile_overhead_cycles",
+                                      "inference_overhead_us", "activation_buffers", "reserved_onchip_kib",
+                                      *OP_COST_FIELDS)}
+    n["word"], n["psum"] = DATA_TYPES[c.data_type]
+    host = c.host
+    n["host_gmacs"], n["host_gbps"], n["host_op_us"] = (0.0, 0.0, 0.0) if host is None else (
+        host.gmacs, host.gbps, host.op_us)
+    for k in ("w_mem", "i_mem", "o_mem"):
+        n[k] = MEMORY_LEVELS[getattr(c, k)]
+    return n
+
+
+def _edgetpu_row(n: Any) -> list[Any]:
+    """The C++ batch row (:data:`EDGETPU_FIELDS` order) from :func:`_edgetpu_numbers`: each entry a float, or an
+    (A,) float64 array where ``n`` holds arrays (a block of configurations, ``codesign.hardware_block``). One
+    formula for both, so a block's rows are bit-identical to its configurations' own."""
+    cyc_per_us = n["clock_mhz"]
+    f = np.float64
+    row = [
+        f(n["pe_x"]), f(n["pe_y"]), f(n["lanes"]), f(n["simd"]), n["core_mem_kib"] * 1024.0,
+        n["pe_mem_kib"] * 1024.0, n["global_mem_kib"] * 1024.0, n["io_bw_gbps"] * 1e9 / (n["clock_mhz"] * 1e6),
+        f(n["clock_mhz"]), f(n["word"]), f(n["word"]), f(n["psum"]), n["layer_overhead_us"] * cyc_per_us,
+        f(n["tile_overhead_cycles"]), n["inference_overhead_us"] * cyc_per_us, f(n["activation_buffers"]),
+        *(0.0,) * 6,  # the first six per-op costs, set below
+        n["host_gmacs"] * 1e3 / cyc_per_us, n["host_gbps"] * 1e3 / cyc_per_us, n["host_op_us"] * cyc_per_us,
+        n["reserved_onchip_kib"] * 1024.0, f(n["w_mem"]), f(n["i_mem"]), f(n["o_mem"]),
+        0.0, 0.0,  # concat and resize op costs, set below
+    ]
+    for name, i in _OP_COST_COLUMNS.items():
+        row[i] = n[name] * cyc_per_us
+    return row
+
+
+#: Row entries the core refuses at 1e18 or more, with the field that sets each and its unit.
+_ROW_LIMITS = (("io_bw_gbps", 7, "bytes per cycle"), ("layer_overhead_us", 12, "cycles"),
+               ("tile_overhead_cycles", 13, "cycles"), ("inference_overhead_us", 14, "cycles"),
+               ("activation_buffers", 15, "working sets"), *((f, i, "cycles") for f, i in _OP_COST_COLUMNS.items()),
+               ("host", 22, "MACs per cycle"), ("host", 23, "bytes per cycle"), ("host", 24, "cycles"))
+
+
+def _edgetpu_row_too_large(row: Sequence[float]) -> tuple[str, int, str] | None:
+    """The first entry of ``row`` (one configuration's) the core would refuse, as (field, index, unit), or None."""
+    return next((lim for lim in _ROW_LIMITS if not row[lim[1]] < 1e18), None)
+
+
+def _edgetpu_sram_kib(pes: Any, core_mem_kib: Any, pe_mem_kib: Any, global_mem_kib: Any) -> Any:
+    return pes * (core_mem_kib + pe_mem_kib) + global_mem_kib
+
+
+def _edgetpu_area_mm2(macs_per_cycle: Any, sram_kib: Any, t: "Technology", mac_mm2: Any) -> Any:
+    return macs_per_cycle * mac_mm2 + sram_kib * t.sram_mm2_per_kib + t.fixed_mm2
+
+
+def _peak_tops(macs_per_cycle: Any, clock_mhz: Any) -> Any:
+    return 2.0 * macs_per_cycle * clock_mhz * 1e6 / 1e12
+
+
 @dataclass(frozen=True)
 class EdgeTpuConfig:
     """One configuration of the Edge-TPU-like template (Google's 2021 co-design work; FACTS.md).
@@ -661,34 +722,15 @@ class EdgeTpuConfig:
         for name in ("core_mem_kib", "pe_mem_kib", "global_mem_kib"):
             if getattr(self, name) > 1e12:
                 raise ValueError(f"{name} must be below 1e12 KiB, got {getattr(self, name):g}")
-        word, psum = DATA_TYPES[self.data_type]
-        cyc_per_us = self.clock_mhz
-        row = [
-            float(self.pe_x), float(self.pe_y), float(self.lanes), float(self.simd), self.core_mem_kib * 1024.0,
-            self.pe_mem_kib * 1024.0, self.global_mem_kib * 1024.0, self.io_bw_gbps * 1e9 / (self.clock_mhz * 1e6),
-            self.clock_mhz, float(word), float(word), float(psum), self.layer_overhead_us * cyc_per_us,
-            self.tile_overhead_cycles, self.inference_overhead_us * cyc_per_us, self.activation_buffers,
-            *(0.0,) * 6,  # the first six per-op costs, set below
-            *((0.0, 0.0, 0.0) if self.host is None else
-              (self.host.gmacs * 1e3 / cyc_per_us, self.host.gbps * 1e3 / cyc_per_us, self.host.op_us * cyc_per_us)),
-            self.reserved_onchip_kib * 1024.0,
-            float(MEMORY_LEVELS[self.w_mem]), float(MEMORY_LEVELS[self.i_mem]), float(MEMORY_LEVELS[self.o_mem]),
-            0.0, 0.0,  # concat and resize op costs, set below
-        ]
-        for f, i in _OP_COST_COLUMNS.items():
-            row[i] = getattr(self, f) * cyc_per_us
-        set_(self, "_row", tuple(row))
-        # The core refuses row values of 1e18 or more (an "invalid architecture" naming no field): name it here.
-        for name, i, unit in (("io_bw_gbps", 7, "bytes per cycle"), ("layer_overhead_us", 12, "cycles"),
-                              ("tile_overhead_cycles", 13, "cycles"), ("inference_overhead_us", 14, "cycles"),
-                              ("activation_buffers", 15, "working sets"),
-                              *((f, i, "cycles") for f, i in _OP_COST_COLUMNS.items()),
-                              ("host", 22, "MACs per cycle"), ("host", 23, "bytes per cycle"), ("host", 24, "cycles")):
-            if not self._row[i] < 1e18:
-                value = getattr(self, name)
-                shown = f"{value:g}" if isinstance(value, float) else repr(value)
-                raise ValueError(f"{name}={shown} is too large: at clock_mhz={self.clock_mhz:g} it is "
-                                 f"{self._row[i]:g} {unit}, and the model takes below 1e18")
+        row = _edgetpu_row(_edgetpu_numbers(self))
+        set_(self, "_row", tuple(float(v) for v in row))
+        bad = _edgetpu_row_too_large(self._row)
+        if bad is not None:  # the core refuses row values of 1e18 or more (an "invalid architecture"): name it
+            name, i, unit = bad
+            value = getattr(self, name)
+            shown = f"{value:g}" if isinstance(value, float) else repr(value)
+            raise ValueError(f"{name}={shown} is too large: at clock_mhz={self.clock_mhz:g} it is "
+                             f"{self._row[i]:g} {unit}, and the model takes below 1e18")
 
     @property
     def pes(self) -> int:
@@ -702,12 +744,12 @@ class EdgeTpuConfig:
     @property
     def peak_tops(self) -> float:
         """Peak tera-operations per second (2 per MAC)."""
-        return 2.0 * self.macs_per_cycle * self.clock_mhz * 1e6 / 1e12
+        return _peak_tops(self.macs_per_cycle, self.clock_mhz)
 
     @property
     def sram_kib(self) -> float:
         """All on-chip SRAM in KiB (core and PE memories of every PE, plus the global memory)."""
-        return self.pes * (self.core_mem_kib + self.pe_mem_kib) + self.global_mem_kib
+        return _edgetpu_sram_kib(self.pes, self.core_mem_kib, self.pe_mem_kib, self.global_mem_kib)
 
     @property
     def onchip_kib(self) -> float:
@@ -717,8 +759,7 @@ class EdgeTpuConfig:
     @property
     def area_mm2(self) -> float:
         """Area in mm^2: MAC units x MAC area + SRAM KiB x SRAM area + fixed overhead (``technology``)."""
-        t = self.technology
-        return self.macs_per_cycle * t.mac_mm2[self.data_type] + self.sram_kib * t.sram_mm2_per_kib + t.fixed_mm2
+        return _edgetpu_area_mm2(self.macs_per_cycle, self.sram_kib, self.technology, self.technology.mac_mm2[self.data_type])
 
     def to_row(self) -> tuple[float, ...]:
         """The float64 row of the C++ batch call, in :data:`EDGETPU_FIELDS` order."""

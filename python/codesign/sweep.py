@@ -93,6 +93,42 @@ def _column_dtype(space: SweepSpace, key: str) -> Any:
     return space._column(key).dtype
 
 
+def _edgetpu_configs(space: SweepSpace, values: dict[str, np.ndarray], names: list[str], mapper: Any,
+                     threads: int) -> tuple[Any, ...]:
+    """A chunk's Edge-TPU-like configurations as one block of rows (:mod:`codesign.hardware_block`: no object
+    per configuration; identical rows), and the call that evaluates a network on its valid ones."""
+    from .edgetpu_cost import evaluate_block
+    from .hardware_block import edgetpu_block
+
+    block = edgetpu_block(space.base, values, names)
+    built = np.flatnonzero(block.ok)
+    bad = {j: f"invalid configuration: {e}" for j, e in enumerate(block.errors) if e}
+    return (None, built, bad, block.area_mm2[built], block.peak_tops[built],
+            lambda wl: evaluate_block(wl, block, mapper=mapper, threads=threads, totals_only=True))
+
+
+def _systolic_configs(space: SweepSpace, values: dict[str, np.ndarray], names: list[str], mapper: Any,
+                      threads: int) -> tuple[Any, ...]:
+    """A chunk's systolic arrays, built column-wise: each column converted to Python values once (tolist), the
+    base's other fields gathered once; each object is then one constructor call, validated as ever."""
+    from .cost import evaluate_batch
+
+    make = type(space.base)
+    fixed = {f.name: getattr(space.base, f.name) for f in dataclasses.fields(space.base) if f.init}
+    cols = list(values)
+    hws: list[Any] = []
+    built: list[int] = []
+    bad: dict[int, str] = {}
+    for j, row in enumerate(zip(*(values[k].tolist() for k in cols))):
+        try:
+            hws.append(make(**{**fixed, **dict(zip(cols, row)), "name": names[j]}))
+            built.append(j)
+        except (TypeError, ValueError) as exc:
+            bad[j] = f"invalid configuration: {str(exc).splitlines()[0]}"
+    return (hws, np.asarray(built, dtype=np.int64), bad, [h.area_mm2 for h in hws], [h.peak_tops for h in hws],
+            lambda wl: evaluate_batch(wl, hws, threads=threads, mapper=mapper, totals_only=True))
+
+
 def evaluate_chunk(space: SweepSpace, networks: Sequence[Any], ids: np.ndarray, *, mapper: Any = None,
                    threads: int = 0) -> Any:
     """Rows (a pandas DataFrame, schema in the module docstring) of configurations ``ids`` for every network:
@@ -100,62 +136,48 @@ def evaluate_chunk(space: SweepSpace, networks: Sequence[Any], ids: np.ndarray, 
     with ``ok=False`` and the reason; they are not evaluated."""
     import pandas as pd
 
-    from .cost import evaluate_batch
-
     ids = np.asarray(ids, dtype=np.int64)
     values = space.decode(ids)
-    hws: list[Any] = []
-    built: list[int] = []
-    bad: dict[int, str] = {}
     cols = list(values)
-    # Configurations built column-wise: each column converted to Python values once (tolist), the base's other
-    # fields gathered once; each object is then one constructor call (dataclasses.replace, minus its per-call
-    # field scan), validated as ever.
-    make = type(space.base)
-    fixed = {f.name: getattr(space.base, f.name) for f in dataclasses.fields(space.base) if f.init}
     names = [f"{space.name}#{i}" for i in ids.tolist()]
-    for j, row in enumerate(zip(*(values[k].tolist() for k in cols))):
-        try:
-            hws.append(make(**{**fixed, **dict(zip(cols, row)), "name": names[j]}))
-            built.append(j)
-        except (TypeError, ValueError) as exc:
-            bad[j] = f"invalid configuration: {str(exc).splitlines()[0]}"
+    if space.kind == "edgetpu":
+        hws, built, bad, area, peak, run = _edgetpu_configs(space, values, names, mapper, threads)
+    else:
+        hws, built, bad, area, peak, run = _systolic_configs(space, values, names, mapper, threads)
     kind = space.kind
     metrics = EDGETPU_METRICS if kind == "edgetpu" else SYSTOLIC_METRICS
     frames = []
-    built_idx = np.asarray(built, dtype=np.int64)
     for wl in networks:
         n = ids.size
         m = {name: np.full(n, np.nan) for name in metrics}
         ok = np.zeros(n, dtype=bool)
         reason = np.array([bad.get(j, "") for j in range(n)], dtype=object)
-        if hws:
-            # sweeps read network totals only: no per-layer records
-            res = evaluate_batch(wl, hws, threads=threads, mapper=mapper, totals_only=True)
-            ok[built_idx] = res.ok
-            reason[built_idx] = np.asarray(res.reasons(), dtype=object)
-            m["latency_ms"][built_idx] = res.total("latency_ms")
-            m["cycles"][built_idx] = res.total("cycles")
-            m["area_mm2"][built_idx] = [h.area_mm2 for h in hws]
-            m["peak_tops"][built_idx] = [h.peak_tops for h in hws]
+        if built.size:
+            res = run(wl)  # sweeps read network totals only: no per-layer records
+            ok[built] = res.ok
+            reason[built] = np.asarray(res.reasons(), dtype=object)
+            m["latency_ms"][built] = res.total("latency_ms")
+            m["cycles"][built] = res.total("cycles")
+            m["area_mm2"][built] = area
+            m["peak_tops"][built] = peak
             if kind == "edgetpu":
-                m["energy_mj"][built_idx] = res.total("energy_mj")
-                m["edp_mj_ms"][built_idx] = m["energy_mj"][built_idx] * m["latency_ms"][built_idx]
-                m["utilization"][built_idx] = res.total("utilization")
-                m["dram_bytes"][built_idx] = res.total("dram_bytes")
-                m["streamed_params_bytes"][built_idx] = res.total("streamed_params_bytes")
-                m["memory_bound_layers"][built_idx] = res.total("memory_bound_layers")
+                m["energy_mj"][built] = res.total("energy_mj")
+                m["edp_mj_ms"][built] = m["energy_mj"][built] * m["latency_ms"][built]
+                m["utilization"][built] = res.total("utilization")
+                m["dram_bytes"][built] = res.total("dram_bytes")
+                m["streamed_params_bytes"][built] = res.total("streamed_params_bytes")
+                m["memory_bound_layers"][built] = res.total("memory_bound_layers")
             else:
-                m["stall_cycles"][built_idx] = res.total("stall_cycles")
+                m["stall_cycles"][built] = res.total("stall_cycles")
                 sf = res.total("stall_free_cycles")
                 macs = res.total("macs")
                 pes = np.array([h.pes for h in hws], dtype=np.float64)
                 with np.errstate(all="ignore"):
-                    m["compute_utilization"][built_idx] = np.where(sf > 0, macs / (sf * pes), 0.0)
+                    m["compute_utilization"][built] = np.where(sf > 0, macs / (sf * pes), 0.0)
                 wb = np.array([h.word_bytes for h in hws], dtype=np.float64)
                 dram = sum(res.total(f) for f in ("ifmap_dram_reads", "filter_dram_reads", "ofmap_dram_writes",
                                                   "ofmap_dram_reads"))
-                m["dram_bytes"][built_idx] = dram * wb
+                m["dram_bytes"][built] = dram * wb
         data: dict[str, Any] = {"config_id": ids, "network": np.full(n, wl.name, dtype=object)}
         for k in cols:
             data[k] = values[k]
