@@ -33,6 +33,13 @@ VALUES = {
 }
 
 
+def as_column(values):
+    """A numeric array where the values allow (the sweep's columns), else an object array."""
+    if all(type(v) is int for v in values) or all(type(v) is float for v in values):
+        return np.array(values)
+    return np.array(values, dtype=object)
+
+
 def one_by_one(base, cols, names):
     out = []
     for j, name in enumerate(names):
@@ -51,7 +58,7 @@ def test_block_equals_the_configurations_one_by_one(base_name, fields, n, rnd):
     base = preset(base_name)
     cols = {k: [rnd.choice(VALUES[k]) for _ in range(n)] for k in fields}
     names = [f"c{j}" for j in range(n)]
-    block = edgetpu_block(base, {k: np.array(v, dtype=object) for k, v in cols.items()}, names)
+    block = edgetpu_block(base, {k: as_column(v) for k, v in cols.items()}, names)
     want = one_by_one(base, cols, names)
     for j, w in enumerate(want):
         if isinstance(w, str):

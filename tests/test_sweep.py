@@ -288,6 +288,21 @@ def test_pareto_mask_equals_brute_force(rows):
     assert np.array_equal(sw.pareto_mask(y), brute_front(y))
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4).map(float), st.one_of(st.integers(0, 4).map(float), st.just(float("nan"))),
+                          st.booleans()), min_size=1, max_size=300), st.integers(1, 80))
+def test_running_front_fed_in_chunks_equals_brute_force(rows, chunk):
+    df = pd.DataFrame({"config_id": range(len(rows)), "network": "n", "a": [r[0] for r in rows],
+                       "b": [r[1] for r in rows], "ok": [r[2] for r in rows]})
+    front = sw.ParetoFront(("a", "b"))
+    for start in range(0, len(df), chunk):   # chunks of any size: rows the front dominates are dropped early
+        front.update(df.iloc[start:start + chunk])
+    ok = df[df.ok]
+    want = sorted(ok.config_id[brute_front(ok[["a", "b"]].to_numpy())]) if len(ok) else []
+    got = sorted(front.frame.config_id) if len(front.frame) else []
+    assert got == want
+
+
 def test_sweep_pareto_is_exactly_the_nondominated_rows(tmp_path):
     needs_parquet()
     nets = [small_net(), other_net()]

@@ -85,10 +85,13 @@ def _raise_status(code: int, layer_name: str, hw: SystolicArray) -> None:
 
 def _reasons(status: np.ndarray, names: list[str]) -> list[str]:
     """Per row of ``status`` (A, L): "" if every layer succeeded, else the first failing layer and why."""
-    out = []
-    for row in status:
-        bad = np.flatnonzero(row)
-        out.append("" if not bad.size else f"layer {names[bad[0]]!r}: {_STATUS[int(row[bad[0]])]}")
+    status = np.asarray(status)
+    out = [""] * status.shape[0]
+    if status.size:
+        failed = status.any(axis=1)
+        first = np.argmax(status != 0, axis=1)
+        for a in np.flatnonzero(failed).tolist():
+            out[a] = f"layer {names[first[a]]!r}: {_STATUS[int(status[a, first[a]])]}"
     return out
 
 

@@ -58,6 +58,9 @@ class EdgeTpuBlock:
 
 def _distinct(values: np.ndarray) -> tuple[list[Any], np.ndarray]:
     """(distinct values as Python objects, index of each entry's value)."""
+    if values.dtype.kind in "iu" or (values.dtype.kind == "f" and not np.isnan(values).any()):
+        distinct, index = np.unique(values, return_inverse=True)
+        return distinct.tolist(), index.reshape(-1)
     vals = values.tolist()
     first: dict[Any, int] = {}
     index = np.fromiter((first.setdefault((type(v), v), len(first)) for v in vals), dtype=np.int64, count=len(vals))

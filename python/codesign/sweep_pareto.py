@@ -53,6 +53,17 @@ def pareto_mask(values: Any) -> np.ndarray:
     return out
 
 
+def _dominated_by(front: np.ndarray, y: np.ndarray, block: int = 2048) -> np.ndarray:
+    """bool (n,): rows of ``y`` (n, m) that a row of ``front`` (f, m) dominates (minimised), in blocks of rows."""
+    out = np.zeros(y.shape[0], dtype=bool)
+    if not front.shape[0]:
+        return out
+    for start in range(0, y.shape[0], block):
+        b = y[start:start + block, None, :]
+        out[start:start + block] = ((front[None] <= b).all(axis=2) & (front[None] < b).any(axis=2)).any(axis=1)
+    return out
+
+
 class ParetoFront:
     """A running Pareto front per network over ``objectives`` (minimised): :meth:`update` with each chunk's
     rows; :attr:`frame` holds the non-dominated rows seen so far. Memory: the front only."""
@@ -71,6 +82,11 @@ class ParetoFront:
             if not len(part):
                 continue
             prev = self._fronts.get(net)
+            if prev is not None:  # rows the front dominates cannot join it: most of a chunk, dropped cheaply
+                y = part[list(self.objectives)].to_numpy(dtype=np.float64)
+                part = part[~_dominated_by(prev[list(self.objectives)].to_numpy(dtype=np.float64), y)]
+                if not len(part):
+                    continue
             both = part if prev is None else pd.concat([prev, part], ignore_index=True)
             mask = pareto_mask(both[list(self.objectives)].to_numpy(dtype=np.float64))
             self._fronts[net] = both[mask].reset_index(drop=True)
