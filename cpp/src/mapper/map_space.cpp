@@ -86,26 +86,64 @@ double TileChoices::product() const {
     return p;
 }
 
+double TileRange::product() const {
+    double p = 1.0;
+    for (int d = 0; d < kTiledDims; ++d) p *= double(n[d]);
+    return p;
+}
+
+namespace {
+
+// Calls add(count) for each tile count of dimension d, ascending, and returns how many: the fixed count of the
+// constraints (none when it exceeds the per-PE extent), else tile sizes extent, then each power of two below it,
+// largest first, as counts (at most 48). The one listing that tile_choices and tile_range share.
+template <typename Add>
+int each_tile_count(const Unrolled& u, const MapConstraints& c, int d, Add&& add) {
+    const double extent = u.share[d];
+    if (c.tiles[d] > 0) {
+        if (double(c.tiles[d]) > extent) return 0;
+        add(c.tiles[d]);
+        return 1;
+    }
+    const std::int64_t e = static_cast<std::int64_t>(extent);
+    int n = 1;
+    std::int64_t last = 1;
+    add(last);
+    std::int64_t size = 1;
+    while (size * 2 < e) size *= 2;
+    for (; size >= 1 && n < 48; size /= 2) {
+        const std::int64_t t = ceil_div(e, size);
+        if (t != last) {
+            add(t);
+            last = t;
+            ++n;
+        }
+    }
+    return n;
+}
+
+}  // namespace
+
 TileChoices tile_choices(const Unrolled& u, const MapConstraints& c) {
     TileChoices tc;
     for (int d = 0; d < kTiledDims; ++d) {
-        const double extent = u.share[d];
-        tc.n[d] = 0;
-        if (c.tiles[d] > 0) {
-            if (double(c.tiles[d]) <= extent) tc.count[d][tc.n[d]++] = c.tiles[d];
-            continue;
-        }
-        // Tile sizes extent, then each power of two below it, largest first: counts ascending.
-        const std::int64_t e = static_cast<std::int64_t>(extent);
-        tc.count[d][tc.n[d]++] = 1;
-        std::int64_t size = 1;
-        while (size * 2 < e) size *= 2;
-        for (; size >= 1 && tc.n[d] < 48; size /= 2) {
-            const std::int64_t t = ceil_div(e, size);
-            if (t != tc.count[d][tc.n[d] - 1]) tc.count[d][tc.n[d]++] = t;
-        }
+        int i = 0;
+        tc.n[d] = each_tile_count(u, c, d, [&](std::int64_t t) { tc.count[d][i++] = t; });
     }
     return tc;
+}
+
+TileRange tile_range(const Unrolled& u, const MapConstraints& c) {
+    TileRange r;
+    for (int d = 0; d < kTiledDims; ++d) {
+        r.lo[d] = r.hi[d] = 0;
+        bool first = true;
+        r.n[d] = each_tile_count(u, c, d, [&](std::int64_t t) {
+            if (first) r.lo[d] = t, first = false;
+            r.hi[d] = t;
+        });
+    }
+    return r;
 }
 
 namespace {

@@ -21,6 +21,15 @@ struct TileChoices {
 };
 TileChoices tile_choices(const Unrolled& u, const MapConstraints& c);
 
+// What the compact search needs of the tile choices without listing them (2.3 KiB per spatial unrolling): how
+// many there are per dimension and the first and last (smallest and largest count), equal to tile_choices'.
+struct TileRange {
+    std::int64_t lo[kTiledDims], hi[kTiledDims];
+    int n[kTiledDims];
+    double product() const;  // number of tilings, as TileChoices::product
+};
+TileRange tile_range(const Unrolled& u, const MapConstraints& c);
+
 // The tile orders allowed by the constraints whose reuse differs for these tile counts (an order whose reload
 // factors repeat an earlier order's is the same schedule). Returns how many were written to orders.
 int distinct_orders(const std::int64_t* tiles, const MapConstraints& c, std::int32_t orders[kTileOrders]);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include "map_space.hpp"
 #include "mirror.hpp"
@@ -76,7 +77,8 @@ struct Best {
 struct Candidate {
     Mapping m;
     Unrolled u;
-    TileChoices tc;
+    TileRange tr;                     // the tile choices' counts and ends (all the compact search needs)
+    std::unique_ptr<TileChoices> tc;  // the tile choices listed: built for the complete space or a sample
     std::vector<Tiling> compact;  // the compact map space's tilings (empty in the complete one)
     double lb_m, lb_t;
     // The floor of every mapping (unrolled_floor), whether lb_m/lb_t hold the sub-space's bound yet, the position
@@ -140,12 +142,12 @@ struct Search {
         if (onchip_fill(cand, t) > budget) return false;
         for (int k = d + 1; k < kTiledDims; ++k) {
             int j = 0;
-            while (cand.tc.count[k][j] < lo[k]) ++j;
-            for (; j < cand.tc.n[k] - 1; ++j) {
-                t[k] = cand.tc.count[k][j];
+            while (cand.tc->count[k][j] < lo[k]) ++j;
+            for (; j < cand.tc->n[k] - 1; ++j) {
+                t[k] = cand.tc->count[k][j];
                 if (onchip_fill(cand, t) <= budget) break;
             }
-            lo[k] = cand.tc.count[k][j];
+            lo[k] = cand.tc->count[k][j];
             t[k] = hi[k];
         }
         return true;
@@ -167,8 +169,8 @@ struct Search {
         std::int64_t lo_in[kTiledDims];
         std::copy(lo, lo + kTiledDims, lo_in);
         const std::int64_t hi_d = hi[d];
-        for (int j = 0; j < cand.tc.n[d]; ++j) {
-            const std::int64_t t = cand.tc.count[d][j];
+        for (int j = 0; j < cand.tc->n[d]; ++j) {
+            const std::int64_t t = cand.tc->count[d][j];
             if (t < lo_in[d]) continue;
             std::copy(lo_in, lo_in + kTiledDims, lo);
             m.tiles[d] = lo[d] = hi[d] = t;
@@ -193,8 +195,8 @@ struct Search {
     void coarsen(const Candidate& cand, Mapping m) {
         int idx[kTiledDims];
         for (int d = 0; d < kTiledDims; ++d) {
-            idx[d] = cand.tc.n[d] - 1;
-            m.tiles[d] = cand.tc.count[d][idx[d]];
+            idx[d] = cand.tc->n[d] - 1;
+            m.tiles[d] = cand.tc->count[d][idx[d]];
         }
         // Not counted as evaluated: the exhaustive pass visits these mappings again (the count stays within the space).
         const std::int32_t order = m.order;
@@ -204,10 +206,10 @@ struct Search {
             improved = false;
             for (int d = 0; d < kTiledDims; ++d) {
                 while (idx[d] > 0) {
-                    m.tiles[d] = cand.tc.count[d][idx[d] - 1];
+                    m.tiles[d] = cand.tc->count[d][idx[d] - 1];
                     m.order = canonical_order(m.tiles, order, opt.constraints);
                     if (!best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m), false)) {
-                        m.tiles[d] = cand.tc.count[d][idx[d]];
+                        m.tiles[d] = cand.tc->count[d][idx[d]];
                         m.order = canonical_order(m.tiles, order, opt.constraints);
                         break;
                     }
@@ -267,11 +269,8 @@ struct Search {
     // A sub-space's bound: the least over the allowed orders, both lane stationarities at once (inner -1), tile
     // counts anywhere in their range.
     void bound(Candidate& cand) const {
-        std::int64_t lo[kTiledDims], hi[kTiledDims];
-        for (int d = 0; d < kTiledDims; ++d) {
-            lo[d] = cand.tc.count[d][0];
-            hi[d] = cand.tc.count[d][cand.tc.n[d] - 1];
-        }
+        const std::int64_t* lo = cand.tr.lo;
+        const std::int64_t* hi = cand.tr.hi;
         double lb_m = std::numeric_limits<double>::infinity(), lb_t = lb_m;
         each_order_bound(cand, lo, hi, [&](double bm, double bt) {
             if (bm < lb_m || (bm == lb_m && bt < lb_t)) lb_m = bm, lb_t = bt;
@@ -365,7 +364,14 @@ struct Search {
         return best.cost.status == Status::Ok;
     }
 
+    // Lists every candidate's tile choices (the complete space and a sample walk them).
+    void list_choices(std::vector<Candidate>& cands) const {
+        for (Candidate& c : cands)
+            if (!c.tc) c.tc = std::make_unique<TileChoices>(tile_choices(c.u, opt.constraints));
+    }
+
     void whole_space(std::vector<Candidate>& cands) {
+        list_choices(cands);
         for (Candidate& c : cands)
             if (!c.bounded) bound(c);
         std::stable_sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) {
@@ -374,16 +380,15 @@ struct Search {
         each_sub_space(cands, [&](const Candidate& cand, const Mapping& m) { coarsen(cand, m); });
         each_sub_space(cands, [&](const Candidate& cand, Mapping m) {
             std::int64_t lo[kTiledDims], hi[kTiledDims];
-            for (int d = 0; d < kTiledDims; ++d) {
-                lo[d] = cand.tc.count[d][0];
-                hi[d] = cand.tc.count[d][cand.tc.n[d] - 1];
-            }
+            std::copy(cand.tr.lo, cand.tr.lo + kTiledDims, lo);
+            std::copy(cand.tr.hi, cand.tr.hi + kTiledDims, hi);
             descend(cand, m, 0, lo, hi);
         });
     }
 
     // A seeded sample of `budget` mappings (with replacement; legal or not), stopped early by patience.
-    void sample(const std::vector<Candidate>& cands) {
+    void sample(std::vector<Candidate>& cands) {
+        list_choices(cands);
         std::uint64_t state = opt.seed ^ 0xC0DE5167ULL;
         std::int32_t orders[kTileOrders], inner[2];
         const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
@@ -396,7 +401,7 @@ struct Search {
                 std::copy(t.begin(), t.end(), m.tiles);
             } else {
                 for (int d = 0; d < kTiledDims; ++d)
-                    m.tiles[d] = cand.tc.count[d][splitmix64(state) % static_cast<std::uint64_t>(cand.tc.n[d])];
+                    m.tiles[d] = cand.tc->count[d][splitmix64(state) % static_cast<std::uint64_t>(cand.tc->n[d])];
             }
             m.order = canonical_order(m.tiles, orders[splitmix64(state) % static_cast<std::uint64_t>(n_orders)],
                                       opt.constraints);
@@ -451,10 +456,10 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
         cands.clear();
         candidates = 0.0;  // mappings in the space before the capacity check
         for (const Mapping& sp : spatial_unrollings(p.s, a, opt.constraints)) {
-            Candidate cand{sp, unroll(l, p, a, sp), {}, {}, 0.0, 0.0};
-            cand.tc = tile_choices(cand.u, opt.constraints);
-            if (cand.tc.product() == 0.0 || n_orders * n_inner == 0) continue;
-            candidates += cand.tc.product() * double(n_orders * n_inner);
+            Candidate cand{sp, unroll(l, p, a, sp), {}, nullptr, {}, 0.0, 0.0};
+            cand.tr = tile_range(cand.u, opt.constraints);
+            if (cand.tr.product() == 0.0 || n_orders * n_inner == 0) continue;
+            candidates += cand.tr.product() * double(n_orders * n_inner);
             double floor_cycles = 0.0, floor_pj = 0.0;
             unrolled_floor(l, p, cand.u, a, e, floor_cycles, floor_pj);
             cand.floor_m = metric_value(floor_cycles, floor_pj, opt.metric);
