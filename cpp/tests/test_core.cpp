@@ -18,6 +18,7 @@
 #include "codesign/model/systolic_cost.hpp"
 #include "codesign/parallel.hpp"
 #include "codesign/workload/layer.hpp"
+#include "../src/mapper/map_space.hpp"
 
 using namespace codesign;
 
@@ -441,6 +442,30 @@ void test_parallel_ranges() {
     CHECK(resolve_threads(3, 0) == 1);
 }
 
+// The compact search's tile range (closed form) equals the ends and counts of the tile choices listed.
+void test_tile_range_matches_the_listing() {
+    std::vector<double> extents;
+    for (int e = 1; e <= 3000; ++e) extents.push_back(e);
+    for (int k = 20; k < 62; ++k) {
+        const double p = std::ldexp(1.0, k);
+        extents.push_back(p - 1.0), extents.push_back(p), extents.push_back(p + 1.0);
+    }
+    for (const double e : extents) {
+        detail::Unrolled u{};
+        for (int d = 0; d < kTiledDims; ++d) u.share[d] = e;
+        for (const std::int64_t fixed : {std::int64_t{0}, std::int64_t{1}, std::int64_t{3}, std::int64_t{5000}}) {
+            MapConstraints c;
+            c.tiles[2] = fixed;
+            const detail::TileRange a = detail::tile_range(u, c), b = detail::tile_range_listed(u, c);
+            for (int d = 0; d < kTiledDims; ++d) {
+                CHECK_EQ(a.n[d], b.n[d]);
+                CHECK_EQ(a.lo[d], b.lo[d]);
+                CHECK_EQ(a.hi[d], b.hi[d]);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -453,6 +478,7 @@ int main() {
     test_edgetpu_mapper();
     test_edgetpu_batch_threads_and_ranges();
     test_parallel_ranges();
+    test_tile_range_matches_the_listing();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("codesign core tests: %d checks, %d failures, %.2f s\n", g_checks, g_failures, secs);
     return g_failures == 0 ? 0 : 1;

@@ -134,14 +134,37 @@ TileChoices tile_choices(const Unrolled& u, const MapConstraints& c) {
 }
 
 TileRange tile_range(const Unrolled& u, const MapConstraints& c) {
+    // The listing's counts without listing them: 1, then ceil(e / size) for each power of two size below e. Those
+    // strictly increase as size halves (ceil(2x) >= 2 ceil(x) - 1 > ceil(x) once ceil(x) >= 2, and the first is 2),
+    // so there are 1 + ceil(log2 e) of them, the last e. Past the listing's 48 the last is not e: listed then.
     TileRange r;
     for (int d = 0; d < kTiledDims; ++d) {
-        r.lo[d] = r.hi[d] = 0;
-        bool first = true;
-        r.n[d] = each_tile_count(u, c, d, [&](std::int64_t t) {
-            if (first) r.lo[d] = t, first = false;
-            r.hi[d] = t;
-        });
+        const std::int64_t e = static_cast<std::int64_t>(u.share[d]);
+        int bits = 0;  // ceil(log2 e) for e >= 1
+        while (bits < 63 && (std::int64_t{1} << bits) < e) ++bits;
+        if (c.tiles[d] > 0 || e < 1 || bits + 1 > 48) {
+            r.lo[d] = r.hi[d] = 0;
+            bool first = true;
+            r.n[d] = each_tile_count(u, c, d, [&](std::int64_t t) {
+                if (first) r.lo[d] = t, first = false;
+                r.hi[d] = t;
+            });
+            continue;
+        }
+        r.n[d] = bits + 1;
+        r.lo[d] = 1;
+        r.hi[d] = e;
+    }
+    return r;
+}
+
+TileRange tile_range_listed(const Unrolled& u, const MapConstraints& c) {
+    const TileChoices tc = tile_choices(u, c);
+    TileRange r;
+    for (int d = 0; d < kTiledDims; ++d) {
+        r.n[d] = tc.n[d];
+        r.lo[d] = tc.n[d] > 0 ? tc.count[d][0] : 0;
+        r.hi[d] = tc.n[d] > 0 ? tc.count[d][tc.n[d] - 1] : 0;
     }
     return r;
 }
@@ -282,7 +305,7 @@ std::vector<Mapping> edgetpu_map_space(const Layer& l, const EdgeTpuArch& a, con
         space.push_back(vector_mapping());
         return space;
     }
-    const Prep p = prepare(l, a);
+    const Prep p = prepare(l, a, EnergyTable{});  // the tiles alone: no energy term is read
     std::int32_t inner[2];
     const int n_inner = lane_choices(c, inner);
     for (const Mapping& sp : spatial_unrollings(p.s, a, c)) {

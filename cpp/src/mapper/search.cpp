@@ -444,7 +444,7 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
         none.status = Status::NoMapping;
         return none;
     }
-    const Prep p = prepare(l, a);
+    const Prep p = prepare(l, a, e);
     Search search{0, l, p, a, e, ctx, opt, Best{opt.metric}};
     std::int32_t orders[kTileOrders], inner[2];
     const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);

@@ -58,9 +58,17 @@ double rows_over_tiles(double (*rows)(const Layer&, double), const Layer& l, dou
 
 double tile_extent(const Unrolled& u, const std::int64_t* tiles, int d) { return dceil(u.share[d], double(tiles[d])); }
 
+// The activation after a MAC layer on the vector units: cycles and energy (the same for every mapping).
+double activation_cycles(const Layer& l, const Prep& p, const EdgeTpuArch& a) {
+    return std::ceil(p.out_elems * kActOps[static_cast<int>(l.act)] / (static_cast<double>(a.pes()) * double(a.simd)));
+}
+double activation_pj(const Layer& l, const Prep& p, const EnergyTable& e) {
+    return p.out_elems * kActOps[static_cast<int>(l.act)] * e.vector_op_pj;
+}
+
 }  // namespace
 
-Prep prepare(const Layer& l, const EdgeTpuArch& a) {
+Prep prepare(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e) {
     Prep p;
     Shape& s = p.s;
     s.d[DimG] = static_cast<double>(l.groups);
@@ -83,6 +91,14 @@ Prep prepare(const Layer& l, const EdgeTpuArch& a) {
     } else {
         p.i_layer = static_cast<double>(words) * double(a.act_bytes);
     }
+    p.e_core = e.sram_pj_per_byte(a.core_mem_bytes);
+    p.e_pe = e.sram_pj_per_byte(a.pe_mem_bytes);
+    p.e_src = e.sram_pj_per_byte(a.global_mem_bytes > 0 ? a.global_mem_bytes : a.pe_mem_bytes);
+    p.act_cycles = activation_cycles(l, p, a);
+    p.act_pj = activation_pj(l, p, e);
+    p.onchip_bw = e.onchip_bytes_per_cycle > 0 ? e.onchip_bytes_per_cycle : double(a.simd * a.lanes);
+    leak_terms(a, e, p.leak_mw_e3, p.clock_hz);
+    p.macs_per_cycle = static_cast<double>(a.macs_per_cycle());
     return p;
 }
 
@@ -122,6 +138,17 @@ Unrolled unroll(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mappi
     const double* sh = u.share;
     u.w_pe = sh[DimG] * sh[DimK] * sh[DimC] * sh[DimR] * sh[DimS] * w_word_bytes(l, a);
     u.o_pe_elems = sh[DimN] * sh[DimG] * sh[DimK] * sh[DimP] * sh[DimQ];
+    const double ab = double(a.act_bytes), wb = double(a.weight_bytes), pb = double(a.psum_bytes);
+    u.rows_share = rows_p(l, sh[DimP]);
+    u.cols_share = cols_q(l, sh[DimQ]);
+    u.i_pe_whole = sh[DimN] * sh[DimG] * sh[DimC] * u.rows_share * u.cols_share * ab;
+    // Weight-stationary lanes: a weight serves the lane's N, P, Q loop. Output-stationary lanes: the accumulator
+    // holds an output over its reduction in one tile (its partial sums depend on the C tiles: in cost_terms).
+    const double reduction_steps = u.t[DimC] * u.t[DimR] * u.t[DimS];
+    u.w_reads_ws = p.macs / (u.bw_w * u.t[DimN] * u.t[DimP] * u.t[DimQ]) * wb;
+    u.psum_ws = reduction_steps > 1.0 ? 2.0 * (p.macs / u.red_o) * pb : p.out_elems * ab;
+    u.w_reads_os = p.macs / u.bw_w * wb;
+    u.i_reads = p.macs / u.bw_i * ab;
     return u;
 }
 
@@ -195,14 +222,6 @@ void reload_factors(const std::int64_t* t, std::int32_t order, double r[kDataSpa
 
 namespace {
 
-// The activation after a MAC layer on the vector units: cycles and energy (the same for every mapping).
-double activation_cycles(const Layer& l, const Prep& p, const EdgeTpuArch& a) {
-    return std::ceil(p.out_elems * kActOps[static_cast<int>(l.act)] / (static_cast<double>(a.pes()) * double(a.simd)));
-}
-double activation_pj(const Layer& l, const Prep& p, const EnergyTable& e) {
-    return p.out_elems * kActOps[static_cast<int>(l.act)] * e.vector_op_pj;
-}
-
 // Every term of a mapping's cost; traffic and overheads at tile counts t, the first-tile fill at tf (first: its
 // tiles' bytes), halos counted or not (evaluate: t = tf = the mapping's tiles, halos on; bounds: see tiling_bounds).
 void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
@@ -219,35 +238,28 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
     // Input bytes brought into the PEs over all tiles: the halo rows of P and Q tiles are read again.
     double halo_factor = 1.0;
     if (halo) {
-        halo_factor = rows_over_tiles(rows_p, l, u.share[DimP], double(t[DimP])) / rows_p(l, u.share[DimP]) *
-                      rows_over_tiles(cols_q, l, u.share[DimQ], double(t[DimQ])) / cols_q(l, u.share[DimQ]);
+        halo_factor = rows_over_tiles(rows_p, l, u.share[DimP], double(t[DimP])) / u.rows_share *
+                      rows_over_tiles(cols_q, l, u.share[DimQ], double(t[DimQ])) / u.cols_share;
     }
-    const double i_pe = u.share[DimN] * u.share[DimG] * u.share[DimC] * rows_p(l, u.share[DimP]) *
-                        cols_q(l, u.share[DimQ]) * ab * halo_factor;
+    const double i_pe = u.i_pe_whole * halo_factor;
     const double spill = 2.0 * (r[SpaceO] - 1.0) * p.out_elems * pb;  // out and back, per extra visit
 
     // Off-chip traffic (DRAM or host link). A matmul's activation operand spills with the layer's input.
     const bool w_offchip = act_w ? ctx.input_spilled : !ctx.weights_cached;
     // Reads of the lanes, served by the memory holding the data space (or its source when bypassed).
-    const double reduction_steps = u.t[DimC] * u.t[DimR] * u.t[DimS];
-    const double e_core = e.sram_pj_per_byte(a.core_mem_bytes);
-    const double e_pe = e.sram_pj_per_byte(a.pe_mem_bytes);
-    const double e_src = e.sram_pj_per_byte(a.global_mem_bytes > 0 ? a.global_mem_bytes : a.pe_mem_bytes);
+    const double e_core = p.e_core, e_pe = p.e_pe, e_src = p.e_src;
     auto e_at = [&](std::int32_t level) { return level == LevelCore ? e_core : level == LevelPe ? e_pe : e_src; };
-    // Weight-stationary lanes: a weight serves the lane's N, P, Q loop. Output-stationary lanes: the accumulator
-    // holds an output over its reduction in one tile. inner -1 (bounds over both): the fewer weight reads (ws)
-    // and the less partial-sum traffic.
-    const double w_reads_ws = p.macs / (u.bw_w * u.t[DimN] * u.t[DimP] * u.t[DimQ]) * wb;
-    const double psum_ws = reduction_steps > 1.0 ? 2.0 * (p.macs / u.red_o) * pb : p.out_elems * ab;
+    // Lane stationarity (unroll): ws or os weight reads and partial sums; inner -1 (bounds over both): the fewer
+    // weight reads (ws) and the less partial-sum traffic.
+    const double w_reads_ws = u.w_reads_ws, psum_ws = u.psum_ws, w_reads_os = u.w_reads_os;
     const double psum_os = t[DimC] > 1 ? 2.0 * double(t[DimC]) * p.out_elems * pb : p.out_elems * ab;
-    const double w_reads_os = p.macs / u.bw_w * wb;
     double w_reads = m.inner == 1 ? w_reads_os : w_reads_ws, psum_moved = m.inner == 1 ? psum_os : psum_ws;
     if (m.inner < 0) {  // the lane stationarity changes no time term: the one with the less energy bounds both
         const double e_w = e_at(lw), e_o = e_at(lo);
         if (w_reads_os * e_w + psum_os * e_o < w_reads_ws * e_w + psum_ws * e_o) w_reads = w_reads_os, psum_moved = psum_os;
     }
     if (act_w) w_reads *= ab / wb;
-    const double i_reads = p.macs / u.bw_i * ab;
+    const double i_reads = u.i_reads;
     // Tile fills into the PE memories (none for a bypassed data space: its reads go to the source instead).
     const double w_fill = lw == LevelBypass ? 0.0 : u.w_pe * pes * r[SpaceW];
     const double i_fill = li == LevelBypass ? 0.0 : i_pe * pes * r[SpaceI];
@@ -274,9 +286,9 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
     v[F_macs] = p.macs;
     v[F_ops] = p.macs;
     v[F_compute_cycles] = u.compute;
-    v[F_vector_cycles] = activation_cycles(l, p, a);
+    v[F_vector_cycles] = p.act_cycles;
     v[F_io_cycles] = (v[F_dram_w_bytes] + v[F_dram_i_bytes] + v[F_dram_o_bytes]) / a.io_bytes_per_cycle;
-    const double onchip_bw = e.onchip_bytes_per_cycle > 0 ? e.onchip_bytes_per_cycle : double(a.simd * a.lanes);
+    const double onchip_bw = p.onchip_bw;
     const double n_w = double(tf[DimG]) * double(tf[DimK]) * double(tf[DimC]);
     const double n_i = double(tf[DimG]) * double(tf[DimN]) * double(tf[DimC]) * double(tf[DimP]) * double(tf[DimQ]);
     const double fill_w = lw == LevelBypass ? 0.0 : w_offchip ? (p.w_layer / n_w) / a.io_bytes_per_cycle : first.w / onchip_bw;
@@ -291,7 +303,7 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
 
     // Energy: each data space's traffic at the energy per byte of the memory that serves it.
     v[F_mac_pj] = p.macs * e.mac_pj;
-    v[F_vector_pj] = activation_pj(l, p, e);
+    v[F_vector_pj] = p.act_pj;
     v[F_core_w_pj] = lw == LevelBypass ? w_reads * e_src : w_moved * e_at(lw);
     v[F_pe_i_pj] = li == LevelBypass ? i_reads * e_src : i_moved * e_at(li);
     v[F_pe_o_pj] = (lo == LevelBypass ? psum_moved * e_src : o_moved * e_at(lo)) + (ctx.output_spilled ? 0.0 : spill * e_src);
@@ -302,7 +314,7 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
     v[F_weights_cached] = ctx.weights_cached;
     v[F_input_spilled] = ctx.input_spilled;
     v[F_output_spilled] = ctx.output_spilled;
-    finish(c, a, e, v[F_compute_cycles] + v[F_vector_cycles], fill_io);
+    finish_prepared(c, p, v[F_compute_cycles] + v[F_vector_cycles], fill_io);
     if (os_energy_pj != nullptr) {
         // The same mapping with output-stationary lanes (inner 1; called with inner 0 and the weights not bypassed,
         // where the lanes change only the weight reads and the partial sums moved, hence energy alone): its total,
@@ -367,13 +379,13 @@ void tiling_bounds(const Layer& l, const Prep& p, const Unrolled& u, const EdgeT
     lb_fill_cycles = c.v[F_fill_cycles];
 }
 
-void unrolled_floor(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
+void unrolled_floor(const Layer& /*l*/, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
                     double& lb_cycles, double& lb_energy) {
     // cycles = fill + max(exec, io after the fill) + layer overhead + tile overhead x tiles (finish()), each
     // term >= 0 and at least one tile; energy = MAC + activation + memory terms (>= 0) + leakage, which grows with
     // the cycles. Summed in the same order as finish(), so rounding keeps the floor below every mapping's value.
-    lb_cycles = (u.compute + activation_cycles(l, p, a)) + (a.layer_overhead_cycles + a.tile_overhead_cycles);
-    lb_energy = (p.macs * e.mac_pj + activation_pj(l, p, e)) + leak_pj(a, e, lb_cycles);
+    lb_cycles = (u.compute + p.act_cycles) + (a.layer_overhead_cycles + a.tile_overhead_cycles);
+    lb_energy = (p.macs * e.mac_pj + p.act_pj) + leak_pj(p.leak_mw_e3, p.clock_hz, lb_cycles);
 }
 
 }  // namespace detail
@@ -385,7 +397,7 @@ EdgeTpuCost evaluate_edgetpu_mapping(const Layer& l, const EdgeTpuArch& a, const
         return failed(Status::InvalidLayer);
     }
     if (!l.is_mac()) return evaluate_vector_layer(l, a, e, ctx);
-    const Prep p = prepare(l, a);
+    const Prep p = prepare(l, a, e);
     bool legal = (m.order >= 0 && m.order < kTileOrders) && (m.inner == 0 || m.inner == 1);
     for (int lev = 0; lev < kSpatialLevels; ++lev) {
         legal = legal && m.spatial[lev] >= 0 && m.spatial[lev] < kDims && m.factor[lev] >= 0 &&

@@ -29,8 +29,11 @@ void fill_mapping_fields(EdgeTpuCost& c, const Mapping& m);
 // transfer overlaps the execution.
 void finish(EdgeTpuCost& c, const EdgeTpuArch& a, const EnergyTable& e, double exec_cycles, double fill_io_cycles = 0.0);
 
-// Leakage energy (pJ) of the arch's SRAM and MAC units over `cycles` (monotone in cycles).
+// Leakage energy (pJ) of the arch's SRAM and MAC units over `cycles` (monotone in cycles); from its two terms
+// (leak_terms: the leakage in mW x 1e-3 and the clock in Hz) computed once.
 double leak_pj(const EdgeTpuArch& a, const EnergyTable& e, double cycles);
+void leak_terms(const EdgeTpuArch& a, const EnergyTable& e, double& leak_mw_e3, double& clock_hz);
+double leak_pj(double leak_mw_e3, double clock_hz, double cycles);
 
 // Any value beyond double range (extreme but valid inputs: a denormal I/O bandwidth, 2^31-sized layers) makes
 // the result an overflow, never an inf or NaN.

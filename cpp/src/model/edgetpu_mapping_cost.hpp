@@ -20,12 +20,22 @@ struct Shape {
     double d[kDims];
 };
 
-// Per-layer quantities that do not depend on the mapping.
+// Per-layer quantities that do not depend on the mapping, and the arch's and energy table's terms every mapping's
+// cost uses (energy per byte of each memory, the activation's cycles and energy, the leakage rate), computed once
+// with the same expressions the cost would evaluate, so the cost's bits do not change.
 struct Prep {
     Shape s;
     double macs, out_elems, w_layer, i_layer;
+    double e_core, e_pe, e_src;    // pJ per byte of core memory, PE memory, the on-chip source
+    double act_cycles, act_pj;     // the activation after the layer on the vector units
+    double onchip_bw;              // on-chip fill bytes per cycle
+    double leak_mw_e3, clock_hz;   // leakage (mW x 1e-3) and the clock, for leak_pj(cycles)
+    double macs_per_cycle;
 };
-Prep prepare(const Layer& l, const EdgeTpuArch& a);
+Prep prepare(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e);
+
+// finish() (edgetpu_internal.hpp) with the arch's and energy table's terms from the layer's Prep.
+void finish_prepared(EdgeTpuCost& c, const Prep& p, double exec_cycles, double fill_io_cycles);
 
 // What a spatial unrolling fixes: per-PE extents (share), the temporal extent t[d] per MAC unit, compute cycles
 // (their product), the in-PE reuse of the lanes and SIMD levels (MACs per weight read, per input read, partial sums
@@ -36,6 +46,10 @@ struct Unrolled {
     double compute;
     double bw_w, bw_i, red_o;
     double w_pe, o_pe_elems;
+    // Terms of the cost that the tiling does not change: the input rows and columns of the whole share, its input
+    // bytes per PE before halos, the lanes' weight reads (ws, os), partial sums moved (ws) and input reads.
+    double rows_share, cols_share, i_pe_whole;
+    double w_reads_ws, w_reads_os, psum_ws, i_reads;
 };
 Unrolled unroll(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mapping& m);
 
