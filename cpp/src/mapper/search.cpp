@@ -317,7 +317,7 @@ struct Search {
                 std::push_heap(heap.begin(), heap.end(), later);
                 continue;
             }
-            cand.compact = compact_tilings(l, cand.u, a, opt.constraints);  // built when first needed
+            cand.compact = listed_tilings(cand.u);  // built when first needed
             if (cand.compact.empty() || compact_beaten(cand)) continue;
             for (const Tiling& t : cand.compact) {
                 Mapping m = cand.m;
@@ -340,6 +340,18 @@ struct Search {
                 }
             }
         }
+    }
+
+    // The compact tilings of an unrolling. They depend on it only through its per-PE shares (the lanes and SIMD
+    // levels unroll within a PE), so unrollings that differ only there share one listing, made once per search.
+    std::vector<std::pair<std::array<double, kDims>, std::vector<Tiling>>>& listings;
+    std::vector<Tiling> listed_tilings(const Unrolled& u) {
+        std::array<double, kDims> share;
+        std::copy(u.share, u.share + kDims, share.begin());
+        for (const auto& entry : listings)
+            if (entry.first == share) return entry.second;
+        listings.emplace_back(share, compact_tilings(l, u, a, opt.constraints));
+        return listings.back().second;
     }
 
     // Scores mapping m with weight- then output-stationary lanes (inner 0, 1: the order the search lists them) in
@@ -445,7 +457,9 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
         return none;
     }
     const Prep p = prepare(l, a, e);
-    Search search{0, l, p, a, e, ctx, opt, Best{opt.metric}};
+    thread_local std::vector<std::pair<std::array<double, kDims>, std::vector<Tiling>>> listings;
+    listings.clear();
+    Search search{0, l, p, a, e, ctx, opt, Best{opt.metric}, listings};
     std::int32_t orders[kTileOrders], inner[2];
     const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
     // Each spatial unrolling's sub-space and its floor (its bound is computed when needed).
