@@ -140,8 +140,8 @@ TileRange tile_range(const Unrolled& u, const MapConstraints& c) {
     TileRange r;
     for (int d = 0; d < kTiledDims; ++d) {
         const std::int64_t e = static_cast<std::int64_t>(u.share[d]);
-        int bits = 0;  // ceil(log2 e) for e >= 1
-        while (bits < 63 && (std::int64_t{1} << bits) < e) ++bits;
+        // ceil(log2 e) for e >= 1: the bit width of e - 1
+        const int bits = e > 1 ? 64 - __builtin_clzll(static_cast<unsigned long long>(e - 1)) : 0;
         if (c.tiles[d] > 0 || e < 1 || bits + 1 > 48) {
             r.lo[d] = r.hi[d] = 0;
             bool first = true;

@@ -79,6 +79,7 @@ struct Candidate {
     Unrolled u;
     TileRange tr;                     // the tile choices' counts and ends (all the compact search needs)
     std::unique_ptr<TileChoices> tc;  // the tile choices listed: built for the complete space or a sample
+    bool terms = false;               // u holds unroll_terms (set before any mapping of it is costed)
     std::vector<Tiling> compact;  // the compact map space's tilings (empty in the complete one)
     double lb_m, lb_t;
     // The floor of every mapping (unrolled_floor), whether lb_m/lb_t hold the sub-space's bound yet, the position
@@ -269,6 +270,7 @@ struct Search {
     // A sub-space's bound: the least over the allowed orders, both lane stationarities at once (inner -1), tile
     // counts anywhere in their range.
     void bound(Candidate& cand) const {
+        with_terms(cand);
         const std::int64_t* lo = cand.tr.lo;
         const std::int64_t* hi = cand.tr.hi;
         double lb_m = std::numeric_limits<double>::infinity(), lb_t = lb_m;
@@ -324,14 +326,16 @@ struct Search {
                 std::copy(t.begin(), t.end(), m.tiles);
                 std::int32_t orders[kTileOrders];
                 const int n_orders = distinct_orders(m.tiles, opt.constraints, orders);
+                const TileBytes tb = tile_bytes(l, cand.u, a, m.tiles);  // the same for every order and inner
+                const bool fits = tiles_fit(l, tb, a);
                 for (int oi = 0; oi < n_orders; ++oi) {
                     m.order = orders[oi];
-                    if (lean && n_inner == 2 && score_lanes(cand, m)) continue;  // both inners in one pass
+                    if (lean && n_inner == 2 && score_lanes(cand, m, tb, fits)) continue;  // both inners in one pass
                     for (int ii = 0; ii < n_inner; ++ii) {
                         m.inner = inner[ii];
                         if (lean) {
                             double cycles = 0.0, energy = 0.0;
-                            const bool ok = score_prepared(l, p, cand.u, a, e, ctx, m, cycles, energy);
+                            const bool ok = score_prepared(l, p, cand.u, a, e, ctx, m, tb, fits, cycles, energy);
                             best.consider_score(ok, cycles, energy, cand.u, m);
                         } else {
                             best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m));
@@ -356,10 +360,10 @@ struct Search {
 
     // Scores mapping m with weight- then output-stationary lanes (inner 0, 1: the order the search lists them) in
     // one pass, as two scores; false when score_prepared_lanes cannot (the caller scores each inner then).
-    bool score_lanes(const Candidate& cand, Mapping m) {
+    bool score_lanes(const Candidate& cand, Mapping m, const TileBytes& tb, bool fits) {
         double cycles = 0.0, energy[2] = {0.0, 0.0};
         bool ok[2] = {false, false};
-        if (!score_prepared_lanes(l, p, cand.u, a, e, ctx, m, cycles, energy, ok)) return false;
+        if (!score_prepared_lanes(l, p, cand.u, a, e, ctx, m, tb, fits, cycles, energy, ok)) return false;
         for (std::int32_t inner = 0; inner < 2; ++inner) {
             m.inner = inner;
             best.consider_score(ok[inner], cycles, energy[inner], cand.u, m);
@@ -376,10 +380,18 @@ struct Search {
         return best.cost.status == Status::Ok;
     }
 
-    // Lists every candidate's tile choices (the complete space and a sample walk them).
+    // Completes a candidate's unrolling (unroll_terms) before a mapping of it is costed.
+    void with_terms(Candidate& cand) const {
+        if (!cand.terms) unroll_terms(l, p, a, cand.m, cand.u);
+        cand.terms = true;
+    }
+
+    // Lists every candidate's tile choices and completes its unrolling (the complete space and a sample walk them).
     void list_choices(std::vector<Candidate>& cands) const {
-        for (Candidate& c : cands)
+        for (Candidate& c : cands) {
+            with_terms(c);
             if (!c.tc) c.tc = std::make_unique<TileChoices>(tile_choices(c.u, opt.constraints));
+        }
     }
 
     void whole_space(std::vector<Candidate>& cands) {
@@ -470,7 +482,7 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
         cands.clear();
         candidates = 0.0;  // mappings in the space before the capacity check
         for (const Mapping& sp : spatial_unrollings(p.s, a, opt.constraints)) {
-            Candidate cand{sp, unroll(l, p, a, sp), {}, nullptr, {}, 0.0, 0.0};
+            Candidate cand{sp, unroll_shares(p, a, sp), {}, nullptr, false, {}, 0.0, 0.0};
             cand.tr = tile_range(cand.u, opt.constraints);
             if (cand.tr.product() == 0.0 || n_orders * n_inner == 0) continue;
             candidates += cand.tr.product() * double(n_orders * n_inner);

@@ -112,7 +112,7 @@ double level_units(const EdgeTpuArch& a, const Mapping& m, int level) {
     }
 }
 
-Unrolled unroll(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mapping& m) {
+Unrolled unroll_shares(const Prep& p, const EdgeTpuArch& a, const Mapping& m) {
     Unrolled u{};
     double U[kDims], upe[kDims];
     std::fill(U, U + kDims, 1.0);
@@ -127,6 +127,10 @@ Unrolled unroll(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mappi
         u.share[d] = dceil(p.s.d[d], upe[d]);
         u.compute *= u.t[d];
     }
+    return u;
+}
+
+void unroll_terms(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mapping& m, Unrolled& u) {
     u.bw_w = u.bw_i = u.red_o = 1.0;
     for (int lev = 2; lev < kSpatialLevels; ++lev) {
         const std::int32_t d = m.spatial[lev];
@@ -149,6 +153,11 @@ Unrolled unroll(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mappi
     u.psum_ws = reduction_steps > 1.0 ? 2.0 * (p.macs / u.red_o) * pb : p.out_elems * ab;
     u.w_reads_os = p.macs / u.bw_w * wb;
     u.i_reads = p.macs / u.bw_i * ab;
+}
+
+Unrolled unroll(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mapping& m) {
+    Unrolled u = unroll_shares(p, a, m);
+    unroll_terms(l, p, a, m, u);
     return u;
 }
 
@@ -342,9 +351,9 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Unrolled& u, 
 }
 
 bool score_prepared(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
-                    const LayerContext& ctx, const Mapping& m, double& cycles, double& energy_pj) {
-    const TileBytes tb = tile_bytes(l, u, a, m.tiles);
-    if (!tiles_fit(l, tb, a)) return false;
+                    const LayerContext& ctx, const Mapping& m, const TileBytes& tb, bool fits, double& cycles,
+                    double& energy_pj) {
+    if (!fits) return false;
     EdgeTpuCost c;
     cost_terms(l, p, u, a, e, ctx, m, m.tiles, m.tiles, true, tb, c);
     cycles = c.v[F_cycles];
@@ -353,11 +362,11 @@ bool score_prepared(const Layer& l, const Prep& p, const Unrolled& u, const Edge
 }
 
 bool score_prepared_lanes(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
-                          const LayerContext& ctx, const Mapping& m, double& cycles, double energy_pj[2], bool ok[2]) {
+                          const LayerContext& ctx, const Mapping& m, const TileBytes& tb, bool fits, double& cycles,
+                          double energy_pj[2], bool ok[2]) {
     ok[0] = ok[1] = false;
     if (w_level(l, a) == LevelBypass) return false;  // the lanes change the bytes read from the source: not here
-    const TileBytes tb = tile_bytes(l, u, a, m.tiles);
-    if (!tiles_fit(l, tb, a)) return true;  // both scored: neither fits
+    if (!fits) return true;                          // both scored: neither fits
     Mapping ws = m;
     ws.inner = 0;
     EdgeTpuCost c;

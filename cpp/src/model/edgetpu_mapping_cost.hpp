@@ -52,6 +52,10 @@ struct Unrolled {
     double w_reads_ws, w_reads_os, psum_ws, i_reads;
 };
 Unrolled unroll(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mapping& m);
+// unroll() in two steps, for a search that ranks many unrollings by their floor before it costs any: the shares,
+// temporal extents and compute cycles (all that unrolled_floor, tile_range and compact_tilings read), then the rest.
+Unrolled unroll_shares(const Prep& p, const EdgeTpuArch& a, const Mapping& m);
+void unroll_terms(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mapping& m, Unrolled& u);
 
 // Units of a spatial level the mapping uses (its factor, else the whole level).
 double level_units(const EdgeTpuArch& a, const Mapping& m, int level);
@@ -77,16 +81,19 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Unrolled& u, 
 
 // A mapping's cycles and energy alone (the mapper's score of a tiling; the full record is built for the winner):
 // false when its tiles do not fit or either value is not finite. Where it is true and evaluate_prepared's record
-// is Ok, the two values are the record's, bit for bit (the same terms, summed the same way).
+// is Ok, the two values are the record's, bit for bit (the same terms, summed the same way). tb and fits:
+// tile_bytes(l, u, a, m.tiles) and tiles_fit of it (the same for every order and lane stationarity of a tiling).
 bool score_prepared(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
-                    const LayerContext& ctx, const Mapping& m, double& cycles, double& energy_pj);
+                    const LayerContext& ctx, const Mapping& m, const TileBytes& tb, bool fits, double& cycles,
+                    double& energy_pj);
 
 // Both lane stationarities of a mapping in one pass (the mapper's score when the constraints allow both): cycles
 // (the same for both) and energy_pj[inner], ok[inner] as score_prepared's result for that inner, bit for bit. False
 // (nothing scored) when the weights bypass the PE: then the lanes change the bytes read from the source, and each
 // inner is scored on its own.
 bool score_prepared_lanes(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
-                          const LayerContext& ctx, const Mapping& m, double& cycles, double energy_pj[2], bool ok[2]);
+                          const LayerContext& ctx, const Mapping& m, const TileBytes& tb, bool fits, double& cycles,
+                          double energy_pj[2], bool ok[2]);
 
 // Lower bounds (cycles, pJ) of every tiling whose counts lie between lo and hi per dimension (lo <= tiles <= hi),
 // for the mapping's spatial unrolling, order and lane stationarity: the traffic and tile-overhead terms at lo (they
