@@ -2,6 +2,7 @@
 // spill (edgetpu_network_context), and the batch entry points that map and cost every layer of a network on many
 // architectures and sum the network totals.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <memory>
 #include <mutex>
@@ -215,7 +216,26 @@ void EdgeTpuBatch::run(std::int64_t begin, std::int64_t end) {
     begin = std::max<std::int64_t>(0, begin);
     end = std::min(end, size());
     if (begin >= end) return;
-    auto work = [&](std::int64_t b, std::int64_t e) {
+    // Guided self-scheduling: each worker takes the next run of positions, of a size that shrinks with the work
+    // left (a share of it per worker, at least kMinRun), so the bulk goes in long runs of neighbours in the work
+    // order (which share memo entries) and the workers finish together. Which worker maps what never changes a
+    // result (the memo is exact).
+    constexpr std::int64_t kMinRun = 16;
+    const int n_threads = resolve_threads(im.opt.threads, end - begin);
+    std::atomic<std::int64_t> next{begin};
+    auto take = [&](std::int64_t& b, std::int64_t& e) {
+        std::int64_t cur = next.load();
+        while (cur < end) {
+            const std::int64_t run = std::max(kMinRun, (end - cur) / (2 * n_threads));
+            const std::int64_t stop = std::min(end, cur + run);
+            if (next.compare_exchange_weak(cur, stop)) {
+                b = cur, e = stop;
+                return true;
+            }
+        }
+        return false;
+    };
+    auto work = [&](std::int64_t, std::int64_t) {
         std::unique_ptr<detail::LayerMemo> memo;
         {
             const std::lock_guard<std::mutex> lock(im.pool_mutex);
@@ -225,11 +245,12 @@ void EdgeTpuBatch::run(std::int64_t begin, std::int64_t end) {
             }
         }
         if (!memo) memo = std::make_unique<detail::LayerMemo>(im.opt);
-        for (std::int64_t pos = b; pos < e; ++pos) im.evaluate(im.order[static_cast<std::size_t>(pos)], *memo);
+        for (std::int64_t b = 0, e = 0; take(b, e);)
+            for (std::int64_t pos = b; pos < e; ++pos) im.evaluate(im.order[static_cast<std::size_t>(pos)], *memo);
         const std::lock_guard<std::mutex> lock(im.pool_mutex);
         im.pool.push_back(std::move(memo));
     };
-    parallel_ranges(resolve_threads(im.opt.threads, end - begin), begin, end, work);
+    parallel_ranges(n_threads, 0, n_threads, work);  // one range per worker: the runs are taken in `work`
 }
 
 void EdgeTpuBatch::Impl::evaluate(std::int64_t ai, detail::LayerMemo& memo) {
