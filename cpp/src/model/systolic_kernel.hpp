@@ -122,13 +122,27 @@ struct Mapping {
 
 typedef double Double2 __attribute__((vector_size(16)));  // two lanes, each an IEEE double operation
 
+// r = a * b or a + b; false when the result overflows int64. Any overflow makes the whole result Overflow, so the
+// kernel returns at the first one (no sticky flag to carry).
+inline bool mul_ok(std::int64_t a, std::int64_t b, std::int64_t& r) { return !__builtin_mul_overflow(a, b, &r); }
+inline bool add_ok(std::int64_t a, std::int64_t b, std::int64_t& r) { return !__builtin_add_overflow(a, b, &r); }
+
+// max(0, ceil(x)) as an integer for a finite x < 9e18 (the caller checks; a NaN fails that check), without a
+// floating ceil (SSE2 has no rounding instruction): t = trunc(max(x, 0)) is exact below 2^63, and t + 1 exactly
+// when max(x, 0) has a fraction (t converts back exactly: below 2^53 every integer is a double, above it every
+// double is an integer, so then t == x).
+inline std::int64_t ceil_nonneg(double x) {
+    const double xc = std::max(x, 0.0);
+    const std::int64_t t = static_cast<std::int64_t>(xc);
+    return t + (static_cast<double>(t) < xc ? 1 : 0);
+}
+
 // The summed fields of a valid MAC layer (its terms, no overflow in them) on array a (dataflow D) into
 // v[0 .. kSystolicTotalFields), and its mapping into m. False when a count overflows int64 (the status is then
 // Overflow and v is to be discarded). Always inlined: the totals loop then drops what it does not read.
 template <Dataflow D>
 __attribute__((always_inline)) inline bool summed_fields(const LayerTerms& terms, const ArrayTerms& a,
                                                          std::int64_t* v, Mapping& m) {
-    Checked ck;
     const std::int64_t G = terms.G;
     if constexpr (D == Dataflow::OS) {
         m.sr = terms.M, m.sc = terms.Nf, m.t = terms.Kw;
@@ -141,13 +155,12 @@ __attribute__((always_inline)) inline bool summed_fields(const LayerTerms& terms
     const std::int64_t cf = a.cols.ceil_div(m.sc);
     m.rf = rf;
     m.cf = cf;
-    m.folds_g = ck.mul(rf, cf);
-    const std::int64_t folds = ck.mul(G, m.folds_g);
-    m.cycles_per_fold = ck.add(m.t, a.fill);
-    const std::int64_t cycles_per_fold = m.cycles_per_fold;
+    std::int64_t folds = 0;
+    if (!mul_ok(rf, cf, m.folds_g) || !mul_ok(G, m.folds_g, folds) || !add_ok(m.t, a.fill, m.cycles_per_fold) ||
+        !mul_ok(folds, m.cycles_per_fold, v[kStallFree]))
+        return false;
     v[kFolds] = folds;
     v[kMacs] = terms.macs;
-    v[kStallFree] = ck.mul(folds, cycles_per_fold);
     v[kIfWords] = terms.ifmap_words;
     v[kFlWords] = terms.filter_words;
     v[kOfWords] = terms.ofmap_words;
@@ -156,60 +169,67 @@ __attribute__((always_inline)) inline bool summed_fields(const LayerTerms& terms
     // count times a per-layer product with G: the same value, and (every factor >= 1, rf - 1 >= 0 multiplying a
     // product that fits) an overflow exactly when the per-group form overflows.
     if constexpr (D == Dataflow::OS) {
-        v[kIfSram] = ck.mul(cf, terms.g_im2col);
-        v[kFlSram] = ck.mul(rf, terms.filter_words);
+        if (!mul_ok(cf, terms.g_im2col, v[kIfSram]) || !mul_ok(rf, terms.filter_words, v[kFlSram])) return false;
         v[kOfSramW] = terms.ofmap_words;
         v[kOfSramR] = 0;
     } else {
-        v[kIfSram] = D == Dataflow::WS ? ck.mul(cf, terms.g_im2col) : terms.g_im2col;
-        v[kFlSram] = D == Dataflow::WS ? terms.filter_words : ck.mul(cf, terms.filter_words);
-        v[kOfSramW] = ck.mul(rf, terms.ofmap_words);
-        v[kOfSramR] = ck.mul(rf - 1, terms.ofmap_words);
+        if constexpr (D == Dataflow::WS) {
+            if (!mul_ok(cf, terms.g_im2col, v[kIfSram])) return false;
+            v[kFlSram] = terms.filter_words;
+        } else {
+            v[kIfSram] = terms.g_im2col;
+            if (!mul_ok(cf, terms.filter_words, v[kFlSram])) return false;
+        }
+        if (!mul_ok(rf, terms.ofmap_words, v[kOfSramW])) return false;
+        v[kOfSramR] = v[kOfSramW] - terms.ofmap_words;  // (rf - 1) * ofmap words (then no overflow either)
     }
 
     // DRAM accesses (codesign's model, see systolic_cost.hpp), all groups.
-    std::int64_t if_dram = terms.g_in, fl_dram = terms.filter_words, of_dw = terms.ofmap_words, of_dr = 0;
+    std::int64_t if_dram = terms.g_in, fl_dram = terms.filter_words, of_dw = terms.ofmap_words;
     std::int64_t out_tile = 0;  // outputs of one column fold, accumulated over row folds (ws/is)
     if constexpr (D == Dataflow::OS) {
-        if (terms.in_g > a.half_i) if_dram = ck.mul(cf, terms.g_in);
-        if (ck.mul(terms.Kw, std::min(a.C, terms.Nf)) > a.half_f) fl_dram = ck.mul(rf, terms.filter_words);
+        std::int64_t tile = 0;
+        if (terms.in_g > a.half_i && !mul_ok(cf, terms.g_in, if_dram)) return false;
+        if (!mul_ok(terms.Kw, std::min(a.C, terms.Nf), tile)) return false;
+        if (tile > a.half_f && !mul_ok(rf, terms.filter_words, fl_dram)) return false;
     } else if constexpr (D == Dataflow::WS) {
-        if (terms.in_g > a.half_i) if_dram = ck.mul(cf, terms.g_in);
-        out_tile = ck.mul(terms.M, std::min(a.C, terms.Nf));
+        if (terms.in_g > a.half_i && !mul_ok(cf, terms.g_in, if_dram)) return false;
+        if (!mul_ok(terms.M, std::min(a.C, terms.Nf), out_tile)) return false;
     } else {
-        if (terms.w_g > a.half_f) fl_dram = ck.mul(cf, terms.filter_words);
-        out_tile = ck.mul(std::min(a.C, terms.M), terms.Nf);
+        if (terms.w_g > a.half_f && !mul_ok(cf, terms.filter_words, fl_dram)) return false;
+        if (!mul_ok(std::min(a.C, terms.M), terms.Nf, out_tile)) return false;
     }
-    if (rf > 1 && out_tile > a.half_o) {  // (os: out_tile stays 0)
-        of_dw = ck.mul(rf, terms.ofmap_words);
-        of_dr = ck.mul(rf - 1, terms.ofmap_words);
-    }
+    if (rf > 1 && out_tile > a.half_o && !mul_ok(rf, terms.ofmap_words, of_dw)) return false;  // (os: tile 0)
+    // Partial sums read back: (rf - 1) * ofmap words when they spill, else none; of_dw - ofmap words either way.
+    const std::int64_t of_dr = of_dw - terms.ofmap_words;
     v[kIfDram] = if_dram;
     v[kFlDram] = fl_dram;
     v[kOfDramW] = of_dw;
     v[kOfDramR] = of_dr;
-    if (ck.overflow) return false;
 
     // Double-buffered pipeline over folds with uniform traffic per fold: load and store words per fold per
     // bandwidth, (words / folds) / bw in both lanes of one vector (the same two IEEE divisions, at once).
+    std::int64_t load_words = 0;
+    if (!add_ok(fl_dram, of_dr, load_words) || !add_ok(if_dram, load_words, load_words)) return false;
     const double nf = static_cast<double>(folds);
-    const Double2 words = {static_cast<double>(ck.add(if_dram, ck.add(fl_dram, of_dr))), static_cast<double>(of_dw)};
+    const Double2 words = {static_cast<double>(load_words), static_cast<double>(of_dw)};
     const Double2 per_fold = words / Double2{nf, nf};
     const Double2 cyc_words = a.bw_pow2 ? per_fold * Double2{a.inv_bw, a.inv_bw} : per_fold / Double2{a.bw, a.bw};
     const double load = cyc_words[0];
     const double store = cyc_words[1];
-    const double cyc = static_cast<double>(cycles_per_fold);
+    const double cyc = static_cast<double>(m.cycles_per_fold);
     double total = load + store;  // first load and last drain are exposed
     if (folds == 1) {
         total += cyc;
     } else {
         total += std::max(cyc, load) + std::max(cyc, store) + (nf - 2.0) * std::max(cyc, load + store);
     }
-    const double stall = std::ceil(total - static_cast<double>(v[kStallFree]) - 1e-9);
+    // stall_cycles = max(0, ceil(pipeline time - stall-free cycles - 1e-9)); Overflow from 9e18 cycles on
+    // (ceil(x) < 9e18 exactly when x < 9e18).
+    const double stall = total - static_cast<double>(v[kStallFree]) - 1e-9;
     if (!(stall < 9.0e18)) return false;
-    v[kStall] = std::max<std::int64_t>(0, static_cast<std::int64_t>(stall));
-    v[kCycles] = ck.add(v[kStallFree], v[kStall]);
-    return !ck.overflow;
+    v[kStall] = ceil_nonneg(stall);
+    return add_ok(v[kStallFree], v[kStall], v[kCycles]);
 }
 
 }  // namespace codesign::systolic_detail

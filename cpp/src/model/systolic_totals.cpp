@@ -21,25 +21,89 @@ namespace {
 
 using namespace systolic_detail;
 
-// The fields that depend on the layer only (the same on every array), summed once per call.
-constexpr int kLayerOnly[] = {kMacs, kIfWords, kFlWords, kOfWords};
-constexpr bool layer_only(int f) { return f == kMacs || f == kIfWords || f == kFlWords || f == kOfWords; }
+// Unsigned sums, checked once at the end: every term is a count in [0, 2^63), so a sum can wrap only after it has
+// exceeded INT64_MAX, which sets the top bit of `seen` (the OR of every partial sum); the total overflows int64
+// exactly when that bit is set. No checked add per field and layer.
 
-// The MAC layers' sums on one valid array (dataflow D) into acc, the OR of every partial sum into seen; the index
-// in `macs` of the first layer that fails (overflow), macs.size() when none.
+// Sums over the MAC layers of what depends on the layer only (the same on every array), once per call.
+struct LayerSums {
+    std::uint64_t macs = 0, ifmap_words = 0, filter_words = 0, ofmap_words = 0, g_im2col = 0;
+    std::uint64_t seen = 0;         // OR of the partial sums of macs and the three footprints
+    std::uint64_t seen_im2col = 0;  // of g_im2col (is only: its ifmap SRAM reads)
+};
+
+LayerSums layer_sums(const std::vector<LayerTerms>& macs) {
+    LayerSums s;
+    for (const LayerTerms& t : macs) {
+        s.macs += static_cast<std::uint64_t>(t.macs);
+        s.ifmap_words += static_cast<std::uint64_t>(t.ifmap_words);
+        s.filter_words += static_cast<std::uint64_t>(t.filter_words);
+        s.ofmap_words += static_cast<std::uint64_t>(t.ofmap_words);
+        s.g_im2col += static_cast<std::uint64_t>(t.g_im2col);
+        s.seen |= s.macs | s.ifmap_words | s.filter_words | s.ofmap_words;
+        s.seen_im2col |= s.g_im2col;
+    }
+    return s;
+}
+
+// The totals of the MAC layers on one valid array (dataflow D) into out, and whether one passes INT64_MAX; the
+// index in `macs` of the first layer that fails (overflow), macs.size() when none. Summed per layer: the folds,
+// stall-free cycles, stalls, DRAM reads and writes (not the ofmap reads) and two SRAM counts. The others follow
+// from the layer sums: one SRAM count per dataflow is a layer constant (os ofmap writes, ws filter reads, is
+// ifmap reads); the ofmap SRAM and DRAM reads are, layer by layer, the writes less the ofmap words
+// (summed_fields), so their sums are too (reads <= writes: no sum of reads overflows unless the writes' does);
+// cycles = stall-free cycles + stalls. The sums are named locals (registers; an array of them stayed in memory),
+// and each layer's partial sums are ORed together before `seen`: one OR per layer in its chain.
 template <Dataflow D>
-std::size_t sum_layers(const std::vector<LayerTerms>& macs, const ArrayTerms& a, std::uint64_t* acc,
-                       std::uint64_t& seen) {
+std::size_t sum_layers(const std::vector<LayerTerms>& macs, const LayerSums& ls, const ArrayTerms& a,
+                       std::uint64_t* out, bool& overflow) {
+    std::uint64_t folds = 0, stall_free = 0, stall = 0, if_dram = 0, fl_dram = 0, of_dram_w = 0;
+    std::uint64_t sram_a = 0, sram_b = 0;  // os: ifmap, filter; ws: ifmap, ofmap writes; is: filter, ofmap writes
+    constexpr int kA = D == Dataflow::IS ? kFlSram : kIfSram;
+    constexpr int kB = D == Dataflow::OS ? kFlSram : kOfSramW;
+    std::uint64_t seen = 0;
     for (std::size_t j = 0; j < macs.size(); ++j) {
         std::int64_t v[kSystolicTotalFields];
         Mapping m;
         if (!summed_fields<D>(macs[j], a, v, m)) return j;
-        for (int f = 0; f < kSystolicTotalFields; ++f) {
-            if (layer_only(f)) continue;
-            acc[f] += static_cast<std::uint64_t>(v[f]);
-            seen |= acc[f];
-        }
+        folds += static_cast<std::uint64_t>(v[kFolds]);
+        stall_free += static_cast<std::uint64_t>(v[kStallFree]);
+        stall += static_cast<std::uint64_t>(v[kStall]);
+        if_dram += static_cast<std::uint64_t>(v[kIfDram]);
+        fl_dram += static_cast<std::uint64_t>(v[kFlDram]);
+        of_dram_w += static_cast<std::uint64_t>(v[kOfDramW]);
+        sram_a += static_cast<std::uint64_t>(v[kA]);
+        sram_b += static_cast<std::uint64_t>(v[kB]);
+        seen |= (folds | stall_free | stall | if_dram) | (fl_dram | of_dram_w | sram_a | sram_b);
     }
+    out[kFolds] = folds;
+    out[kMacs] = ls.macs;
+    out[kStallFree] = stall_free;
+    out[kStall] = stall;
+    out[kCycles] = stall_free + stall;  // no wrap when neither part has passed 2^63 (seen)
+    seen |= out[kCycles] | ls.seen;
+    out[kA] = sram_a;
+    out[kB] = sram_b;
+    if constexpr (D == Dataflow::OS) {
+        out[kOfSramW] = ls.ofmap_words;
+        out[kOfSramR] = 0;
+    } else {
+        if constexpr (D == Dataflow::WS) {
+            out[kFlSram] = ls.filter_words;
+        } else {
+            out[kIfSram] = ls.g_im2col;
+            seen |= ls.seen_im2col;
+        }
+        out[kOfSramR] = sram_b - ls.ofmap_words;
+    }
+    out[kIfDram] = if_dram;
+    out[kFlDram] = fl_dram;
+    out[kOfDramW] = of_dram_w;
+    out[kOfDramR] = of_dram_w - ls.ofmap_words;
+    out[kIfWords] = ls.ifmap_words;
+    out[kFlWords] = ls.filter_words;
+    out[kOfWords] = ls.ofmap_words;
+    overflow = (seen >> 63) != 0;
     return macs.size();
 }
 
@@ -75,37 +139,24 @@ void evaluate_systolic_totals_range(const std::int64_t* layers, std::int64_t n_l
             mac_index.push_back(l);
         }
     }
-    // Unsigned sums, checked once at the end: every term is a count in [0, 2^63), so a sum can wrap only after it
-    // has exceeded INT64_MAX, which sets the top bit of `seen` (the OR of every partial sum); the total overflows
-    // int64 exactly when that bit is set. No checked add per field and layer. The layer-only fields the same way,
-    // once.
-    std::uint64_t layer_acc[kSystolicTotalFields] = {};
-    std::uint64_t layer_seen = 0;
-    for (const LayerTerms& t : macs) {
-        const std::int64_t x[] = {t.macs, t.ifmap_words, t.filter_words, t.ofmap_words};
-        for (int i = 0; i < 4; ++i) {
-            layer_acc[kLayerOnly[i]] += static_cast<std::uint64_t>(x[i]);
-            layer_seen |= layer_acc[kLayerOnly[i]];
-        }
-    }
+    const LayerSums ls = layer_sums(macs);
     auto work = [&](std::int64_t b, std::int64_t e) {
         for (std::int64_t a = b; a < e; ++a) {
             std::int64_t* out = sums + a * kSystolicTotalFields;
             Status st = Status::Ok;
             const SystolicArray arch = SystolicArray::from_row(archs + a * kArchFields, st);
             std::int64_t bad = -1;
-            std::uint64_t acc[kSystolicTotalFields];
-            std::copy(layer_acc, layer_acc + kSystolicTotalFields, acc);
-            std::uint64_t seen = layer_seen;
+            std::uint64_t acc[kSystolicTotalFields] = {};
+            bool overflow = false;
             if (st == Status::Ok) {
                 // Every MAC layer before the first invalid row, so that the first failure is the one the per-layer
                 // batch reports first.
                 const ArrayTerms at(arch);
                 std::size_t failed = macs.size();
                 switch (at.dataflow) {
-                    case Dataflow::OS: failed = sum_layers<Dataflow::OS>(macs, at, acc, seen); break;
-                    case Dataflow::WS: failed = sum_layers<Dataflow::WS>(macs, at, acc, seen); break;
-                    case Dataflow::IS: failed = sum_layers<Dataflow::IS>(macs, at, acc, seen); break;
+                    case Dataflow::OS: failed = sum_layers<Dataflow::OS>(macs, ls, at, acc, overflow); break;
+                    case Dataflow::WS: failed = sum_layers<Dataflow::WS>(macs, ls, at, acc, overflow); break;
+                    case Dataflow::IS: failed = sum_layers<Dataflow::IS>(macs, ls, at, acc, overflow); break;
                 }
                 if (failed < macs.size()) {
                     st = Status::Overflow;
@@ -116,7 +167,7 @@ void evaluate_systolic_totals_range(const std::int64_t* layers, std::int64_t n_l
                 } else if (first_invalid >= 0) {
                     st = Status::InvalidLayer;
                     bad = first_invalid;
-                } else if ((seen >> 63) != 0) {
+                } else if (overflow) {
                     st = Status::Overflow;
                 }
             } else if (n_layers > 0) {
