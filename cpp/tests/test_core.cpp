@@ -454,7 +454,7 @@ void test_divisor() {
     std::int64_t wrong = 0;
     for (const std::int64_t d : ds) {
         const Divisor div(d);
-        std::vector<std::int64_t> ns = {0, 1, d - 1, d, d + 1, kMax, kMax - 1, kMax - d, (kMax / d) * d,
+        std::vector<std::int64_t> ns = {0, 1, d - 1, d, d < kMax ? d + 1 : d, kMax, kMax - 1, kMax - d, (kMax / d) * d,
                                         (kMax / d) * d - 1};
         for (int i = 0; i < 20; ++i) ns.push_back(static_cast<std::int64_t>(next_u64() >> 1));
         for (int i = 0; i < 20; ++i) ns.push_back(uniform(0, 1 << 20));
