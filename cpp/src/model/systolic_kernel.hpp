@@ -127,6 +127,15 @@ typedef double Double2 __attribute__((vector_size(16)));  // two lanes, each an 
 inline bool mul_ok(std::int64_t a, std::int64_t b, std::int64_t& r) { return !__builtin_mul_overflow(a, b, &r); }
 inline bool add_ok(std::int64_t a, std::int64_t b, std::int64_t& r) { return !__builtin_add_overflow(a, b, &r); }
 
+// r = cond ? a * b : otherwise, the product computed either way and selected (the conditions below depend on the
+// layer and the array: a branch on them is mispredicted often); false when cond holds and a * b overflows int64.
+inline bool select_mul(bool cond, std::int64_t a, std::int64_t b, std::int64_t otherwise, std::int64_t& r) {
+    std::int64_t p = 0;
+    const bool over = __builtin_mul_overflow(a, b, &p);
+    r = cond ? p : otherwise;
+    return !(cond & over);
+}
+
 // max(0, ceil(x)) as an integer for a finite x < 9e18 (the caller checks; a NaN fails that check), without a
 // floating ceil (SSE2 has no rounding instruction): t = trunc(max(x, 0)) is exact below 2^63, and t + 1 exactly
 // when max(x, 0) has a fraction (t converts back exactly: below 2^53 every integer is a double, above it every
@@ -189,17 +198,26 @@ __attribute__((always_inline)) inline bool summed_fields(const LayerTerms& terms
     std::int64_t out_tile = 0;  // outputs of one column fold, accumulated over row folds (ws/is)
     if constexpr (D == Dataflow::OS) {
         std::int64_t tile = 0;
-        if (terms.in_g > a.half_i && !mul_ok(cf, terms.g_in, if_dram)) return false;
-        if (!mul_ok(terms.Kw, std::min(a.C, terms.Nf), tile)) return false;
-        if (tile > a.half_f && !mul_ok(rf, terms.filter_words, fl_dram)) return false;
+        if (!select_mul(terms.in_g > a.half_i, cf, terms.g_in, terms.g_in, if_dram) ||
+            !mul_ok(terms.Kw, std::min(a.C, terms.Nf), tile) ||
+            !select_mul(tile > a.half_f, rf, terms.filter_words, terms.filter_words, fl_dram))
+            return false;
     } else if constexpr (D == Dataflow::WS) {
-        if (terms.in_g > a.half_i && !mul_ok(cf, terms.g_in, if_dram)) return false;
-        if (!mul_ok(terms.M, std::min(a.C, terms.Nf), out_tile)) return false;
+        if (!select_mul(terms.in_g > a.half_i, cf, terms.g_in, terms.g_in, if_dram) ||
+            !mul_ok(terms.M, std::min(a.C, terms.Nf), out_tile))
+            return false;
     } else {
-        if (terms.w_g > a.half_f && !mul_ok(cf, terms.filter_words, fl_dram)) return false;
-        if (!mul_ok(std::min(a.C, terms.M), terms.Nf, out_tile)) return false;
+        if (!select_mul(terms.w_g > a.half_f, cf, terms.filter_words, terms.filter_words, fl_dram) ||
+            !mul_ok(std::min(a.C, terms.M), terms.Nf, out_tile))
+            return false;
     }
-    if (rf > 1 && out_tile > a.half_o && !mul_ok(rf, terms.ofmap_words, of_dw)) return false;  // (os: tile 0)
+    if constexpr (D == Dataflow::OS) {
+        // (out_tile stays 0: no spill unless an ofmap SRAM half is below 0 words, which no valid array has)
+        if (rf > 1 && out_tile > a.half_o && !mul_ok(rf, terms.ofmap_words, of_dw)) return false;
+    } else {
+        // Spilled partial sums: rf writes per output word, the ofmap SRAM writes' count (rf = 1: the same).
+        of_dw = out_tile > a.half_o ? v[kOfSramW] : terms.ofmap_words;
+    }
     // Partial sums read back: (rf - 1) * ofmap words when they spill, else none; of_dw - ofmap words either way.
     const std::int64_t of_dr = of_dw - terms.ofmap_words;
     v[kIfDram] = if_dram;
@@ -214,7 +232,12 @@ __attribute__((always_inline)) inline bool summed_fields(const LayerTerms& terms
     const double nf = static_cast<double>(folds);
     const Double2 words = {static_cast<double>(load_words), static_cast<double>(of_dw)};
     const Double2 per_fold = words / Double2{nf, nf};
-    const Double2 cyc_words = a.bw_pow2 ? per_fold * Double2{a.inv_bw, a.inv_bw} : per_fold / Double2{a.bw, a.bw};
+    Double2 cyc_words;
+    if (a.bw_pow2) {
+        cyc_words = per_fold * Double2{a.inv_bw, a.inv_bw};
+    } else {
+        cyc_words = per_fold / Double2{a.bw, a.bw};
+    }
     const double load = cyc_words[0];
     const double store = cyc_words[1];
     const double cyc = static_cast<double>(m.cycles_per_fold);
