@@ -1,6 +1,7 @@
 """The systolic cost model: closed forms worked by hand, properties, batch/thread equivalence, errors."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 
@@ -127,6 +128,34 @@ arrays = st.builds(
     st.sampled_from([1, 4, 64, 1024]), st.sampled_from([1, 4, 64, 1024]), st.sampled_from([1, 4, 64, 1024]),
     st.floats(0.5, 64),
 )
+
+
+def _stall_by_formula(c, bw):
+    """codesign/model/systolic_cost.hpp's double-buffered pipeline, in Python floats (IEEE doubles, same order)."""
+    load = (c.ifmap_dram_reads + c.filter_dram_reads + c.ofmap_dram_reads) / c.folds / bw
+    store = c.ofmap_dram_writes / c.folds / bw
+    cyc = float(c.cycles_per_fold)
+    total = load + store
+    if c.folds == 1:
+        total += cyc
+    else:
+        total += max(cyc, load) + max(cyc, store) + (c.folds - 2.0) * max(cyc, load + store)
+    return max(0, math.ceil(total - float(c.stall_free_cycles) - 1e-9))
+
+
+# Powers of two take the core's multiply-by-reciprocal path, the others its division path; both must give the
+# bits of the plain formula.
+bandwidths = st.one_of(st.sampled_from([2.0 ** e for e in range(-8, 12)]), st.floats(0.01, 1e4))
+
+
+@settings(max_examples=300, deadline=None)
+@given(layers, arrays, bandwidths)
+def test_stalls_equal_the_pipeline_formula(layer, hw, bw):
+    hw = dataclasses.replace(hw, dram_bw_words_per_cycle=bw)
+    c = evaluate(layer, hw)
+    assert c.stall_cycles == _stall_by_formula(c, bw)
+    tot = evaluate_batch([layer, layer], [hw], totals_only=True)
+    assert tot.total("stall_cycles")[0] == 2 * c.stall_cycles
 
 
 @settings(max_examples=300, deadline=None)

@@ -13,6 +13,7 @@
 
 #include "codesign/arch/edgetpu.hpp"
 #include "codesign/arch/systolic.hpp"
+#include "codesign/divisor.hpp"
 #include "codesign/mapper/mapper.hpp"
 #include "codesign/model/edgetpu_cost.hpp"
 #include "codesign/model/systolic_cost.hpp"
@@ -466,11 +467,37 @@ void test_tile_range_matches_the_listing() {
     }
 }
 
+// Division by an invariant divisor (array rows and columns) against the hardware division: every d to 4096 and
+// powers of two +-1 to 2^62 and INT64_MAX, numerators small, near multiples of d, random and near INT64_MAX.
+void test_divisor() {
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    std::vector<std::int64_t> ds;
+    for (std::int64_t d = 1; d <= 4096; ++d) ds.push_back(d);
+    for (int e = 12; e <= 62; ++e)
+        for (std::int64_t k = -1; k <= 1; ++k) ds.push_back((std::int64_t{1} << e) + k);
+    ds.push_back(kMax);
+    std::int64_t wrong = 0;
+    for (const std::int64_t d : ds) {
+        const Divisor div(d);
+        std::vector<std::int64_t> ns = {0, 1, d - 1, d, d < kMax ? d + 1 : d, kMax, kMax - 1, kMax - d, (kMax / d) * d,
+                                        (kMax / d) * d - 1};
+        for (int i = 0; i < 20; ++i) ns.push_back(static_cast<std::int64_t>(next_u64() >> 1));
+        for (int i = 0; i < 20; ++i) ns.push_back(uniform(0, 1 << 20));
+        for (const std::int64_t n : ns) {
+            if (n < 0) continue;
+            wrong += div.div(n) != n / d;
+            wrong += div.ceil_div(n) != ceil_div(n, d);
+        }
+    }
+    CHECK_EQ(wrong, 0);
+}
+
 }  // namespace
 
 int main() {
     const auto t0 = std::chrono::steady_clock::now();
     test_touched_positions();
+    test_divisor();
     test_systolic_closed_forms();
     test_systolic_large_and_overflow();
     test_validation();
