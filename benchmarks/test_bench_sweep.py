@@ -99,3 +99,36 @@ def test_map_study_one_layer(benchmark):
     layer = parse_layer("conv K=64 C=64 P=56 Q=56 R=3 S=3")
     study = benchmark(map_study, layer, codesign.preset("edgetpu"))
     benchmark.extra_info["mappings"] = study.size
+
+
+def test_sweep_whole_edgetpu_space_side_by_side(benchmark, tmp_path, monkeypatch):
+    """The whole published space x MobileNetV2 (built analytically, as `codesign sweep --network mobilenetv2_100`
+    does), end to end with Parquet output, beside two references measured in the same run: the same sweep in
+    plain id order (a grid and its transpose in different chunks, as before issue 15's plan orders) and one
+    batch call on all 50,000 rows (the mapper alone, no chunks). Ratios in extra_info."""
+    from codesign import sweep_plan
+    from codesign.edgetpu_cost import evaluate_block
+    from codesign.hardware_block import edgetpu_block
+
+    wl = sw._load_network("mobilenetv2_100")
+    space = sw.load_space("edgetpu-space")
+
+    def timed(fn):
+        t, c = time.perf_counter(), time.process_time()
+        out = fn()
+        return out, time.perf_counter() - t, time.process_time() - c
+
+    with monkeypatch.context() as m:
+        m.setattr(sweep_plan, "default_order", lambda space: "id")
+        _, id_wall, id_cpu = timed(lambda: sw.sweep(wl, space, out=tmp_path / "by_id"))
+    ids = sweep_plan.order_ids(space, __import__("numpy").arange(space.size), "pe-pairs")
+    block = edgetpu_block(space.base, space.decode(ids), [str(i) for i in ids])
+    _, batch_wall, batch_cpu = timed(lambda: evaluate_block(wl, block, totals_only=True))
+    c0 = time.process_time()
+    summ = benchmark.pedantic(lambda: sw.sweep(wl, space, out=tmp_path / "pairs"), rounds=1, iterations=1)
+    wall, cpu = benchmark.stats.stats.mean, time.process_time() - c0
+    assert summ.rows == 50_000
+    benchmark.extra_info.update({
+        "wall_s": wall, "cpu_s": cpu, "id_order_wall_s": id_wall, "id_order_cpu_s": id_cpu,
+        "one_batch_wall_s": batch_wall, "one_batch_cpu_s": batch_cpu,
+        "speedup_vs_id_order": id_wall / wall, "sweep_over_one_batch": wall / batch_wall})
