@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -372,9 +373,11 @@ def _search(*, given: set[str], space: str, hw: Optional[str], strategy: str, co
                       f"network {b.get('network', '')}")
     if summary.pareto:
         cols = ["trial", "accuracy", "latency_ms", "energy_mj", "area_mm2", "reward", "hw"]
-        table = Table(title="Pareto front", header_style="bold")
+        # no vertical rules, so that a configuration name (4x6x8x128-pe512-core128-io25) fits beside the numbers at
+        # 80 columns; a longer one folds onto a second line rather than losing its tail
+        table = Table(title="Pareto front", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         for col in cols:
-            table.add_column(col, justify="left" if col == "hw" else "right")
+            table.add_column(col, justify="left", overflow="fold") if col == "hw" else table.add_column(col, justify="right")
         for rec in summary.pareto[:30]:
             m = rec.get("metrics", {})
             table.add_row(str(rec.get("trial", "")), *(_fmt(m.get(c)) for c in cols[1:5]), _fmt(rec.get("reward")),
