@@ -182,3 +182,17 @@ def test_a_bad_option_value_is_one_line_with_the_value(args, option, typed):
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
     assert option in lines[0] and repr(typed) in lines[0]
+
+
+def test_search_pareto_table_keeps_whole_configuration_names_at_80_columns(tmp_path):
+    import csv
+
+    r = CliRunner().invoke(app, ["search", "--out", str(tmp_path / "s"), "--space", "edgetpu", "--hw", "edgetpu-space",
+                                 "--accuracy", "surrogate", "--budget", "16", "--no-plot"], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.output and max(len(line) for line in r.output.splitlines()) <= 80
+    text = "".join(line.strip() for line in r.output.splitlines())  # a name folded over lines, joined
+    front = [int(row["trial"]) for row in csv.DictReader(open(tmp_path / "s" / "pareto.csv"))][:30]
+    trials = {t["trial"]: t for t in map(json.loads, (tmp_path / "s" / "trials.jsonl").read_text().splitlines())}
+    names = [trials[i]["hw"]["name"] for i in front]
+    assert names and all(n in text for n in names)
