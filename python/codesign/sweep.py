@@ -507,8 +507,7 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
             t_eval = time.perf_counter()
             _run_dask(client, space, wls, todo, mapper, threads or 1, consume)
         else:
-            for k, ids in todo:
-                consume(k, evaluate_chunk(space, wls, ids, mapper=mapper, threads=int(threads)), int(ids.size))
+            _run_pipelined(space, wls, todo, mapper, int(threads), consume)
     finally:
         if bar is not None:
             bar.stop()
@@ -531,6 +530,25 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
                         seconds=seconds, eval_seconds=eval_seconds,
                         configs_per_s=stats["configs"] / eval_seconds if eval_seconds > 0 else 0.0,
                         objectives=objectives, pareto=pareto, pareto_path=pareto_path)
+
+
+def _run_pipelined(space: SweepSpace, wls: list[Any], todo: Iterator[tuple[int, np.ndarray]], mapper: Any,
+                   threads: int, consume: Callable[[int, Any, int], None]) -> None:
+    """Chunks evaluated here, each written (``consume``: Parquet/CSV, Pareto front, progress) on a worker thread
+    while the next one is mapped (the C++ call releases the GIL, so the two overlap). Chunks are written in plan
+    order, one at a time; a write's error (or an ``on_chunk`` callback's) is raised here before the next chunk is
+    handed over. Ctrl-C reaches the mapping here at once, as in a serial loop; at most two chunks are held."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="codesign-sweep-writer") as writer:
+        writing: Future[None] | None = None
+        for k, ids in todo:
+            df = evaluate_chunk(space, wls, ids, mapper=mapper, threads=threads)
+            if writing is not None:
+                writing.result()
+            writing = writer.submit(consume, k, df, int(ids.size))
+        if writing is not None:
+            writing.result()
 
 
 def _run_dask(client: Any, space: SweepSpace, wls: list[Any], todo: Iterator[tuple[int, np.ndarray]], mapper: Any,
