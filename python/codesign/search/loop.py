@@ -367,8 +367,7 @@ class Search:
             "phase_ends": self.phase_ends,
             "phase_fixed": self.phase_fixed,
             "controller": self.ctrl.state_dict(),
-            "accuracy_cache": self.evaluator.cache_state(),  # already in JSON form
-        })
+        }, last=("accuracy_cache", self.evaluator.cache_state_json()))  # kept as JSON text, entry by entry
         write_pareto(self.pareto_path, self.archive, self.joint.hardware.names)
 
     # -- the loop ----------------------------------------------------------------------------------------------

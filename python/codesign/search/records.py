@@ -195,13 +195,21 @@ def checkpoint_phase_state(path: Path, ckpt: dict[str, Any], strategy: str, phas
     return phase, phase_ends, list(fixed), batch
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
+def write_json_atomic(path: Path, obj: Any, *, last: tuple[str, str] | None = None) -> None:
     """Write ``obj`` as JSON to ``path`` atomically (temp file, fsync, ``os.replace``). Serialised before the
-    temporary file is opened, so a NaN is a ValueError naming the file and the previous file is kept."""
+    temporary file is opened, so a NaN is a ValueError naming the file and the previous file is kept.
+
+    ``last``: (key, JSON text) of one more member, written after ``obj``'s (``obj`` a non-empty dict without that
+    key): the file is then the text ``json.dumps({**obj, key: json.loads(text)})`` gives, without encoding the
+    value again (a checkpoint's accuracy cache, whose text the evaluator keeps)."""
     try:
         text = json.dumps(obj, allow_nan=False)
     except ValueError as exc:
         raise ValueError(f"cannot write {path}: {exc} (a NaN or infinite value); the previous file is kept") from None
+    if last is not None:
+        if not (isinstance(obj, dict) and obj and last[0] not in obj):
+            raise ValueError(f"cannot write {path}: last={last[0]!r} needs a non-empty dict without that key")
+        text = f"{text[:-1]}, {json.dumps(last[0])}: {last[1]}}}"
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -225,3 +225,14 @@ class Workload:
 def _rebuild_workload(name: str, layers: tuple[Layer, ...], params: int, source: str,
                       input_shape: tuple[int, ...] | None = None) -> Workload:
     return Workload(name, layers, params=params, source=source, input_shape=input_shape)
+
+
+def _workload_with_rows(name: str, layers: Sequence[Layer], rows: Sequence[tuple[int, ...]], *, params: int,
+                        source: str) -> Workload:
+    """A :class:`Workload` whose :meth:`~Workload.to_array` table is built from ``rows``, each layer's
+    :meth:`Layer.to_row` already known (a builder that shares layers between workloads remembers their rows)."""
+    wl = Workload(name, layers, params=params, source=source)
+    arr = np.array(rows, dtype=np.int64).reshape(len(rows), len(LAYER_FIELDS))
+    arr.setflags(write=False)
+    object.__setattr__(wl, "_array", arr)
+    return wl

@@ -1,0 +1,286 @@
+"""The analytic workload of a NAS-Bench-201 network, built fast (a search builds one per new cell).
+
+The layers are those :func:`codesign.workload.from_torch` captures from :func:`codesign.space.nb201_net.build_nb201`
+(the rules are in :mod:`codesign.space.nb201_net`'s docstring): the model's fx graph is replayed node by node and
+each node becomes a layer, is folded (a BN into the conv before it), fused (a ReLU into the layer that produced its
+input) or vanishes (a multiply by 0, a flatten). What makes it fast, with the same layers in the same order:
+
+* a cell's nodes are worked out once per cell (``ops``, ``pruned``) as a template and stamped 15 times;
+* the graph is flat integer lists (kind, inputs, user counts), no node objects;
+* a layer is identified by its block, the name inside the block and its activation; the :class:`Layer` object of
+  each such (block, name, activation) is made once per input shape and number of classes (a prototype validated
+  by the :class:`Layer` constructor, copied with its name) and shared by every workload that holds it - layers
+  are immutable - together with its row of :meth:`Layer.to_row`, so the workload's array needs no per-layer work.
+
+The networks are equal, layer for layer and row for row, to the node-by-node builder this replaced
+(tests/test_nb201_builder.py compares the two on every cell).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from .nb201 import CELLS_PER_STAGE, STAGE_CHANNELS
+
+__all__ = ["nb201_workload"]
+
+_CONV_K = {"nor_conv_1x1": 1, "nor_conv_3x3": 3}
+# node kinds of the replayed graph
+_INPUT, _CONV, _BN, _RELU, _POOL, _ADD, _MUL0, _GPOOL, _FLATTEN, _FC = range(10)
+_MAKES_LAYER = frozenset((_CONV, _POOL, _ADD, _GPOOL, _FC))  # always a layer of their own
+# one template node: (kind, input refs, name inside the block, role); a ref < 0 is the block's input
+_Node = tuple[int, tuple[int, ...], str, str]
+
+
+@lru_cache(maxsize=32768)
+def _cell_template(ops: tuple[str, ...], pruned: bool) -> tuple[tuple[_Node, ...], int, int, int]:
+    """(nodes, output ref, 3x3-equivalent conv weight count per c**2, BNs) of one stage cell: its graph nodes in
+    execution order (as the model runs them), the node that is the cell's output (-1: the cell input itself)."""
+    from .nb201_net import incoming
+
+    nodes: list[_Node] = []
+    refs = [-1]
+    adds = 0
+    kk = bns = 0
+
+    def node(kind: int, inputs: tuple[int, ...], name: str = "", role: str = "") -> int:
+        nodes.append((kind, inputs, name, role))
+        return len(nodes) - 1
+
+    for j in (1, 2, 3):
+        total = None
+        for i, op in incoming(ops, j, pruned=pruned):
+            edge = f"edges.e{j}{i}"
+            if op == "skip_connect":
+                term = refs[i]
+            elif op == "avg_pool_3x3":
+                term = node(_POOL, (refs[i],), edge, "pool3")
+            else:
+                k = _CONV_K[op]
+                r = node(_RELU, (refs[i],), f"{edge}.0", "act")
+                y = node(_CONV, (r,), f"{edge}.1", f"conv{k}")
+                term = node(_BN, (y,), f"{edge}.2", "bn")
+                kk += k * k
+                bns += 1
+            if total is None:
+                total = term
+            else:  # the cell's adds share one module name: from_torch numbers the repeats #2, #3
+                adds += 1
+                total = node(_ADD, (total, term), "add" if adds == 1 else f"add#{adds}", "add")
+        refs.append(node(_MUL0, (-1,)) if total is None else total)
+    return tuple(nodes), refs[3], kk, bns
+
+
+def _reduction_template() -> tuple[_Node, ...]:
+    return ((_RELU, (-1,), "conv_a.0", "act_in"), (_CONV, (0,), "conv_a.1", "conv_a"), (_BN, (1,), "conv_a.2", "bn"),
+            (_RELU, (2,), "conv_b.0", "act"), (_CONV, (3,), "conv_b.1", "conv_b"), (_BN, (4,), "conv_b.2", "bn"),
+            (_POOL, (-1,), "downsample.0", "down_pool"), (_CONV, (6,), "downsample.1", "down_conv"),
+            (_ADD, (7, 5), "add", "add"))
+
+
+class _Context:
+    """The blocks of the skeleton for one input shape and number of classes, and the memory of their layers:
+    ``layer(block, name, act)`` -> (the Layer, its row)."""
+
+    def __init__(self, n: int, cin: int, h: int, w: int, num_classes: int) -> None:
+        from codesign.workload import Layer
+
+        self.n, self.num_classes = n, num_classes
+        # per block: (prefix, kind, channels in, channels, (h, w) in, (h, w) out)
+        self.blocks: list[tuple[str, str, int, int, tuple[int, int], tuple[int, int]]] = []
+        c0 = STAGE_CHANNELS[0]
+        stem = Layer.conv("stem.0", c=cin, k=c0, h=h, w=w, r=3, stride=1, padding=1, n=n)
+        self.stem_block = ("", "stem", cin, c0, (h, w), (stem.p, stem.q))
+        hw, prev, idx = (stem.p, stem.q), c0, 0
+        for s, c in enumerate(STAGE_CHANNELS):
+            if s:
+                a = Layer.conv("a", c=prev, k=c, h=hw[0], w=hw[1], r=3, stride=2, padding=1, n=n)
+                self.blocks.append((f"cells.{idx}.", "reduction", prev, c, hw, (a.p, a.q)))
+                hw, idx = (a.p, a.q), idx + 1
+            for _ in range(CELLS_PER_STAGE):
+                self.blocks.append((f"cells.{idx}.", "cell", c, c, hw, hw))
+                idx += 1
+            prev = c
+        self.tail_block = ("", "tail", prev, prev, hw, hw)
+        self._memo: dict[tuple[int, str, str, str], tuple[Any, tuple[int, ...]]] = {}
+
+    def layer(self, block: int, name: str, role: str, act: str) -> tuple[Any, tuple[int, ...]]:
+        key = (block, name, role, act)
+        hit = self._memo.get(key)
+        if hit is None:
+            b = self.stem_block if block < 0 else self.tail_block if block >= len(self.blocks) else self.blocks[block]
+            prefix, _, cin, c, (h, w), (h2, w2) = b
+            ctor, dims = _layer_spec(role, cin, c, h, w, h2, w2, self.n, self.num_classes)
+            proto = _proto(ctor, dims)
+            lay = _clone(proto, name=prefix + name, act=act)
+            hit = self._memo[key] = (lay, lay.to_row())
+        return hit
+
+
+def _layer_spec(role: str, cin: int, c: int, h: int, w: int, h2: int, w2: int, n: int,
+                num_classes: int) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """(constructor, sorted keyword sizes) of a role's layer in a block of ``cin -> c`` channels on ``h x w``
+    (``h2 x w2`` after a reduction's strided conv)."""
+    if role in ("conv1", "conv3"):
+        k = int(role[-1])
+        d = dict(c=c, k=c, h=h, w=w, r=k, stride=1, padding=k // 2, n=n)
+    elif role == "stem":
+        d = dict(c=cin, k=c, h=h, w=w, r=3, stride=1, padding=1, n=n)
+    elif role == "conv_a":
+        d = dict(c=cin, k=c, h=h, w=w, r=3, stride=2, padding=1, n=n)
+    elif role == "conv_b":
+        d = dict(c=c, k=c, h=h2, w=w2, r=3, stride=1, padding=1, n=n)
+    elif role == "down_conv":
+        d = dict(c=cin, k=c, h=(h - 2) // 2 + 1, w=(w - 2) // 2 + 1, r=1, stride=1, padding=0, n=n)
+    elif role == "down_pool":
+        return "pool", tuple(sorted(dict(c=cin, h=h, w=w, r=2, stride=2, n=n).items()))
+    elif role == "pool3":
+        return "pool", tuple(sorted(dict(c=c, h=h, w=w, r=3, stride=1, padding=1, n=n).items()))
+    elif role == "add":
+        return "add", tuple(sorted(dict(c=c, h=h2, w=w2, n=n).items()))
+    elif role in ("act", "bn", "act_in", "bn_stem", "act_b"):
+        kind = "bn" if role.startswith("bn") else "act"
+        # act_in: a reduction's first ReLU (on its input, cin channels at h x w); a conv's BN is on its output
+        cc, hh, ww = (cin, h, w) if role == "act_in" else (c, h2, w2)
+        return kind, tuple(sorted(dict(c=cc, h=hh, w=ww, n=n).items()))
+    elif role == "gpool":
+        return "global_pool", tuple(sorted(dict(c=c, h=h, w=w, n=n).items()))
+    elif role == "fc":
+        return "fc", tuple(sorted(dict(in_features=c, out_features=num_classes, n=n).items()))
+    else:  # pragma: no cover - the templates name only the roles above
+        raise AssertionError(role)
+    return "conv", tuple(sorted(d.items()))
+
+
+@lru_cache(maxsize=4096)
+def _proto(ctor: str, dims: tuple[tuple[str, int], ...]) -> Any:
+    """A validated layer of constructor ``ctor`` (a :class:`Layer` classmethod, or an elementwise kind) and
+    sizes ``dims``, named ``proto``."""
+    from codesign.workload import Layer
+
+    if ctor in ("act", "bn"):
+        return Layer.elementwise(ctor, "proto", **dict(dims))
+    return getattr(Layer, ctor)("proto", **dict(dims))
+
+
+@lru_cache(maxsize=1)
+def _layer_fields() -> tuple[str, ...]:
+    import dataclasses
+
+    from codesign.workload import Layer
+
+    return tuple(f.name for f in dataclasses.fields(Layer))
+
+
+def _clone(layer: Any, **changes: Any) -> Any:
+    """A copy of a valid layer with other ``name`` / ``act`` (which keep it valid), without re-validating."""
+    out = object.__new__(type(layer))
+    for f in _layer_fields():
+        object.__setattr__(out, f, changes[f] if f in changes else getattr(layer, f))
+    return out
+
+
+@lru_cache(maxsize=16)
+def _context(n: int, cin: int, h: int, w: int, num_classes: int) -> _Context:
+    return _Context(n, cin, h, w, num_classes)
+
+
+_STEM: tuple[_Node, ...] = ((_INPUT, (), "", ""), (_CONV, (0,), "stem.0", "stem"), (_BN, (1,), "stem.1", "bn"))
+_TAIL: tuple[_Node, ...] = ((_BN, (-1,), "lastact.0", "bn"), (_RELU, (0,), "lastact.1", "act"),
+                            (_GPOOL, (1,), "global_pooling", "gpool"), (_FLATTEN, (2,), "", ""),
+                            (_FC, (3,), "classifier", "fc"))
+_REDUCTION = _reduction_template()
+
+
+def nb201_workload(ops: Sequence[str], input_shape: tuple[int, ...], num_classes: int, name: str, *,
+                   pruned: bool = True) -> Any:
+    """The :class:`~codesign.workload.Workload` of the network of cell ``ops`` on ``input_shape`` (N, C, H, W);
+    ``pruned``: only the edges that run (:func:`~codesign.space.nb201_net.live_edges`)."""
+    from codesign.workload.table import _workload_with_rows
+
+    n, cin, h, w = (int(v) for v in input_shape)
+    ctx = _context(n, cin, h, w, int(num_classes))
+    cell, cell_out, cell_kk, cell_bns = _cell_template(tuple(ops), bool(pruned))
+    kinds: list[int] = []
+    ins: list[tuple[int, ...]] = []
+    where: list[tuple[int, str, str]] = []  # (block, name, role) per node
+    x = -1
+
+    def stamp(block: int, nodes: tuple[_Node, ...], out_ref: int | None) -> int:
+        o = len(kinds)
+        for kind, inputs, nm, role in nodes:
+            kinds.append(kind)
+            ins.append(tuple(x if r < 0 else o + r for r in inputs))
+            where.append((block, nm, role))
+        if out_ref is None:
+            return len(kinds) - 1
+        return x if out_ref < 0 else o + out_ref
+
+    x = stamp(-1, _STEM, None)
+    params = cin * STAGE_CHANNELS[0] * 9 + 2 * STAGE_CHANNELS[0]
+    for b, (_, kind, bc_in, bc, _, _) in enumerate(ctx.blocks):
+        if kind == "reduction":
+            x = stamp(b, _REDUCTION, 8)
+            params += bc_in * bc * 9 + bc * bc * 9 + bc_in * bc + 4 * bc
+        else:
+            x = stamp(b, cell, cell_out)
+            params += cell_kk * bc * bc + 2 * bc * cell_bns
+    stamp(len(ctx.blocks), _TAIL, None)
+    c_last = ctx.tail_block[3]
+    params += 2 * c_last + c_last * ctx.num_classes + ctx.num_classes
+    layers, rows = _capture(ctx, kinds, ins, where)
+    return _workload_with_rows(name, layers, rows, params=params, source="nb201")
+
+
+def _capture(ctx: _Context, kinds: list[int], ins: list[tuple[int, ...]],
+             where: list[tuple[int, str, str]]) -> tuple[list[Any], list[tuple[int, ...]]]:
+    """from_torch's rules on the flat graph (as :mod:`codesign.space.nb201_net` states them): the layers and
+    their rows, in order."""
+    users = [0] * len(kinds)
+    for inputs in ins:
+        for i in inputs:
+            users[i] += 1
+    emitted: list[int] = []  # node of each layer
+    acts: list[str] = []
+    is_mac: list[bool] = []
+    producer: dict[int, int] = {}
+    for nd, kind in enumerate(kinds):
+        if kind in _MAKES_LAYER:
+            producer[nd] = len(emitted)
+            emitted.append(nd)
+            acts.append("none")
+            is_mac.append(kind == _CONV or kind == _FC)
+        elif kind == _BN:
+            xi = ins[nd][0]
+            p = producer.get(xi)
+            if p is not None and users[xi] == 1 and is_mac[p] and acts[p] == "none":
+                producer[nd] = p
+            else:
+                producer[nd] = len(emitted)
+                emitted.append(nd)
+                acts.append("none")
+                is_mac.append(False)
+        elif kind == _FLATTEN:
+            xi = ins[nd][0]
+            if xi in producer and users[xi] == 1:
+                producer[nd] = producer[xi]
+        elif kind == _RELU:
+            xi = ins[nd][0]
+            p = producer.get(xi)
+            if p is not None and users[xi] == 1 and acts[p] == "none":
+                acts[p] = "relu"
+                producer[nd] = p
+            else:
+                producer[nd] = len(emitted)
+                emitted.append(nd)
+                acts.append("relu")
+                is_mac.append(False)
+    layers: list[Any] = []
+    rows: list[tuple[int, ...]] = []
+    for nd, act in zip(emitted, acts):
+        block, nm, role = where[nd]
+        lay, row = ctx.layer(block, nm, role, act)
+        layers.append(lay)
+        rows.append(row)
+    return layers, rows
