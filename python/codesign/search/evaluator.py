@@ -418,13 +418,19 @@ def _cost_metrics(res: Any, wl: Any) -> dict[str, list[Any]]:
 
     out: dict[str, list[Any]] = {}
     if type(res).__name__ == "EdgeTpuBatchResult":
-        lat = res.total("latency_ms")
-        en = res.total("energy_mj")
-        out["latency_ms"] = [float(x) for x in lat]
-        out["energy_mj"] = [float(x) for x in en]
-        out["edp_mj_ms"] = [float(a * b) for a, b in zip(lat, en)]
+        from codesign.edgetpu_cost import EDGETPU_TOTALS
+
+        # res.total(name) for each name, with the ok mask taken once: NaN where a layer failed
+        tot = np.where(res.ok[:, None], res.totals_array, np.nan)
+        col = {name: tot[:, EDGETPU_TOTALS.index(name)] for name in
+               ("latency_ms", "energy_pj", "utilization", "cycles", "dram_bytes", "streamed_params_bytes")}
+        lat = col["latency_ms"]
+        en = col.pop("energy_pj") * 1e-9  # res.total("energy_mj")
+        out["latency_ms"] = lat.tolist()
+        out["energy_mj"] = en.tolist()
+        out["edp_mj_ms"] = (lat * en).tolist()
         for name in ("utilization", "cycles", "dram_bytes", "streamed_params_bytes"):
-            out[name] = [float(x) for x in res.total(name)]
+            out[name] = col[name].tolist()
     else:
         cycles = res.total("cycles")
         out["latency_ms"] = [float(x) for x in res.total("latency_ms")]

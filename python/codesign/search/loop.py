@@ -137,6 +137,8 @@ class Search:
         self.best_reward: float | None = None
         self.ctrl: Any = None
         self._fh: Any = None
+        self._front_changed = True  # the archive changed since pareto.csv was last written
+        self._hw_memo: dict[int, tuple[Any, ...]] = {}
 
     # -- resolve ---------------------------------------------------------------------------------------------
     def _resolve_designs(self, space: Any, hw: Any, networks: Any, network_accuracies: Any,
@@ -323,17 +325,15 @@ class Search:
         if t["reward"] is not None and (self.best_reward is None or t["reward"] > self.best_reward):
             self.best_reward = t["reward"]
         if t["status"] == "complete" and all(n in t["metrics"] for n, _ in self.objectives):
-            self.archive.add(t["metrics"], t)
+            if self.archive.add(t["metrics"], t):
+                self._front_changed = True
 
     def _record(self, cand: Candidate, result: Result, info: Mapping[str, Any]) -> dict[str, Any]:
         joint = self.joint
         f = fitness(result)
         decisions = dict(joint.network.decisions(cand.arch))
-        hw_enc = _encode_or_none(joint.hardware, cand.hw)
-        if hw_enc is not None:
-            decisions.update(joint.hardware.decisions(cand.hw))
-        else:
-            decisions.update({n: getattr(cand.hw, n, None) for n in joint.hardware.names})
+        hw_enc, hw_decisions, hw_dict = self._hw_parts(cand.hw)
+        decisions.update(hw_decisions)
         return {
             "trial": len(self.trials),
             "batch": self.batch_no,
@@ -345,7 +345,7 @@ class Search:
             "hw_encoding": hw_enc,
             "blocks": [b for st in joint.network.to_block_strings(cand.arch) for b in st],
             "network": joint.network.short_name(cand.arch),
-            "hw": jsonable(cand.hw.to_dict()),
+            "hw": hw_dict,
             "metrics": jsonable(result.metrics),
             "reward": result.reward,
             "fitness": None if not math.isfinite(f) else f,
@@ -355,6 +355,24 @@ class Search:
             "proxy_cached": info["proxy_cached"],
             "cached": info["cached"],
         }
+
+    def _hw_parts(self, hw: Any) -> tuple[list[int] | None, dict[str, Any], dict[str, Any]]:
+        """(encoding or None, decisions, JSON form of ``to_dict``) of a trial's accelerator, fresh copies each
+        call; remembered per configuration object when it is a frozen dataclass (a network-only search records the
+        same accelerator every trial)."""
+        hit = self._hw_memo.get(id(hw))
+        if hit is None or hit[0] is not hw:
+            sp = self.joint.hardware
+            enc = _encode_or_none(sp, hw)
+            dec = dict(sp.decisions(hw)) if enc is not None else {n: getattr(hw, n, None) for n in sp.names}
+            hit = (hw, enc, dec, jsonable(hw.to_dict()))
+            params = getattr(type(hw), "__dataclass_params__", None)
+            if params is not None and params.frozen:
+                if len(self._hw_memo) >= 1024:
+                    self._hw_memo.clear()
+                self._hw_memo[id(hw)] = hit  # held, so the id is not reused while remembered
+        _, enc, dec, as_json = hit
+        return (None if enc is None else list(enc)), dict(dec), _copy_json(as_json)
 
     def checkpoint(self) -> None:
         """Write checkpoint.json atomically (after the batch's trial lines are on disk), then pareto.csv."""
@@ -368,7 +386,9 @@ class Search:
             "phase_fixed": self.phase_fixed,
             "controller": self.ctrl.state_dict(),
         }, last=("accuracy_cache", self.evaluator.cache_state_json()))  # kept as JSON text, entry by entry
-        write_pareto(self.pareto_path, self.archive, self.joint.hardware.names)
+        if self._front_changed or not self.pareto_path.exists():  # else the file holds this front already
+            write_pareto(self.pareto_path, self.archive, self.joint.hardware.names)
+            self._front_changed = False
 
     # -- the loop ----------------------------------------------------------------------------------------------
     def run(self, *, progress: bool = True, plot: bool = True) -> Any:
@@ -442,6 +462,15 @@ class Search:
                                    accuracy_kind=self.accuracy_desc.get("kind"), accuracy_label=self.accuracy_label))
         except ImportError:  # pragma: no cover - matplotlib missing
             return None
+
+
+def _copy_json(x: Any) -> Any:
+    """A copy of a JSON-form value (dicts and lists copied, scalars shared)."""
+    if isinstance(x, dict):
+        return {k: _copy_json(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_copy_json(v) for v in x]
+    return x
 
 
 def _encode_or_none(sp: CategoricalSpace, x: Any) -> list[int] | None:

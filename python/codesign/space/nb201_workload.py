@@ -186,11 +186,40 @@ def _context(n: int, cin: int, h: int, w: int, num_classes: int) -> _Context:
     return _Context(n, cin, h, w, num_classes)
 
 
-_STEM: tuple[_Node, ...] = ((_INPUT, (), "", ""), (_CONV, (0,), "stem.0", "stem"), (_BN, (1,), "stem.1", "bn"))
-_TAIL: tuple[_Node, ...] = ((_BN, (-1,), "lastact.0", "bn"), (_RELU, (0,), "lastact.1", "act"),
-                            (_GPOOL, (1,), "global_pooling", "gpool"), (_FLATTEN, (2,), "", ""),
-                            (_FC, (3,), "classifier", "fc"))
-_REDUCTION = _reduction_template()
+class _Template:
+    """A block's nodes as flat tuples: kinds, first input (a local index, -1 the block's input, -2 none), users
+    of each node inside the block, uses of the block's input, (name, role) per node; and the output node."""
+
+    __slots__ = ("kinds", "first", "users", "input_uses", "where", "out", "n")
+
+    def __init__(self, nodes: tuple[_Node, ...], out: int | None) -> None:
+        self.kinds = tuple(k for k, _, _, _ in nodes)
+        self.first = tuple(ins[0] if ins else -2 for _, ins, _, _ in nodes)
+        users = [0] * len(nodes)
+        self.input_uses = 0
+        for _, ins, _, _ in nodes:
+            for r in ins:
+                if r < 0:
+                    self.input_uses += 1
+                else:
+                    users[r] += 1
+        self.users = tuple(users)
+        self.where = tuple((nm, role) for _, _, nm, role in nodes)
+        self.n = len(nodes)
+        self.out = len(nodes) - 1 if out is None else out  # -1: the block's input passes through
+
+
+@lru_cache(maxsize=32768)
+def _cell(ops: tuple[str, ...], pruned: bool) -> tuple[_Template, int, int]:
+    nodes, out, kk, bns = _cell_template(ops, pruned)
+    return _Template(nodes, out), kk, bns
+
+
+_STEM = _Template(((_INPUT, (), "", ""), (_CONV, (0,), "stem.0", "stem"), (_BN, (1,), "stem.1", "bn")), None)
+_TAIL = _Template(((_BN, (-1,), "lastact.0", "bn"), (_RELU, (0,), "lastact.1", "act"),
+                   (_GPOOL, (1,), "global_pooling", "gpool"), (_FLATTEN, (2,), "", ""),
+                   (_FC, (3,), "classifier", "fc")), None)
+_REDUCTION = _Template(_reduction_template(), 8)
 
 
 def nb201_workload(ops: Sequence[str], input_shape: tuple[int, ...], num_classes: int, name: str, *,
@@ -201,46 +230,55 @@ def nb201_workload(ops: Sequence[str], input_shape: tuple[int, ...], num_classes
 
     n, cin, h, w = (int(v) for v in input_shape)
     ctx = _context(n, cin, h, w, int(num_classes))
-    cell, cell_out, cell_kk, cell_bns = _cell_template(tuple(ops), bool(pruned))
+    cell, cell_kk, cell_bns = _cell(tuple(ops), bool(pruned))
     kinds: list[int] = []
-    ins: list[tuple[int, ...]] = []
-    where: list[tuple[int, str, str]] = []  # (block, name, role) per node
-    x = -1
-
-    def stamp(block: int, nodes: tuple[_Node, ...], out_ref: int | None) -> int:
-        o = len(kinds)
-        for kind, inputs, nm, role in nodes:
-            kinds.append(kind)
-            ins.append(tuple(x if r < 0 else o + r for r in inputs))
-            where.append((block, nm, role))
-        if out_ref is None:
-            return len(kinds) - 1
-        return x if out_ref < 0 else o + out_ref
-
-    x = stamp(-1, _STEM, None)
+    first: list[int] = []
+    users: list[int] = []
+    where: list[tuple[str, str]] = []
+    blocks: list[int] = []
+    x = -1  # the global node that is the next block's input
     params = cin * STAGE_CHANNELS[0] * 9 + 2 * STAGE_CHANNELS[0]
-    for b, (_, kind, bc_in, bc, _, _) in enumerate(ctx.blocks):
-        if kind == "reduction":
-            x = stamp(b, _REDUCTION, 8)
+    last = len(ctx.blocks)
+    for b in range(-1, last + 1):
+        if b < 0:
+            t = _STEM
+        elif b == last:
+            t = _TAIL
+        elif ctx.blocks[b][1] == "reduction":
+            t = _REDUCTION
+            bc_in, bc = ctx.blocks[b][2], ctx.blocks[b][3]
             params += bc_in * bc * 9 + bc * bc * 9 + bc_in * bc + 4 * bc
         else:
-            x = stamp(b, cell, cell_out)
+            t = cell
+            bc = ctx.blocks[b][3]
             params += cell_kk * bc * bc + 2 * bc * cell_bns
-    stamp(len(ctx.blocks), _TAIL, None)
+        o = len(kinds)
+        kinds.extend(t.kinds)
+        first.extend([o + r if r >= 0 else (x if r == -1 else -1) for r in t.first])
+        users.extend(t.users)
+        if t.input_uses:
+            users[x] += t.input_uses
+        where.extend(t.where)
+        blocks.extend([b] * t.n)
+        if t.out >= 0:
+            x = o + t.out
     c_last = ctx.tail_block[3]
     params += 2 * c_last + c_last * ctx.num_classes + ctx.num_classes
-    layers, rows = _capture(ctx, kinds, ins, where)
+    emitted, acts = _capture(kinds, first, users)
+    layers: list[Any] = []
+    rows: list[tuple[int, ...]] = []
+    layer = ctx.layer
+    for nd, act in zip(emitted, acts):
+        nm, role = where[nd]
+        lay, row = layer(blocks[nd], nm, role, act)
+        layers.append(lay)
+        rows.append(row)
     return _workload_with_rows(name, layers, rows, params=params, source="nb201")
 
 
-def _capture(ctx: _Context, kinds: list[int], ins: list[tuple[int, ...]],
-             where: list[tuple[int, str, str]]) -> tuple[list[Any], list[tuple[int, ...]]]:
-    """from_torch's rules on the flat graph (as :mod:`codesign.space.nb201_net` states them): the layers and
-    their rows, in order."""
-    users = [0] * len(kinds)
-    for inputs in ins:
-        for i in inputs:
-            users[i] += 1
+def _capture(kinds: list[int], first: list[int], users: list[int]) -> tuple[list[int], list[str]]:
+    """from_torch's rules on the flat graph (as :mod:`codesign.space.nb201_net` states them): the node of each
+    layer, in order, and its activation."""
     emitted: list[int] = []  # node of each layer
     acts: list[str] = []
     is_mac: list[bool] = []
@@ -251,8 +289,8 @@ def _capture(ctx: _Context, kinds: list[int], ins: list[tuple[int, ...]],
             emitted.append(nd)
             acts.append("none")
             is_mac.append(kind == _CONV or kind == _FC)
-        elif kind == _BN:
-            xi = ins[nd][0]
+        elif kind == _BN:  # folded into a conv / fc whose output feeds nothing else, else a "bn" pass
+            xi = first[nd]
             p = producer.get(xi)
             if p is not None and users[xi] == 1 and is_mac[p] and acts[p] == "none":
                 producer[nd] = p
@@ -262,11 +300,11 @@ def _capture(ctx: _Context, kinds: list[int], ins: list[tuple[int, ...]],
                 acts.append("none")
                 is_mac.append(False)
         elif kind == _FLATTEN:
-            xi = ins[nd][0]
+            xi = first[nd]
             if xi in producer and users[xi] == 1:
                 producer[nd] = producer[xi]
-        elif kind == _RELU:
-            xi = ins[nd][0]
+        elif kind == _RELU:  # fused into the layer its input carries, else a stand-alone act pass
+            xi = first[nd]
             p = producer.get(xi)
             if p is not None and users[xi] == 1 and acts[p] == "none":
                 acts[p] = "relu"
@@ -276,11 +314,4 @@ def _capture(ctx: _Context, kinds: list[int], ins: list[tuple[int, ...]],
                 emitted.append(nd)
                 acts.append("relu")
                 is_mac.append(False)
-    layers: list[Any] = []
-    rows: list[tuple[int, ...]] = []
-    for nd, act in zip(emitted, acts):
-        block, nm, role = where[nd]
-        lay, row = ctx.layer(block, nm, role, act)
-        layers.append(lay)
-        rows.append(row)
-    return layers, rows
+    return emitted, acts

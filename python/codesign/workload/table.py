@@ -55,7 +55,7 @@ class Workload:
         ValueError: empty name, no layers, a repeated layer name, ``params`` < 0.
     """
 
-    __slots__ = ("_name", "_layers", "_params", "_source", "_index", "_array", "_input_shape")
+    __slots__ = ("_name", "_layers", "_params", "_source", "_index", "_array", "_input_shape", "_macs")
 
     def __init__(self, name: str, layers: Iterable[Layer], *, params: int | None = None,
                  source: str = "", input_shape: Iterable[int] | None = None) -> None:
@@ -101,6 +101,7 @@ class Workload:
         object.__setattr__(self, "_input_shape", input_shape)
         object.__setattr__(self, "_index", index)
         object.__setattr__(self, "_array", None)
+        object.__setattr__(self, "_macs", None)
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"Workload is immutable; cannot set {key!r}")
@@ -145,8 +146,12 @@ class Workload:
 
     @property
     def macs(self) -> int:
-        """Total multiply-accumulates of all layers (the MAC kinds; pool/add/mul have none)."""
-        return sum(layer.macs for layer in self._layers)
+        """Total multiply-accumulates of all layers (the MAC kinds; pool/add/mul have none). Computed once."""
+        macs = self._macs
+        if macs is None:
+            macs = sum(layer.macs for layer in self._layers)
+            object.__setattr__(self, "_macs", macs)
+        return macs
 
     @property
     def ops(self) -> int:
