@@ -232,12 +232,27 @@ def _rebuild_workload(name: str, layers: tuple[Layer, ...], params: int, source:
     return Workload(name, layers, params=params, source=source, input_shape=input_shape)
 
 
-def _workload_with_rows(name: str, layers: Sequence[Layer], rows: Sequence[tuple[int, ...]], *, params: int,
-                        source: str) -> Workload:
-    """A :class:`Workload` whose :meth:`~Workload.to_array` table is built from ``rows``, each layer's
-    :meth:`Layer.to_row` already known (a builder that shares layers between workloads remembers their rows)."""
-    wl = Workload(name, layers, params=params, source=source)
-    arr = np.array(rows, dtype=np.int64).reshape(len(rows), len(LAYER_FIELDS))
+def _workload_with_rows(name: str, layers: Sequence[Layer], rows: Any, *, params: int, source: str) -> Workload:
+    """A :class:`Workload` of layers a builder made (each a :class:`Layer`, ``params`` a non-negative int), whose
+    :meth:`~Workload.to_array` table is ``rows`` (their :meth:`Layer.to_row`, already known: a builder that shares
+    layers between workloads remembers their rows; an int64 array is taken over and made read-only). The names
+    are checked unique; the layers are not checked again.
+
+    Raises:
+        ValueError: a repeated layer name, or ``rows`` not one row of :data:`LAYER_FIELDS` per layer.
+    """
+    layers = tuple(layers)
+    index = {layer.name: i for i, layer in enumerate(layers)}
+    if len(index) != len(layers) or not layers:
+        return Workload(name, layers, params=params, source=source)  # raises the constructor's error
+    arr = np.asarray(rows, dtype=np.int64)
+    if arr.shape != (len(layers), len(LAYER_FIELDS)):
+        raise ValueError(f"rows must have shape ({len(layers)}, {len(LAYER_FIELDS)}), got {arr.shape}")
     arr.setflags(write=False)
-    object.__setattr__(wl, "_array", arr)
+    wl = object.__new__(Workload)
+    for slot, value in (("_name", name), ("_layers", layers), ("_params", int(params)), ("_source", source),
+                        ("_index", index), ("_array", arr), ("_input_shape", None), ("_macs", None)):
+        object.__setattr__(wl, slot, value)
+    if not (isinstance(name, str) and name and isinstance(source, str)):
+        return Workload(name, layers, params=params, source=source)  # raises the constructor's error
     return wl
