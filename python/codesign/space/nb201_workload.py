@@ -108,6 +108,7 @@ class _Context:
         self.tail_block = ("", "tail", prev, prev, hw, hw)
         self._memo: dict[tuple[int, str, str, str], tuple[Any, int]] = {}
         self._rows: list[tuple[int, ...]] = []  # row i: the to_row() of the i-th layer made
+        self.macs: list[int] = []  # ... and its macs
         self._table: Any = None  # self._rows as an int64 array, rebuilt when rows were added
 
     def layer(self, block: int, name: str, role: str, act: str) -> tuple[Any, int]:
@@ -120,6 +121,7 @@ class _Context:
             ctor, dims = _layer_spec(role, cin, c, h, w, h2, w2, self.n, self.num_classes)
             lay = _clone(_proto(ctor, dims), name=prefix + name, act=act)
             self._rows.append(lay.to_row())
+            self.macs.append(lay.macs)
             hit = self._memo[key] = (lay, len(self._rows) - 1)
         return hit
 
@@ -302,7 +304,9 @@ def nb201_workload(ops: Sequence[str], input_shape: tuple[int, ...], num_classes
         lay, row = layer(b, nm, role, act)
         layers.append(lay)
         rows.append(row)
-    return _workload_with_rows(name, layers, ctx.table()[rows], params=params, source="nb201")
+    macs = ctx.macs
+    return _workload_with_rows(name, layers, ctx.table()[rows], params=params, source="nb201",
+                               macs=sum([macs[i] for i in rows]))
 
 
 _BLOCKS: dict[tuple[Any, ...], tuple[Any, ...]] = {}

@@ -232,11 +232,12 @@ def _rebuild_workload(name: str, layers: tuple[Layer, ...], params: int, source:
     return Workload(name, layers, params=params, source=source, input_shape=input_shape)
 
 
-def _workload_with_rows(name: str, layers: Sequence[Layer], rows: Any, *, params: int, source: str) -> Workload:
+def _workload_with_rows(name: str, layers: Sequence[Layer], rows: Any, *, params: int, source: str,
+                        macs: int | None = None) -> Workload:
     """A :class:`Workload` of layers a builder made (each a :class:`Layer`, ``params`` a non-negative int), whose
     :meth:`~Workload.to_array` table is ``rows`` (their :meth:`Layer.to_row`, already known: a builder that shares
-    layers between workloads remembers their rows; an int64 array is taken over and made read-only). The names
-    are checked unique; the layers are not checked again.
+    layers between workloads remembers their rows; an int64 array is taken over and made read-only), ``macs`` their
+    :attr:`Layer.macs` summed when known. The names are checked unique; the layers are not checked again.
 
     Raises:
         ValueError: a repeated layer name, or ``rows`` not one row of :data:`LAYER_FIELDS` per layer.
@@ -251,7 +252,7 @@ def _workload_with_rows(name: str, layers: Sequence[Layer], rows: Any, *, params
     arr.setflags(write=False)
     wl = object.__new__(Workload)
     for slot, value in (("_name", name), ("_layers", layers), ("_params", int(params)), ("_source", source),
-                        ("_index", index), ("_array", arr), ("_input_shape", None), ("_macs", None)):
+                        ("_index", index), ("_array", arr), ("_input_shape", None), ("_macs", macs)):
         object.__setattr__(wl, slot, value)
     if not (isinstance(name, str) and name and isinstance(source, str)):
         return Workload(name, layers, params=params, source=source)  # raises the constructor's error
