@@ -144,6 +144,7 @@ class CategoricalSpace(ABC, Generic[T]):
     def __getstate__(self) -> dict[str, Any]:  # pickled (to Dask workers, checkpoints) without encode's memory
         state = dict(self.__dict__)
         state.pop("_encode_cache", None)
+        state.pop("_network_def_cache", None)
         return state
 
     # -- description ---------------------------------------------------------------------------------------
