@@ -96,3 +96,24 @@ def test_remembered_hw_keys_are_the_computed_ones():
         assert hw_key(hw) == computed(hw) and hw_key(hw) == computed(hw)
     assert hw_key(base) == hw_key(dataclasses.replace(base)) == computed(base)
     assert hw_key(base) != hw_key(dataclasses.replace(base, clock_mhz=1.0))
+
+
+def test_remembered_network_defs_and_shared_conv_layers_build_the_same_workloads():
+    from codesign.space import network_space
+    from codesign.workload import effnet
+
+    warm = network_space("edgetpu")
+    cands = [warm.sample(i) for i in range(12)] + [warm.reference]
+    first = [(warm.network_key(c), warm.to_block_strings(c), warm.workload(c)) for c in cands]
+    again = [(warm.network_key(c), warm.to_block_strings(c), warm.workload(c)) for c in cands]  # from memory
+    effnet._CONVS.clear()
+    cold = network_space("edgetpu")  # a new space: no remembered definitions, no shared layers
+    fresh = [(cold.network_key(c), cold.to_block_strings(c), cold.workload(c)) for c in cands]
+    for (k1, b1, w1), (k2, b2, w2), (k3, b3, w3) in zip(first, again, fresh):
+        assert k1 == k2 == k3 and b1 == b2 == b3
+        assert w1 == w2 == w3 and w1.params == w3.params and w1.to_array().tolist() == w3.to_array().tolist()
+    assert len({k for k, _, _ in first}) > 1
+    bad = dataclasses.replace(warm.reference, kernel=(4,) * len(warm.reference.kernel))
+    for _ in range(2):  # an invalid candidate is refused every time, never remembered
+        with pytest.raises(ValueError):
+            warm.network_key(bad)
