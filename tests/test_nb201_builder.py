@@ -22,7 +22,8 @@ def _same(ops, shape=(1, 3, 32, 32), classes=10, pruned=True):
     ref = reference_nb201_workload(ops, shape, classes, "net", pruned=pruned)
     assert new == ref  # name, params, source and every layer's every field (name, kind, act, sizes)
     assert (new.macs, new.params, new.ops) == (ref.macs, ref.params, ref.ops)
-    assert [(lay.name, lay.kind, lay.act) for lay in new.layers] == [(lay.name, lay.kind, lay.act) for lay in ref.layers]
+    assert [(lay.name, lay.kind, lay.act) for lay in new.layers] == \
+        [(lay.name, lay.kind, lay.act) for lay in ref.layers]
     arr = new.to_array()  # the rows the cost model reads
     assert not arr.flags.writeable and arr.dtype == np.int64
     assert arr.tolist() == [list(lay.to_row()) for lay in ref.layers]

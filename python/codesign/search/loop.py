@@ -33,8 +33,8 @@ from codesign.space.joint import Candidate, JointSpace, SubSpace
 from .evaluator import FixedNetworks, SearchEvaluator
 from .objective import MultiModelObjective, Objective, Result, fitness
 from .pareto import DEFAULT_OBJECTIVES, EDGETPU_OBJECTIVES, ParetoArchive, hypervolume
-from .records import (CHECKPOINT_VERSION, checkpoint_phase_state, config_differences, jsonable, load_trials,
-                      read_checkpoint, write_json_atomic, write_pareto)
+from .records import (CHECKPOINT_VERSION, checkpoint_phase_state, config_differences, hw_record_parts, jsonable,
+                      load_trials, read_checkpoint, write_json_atomic, write_pareto)
 from .resolve import (CONTROLLERS, accuracy_label, fixed_networks, make_controller, phases, positive_int,
                       resolve_accuracy, resolve_spaces)
 
@@ -332,7 +332,7 @@ class Search:
         joint = self.joint
         f = fitness(result)
         decisions = dict(joint.network.decisions(cand.arch))
-        hw_enc, hw_decisions, hw_dict = self._hw_parts(cand.hw)
+        hw_enc, hw_decisions, hw_dict = hw_record_parts(joint.hardware, cand.hw, self._hw_memo)
         decisions.update(hw_decisions)
         return {
             "trial": len(self.trials),
@@ -355,24 +355,6 @@ class Search:
             "proxy_cached": info["proxy_cached"],
             "cached": info["cached"],
         }
-
-    def _hw_parts(self, hw: Any) -> tuple[list[int] | None, dict[str, Any], dict[str, Any]]:
-        """(encoding or None, decisions, JSON form of ``to_dict``) of a trial's accelerator, fresh copies each
-        call; remembered per configuration object when it is a frozen dataclass (a network-only search records the
-        same accelerator every trial)."""
-        hit = self._hw_memo.get(id(hw))
-        if hit is None or hit[0] is not hw:
-            sp = self.joint.hardware
-            enc = _encode_or_none(sp, hw)
-            dec = dict(sp.decisions(hw)) if enc is not None else {n: getattr(hw, n, None) for n in sp.names}
-            hit = (hw, enc, dec, jsonable(hw.to_dict()))
-            params = getattr(type(hw), "__dataclass_params__", None)
-            if params is not None and params.frozen:
-                if len(self._hw_memo) >= 1024:
-                    self._hw_memo.clear()
-                self._hw_memo[id(hw)] = hit  # held, so the id is not reused while remembered
-        _, enc, dec, as_json = hit
-        return (None if enc is None else list(enc)), dict(dec), _copy_json(as_json)
 
     def checkpoint(self) -> None:
         """Write checkpoint.json atomically (after the batch's trial lines are on disk), then pareto.csv."""
@@ -462,22 +444,6 @@ class Search:
                                    accuracy_kind=self.accuracy_desc.get("kind"), accuracy_label=self.accuracy_label))
         except ImportError:  # pragma: no cover - matplotlib missing
             return None
-
-
-def _copy_json(x: Any) -> Any:
-    """A copy of a JSON-form value (dicts and lists copied, scalars shared)."""
-    if isinstance(x, dict):
-        return {k: _copy_json(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_copy_json(v) for v in x]
-    return x
-
-
-def _encode_or_none(sp: CategoricalSpace, x: Any) -> list[int] | None:
-    try:
-        return list(sp.encode(x))
-    except ValueError:
-        return None
 
 
 class _Progress:

@@ -21,7 +21,7 @@ from codesign.space.joint import JointSpace
 from .pareto import ParetoArchive
 
 __all__ = ["CHECKPOINT_VERSION", "jsonable", "load_trials", "read_checkpoint", "config_differences",
-           "checkpoint_phase_state", "write_json_atomic", "write_pareto"]
+           "checkpoint_phase_state", "write_json_atomic", "write_pareto", "hw_record_parts"]
 
 #: Version of ``checkpoint.json``'s layout.
 CHECKPOINT_VERSION = 2
@@ -228,3 +228,35 @@ def write_pareto(path: Path, archive: ParetoArchive, hw_names: Sequence[str]) ->
             w.writerow([t["trial"], *(m[n] for n in archive.names), t["reward"], *(hw.get(n) for n in hw_names),
                         t.get("network", ""), " ".join(t["blocks"])])
     os.replace(tmp, path)
+
+
+def hw_record_parts(space: Any, hw: Any, memo: dict[int, tuple[Any, ...]]) -> tuple[list[int] | None, dict[str, Any],
+                                                                                  dict[str, Any]]:
+    """(encoding in the hardware ``space`` or None when ``hw`` is not one of its members, decisions, JSON form of
+    ``hw.to_dict()``) of a trial record's accelerator, fresh copies each call. Remembered in ``memo`` per
+    configuration object when it is a frozen dataclass (a network-only search records the same accelerator every
+    trial); the memory holds the object, so its id is not reused while remembered."""
+    hit = memo.get(id(hw))
+    if hit is None or hit[0] is not hw:
+        try:
+            enc: list[int] | None = list(space.encode(hw))
+        except ValueError:
+            enc = None
+        dec = dict(space.decisions(hw)) if enc is not None else {n: getattr(hw, n, None) for n in space.names}
+        hit = (hw, enc, dec, jsonable(hw.to_dict()))
+        params = getattr(type(hw), "__dataclass_params__", None)
+        if params is not None and params.frozen:
+            if len(memo) >= 1024:
+                memo.clear()
+            memo[id(hw)] = hit
+    _, enc, dec, as_json = hit
+    return (None if enc is None else list(enc)), dict(dec), _copy_json(as_json)
+
+
+def _copy_json(x: Any) -> Any:
+    """A copy of a JSON-form value (dicts and lists copied, scalars shared)."""
+    if isinstance(x, dict):
+        return {k: _copy_json(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_copy_json(v) for v in x]
+    return x

@@ -320,9 +320,9 @@ def _run_block(t: _Template, users_x: int, out_ext: int, p_state: tuple[bool, st
     its output node in later blocks, ``p_state`` (is a MAC layer, activation) of the layer that produced the
     input, None when none did.
 
-    Returns (the block's layers' (name, role), their activations, whether a ReLU was fused into the input's producer, that
-    producer's activation afterwards, the output's producer: None, (-1,) for the input's, or (index among the
-    block's layers, is a MAC layer, activation))."""
+    Returns (the block's layers' (name, role), their activations, whether a ReLU was fused into the input's
+    producer, that producer's activation afterwards, the output's producer: None, (-1,) for the input's, or
+    (index among the block's layers, is a MAC layer, activation))."""
     users = list(t.users)
     if t.out >= 0:
         users[t.out] += out_ext
