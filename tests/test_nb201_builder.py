@@ -84,3 +84,18 @@ def test_layers_are_shared_between_workloads_and_stay_immutable():
     assert one["stem.0"] is two["stem.0"]
     with pytest.raises(AttributeError):
         one["stem.0"].name = "x"  # frozen: sharing is safe
+
+
+def test_threads_building_at_once_get_the_serial_workloads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    import codesign.space.nb201_workload as fast
+
+    cells = ALL_CELLS[5::97]
+    shape = (3, 3, 24, 24)  # a shape no other test builds: its layer memory starts empty here
+    fast._context.cache_clear()
+    with ThreadPoolExecutor(4) as pool:
+        par = list(pool.map(lambda ops: nb201_workload(ops, shape, 7, "net"), cells))
+    for ops, wl in zip(cells, par):
+        ref = reference_nb201_workload(ops, shape, 7, "net")
+        assert wl == ref and wl.to_array().tolist() == [list(lay.to_row()) for lay in ref.layers]
