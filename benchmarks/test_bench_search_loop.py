@@ -2,7 +2,8 @@
 NAS-Bench-201 cells on the `edgetpu` preset with the table accuracy (a lookup, so what is timed is the loop: ask,
 workload, batched cost call, tell, archive, checkpoint), at 1,000 and 8,000 trials; the ratio of the two per-trial
 times is the figure (1.0 = flat). Before the incremental archive and the incremental checkpoint form of the
-accuracy cache it was 2.4 (3.2 -> 7.5 ms per trial).
+accuracy cache it was 2.4 (3.2 -> 7.5 ms per trial); 05c5412 (before the fast NB201 builder and the loop's
+remembered parts) took 4.91 and 5.54 ms per trial in the run where they take 2.02-2.27 and 1.76 (benchmarks/README.md).
 
 Run: pytest benchmarks/test_bench_search_loop.py --benchmark-only
 """

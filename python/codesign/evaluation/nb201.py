@@ -36,11 +36,14 @@ def nb201_table() -> dict[str, Any]:
     Read once per process (about 0.1 s)."""
     path = resources.files("codesign") / "data" / "nb201_accuracy.csv.gz"
     with resources.as_file(path) as p, gzip.open(p, "rt", encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    out: dict[str, Any] = {"arch_str": [r["arch_str"] for r in rows],
-                           "index": np.array([int(r["index"]) for r in rows], dtype=np.int64)}
+        reader = csv.reader(fh)
+        header = next(reader)
+        rows = list(reader)
+    columns = dict(zip(header, zip(*rows))) if rows else {h: () for h in header}  # as csv.DictReader keys them
+    out: dict[str, Any] = {"arch_str": list(columns["arch_str"]),
+                           "index": np.fromiter(map(int, columns["index"]), dtype=np.int64, count=len(rows))}
     for col in NB201_COLUMNS.values():
-        out[col] = np.array([float(r[col]) for r in rows], dtype=np.float64)
+        out[col] = np.fromiter(map(float, columns[col]), dtype=np.float64, count=len(rows))
     if len(set(out["arch_str"])) != len(rows) or len(rows) != 15625:  # pragma: no cover - damaged install
         raise ValueError(f"{path}: expected 15,625 distinct cells, got {len(rows)} rows")
     return out

@@ -156,6 +156,9 @@ class SearchEvaluator:
         self._workloads: dict[Any, Any] = {}
         self.accuracy_cache: dict[Any, dict[str, Any]] = {}
         self._cache_rows: list[list[Any]] = []  # accuracy_cache in checkpoint form, kept as entries are added
+        self._cache_texts: list[str] = []  # each row's JSON text, encoded once
+        self._cache_json = ""  # ", ".join of the first _cache_json_n texts
+        self._cache_json_n = 0
         self._results: dict[Any, Result] = {}
         self.accuracy_misses = 0
         self.accuracy_hits = 0
@@ -199,8 +202,14 @@ class SearchEvaluator:
         acc, extra = accuracy_of(value)
         rec = {"accuracy": acc, **extra}
         self.accuracy_cache[key] = rec
-        self._cache_rows.append([_jsonable(_listify(key)), _jsonable(rec)])
+        self._add_cache_row([_jsonable(_listify(key)), _jsonable(rec)])
         return dict(rec), False
+
+    def _add_cache_row(self, row: list[Any]) -> None:
+        import json
+
+        self._cache_rows.append(row)
+        self._cache_texts.append(json.dumps(row, allow_nan=False))
 
     def cache_state(self) -> list[list[Any]]:
         """JSON-serialisable accuracy cache (for checkpoints), in insertion order. Kept up to date as entries are
@@ -208,10 +217,21 @@ class SearchEvaluator:
         (which made a search's cost per trial grow with its budget)."""
         return self._cache_rows
 
+    def cache_state_json(self) -> str:
+        """``json.dumps(self.cache_state())``, the same text, from each entry's text encoded once when it was added
+        (a checkpoint then costs a copy of the text, not an encoding of every entry each batch)."""
+        new = self._cache_texts[self._cache_json_n:]
+        if new:
+            self._cache_json += (", " if self._cache_json_n else "") + ", ".join(new)
+            self._cache_json_n = len(self._cache_texts)
+        return f"[{self._cache_json}]"
+
     def load_cache_state(self, entries: list[list[Any]]) -> None:
         for k, v in entries:
             self.accuracy_cache[_tuplify(k)] = dict(v)
-        self._cache_rows = [[_jsonable(_listify(k)), _jsonable(v)] for k, v in self.accuracy_cache.items()]
+        self._cache_rows, self._cache_texts, self._cache_json, self._cache_json_n = [], [], "", 0
+        for k, v in self.accuracy_cache.items():
+            self._add_cache_row([_jsonable(_listify(k)), _jsonable(v)])
 
     def prime(self, records: Sequence[tuple[Candidate, Result]]) -> None:
         """Fill the per-candidate result cache with earlier (candidate, result) pairs (used on resume, so a
@@ -398,13 +418,19 @@ def _cost_metrics(res: Any, wl: Any) -> dict[str, list[Any]]:
 
     out: dict[str, list[Any]] = {}
     if type(res).__name__ == "EdgeTpuBatchResult":
-        lat = res.total("latency_ms")
-        en = res.total("energy_mj")
-        out["latency_ms"] = [float(x) for x in lat]
-        out["energy_mj"] = [float(x) for x in en]
-        out["edp_mj_ms"] = [float(a * b) for a, b in zip(lat, en)]
+        from codesign.edgetpu_cost import EDGETPU_TOTALS
+
+        # res.total(name) for each name, with the ok mask taken once: NaN where a layer failed
+        tot = np.where(res.ok[:, None], res.totals_array, np.nan)
+        col = {name: tot[:, EDGETPU_TOTALS.index(name)] for name in
+               ("latency_ms", "energy_pj", "utilization", "cycles", "dram_bytes", "streamed_params_bytes")}
+        lat = col["latency_ms"]
+        en = col.pop("energy_pj") * 1e-9  # res.total("energy_mj")
+        out["latency_ms"] = lat.tolist()
+        out["energy_mj"] = en.tolist()
+        out["edp_mj_ms"] = (lat * en).tolist()
         for name in ("utilization", "cycles", "dram_bytes", "streamed_params_bytes"):
-            out[name] = [float(x) for x in res.total(name)]
+            out[name] = col[name].tolist()
     else:
         cycles = res.total("cycles")
         out["latency_ms"] = [float(x) for x in res.total("latency_ms")]

@@ -33,8 +33,8 @@ from codesign.space.joint import Candidate, JointSpace, SubSpace
 from .evaluator import FixedNetworks, SearchEvaluator
 from .objective import MultiModelObjective, Objective, Result, fitness
 from .pareto import DEFAULT_OBJECTIVES, EDGETPU_OBJECTIVES, ParetoArchive, hypervolume
-from .records import (CHECKPOINT_VERSION, checkpoint_phase_state, config_differences, jsonable, load_trials,
-                      read_checkpoint, write_json_atomic, write_pareto)
+from .records import (CHECKPOINT_VERSION, checkpoint_phase_state, config_differences, hw_record_parts, jsonable,
+                      load_trials, read_checkpoint, write_json_atomic, write_pareto)
 from .resolve import (CONTROLLERS, accuracy_label, fixed_networks, make_controller, phases, positive_int,
                       resolve_accuracy, resolve_spaces)
 
@@ -137,6 +137,8 @@ class Search:
         self.best_reward: float | None = None
         self.ctrl: Any = None
         self._fh: Any = None
+        self._front_changed = True  # the archive changed since pareto.csv was last written
+        self._hw_memo: dict[int, tuple[Any, ...]] = {}
 
     # -- resolve ---------------------------------------------------------------------------------------------
     def _resolve_designs(self, space: Any, hw: Any, networks: Any, network_accuracies: Any,
@@ -323,17 +325,15 @@ class Search:
         if t["reward"] is not None and (self.best_reward is None or t["reward"] > self.best_reward):
             self.best_reward = t["reward"]
         if t["status"] == "complete" and all(n in t["metrics"] for n, _ in self.objectives):
-            self.archive.add(t["metrics"], t)
+            if self.archive.add(t["metrics"], t):
+                self._front_changed = True
 
     def _record(self, cand: Candidate, result: Result, info: Mapping[str, Any]) -> dict[str, Any]:
         joint = self.joint
         f = fitness(result)
         decisions = dict(joint.network.decisions(cand.arch))
-        hw_enc = _encode_or_none(joint.hardware, cand.hw)
-        if hw_enc is not None:
-            decisions.update(joint.hardware.decisions(cand.hw))
-        else:
-            decisions.update({n: getattr(cand.hw, n, None) for n in joint.hardware.names})
+        hw_enc, hw_decisions, hw_dict = hw_record_parts(joint.hardware, cand.hw, self._hw_memo)
+        decisions.update(hw_decisions)
         return {
             "trial": len(self.trials),
             "batch": self.batch_no,
@@ -345,7 +345,7 @@ class Search:
             "hw_encoding": hw_enc,
             "blocks": [b for st in joint.network.to_block_strings(cand.arch) for b in st],
             "network": joint.network.short_name(cand.arch),
-            "hw": jsonable(cand.hw.to_dict()),
+            "hw": hw_dict,
             "metrics": jsonable(result.metrics),
             "reward": result.reward,
             "fitness": None if not math.isfinite(f) else f,
@@ -367,9 +367,10 @@ class Search:
             "phase_ends": self.phase_ends,
             "phase_fixed": self.phase_fixed,
             "controller": self.ctrl.state_dict(),
-            "accuracy_cache": self.evaluator.cache_state(),  # already in JSON form
-        })
-        write_pareto(self.pareto_path, self.archive, self.joint.hardware.names)
+        }, last=("accuracy_cache", self.evaluator.cache_state_json()))  # kept as JSON text, entry by entry
+        if self._front_changed or not self.pareto_path.exists():  # else the file holds this front already
+            write_pareto(self.pareto_path, self.archive, self.joint.hardware.names)
+            self._front_changed = False
 
     # -- the loop ----------------------------------------------------------------------------------------------
     def run(self, *, progress: bool = True, plot: bool = True) -> Any:
@@ -443,13 +444,6 @@ class Search:
                                    accuracy_kind=self.accuracy_desc.get("kind"), accuracy_label=self.accuracy_label))
         except ImportError:  # pragma: no cover - matplotlib missing
             return None
-
-
-def _encode_or_none(sp: CategoricalSpace, x: Any) -> list[int] | None:
-    try:
-        return list(sp.encode(x))
-    except ValueError:
-        return None
 
 
 class _Progress:

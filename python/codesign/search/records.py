@@ -21,7 +21,7 @@ from codesign.space.joint import JointSpace
 from .pareto import ParetoArchive
 
 __all__ = ["CHECKPOINT_VERSION", "jsonable", "load_trials", "read_checkpoint", "config_differences",
-           "checkpoint_phase_state", "write_json_atomic", "write_pareto"]
+           "checkpoint_phase_state", "write_json_atomic", "write_pareto", "hw_record_parts"]
 
 #: Version of ``checkpoint.json``'s layout.
 CHECKPOINT_VERSION = 2
@@ -195,13 +195,21 @@ def checkpoint_phase_state(path: Path, ckpt: dict[str, Any], strategy: str, phas
     return phase, phase_ends, list(fixed), batch
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
+def write_json_atomic(path: Path, obj: Any, *, last: tuple[str, str] | None = None) -> None:
     """Write ``obj`` as JSON to ``path`` atomically (temp file, fsync, ``os.replace``). Serialised before the
-    temporary file is opened, so a NaN is a ValueError naming the file and the previous file is kept."""
+    temporary file is opened, so a NaN is a ValueError naming the file and the previous file is kept.
+
+    ``last``: (key, JSON text) of one more member, written after ``obj``'s (``obj`` a non-empty dict without that
+    key): the file is then the text ``json.dumps({**obj, key: json.loads(text)})`` gives, without encoding the
+    value again (a checkpoint's accuracy cache, whose text the evaluator keeps)."""
     try:
         text = json.dumps(obj, allow_nan=False)
     except ValueError as exc:
         raise ValueError(f"cannot write {path}: {exc} (a NaN or infinite value); the previous file is kept") from None
+    if last is not None:
+        if not (isinstance(obj, dict) and obj and last[0] not in obj):
+            raise ValueError(f"cannot write {path}: last={last[0]!r} needs a non-empty dict without that key")
+        text = f"{text[:-1]}, {json.dumps(last[0])}: {last[1]}}}"
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -220,3 +228,35 @@ def write_pareto(path: Path, archive: ParetoArchive, hw_names: Sequence[str]) ->
             w.writerow([t["trial"], *(m[n] for n in archive.names), t["reward"], *(hw.get(n) for n in hw_names),
                         t.get("network", ""), " ".join(t["blocks"])])
     os.replace(tmp, path)
+
+
+def hw_record_parts(space: Any, hw: Any, memo: dict[int, tuple[Any, ...]]) -> tuple[list[int] | None, dict[str, Any],
+                                                                                  dict[str, Any]]:
+    """(encoding in the hardware ``space`` or None when ``hw`` is not one of its members, decisions, JSON form of
+    ``hw.to_dict()``) of a trial record's accelerator, fresh copies each call. Remembered in ``memo`` per
+    configuration object when it is a frozen dataclass (a network-only search records the same accelerator every
+    trial); the memory holds the object, so its id is not reused while remembered."""
+    hit = memo.get(id(hw))
+    if hit is None or hit[0] is not hw:
+        try:
+            enc: list[int] | None = list(space.encode(hw))
+        except ValueError:
+            enc = None
+        dec = dict(space.decisions(hw)) if enc is not None else {n: getattr(hw, n, None) for n in space.names}
+        hit = (hw, enc, dec, jsonable(hw.to_dict()))
+        params = getattr(type(hw), "__dataclass_params__", None)
+        if params is not None and params.frozen:
+            if len(memo) >= 1024:
+                memo.clear()
+            memo[id(hw)] = hit
+    _, enc, dec, as_json = hit
+    return (None if enc is None else list(enc)), dict(dec), _copy_json(as_json)
+
+
+def _copy_json(x: Any) -> Any:
+    """A copy of a JSON-form value (dicts and lists copied, scalars shared)."""
+    if isinstance(x, dict):
+        return {k: _copy_json(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_copy_json(v) for v in x]
+    return x

@@ -144,6 +144,7 @@ class CategoricalSpace(ABC, Generic[T]):
     def __getstate__(self) -> dict[str, Any]:  # pickled (to Dask workers, checkpoints) without encode's memory
         state = dict(self.__dict__)
         state.pop("_encode_cache", None)
+        state.pop("_network_def_cache", None)
         return state
 
     # -- description ---------------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ class CategoricalSpace(ABC, Generic[T]):
             raise ValueError(f"indices has length {len(indices)}, expected {len(self._names)} ({self._names[0]}...)")
         values = []
         for name, idx, options in zip(self._names, indices, self._choices):
-            if isinstance(idx, bool) or not isinstance(idx, numbers.Integral):
+            if type(idx) is not int and (isinstance(idx, bool) or not isinstance(idx, numbers.Integral)):
                 raise ValueError(f"{name} index must be an int, got {idx!r}")
             if not 0 <= int(idx) < len(options):
                 raise ValueError(f"{name} index {idx} out of range [0, {len(options)})")
@@ -251,12 +252,13 @@ class CategoricalSpace(ABC, Generic[T]):
         choice (chosen uniformly among the others)."""
         g = as_generator(rng)
         idx = list(self.encode(self.decode(indices)))
-        free = [i for i, n in enumerate(self.cardinalities) if n > 1]
+        card = self.cardinalities
+        free = [i for i, n in enumerate(card) if n > 1]
         if not free:
             raise ValueError("space has no decision with more than one choice; nothing to mutate")
         pos = free[int(g.integers(len(free)))]
-        shift = 1 + int(g.integers(self.cardinalities[pos] - 1))
-        idx[pos] = (idx[pos] + shift) % self.cardinalities[pos]
+        shift = 1 + int(g.integers(card[pos] - 1))
+        idx[pos] = (idx[pos] + shift) % card[pos]
         return tuple(idx)
 
     def mutate(self, candidate: T, rng: np.random.Generator | int | None = None) -> T:

@@ -24,9 +24,25 @@ __all__ = ["Candidate", "JointSpace", "SubSpace", "hw_key"]
 
 
 def hw_key(hw: Any) -> tuple[Any, ...]:
-    """Hashable identity of a hardware configuration (all its fields, via ``to_dict``)."""
+    """Hashable identity of a hardware configuration (all its fields, via ``to_dict``).
+
+    Remembered per object for frozen dataclasses (the hardware configurations: immutable, so their key cannot
+    change; a search asks for the same configuration's key several times per trial)."""
+    hit = _HW_KEYS.get(id(hw))
+    if hit is not None and hit[0] is hw:
+        return hit[1]
     d = hw.to_dict()
-    return tuple(sorted((k, v if not isinstance(v, (list, dict)) else repr(v)) for k, v in d.items()))
+    key = tuple(sorted((k, v if not isinstance(v, (list, dict)) else repr(v)) for k, v in d.items()))
+    params = getattr(type(hw), "__dataclass_params__", None)
+    if params is not None and params.frozen:
+        if len(_HW_KEYS) >= _HW_KEYS_MAX:
+            _HW_KEYS.clear()
+        _HW_KEYS[id(hw)] = (hw, key)  # the object is held, so its id is not reused while remembered
+    return key
+
+
+_HW_KEYS: dict[int, tuple[Any, tuple[Any, ...]]] = {}
+_HW_KEYS_MAX = 4096
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._base import CategoricalSpace, checked_choices, not_a_choice, py_scalar
+from ._base import CategoricalSpace, _typed_key, checked_choices, not_a_choice, py_scalar
 from .blocks import ACT_TOKENS, BlockSpec, NetworkDef
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -186,11 +186,27 @@ class NetworkSpaceBase(CategoricalSpace[T]):
 
     def to_block_strings(self, candidate: T) -> list[list[str]]:
         """timm ``arch_def`` of the candidate: one list of block strings per stage."""
-        return self.network_def(candidate).block_strings()
+        return self._network_def(candidate).block_strings()
 
     def network_key(self, candidate: T) -> tuple[Any, ...]:
         """Hashable identity of the network built (two decision tuples can build the same network)."""
-        return self.network_def(candidate).key()
+        return self._network_def(candidate).key()
+
+    def _network_def(self, candidate: T) -> NetworkDef:
+        """:meth:`network_def`, remembered per space for candidates seen before (by the type and value of every
+        field, as :meth:`encode` remembers them): a search keys, names and builds each candidate several times."""
+        key = _typed_key(candidate)
+        cache = self.__dict__.setdefault("_network_def_cache", {})
+        if key is not None:
+            hit = cache.get(key)
+            if hit is not None:
+                return hit
+        out = self.network_def(candidate)
+        if key is not None:
+            if len(cache) >= 4096:
+                cache.clear()
+            cache[key] = out
+        return out
 
     def build_model(
         self,
@@ -240,7 +256,7 @@ class NetworkSpaceBase(CategoricalSpace[T]):
         """
         if len(tuple(input_shape)) != 4:
             raise ValueError(f"input_shape must be (N, C, H, W), got input_shape={input_shape!r}")
-        return self.network_def(candidate).workload(input_shape=tuple(input_shape), num_classes=num_classes,
+        return self._network_def(candidate).workload(input_shape=tuple(input_shape), num_classes=num_classes,
                                                     name=name or self.short_name(candidate))
 
     def short_name(self, candidate: T) -> str:
@@ -497,7 +513,7 @@ class NetworkSpace(_StagedSpace[NetworkCandidate]):
         """timm ``arch_def``: one list holding one block string per stage (7 lists), e.g. for MobileNetV2
         ``[["ds_r1_k3_s1_c16"], ["ir_r2_k3_s2_e6_c24"], ..., ["ir_r1_k3_s1_e6_c320"]]``; a stage with SE gets
         ``_se0.25``, a swish stage ``_nsw``."""
-        return self.network_def(candidate).block_strings()
+        return self._network_def(candidate).block_strings()
 
     def short_name(self, candidate: NetworkCandidate) -> str:
         """Compact readable id: per stage ``k{kernel}e{expansion}d{depth}w{width}`` (plus ``se``/``sw`` when

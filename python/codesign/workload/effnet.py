@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .block_strings import BlockSpec, make_divisible
 from .layer import Layer
@@ -52,6 +53,11 @@ class EffNetStyle:
     se_act: str | None = None
     pooled_head: bool = False
     stem_kernel: int = 3
+
+
+#: Convolution layers made, by (name, sizes, activation): layers are immutable, so networks share them.
+_CONVS: dict[tuple[Any, ...], Layer] = {}
+_CONVS_MAX = 50_000
 
 
 def _geometry(size: int, kernel: int, stride: int, same: bool) -> tuple[int, int]:
@@ -120,8 +126,15 @@ def effnet_workload(stages: Sequence[Sequence[BlockSpec]], *, stem_size: int, nu
         nonlocal params
         ph, p = _geometry(h_, r, stride, style.pad_same)
         pw, q = _geometry(w_, r, stride, style.pad_same)
-        layers.append(Layer(lname, "conv", n=n, k=k, c=c, p=p, q=q, r=r, s=r, h=h_, w=w_, stride_h=stride,
-                            stride_w=stride, pad_h=ph, pad_w=pw, groups=groups, act=act_))
+        key = (lname, n, k, c, p, q, r, h_, w_, stride, ph, pw, groups, act_)
+        layer = _CONVS.get(key)
+        if layer is None:  # validated once; the same conv of another network of a search is the same Layer
+            layer = Layer(lname, "conv", n=n, k=k, c=c, p=p, q=q, r=r, s=r, h=h_, w=w_, stride_h=stride,
+                          stride_w=stride, pad_h=ph, pad_w=pw, groups=groups, act=act_)
+            if len(_CONVS) >= _CONVS_MAX:
+                _CONVS.clear()
+            _CONVS[key] = layer
+        layers.append(layer)
         params += k * (c // groups) * r * r + (2 * k if bn else 0) + (k if bias else 0)
         return p, q
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -55,7 +55,7 @@ class Workload:
         ValueError: empty name, no layers, a repeated layer name, ``params`` < 0.
     """
 
-    __slots__ = ("_name", "_layers", "_params", "_source", "_index", "_array", "_input_shape")
+    __slots__ = ("_name", "_layers", "_params", "_source", "_index", "_array", "_input_shape", "_macs")
 
     def __init__(self, name: str, layers: Iterable[Layer], *, params: int | None = None,
                  source: str = "", input_shape: Iterable[int] | None = None) -> None:
@@ -101,6 +101,7 @@ class Workload:
         object.__setattr__(self, "_input_shape", input_shape)
         object.__setattr__(self, "_index", index)
         object.__setattr__(self, "_array", None)
+        object.__setattr__(self, "_macs", None)
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"Workload is immutable; cannot set {key!r}")
@@ -145,8 +146,12 @@ class Workload:
 
     @property
     def macs(self) -> int:
-        """Total multiply-accumulates of all layers (the MAC kinds; pool/add/mul have none)."""
-        return sum(layer.macs for layer in self._layers)
+        """Total multiply-accumulates of all layers (the MAC kinds; pool/add/mul have none). Computed once."""
+        macs = self._macs
+        if macs is None:
+            macs = sum(layer.macs for layer in self._layers)
+            object.__setattr__(self, "_macs", macs)
+        return macs
 
     @property
     def ops(self) -> int:
@@ -225,3 +230,30 @@ class Workload:
 def _rebuild_workload(name: str, layers: tuple[Layer, ...], params: int, source: str,
                       input_shape: tuple[int, ...] | None = None) -> Workload:
     return Workload(name, layers, params=params, source=source, input_shape=input_shape)
+
+
+def _workload_with_rows(name: str, layers: Sequence[Layer], rows: Any, *, params: int, source: str,
+                        macs: int | None = None) -> Workload:
+    """A :class:`Workload` of layers a builder made (each a :class:`Layer`, ``params`` a non-negative int), whose
+    :meth:`~Workload.to_array` table is ``rows`` (their :meth:`Layer.to_row`, already known: a builder that shares
+    layers between workloads remembers their rows; an int64 array is taken over and made read-only), ``macs`` their
+    :attr:`Layer.macs` summed when known. The names are checked unique; the layers are not checked again.
+
+    Raises:
+        ValueError: a repeated layer name, or ``rows`` not one row of :data:`LAYER_FIELDS` per layer.
+    """
+    layers = tuple(layers)
+    index = {layer.name: i for i, layer in enumerate(layers)}
+    if len(index) != len(layers) or not layers:
+        return Workload(name, layers, params=params, source=source)  # raises the constructor's error
+    arr = np.asarray(rows, dtype=np.int64)
+    if arr.shape != (len(layers), len(LAYER_FIELDS)):
+        raise ValueError(f"rows must have shape ({len(layers)}, {len(LAYER_FIELDS)}), got {arr.shape}")
+    arr.setflags(write=False)
+    wl = object.__new__(Workload)
+    for slot, value in (("_name", name), ("_layers", layers), ("_params", int(params)), ("_source", source),
+                        ("_index", index), ("_array", arr), ("_input_shape", None), ("_macs", macs)):
+        object.__setattr__(wl, slot, value)
+    if not (isinstance(name, str) and name and isinstance(source, str)):
+        return Workload(name, layers, params=params, source=source)  # raises the constructor's error
+    return wl
