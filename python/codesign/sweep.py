@@ -52,7 +52,7 @@ import time
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -93,8 +93,20 @@ def _column_dtype(space: SweepSpace, key: str) -> Any:
     return space._column(key).dtype
 
 
+class _ChunkConfigs(NamedTuple):
+    """A chunk's configurations: ``built`` (indices of the valid ones), ``bad`` ({index: reason}), their areas and
+    peak TOPS (in ``built`` order), ``hws`` (the objects, systolic only) and ``run(network)``, the batched call."""
+
+    hws: list[Any] | None
+    built: np.ndarray
+    bad: dict[int, str]
+    area_mm2: Any
+    peak_tops: Any
+    run: Callable[[Any], Any]
+
+
 def _edgetpu_configs(space: SweepSpace, values: dict[str, np.ndarray], names: list[str], mapper: Any,
-                     threads: int) -> tuple[Any, ...]:
+                     threads: int) -> _ChunkConfigs:
     """A chunk's Edge-TPU-like configurations as one block of rows (:mod:`codesign.hardware_block`: no object
     per configuration; identical rows), and the call that evaluates a network on its valid ones."""
     from .edgetpu_cost import evaluate_block
@@ -103,12 +115,12 @@ def _edgetpu_configs(space: SweepSpace, values: dict[str, np.ndarray], names: li
     block = edgetpu_block(space.base, values, names)
     built = np.flatnonzero(block.ok)
     bad = {j: f"invalid configuration: {e}" for j, e in enumerate(block.errors) if e}
-    return (None, built, bad, block.area_mm2[built], block.peak_tops[built],
-            lambda wl: evaluate_block(wl, block, mapper=mapper, threads=threads, totals_only=True))
+    return _ChunkConfigs(None, built, bad, block.area_mm2[built], block.peak_tops[built],
+                         lambda wl: evaluate_block(wl, block, mapper=mapper, threads=threads, totals_only=True))
 
 
 def _systolic_configs(space: SweepSpace, values: dict[str, np.ndarray], names: list[str], mapper: Any,
-                      threads: int) -> tuple[Any, ...]:
+                      threads: int) -> _ChunkConfigs:
     """A chunk's systolic arrays, built column-wise: each column converted to Python values once (tolist), the
     base's other fields gathered once; each object is then one constructor call, validated as ever."""
     from .cost import evaluate_batch
@@ -125,8 +137,9 @@ def _systolic_configs(space: SweepSpace, values: dict[str, np.ndarray], names: l
             built.append(j)
         except (TypeError, ValueError) as exc:
             bad[j] = f"invalid configuration: {str(exc).splitlines()[0]}"
-    return (hws, np.asarray(built, dtype=np.int64), bad, [h.area_mm2 for h in hws], [h.peak_tops for h in hws],
-            lambda wl: evaluate_batch(wl, hws, threads=threads, mapper=mapper, totals_only=True))
+    return _ChunkConfigs(hws, np.asarray(built, dtype=np.int64), bad, [h.area_mm2 for h in hws],
+                         [h.peak_tops for h in hws],
+                         lambda wl: evaluate_batch(wl, hws, threads=threads, mapper=mapper, totals_only=True))
 
 
 def evaluate_chunk(space: SweepSpace, networks: Sequence[Any], ids: np.ndarray, *, mapper: Any = None,
@@ -140,10 +153,8 @@ def evaluate_chunk(space: SweepSpace, networks: Sequence[Any], ids: np.ndarray, 
     values = space.decode(ids)
     cols = list(values)
     names = [f"{space.name}#{i}" for i in ids.tolist()]
-    if space.kind == "edgetpu":
-        hws, built, bad, area, peak, run = _edgetpu_configs(space, values, names, mapper, threads)
-    else:
-        hws, built, bad, area, peak, run = _systolic_configs(space, values, names, mapper, threads)
+    make = _edgetpu_configs if space.kind == "edgetpu" else _systolic_configs
+    hws, built, bad, area, peak, run = make(space, values, names, mapper, threads)
     kind = space.kind
     metrics = EDGETPU_METRICS if kind == "edgetpu" else SYSTOLIC_METRICS
     frames = []
