@@ -173,6 +173,24 @@ def test_malformed_sweep_space_names_the_file(tmp_path, text, needle):
              "bad.toml", needle)
 
 
+@pytest.mark.parametrize("name, text, needle", [
+    ("d.yaml", "base: edgetpu-baseline\ngrid:\n  pe_x: [1, 2]\ngrid:\n  simd: [16]\n",
+     "not valid YAML: line 4, column 1: the key 'grid' is given twice"),
+    ("d.yaml", "base: edgetpu-baseline\ngrid: {pe_x: [1, 2], pe_x: [4]}\n", "the key 'pe_x' is given twice"),
+    ("d.json", '{"base": "edgetpu-baseline", "grid": {"pe_x": [1]}, "grid": {"simd": [16]}}',
+     "not valid JSON: the key 'grid' is given twice"),
+    ("f.yaml", "base: edgetpu-baseline\nfixed: {pe_x: 4}\ngrid:\n  pe_x: [1, 2]\n",
+     "pe_x is both fixed and swept"),
+    ("f.yaml", "base: edgetpu-baseline\nfixed: [1]\ngrid:\n  pe_x: [1, 2]\n",
+     "'fixed' must be a mapping of field: value, got [1]"),
+    ("n.yaml", "base: edgetpu-baseline\ngrid:\n  clock_mhz: [1e300]\n", "write a number with a dot"),
+])
+def test_space_file_mistakes_are_one_line(tmp_path, name, text, needle):
+    f = tmp_path / name
+    f.write_text(text)
+    one_line(invoke("sweep", "-n", TOPO, "--space", f, "--out", tmp_path / "o.csv", "--no-progress"), name, needle)
+
+
 def test_oversized_space_file_is_refused_before_reading(tmp_path):
     from codesign.datafile import MAX_BYTES, read_document
 

@@ -97,3 +97,14 @@ def test_block_refuses_bad_arguments():
         edgetpu_block(base, {"rows": np.array([1])}, ["a"])
     with pytest.raises(ValueError, match=r"columns\['pe_x'\] must have shape \(2,\), got \(1,\)"):
         edgetpu_block(base, {"pe_x": np.array([1])}, ["a", "b"])
+
+
+def test_block_edge_cases():
+    base = preset("edgetpu")
+    assert len(edgetpu_block(base, {"pe_x": []}, [])) == 0
+    with pytest.raises(TypeError, match="columns must be a dict of field"):
+        edgetpu_block(base, [("pe_x", [1, 2])], ["a", "b"])
+    with pytest.raises(TypeError, match="names must be a list of str"):
+        edgetpu_block(base, {"pe_x": [1, 2]}, "ab")
+    mixed = edgetpu_block(base, {"pe_x": ["4", 2]}, ["a", "b"])  # each value judged with its own type
+    assert mixed.errors == ["pe_x must be an integer, got '4'", ""]

@@ -6,6 +6,7 @@ import inspect
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -481,3 +482,11 @@ def test_sweep_of_an_analytic_timm_model_imports_no_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-2:] == ["False", "False"], out.stdout
+
+
+@pytest.mark.parametrize("expr, needle", [("pe_x > 'a'", "cannot compare a number with text"),
+                                          ("(pe_x - 9) ** 0.5 > 0", "a negative number to a fractional power")])
+def test_where_type_and_domain_errors_are_one_line(expr, needle):
+    space = sw.load_space("edgetpu-space")
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        sweep_plan._predicate(space, expr)(np.arange(100))

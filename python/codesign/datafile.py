@@ -2,8 +2,9 @@
 
 :func:`read_document` returns the parsed document; every failure is a ValueError whose message starts with the
 file's path and, where the parser gives one, the line and column: a missing or unreadable file (permission
-denied, a directory), a file above :data:`MAX_BYTES`, bytes that are not UTF-8, malformed TOML/YAML/JSON. YAML
-is read with ``yaml.safe_load`` (plain data only, never ``yaml.load``).
+denied, a directory), a file above :data:`MAX_BYTES`, bytes that are not UTF-8, malformed TOML/YAML/JSON, a key
+given twice in one mapping (YAML and JSON would keep the last silently; TOML refuses it itself). YAML is read with
+PyYAML's safe loader (plain data only, never ``yaml.load``).
 """
 from __future__ import annotations
 
@@ -40,6 +41,45 @@ def _read_text(p: Path) -> str:
         raise ValueError(f"{p}: line {line}: byte {exc.start} is not UTF-8 text") from None
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(f"not valid JSON: the key {k!r} is given twice in one object")
+        out[k] = v
+    return out
+
+
+_LOADER: Any = None
+
+
+def _unique_key_loader(yaml: Any) -> Any:
+    """PyYAML's SafeLoader, refusing a key given twice in one mapping (with its line)."""
+    global _LOADER
+    if _LOADER is None:
+        class UniqueKeyLoader(yaml.SafeLoader):  # type: ignore[misc, name-defined]
+            def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+                seen: set[Any] = set()
+                for key_node, _ in node.value:
+                    key = self.construct_object(key_node, deep=deep)
+                    try:
+                        repeat = key in seen
+                    except TypeError:  # an unhashable key: the base class names it
+                        break
+                    if repeat:
+                        raise _DuplicateKey(f"not valid YAML: line {key_node.start_mark.line + 1}, column "
+                                            f"{key_node.start_mark.column + 1}: the key {key!r} is given twice")
+                    seen.add(key)
+                return super().construct_mapping(node, deep=deep)
+
+        _LOADER = UniqueKeyLoader
+    return _LOADER
+
+
 def read_document(path: str | os.PathLike[str], *, kinds: tuple[str, ...] = ("toml", "yaml", "json")) -> Any:
     """Parse a ``.toml``, ``.yaml``/``.yml`` or ``.json`` file (of the ``kinds`` allowed) into Python data."""
     p = Path(path)
@@ -66,7 +106,9 @@ def read_document(path: str | os.PathLike[str], *, kinds: tuple[str, ...] = ("to
         except ModuleNotFoundError:
             raise ValueError(f"{p}: reading YAML needs pyyaml (pip install pyyaml), or write the file as TOML") from None
         try:
-            return yaml.safe_load(text)
+            return yaml.load(text, Loader=_unique_key_loader(yaml))  # noqa: S506 - a SafeLoader subclass
+        except _DuplicateKey as exc:
+            raise ValueError(f"{p}: {exc}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
@@ -75,7 +117,9 @@ def read_document(path: str | os.PathLike[str], *, kinds: tuple[str, ...] = ("to
         except RecursionError:
             raise ValueError(f"{p}: not valid YAML: nested too deeply") from None
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_pairs)
+    except _DuplicateKey as exc:
+        raise ValueError(f"{p}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{p}: not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:

@@ -82,13 +82,21 @@ def edgetpu_block(base: EdgeTpuConfig, columns: dict[str, Any], names: list[str]
     """
     if not isinstance(base, EdgeTpuConfig):
         raise TypeError(f"base must be a codesign.EdgeTpuConfig, got {type(base).__name__}")
+    if not isinstance(columns, dict):
+        raise TypeError(f"columns must be a dict of field: (A,) values, got {type(columns).__name__}")
+    if not isinstance(names, (list, tuple)) or not all(isinstance(x, str) for x in names):
+        raise TypeError(f"names must be a list of str, got {names!r:.80}")
     n = len(names)
-    cols = {k: np.asarray(v) for k, v in columns.items()}
+    # a list keeps each value's own type (np.asarray would turn ["4", 2] into two strings)
+    cols = {k: v if isinstance(v, np.ndarray) else np.array(list(v), dtype=object) for k, v in columns.items()}
     for k, v in cols.items():
         if k in ("name", "technology", "_row") or k not in EdgeTpuConfig.__dataclass_fields__:
             raise ValueError(f"columns: {k!r} is not a field an EdgeTpuConfig block can vary")
         if v.shape != (n,):
             raise ValueError(f"columns[{k!r}] must have shape ({n},), got {v.shape}")
+    if n == 0:
+        return EdgeTpuBlock(base, cols, [], np.zeros((0, len(base.to_row()))), np.array([base.energy_row()]),
+                            np.zeros(0), np.zeros(0), [])
     numbers: dict[str, Any] = _edgetpu_numbers(base)
     data_type: Any = base.data_type
     suspect = np.zeros(n, dtype=bool)  # a value the class refused beside the base's other fields
@@ -100,7 +108,7 @@ def edgetpu_block(base: EdgeTpuConfig, columns: dict[str, Any], names: list[str]
                 coerced.append(getattr(base.replace(**{k: value}), k))
             except (TypeError, ValueError):
                 coerced.append(None)
-        bad = np.array([c is None for c in coerced])
+        bad = np.array([c is None for c in coerced], dtype=bool)
         suspect |= bad[index]
         good = [c if c is not None else getattr(base, k) for c in coerced]
         if k == "data_type":
@@ -115,7 +123,7 @@ def edgetpu_block(base: EdgeTpuConfig, columns: dict[str, Any], names: list[str]
             numbers[k] = np.array([MEMORY_LEVELS[m] for m in good], dtype=np.float64)[index]
         else:
             numbers[k] = np.array(good, dtype=np.int64 if k in _INT_FIELDS else np.float64)[index]
-    rows = np.empty((n, len(base.to_row())), dtype=np.float64)
+    rows = np.zeros((n, len(base.to_row())), dtype=np.float64)
     for i, entry in enumerate(_edgetpu_row(numbers)):
         rows[:, i] = entry
     with np.errstate(invalid="ignore"):

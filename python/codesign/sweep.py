@@ -427,7 +427,13 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
     if space.kind != "edgetpu" and dataclasses.replace(mapper, threads=0) != MapperOptions():
         raise ValueError(f"--metric, --budget, --patience and --mapper-seed choose mappings on the Edge-TPU-like "
                          f"template; {space.name} holds systolic arrays, whose dataflow fixes the mapping")
+    if resume and overwrite:
+        raise ValueError("give --resume or --overwrite, not both")
+    if out is not None and (not isinstance(out, (str, os.PathLike)) or not os.fspath(out)):
+        raise ValueError(f"--out must be a file or directory path, got {out!r}")
     metric_cols = EDGETPU_METRICS if space.kind == "edgetpu" else SYSTOLIC_METRICS
+    if isinstance(objectives, str):
+        objectives = [objectives]
     objectives = tuple(objectives) if objectives else DEFAULT_OBJECTIVES[space.kind]
     for o in objectives:
         if o not in metric_cols:
@@ -438,6 +444,9 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
     plan = make_plan(space, where=where, sample=sample, seed=seed, chunk_size=chunk_size)
     if isinstance(networks, (str, os.PathLike)) or hasattr(networks, "to_array"):
         networks = [networks]
+    if not isinstance(networks, (list, tuple)):
+        raise TypeError(f"networks must be a Workload, a timm model name, a topology CSV or a list of them, "
+                        f"got {type(networks).__name__}")
     networks = list(networks)
     if not networks:
         raise ValueError("--network: give at least one network")
@@ -458,8 +467,10 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
             raise ValueError(f"--out {str(out_path)!r} is a file; a Parquet sweep writes a directory "
                              "(use a .csv name for CSV)")
         spec = json.loads(json.dumps(_spec(space, wls, plan, mapper if space.kind == "edgetpu" else None, fmt)))
-        if resume and overwrite:
-            raise ValueError("give --resume or --overwrite, not both")
+        if fmt == "parquet" and not sink.exists() and out_path.is_dir() and any(
+                not p.name.startswith(".") for p in out_path.iterdir()):  # dot files: the run lock, temporaries
+            raise ValueError(f"--out {str(out_path)!r} is a directory holding other files and no sweep; give a new "
+                             "or empty directory")
         fresh = True
         if sink.exists():
             old = sink.read_spec()

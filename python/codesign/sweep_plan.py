@@ -66,6 +66,21 @@ def _strides(shape: tuple[int, ...]) -> list[int]:
     return out
 
 
+def _pe_pairs(xs: tuple[Any, ...], ys: tuple[Any, ...]) -> Iterator[list[tuple[int, int]]]:
+    """The (pe_x index, pe_y index) combinations of each unordered pair of values, pairs ascending by (min, max),
+    ``pe_x <= pe_y`` first: generated, not listed (a grid of 4,096 values each has 16.8 million pairs)."""
+    ix = {v: i for i, v in enumerate(xs)}
+    iy = {v: i for i, v in enumerate(ys)}
+    values = sorted(set(xs) | set(ys))
+    for i, lo in enumerate(values):
+        for hi in values[i:]:
+            combos = [(ix[lo], iy[hi])] if lo in ix and hi in iy else []
+            if hi != lo and hi in ix and lo in iy:
+                combos.append((ix[hi], iy[lo]))
+            if combos:
+                yield combos
+
+
 def _pe_pair_blocks(space: SweepSpace) -> Iterator[np.ndarray]:
     """Every id of ``space`` once, in ``"pe-pairs"`` order, in blocks of about ``_BLOCK`` ids."""
     fields, shape = space.fields, space.shape
@@ -74,12 +89,8 @@ def _pe_pair_blocks(space: SweepSpace) -> Iterator[np.ndarray]:
     rest = [i for i in range(len(shape)) if i not in (ax, ay)]
     rest_shape = tuple(shape[i] for i in rest)
     n_rest = int(np.prod(rest_shape, dtype=np.int64)) if rest else 1
-    pairs: dict[tuple[Any, Any], list[tuple[bool, int, int]]] = {}
-    for a, x in enumerate(space.grid["pe_x"]):
-        for b, y in enumerate(space.grid["pe_y"]):
-            pairs.setdefault((min(x, y), max(x, y)), []).append((x > y, a, b))
-    for key in sorted(pairs):
-        bases = np.array([a * strides[ax] + b * strides[ay] for _, a, b in sorted(pairs[key])], dtype=np.int64)
+    for combos in _pe_pairs(space.grid["pe_x"], space.grid["pe_y"]):
+        bases = np.array([a * strides[ax] + b * strides[ay] for a, b in combos], dtype=np.int64)
         step = max(1, _BLOCK // bases.size)
         for r0 in range(0, n_rest, step):
             r = np.arange(r0, min(r0 + step, n_rest), dtype=np.int64)

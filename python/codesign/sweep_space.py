@@ -29,6 +29,14 @@ def _settable_fields(hw: Any) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(hw) if f.init and f.name not in ("name", "technology"))
 
 
+def _is_number_text(v: str) -> bool:
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True
+
+
 def _plain(v: Any) -> Any:
     if isinstance(v, (np.integer,)):
         return int(v)
@@ -89,7 +97,10 @@ class SweepSpace:
                     first = str(exc).splitlines()[0]
                     if "too small" in first or "must hold" in first:
                         continue  # depends on other fields (SRAM vs array edge): judged per configuration
-                    raise ValueError(f"space {self.name!r}: {key}={v!r} is invalid: {first}") from None
+                    hint = ""
+                    if isinstance(v, str) and _is_number_text(v):  # YAML 1.1 reads 1e300 (no dot) as text
+                        hint = f" (the file gave the text {v!r}: write a number with a dot, e.g. 1.0e+300)"
+                    raise ValueError(f"space {self.name!r}: {key}={v!r} is invalid: {first}{hint}") from None
             grid[key] = vals
         size = math.prod(len(v) for v in grid.values())
         if size >= 1 << 62:
@@ -210,9 +221,12 @@ def _expand_values(key: str, spec: Any, where: str) -> list[Any]:
         if all(isinstance(v, int) for v in (start, stop, step)):
             return [start + i * step for i in range(n)]
         return [float(start + i * step) for i in range(n)]
+    if isinstance(spec, np.ndarray):
+        spec = spec.tolist()
+    spec = _plain(spec)
     if isinstance(spec, (list, tuple)):
         out = []
-        for v in spec:
+        for v in map(_plain, spec):
             if isinstance(v, bool) or not isinstance(v, (int, float, str)):
                 raise ValueError(f"{where}: {key} values must be numbers or strings, got {v!r}")
             out.append(v)
@@ -239,9 +253,9 @@ def _space_from_doc(doc: Any, where: str) -> SweepSpace:
         raise ValueError(f"{where}: base: {exc}") from None
     fixed = dict(doc.get("base") or {}) if isinstance(doc.get("base"), dict) else {}
     fixed.pop("technology", None)
+    if not isinstance(doc.get("fixed") or {}, dict):
+        raise ValueError(f"{where}: 'fixed' must be a mapping of field: value, got {doc.get('fixed')!r}")
     fixed.update(doc.get("fixed") or {})
-    if not isinstance(fixed, dict):
-        raise ValueError(f"{where}: 'fixed' must be a mapping of field: value")
     known = _settable_fields(base)
     for k, v in fixed.items():
         if k not in known:
@@ -253,6 +267,9 @@ def _space_from_doc(doc: Any, where: str) -> SweepSpace:
     grid_doc = doc.get("grid")
     if not isinstance(grid_doc, dict) or not grid_doc:
         raise ValueError(f"{where}: 'grid' must map at least one field to a list of values")
+    both = sorted(set(map(str, grid_doc)) & set(doc.get("fixed") or {}))
+    if both:
+        raise ValueError(f"{where}: {both[0]} is both fixed and swept (in 'fixed' and in 'grid'); keep one")
     grid = {str(k): tuple(_expand_values(str(k), v, where)) for k, v in grid_doc.items()}
     name = str(doc.get("name") or os.path.splitext(os.path.basename(where))[0] or "space")
     try:

@@ -50,7 +50,11 @@ def _arith(op: type, a: Any, b: Any, expr: str) -> Any:
     if op in (ast.Div, ast.FloorDiv, ast.Mod) and np.any(np.asarray(b) == 0):
         raise _where_error(expr, "divides by zero for some configurations")
     if not (_is_int(a) and _is_int(b)):
-        return _BINOPS[op](a, b)
+        if op is ast.Pow and np.any((np.asarray(a, dtype=float) < 0) & (np.asarray(b, dtype=float) % 1 != 0)):
+            raise _where_error(expr, "a negative number to a fractional power (not a real number) for some "
+                                     "configurations")
+        with np.errstate(all="ignore"):
+            return _BINOPS[op](a, b)
     if op is ast.Div:
         try:
             return np.asarray(_BINOPS[op](_exact(a), _exact(b)), dtype=float)
@@ -70,11 +74,19 @@ def _arith(op: type, a: Any, b: Any, expr: str) -> Any:
     return _BINOPS[op](a, b)
 
 
+def _kind(x: Any) -> str:
+    """'a number' or 'text', for an error message."""
+    a = np.asarray(x)
+    if a.dtype.kind in "US" or (a.dtype == object and a.size and isinstance(a.flat[0], str)):
+        return "text"
+    return "a number"
+
+
 def _compare(op: type, left: Any, right: Any, expr: str) -> np.ndarray:
     try:
         res = _CMPOPS[op](left, right)
-    except TypeError as exc:
-        raise _where_error(expr, f"cannot compare: {exc}") from None
+    except TypeError:
+        raise _where_error(expr, f"cannot compare {_kind(left)} with {_kind(right)}") from None
     except OverflowError:
         raise _where_error(expr, "an integer too large for a float is compared with a float") from None
     return np.asarray(res, dtype=bool)

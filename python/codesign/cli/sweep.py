@@ -74,6 +74,10 @@ def sweep_command(
     except (ValueError, TypeError, ImportError, OSError) as exc:
         _fail(error_line(exc))
         return
+    except KeyboardInterrupt:
+        Console(stderr=True).print(f"interrupted: every finished chunk is kept in {out}; continue with the same "
+                                   "command and --resume", highlight=False, soft_wrap=True)
+        raise typer.Exit(130)
     console = Console()  # its own width: a terminal's, or 80 in a pipe
     resumed = f", {summary.chunks_skipped} resumed" if summary.chunks_skipped else ""
     console.print(f"[bold]{summary.configs:,}[/] configurations x {len(network)} network(s) = {summary.rows:,} rows in "
