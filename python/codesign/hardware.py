@@ -571,12 +571,11 @@ def _edgetpu_numbers(c: Any) -> dict[str, Any]:
     return n
 
 
-def _edgetpu_row(n: Any) -> list[Any]:
+def _edgetpu_row(n: Any, f: Any = float) -> list[Any]:
     """The C++ batch row (:data:`EDGETPU_FIELDS` order) from :func:`_edgetpu_numbers`: each entry a float, or an
-    (A,) float64 array where ``n`` holds arrays (a block of configurations, ``codesign.hardware_block``). One
-    formula for both, so a block's rows are bit-identical to its configurations' own."""
+    (A,) float64 array where ``n`` holds arrays (a block of configurations, ``codesign.hardware_block``, passes
+    ``f=np.float64``). One formula for both, so a block's rows are bit-identical to its configurations' own."""
     cyc_per_us = n["clock_mhz"]
-    f = np.float64
     row = [
         f(n["pe_x"]), f(n["pe_y"]), f(n["lanes"]), f(n["simd"]), n["core_mem_kib"] * 1024.0,
         n["pe_mem_kib"] * 1024.0, n["global_mem_kib"] * 1024.0, n["io_bw_gbps"] * 1e9 / (n["clock_mhz"] * 1e6),
@@ -722,8 +721,7 @@ class EdgeTpuConfig:
         for name in ("core_mem_kib", "pe_mem_kib", "global_mem_kib"):
             if getattr(self, name) > 1e12:
                 raise ValueError(f"{name} must be below 1e12 KiB, got {getattr(self, name):g}")
-        row = _edgetpu_row(_edgetpu_numbers(self))
-        set_(self, "_row", tuple(float(v) for v in row))
+        set_(self, "_row", tuple(_edgetpu_row(_edgetpu_numbers(self))))
         bad = _edgetpu_row_too_large(self._row)
         if bad is not None:  # the core refuses row values of 1e18 or more (an "invalid architecture"): name it
             name, i, unit = bad

@@ -124,7 +124,7 @@ def edgetpu_block(base: EdgeTpuConfig, columns: dict[str, Any], names: list[str]
         else:
             numbers[k] = np.array(good, dtype=np.int64 if k in _INT_FIELDS else np.float64)[index]
     rows = np.zeros((n, len(base.to_row())), dtype=np.float64)
-    for i, entry in enumerate(_edgetpu_row(numbers)):
+    for i, entry in enumerate(_edgetpu_row(numbers, np.float64)):
         rows[:, i] = entry
     with np.errstate(invalid="ignore"):
         fine = ~suspect & (rows[:, [lim[1] for lim in _ROW_LIMITS]] < 1e18).all(axis=1)

@@ -34,12 +34,7 @@ def pareto_mask(values: Any) -> np.ndarray:
     front = np.zeros((0, z.shape[1]))
     for start in range(0, z.shape[0], block):
         b = z[start:start + block]
-        if front.shape[0]:
-            le = (front[None, :, :] <= b[:, None, :]).all(axis=2)
-            lt = (front[None, :, :] < b[:, None, :]).any(axis=2)
-            alive = ~(le & lt).any(axis=1)
-        else:
-            alive = np.ones(b.shape[0], dtype=bool)
+        alive = ~_dominated_by(front, b)
         le = (b[None, :, :] <= b[:, None, :]).all(axis=2)
         lt = (b[None, :, :] < b[:, None, :]).any(axis=2)
         dom = le & lt                                     # dom[i, j]: row j dominates row i

@@ -158,17 +158,6 @@ TileRange tile_range(const Unrolled& u, const MapConstraints& c) {
     return r;
 }
 
-TileRange tile_range_listed(const Unrolled& u, const MapConstraints& c) {
-    const TileChoices tc = tile_choices(u, c);
-    TileRange r;
-    for (int d = 0; d < kTiledDims; ++d) {
-        r.n[d] = tc.n[d];
-        r.lo[d] = tc.n[d] > 0 ? tc.count[d][0] : 0;
-        r.hi[d] = tc.n[d] > 0 ? tc.count[d][tc.n[d] - 1] : 0;
-    }
-    return r;
-}
-
 namespace {
 
 // Splits `count` tiles over the dimensions dims (in that order: the first split to its extent before the next),

@@ -29,8 +29,6 @@ struct TileRange {
     double product() const;  // number of tilings, as TileChoices::product
 };
 TileRange tile_range(const Unrolled& u, const MapConstraints& c);
-// The same from the listing itself (the reference tile_range is tested against).
-TileRange tile_range_listed(const Unrolled& u, const MapConstraints& c);
 
 // The tile orders allowed by the constraints whose reuse differs for these tile counts (an order whose reload
 // factors repeat an earlier order's is the same schedule). Returns how many were written to orders.
