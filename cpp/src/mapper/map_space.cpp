@@ -44,12 +44,12 @@ double whole_level(const EdgeTpuArch& a, int level) { return level_units(a, Mapp
 
 }  // namespace
 
-std::vector<Mapping> spatial_unrollings(const Shape& s, const EdgeTpuArch& a, const MapConstraints& c) {
-    std::vector<Mapping> out;
+void spatial_unrollings(const Shape& s, const EdgeTpuArch& a, const MapConstraints& c, std::vector<Mapping>& out) {
+    out.clear();
     std::int32_t choices[kSpatialLevels][5];
     int n_choices[kSpatialLevels];
     for (int lev = 0; lev < kSpatialLevels; ++lev) {
-        if (double(c.factor[lev]) > whole_level(a, lev)) return out;  // more units than the level has
+        if (double(c.factor[lev]) > whole_level(a, lev)) return;  // more units than the level has
         const std::int32_t* dims = lev == 3 ? kSimdDims : kPeDims;
         const int nd = lev == 3 ? 2 : 5;
         n_choices[lev] = 0;
@@ -59,7 +59,7 @@ std::vector<Mapping> spatial_unrollings(const Shape& s, const EdgeTpuArch& a, co
             if (idle < 0) idle = dims[i];
             if (s.d[dims[i]] > 1.0) choices[lev][n_choices[lev]++] = dims[i];
         }
-        if (idle < 0) return out;                                     // the constraints allow no dimension here
+        if (idle < 0) return;                                     // the constraints allow no dimension here
         if (n_choices[lev] == 0) choices[lev][n_choices[lev]++] = idle;  // every allowed dimension has extent one
     }
     const bool square = a.pe_x == a.pe_y && c.factor[0] == c.factor[1];
@@ -77,7 +77,6 @@ std::vector<Mapping> spatial_unrollings(const Shape& s, const EdgeTpuArch& a, co
                     out.push_back(m);
                 }
         }
-    return out;
 }
 
 double TileChoices::product() const {
@@ -168,7 +167,7 @@ void split(const Unrolled& u, const int* dims, int n, double count, std::int64_t
         const double e = u.share[dims[i]];
         const double here = std::min(e, std::max(1.0, left));
         t[dims[i]] = static_cast<std::int64_t>(here);
-        left = std::ceil(left / e);
+        left = ceil_exact(left / e);
         if (here < e) left = 1.0;
     }
 }
@@ -200,11 +199,10 @@ double fewest(const Unrolled& u, const int* dims, int n, std::int64_t* t, Fits&&
 
 }  // namespace
 
-std::vector<Tiling> compact_tilings(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, const MapConstraints& c) {
+void compact_tilings(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, const MapConstraints& c,
+                     std::vector<Tiling>& out) {
     static constexpr int kW[] = {DimK, DimG, DimC};
     static constexpr int kA[] = {DimP, DimQ, DimN};
-    std::vector<Tiling> out;
-    out.reserve(9);  // at most three weight tilings x three activation tilings
     Tiling t{1, 1, 1, 1, 1, 1};
     auto w_fits = [&](const std::int64_t* x) {  // the weight tile alone, activations at their finest
         Tiling y{x[0], x[1], x[2], x[3], x[4], x[5]};
@@ -214,7 +212,7 @@ std::vector<Tiling> compact_tilings(const Layer& l, const Unrolled& u, const Edg
         return tiles_fit(l, tb, a);
     };
     const double w0 = fewest(u, kW, 3, t.data(), w_fits);
-    if (w0 == 0.0) return out;
+    if (w0 == 0.0) return;
     double most_w = 1.0;
     for (int d : kW) most_w *= u.share[d];
     for (int wi = 0; wi < 3; ++wi) {
@@ -238,7 +236,6 @@ std::vector<Tiling> compact_tilings(const Layer& l, const Unrolled& u, const Edg
             if (ok) out.push_back(y);
         }
     }
-    return out;
 }
 
 int allowed_orders(const MapConstraints& c, std::int32_t orders[kTileOrders]) {
@@ -248,20 +245,26 @@ int allowed_orders(const MapConstraints& c, std::int32_t orders[kTileOrders]) {
     return n;
 }
 
-int distinct_orders(const std::int64_t* tiles, const MapConstraints& c, std::int32_t orders[kTileOrders]) {
-    double seen[kTileOrders][kDataSpaces];
+int distinct_orders(const double reload[kTileOrders][kDataSpaces], const MapConstraints& c,
+                    std::int32_t orders[kTileOrders]) {
     int n = 0;
     for (std::int32_t o = 0; o < kTileOrders; ++o) {
         if (c.order >= 0 && c.order != o) continue;
-        double r[kDataSpaces];
-        reload_factors(tiles, o, r);
+        const double* r = reload[o];
         bool repeat = false;
-        for (int i = 0; i < n && !repeat; ++i) repeat = std::equal(r, r + kDataSpaces, seen[i]);
-        if (repeat) continue;
-        std::copy(r, r + kDataSpaces, seen[n]);
-        orders[n++] = o;
+        for (int i = 0; i < n && !repeat; ++i) {
+            const double* q = reload[orders[i]];
+            repeat = r[0] == q[0] && r[1] == q[1] && r[2] == q[2];
+        }
+        if (!repeat) orders[n++] = o;
     }
     return n;
+}
+
+int distinct_orders(const std::int64_t* tiles, const MapConstraints& c, std::int32_t orders[kTileOrders]) {
+    double reload[kTileOrders][kDataSpaces];
+    reload_factors_all(tiles, reload);
+    return distinct_orders(reload, c, orders);
 }
 
 std::int32_t canonical_order(const std::int64_t* tiles, std::int32_t order, const MapConstraints& c) {
@@ -297,7 +300,9 @@ std::vector<Mapping> edgetpu_map_space(const Layer& l, const EdgeTpuArch& a, con
     const Prep p = prepare(l, a, EnergyTable{});  // the tiles alone: no energy term is read
     std::int32_t inner[2];
     const int n_inner = lane_choices(c, inner);
-    for (const Mapping& sp : spatial_unrollings(p.s, a, c)) {
+    std::vector<Mapping> spatial;
+    spatial_unrollings(p.s, a, c, spatial);
+    for (const Mapping& sp : spatial) {
         const Unrolled u = unroll(l, p, a, sp);
         const TileChoices tc = tile_choices(u, c);
         if (tc.product() == 0.0) continue;

@@ -9,8 +9,9 @@
 
 namespace codesign::detail {
 
-// Spatial unrollings allowed by the constraints (spatial and factor fields of the mappings filled in).
-std::vector<Mapping> spatial_unrollings(const Shape& s, const EdgeTpuArch& a, const MapConstraints& c);
+// Spatial unrollings allowed by the constraints (spatial and factor fields of the mappings filled in), written to
+// out (cleared first; a buffer the caller reuses).
+void spatial_unrollings(const Shape& s, const EdgeTpuArch& a, const MapConstraints& c, std::vector<Mapping>& out);
 
 // Tile counts tried per tiled dimension, ascending (at most 48 per dimension: sizes E and the powers of two below
 // it), or the one fixed count; n[d] = 0 when a fixed count exceeds the per-PE extent.
@@ -33,11 +34,15 @@ TileRange tile_range(const Unrolled& u, const MapConstraints& c);
 // The tile orders allowed by the constraints whose reuse differs for these tile counts (an order whose reload
 // factors repeat an earlier order's is the same schedule). Returns how many were written to orders.
 int distinct_orders(const std::int64_t* tiles, const MapConstraints& c, std::int32_t orders[kTileOrders]);
+// The same from the tiles' reload factors of every order (reload_factors_all).
+int distinct_orders(const double reload[kTileOrders][kDataSpaces], const MapConstraints& c,
+                    std::int32_t orders[kTileOrders]);
 // The compact map space's tilings for one spatial unrolling (MapperOptions::complete = false): weights split
 // along K, then G, then C into the fewest tiles that fit (x1, x2, x4); activations along P, then Q, then N likewise
-// for each weight tiling. Only legal tilings that meet the constraints' fixed counts.
+// for each weight tiling. Only legal tilings that meet the constraints' fixed counts; appended to out (at most 9).
 using Tiling = std::array<std::int64_t, kTiledDims>;
-std::vector<Tiling> compact_tilings(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, const MapConstraints& c);
+void compact_tilings(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, const MapConstraints& c,
+                     std::vector<Tiling>& out);
 
 // The first allowed order with the same reload factors as `order` for these tile counts (the one the map space
 // lists).

@@ -21,13 +21,37 @@ struct Candidate {
     TileRange tr;                     // the tile choices' counts and ends (all the compact search needs)
     std::unique_ptr<TileChoices> tc;  // the tile choices listed: built for the complete space or a sample
     bool terms = false;               // u holds unroll_terms (set before any mapping of it is costed)
-    std::vector<Tiling> compact;  // the compact map space's tilings (empty in the complete one)
+    int listing = -1;                 // its compact tilings (Listings), once listed; -1 before (or in the complete space)
     double lb_m, lb_t;
     // The floor of every mapping (unrolled_floor), whether lb_m/lb_t hold the sub-space's bound yet, the position
     // in the enumeration.
     double floor_m = 0.0, floor_t = 0.0;
     bool bounded = false;
     std::int64_t index = 0;
+};
+
+// The compact tilings of the unrollings listed so far in one search, each listing once per per-PE share (they
+// depend on an unrolling only through it: the lanes and SIMD levels unroll within a PE), in one pool reused across
+// searches (a vector per listing cost more in allocations than the listing).
+struct Listings {
+    struct Entry {
+        std::array<double, kDims> share;
+        std::size_t begin, end;  // its tilings: pool[begin, end)
+    };
+    std::vector<Entry> entries;
+    std::vector<Tiling> pool;
+    void clear() { entries.clear(), pool.clear(); }
+};
+
+// A listing's tilings (pointers into the pool, valid until the next listing is made).
+struct TilingSpan {
+    const Tiling* first;
+    const Tiling* last;
+    const Tiling* begin() const { return first; }
+    const Tiling* end() const { return last; }
+    bool empty() const { return first == last; }
+    std::size_t size() const { return static_cast<std::size_t>(last - first); }
+    const Tiling& operator[](std::size_t i) const { return first[i]; }
 };
 
 // Most nodes the complete search visits per layer (its time bound, well under a second): within it the search is
@@ -70,7 +94,7 @@ struct Search {
         const TileBytes tb = tile_bytes(l, cand.u, a, tiles);
         const double bw = e.onchip_bytes_per_cycle > 0 ? e.onchip_bytes_per_cycle : double(a.simd * a.lanes);
         const bool w_in = (l.operand_is_activation() ? a.level_of[SpaceI] : a.level_of[SpaceW]) != LevelBypass;
-        return std::ceil((w_in ? tb.w : 0.0) / bw + (a.level_of[SpaceI] != LevelBypass ? tb.i : 0.0) / bw);
+        return ceil_exact((w_in ? tb.w : 0.0) / bw + (a.level_of[SpaceI] != LevelBypass ? tb.i : 0.0) / bw);
     }
 
     // Latency metric, first fill on chip: a leaf can match the incumbent only if its fill (integer cycles) is at
@@ -179,11 +203,11 @@ struct Search {
     }
 
     // Whether the bound over the range of a candidate's compact tilings (tighter than the lattice's) is beaten.
-    bool compact_beaten(const Candidate& cand) {
+    bool compact_beaten(const Candidate& cand, TilingSpan tilings) {
         std::int64_t lo[kTiledDims], hi[kTiledDims];
         for (int d = 0; d < kTiledDims; ++d) {
-            lo[d] = hi[d] = cand.compact[0][static_cast<std::size_t>(d)];
-            for (const Tiling& t : cand.compact) {
+            lo[d] = hi[d] = tilings[0][static_cast<std::size_t>(d)];
+            for (const Tiling& t : tilings) {
                 lo[d] = std::min(lo[d], t[static_cast<std::size_t>(d)]);
                 hi[d] = std::max(hi[d], t[static_cast<std::size_t>(d)]);
             }
@@ -260,23 +284,23 @@ struct Search {
                 std::push_heap(heap.begin(), heap.end(), later);
                 continue;
             }
-            cand.compact = listed_tilings(cand.u);  // built when first needed
-            if (cand.compact.empty() || compact_beaten(cand)) continue;
-            for (const Tiling& t : cand.compact) {
+            cand.listing = listed(cand.u);  // built when first needed
+            const TilingSpan tilings = compact(cand);
+            if (tilings.empty() || compact_beaten(cand, tilings)) continue;
+            for (const Tiling& t : tilings) {
                 Mapping m = cand.m;
                 std::copy(t.begin(), t.end(), m.tiles);
+                const TilingTerms tt = tiling_terms(l, cand.u, a, m.tiles);  // the same for every order and inner
                 std::int32_t orders[kTileOrders];
-                const int n_orders = distinct_orders(m.tiles, opt.constraints, orders);
-                const TileBytes tb = tile_bytes(l, cand.u, a, m.tiles);  // the same for every order and inner
-                const bool fits = tiles_fit(l, tb, a);
+                const int n_orders = distinct_orders(tt.reload, opt.constraints, orders);
                 for (int oi = 0; oi < n_orders; ++oi) {
                     m.order = orders[oi];
-                    if (lean && n_inner == 2 && score_lanes(cand, m, tb, fits)) continue;  // both inners in one pass
+                    if (lean && n_inner == 2 && score_lanes(cand, m, tt)) continue;  // both inners in one pass
                     for (int ii = 0; ii < n_inner; ++ii) {
                         m.inner = inner[ii];
                         if (lean) {
                             double cycles = 0.0, energy = 0.0;
-                            const bool ok = score_prepared(l, p, cand.u, a, e, ctx, m, tb, fits, cycles, energy);
+                            const bool ok = score_prepared(l, p, cand.u, a, e, ctx, m, tt, cycles, energy);
                             best.consider_score(ok, cycles, energy, cand.u, m);
                         } else {
                             best.consider(evaluate_prepared(l, p, cand.u, a, e, ctx, m));
@@ -287,24 +311,30 @@ struct Search {
         }
     }
 
-    // The compact tilings of an unrolling. They depend on it only through its per-PE shares (the lanes and SIMD
-    // levels unroll within a PE), so unrollings that differ only there share one listing, made once per search.
-    std::vector<std::pair<std::array<double, kDims>, std::vector<Tiling>>>& listings;
-    std::vector<Tiling> listed_tilings(const Unrolled& u) {
+    // The listing of an unrolling's compact tilings (Listings: made once per per-PE share).
+    Listings& listings;
+    int listed(const Unrolled& u) {
         std::array<double, kDims> share;
         std::copy(u.share, u.share + kDims, share.begin());
-        for (const auto& entry : listings)
-            if (entry.first == share) return entry.second;
-        listings.emplace_back(share, compact_tilings(l, u, a, opt.constraints));
-        return listings.back().second;
+        for (std::size_t i = 0; i < listings.entries.size(); ++i)
+            if (listings.entries[i].share == share) return static_cast<int>(i);
+        const std::size_t begin = listings.pool.size();
+        compact_tilings(l, u, a, opt.constraints, listings.pool);
+        listings.entries.push_back({share, begin, listings.pool.size()});
+        return static_cast<int>(listings.entries.size() - 1);
+    }
+    TilingSpan compact(const Candidate& cand) const {
+        if (cand.listing < 0) return {nullptr, nullptr};
+        const Listings::Entry& entry = listings.entries[static_cast<std::size_t>(cand.listing)];
+        return {listings.pool.data() + entry.begin, listings.pool.data() + entry.end};
     }
 
     // Scores mapping m with weight- then output-stationary lanes (inner 0, 1: the order the search lists them) in
     // one pass, as two scores; false when score_prepared_lanes cannot (the caller scores each inner then).
-    bool score_lanes(const Candidate& cand, Mapping m, const TileBytes& tb, bool fits) {
+    bool score_lanes(const Candidate& cand, Mapping m, const TilingTerms& tt) {
         double cycles = 0.0, energy[2] = {0.0, 0.0};
         bool ok[2] = {false, false};
-        if (!score_prepared_lanes(l, p, cand.u, a, e, ctx, m, tb, fits, cycles, energy, ok)) return false;
+        if (!score_prepared_lanes(l, p, cand.u, a, e, ctx, m, tt, cycles, energy, ok)) return false;
         for (std::int32_t inner = 0; inner < 2; ++inner) {
             m.inner = inner;
             best.consider_score(ok[inner], cycles, energy[inner], cand.u, m);
@@ -361,8 +391,9 @@ struct Search {
         for (std::int64_t i = 0; i < opt.budget; ++i) {
             const Candidate& cand = cands[splitmix64(state) % cands.size()];
             Mapping m = cand.m;
-            if (!cand.compact.empty()) {
-                const Tiling& t = cand.compact[splitmix64(state) % cand.compact.size()];
+            const TilingSpan tilings = compact(cand);
+            if (!tilings.empty()) {
+                const Tiling& t = tilings[splitmix64(state) % tilings.size()];
                 std::copy(t.begin(), t.end(), m.tiles);
             } else {
                 for (int d = 0; d < kTiledDims; ++d)
@@ -410,7 +441,7 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
         return none;
     }
     const Prep p = prepare(l, a, e);
-    thread_local std::vector<std::pair<std::array<double, kDims>, std::vector<Tiling>>> listings;
+    thread_local Listings listings;
     listings.clear();
     Search search{0, l, p, a, e, ctx, opt, Best{opt.metric}, listings};
     std::int32_t orders[kTileOrders], inner[2];
@@ -422,7 +453,9 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
     auto build = [&](double& candidates) {
         cands.clear();
         candidates = 0.0;  // mappings in the space before the capacity check
-        for (const Mapping& sp : spatial_unrollings(p.s, a, opt.constraints)) {
+        thread_local std::vector<Mapping> spatial;
+        spatial_unrollings(p.s, a, opt.constraints, spatial);
+        for (const Mapping& sp : spatial) {
             Candidate cand{sp, unroll_shares(p, a, sp), {}, nullptr, false, {}, 0.0, 0.0};
             cand.tr = tile_range(cand.u, opt.constraints);
             if (cand.tr.product() == 0.0 || n_orders * n_inner == 0) continue;
@@ -448,7 +481,7 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
             search.compact_space(cands, true);  // tilings scored, the winner's record built once
             if (!search.resolve()) {            // a record that scores Ok but is not: full records throughout
                 search.best = Best{opt.metric};
-                for (Candidate& c : cands) c.compact.clear();
+                for (Candidate& c : cands) c.listing = -1;
                 search.compact_space(cands, false);
             }
         }

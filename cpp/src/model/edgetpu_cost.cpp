@@ -52,7 +52,7 @@ double cols_q(const Layer& l, double out) {
 // rest of the extent in one shorter tile (a count that does not divide well may leave tiles empty).
 double rows_over_tiles(double (*rows)(const Layer&, double), const Layer& l, double extent, double tiles) {
     const double b = dceil(extent, tiles);
-    const double full = std::floor(extent / b), rest = extent - full * b;
+    const double full = floor_exact(extent / b), rest = extent - full * b;
     return full * rows(l, b) + (rest > 0.0 ? rows(l, rest) : 0.0);
 }
 
@@ -60,7 +60,7 @@ double tile_extent(const Unrolled& u, const std::int64_t* tiles, int d) { return
 
 // The activation after a MAC layer on the vector units: cycles and energy (the same for every mapping).
 double activation_cycles(const Layer& l, const Prep& p, const EdgeTpuArch& a) {
-    return std::ceil(p.out_elems * kActOps[static_cast<int>(l.act)] / (static_cast<double>(a.pes()) * double(a.simd)));
+    return ceil_exact(p.out_elems * kActOps[static_cast<int>(l.act)] / (static_cast<double>(a.pes()) * double(a.simd)));
 }
 double activation_pj(const Layer& l, const Prep& p, const EnergyTable& e) {
     return p.out_elems * kActOps[static_cast<int>(l.act)] * e.vector_op_pj;
@@ -122,9 +122,9 @@ Unrolled unroll_shares(const Prep& p, const EdgeTpuArch& a, const Mapping& m) {
         if (lev < 2) upe[m.spatial[lev]] *= level_units(a, m, lev);
     }
     u.compute = 1.0;
-    for (int d = 0; d < kDims; ++d) {
-        u.t[d] = dceil(p.s.d[d], U[d]);
-        u.share[d] = dceil(p.s.d[d], upe[d]);
+    for (int d = 0; d < kDims; ++d) {  // extents are whole numbers: a dimension not unrolled keeps its own
+        u.t[d] = U[d] == 1.0 ? p.s.d[d] : dceil(p.s.d[d], U[d]);
+        u.share[d] = upe[d] == 1.0 ? p.s.d[d] : dceil(p.s.d[d], upe[d]);
         u.compute *= u.t[d];
     }
     return u;
@@ -229,20 +229,47 @@ void reload_factors(const std::int64_t* t, std::int32_t order, double r[kDataSpa
     }
 }
 
+void reload_factors_all(const std::int64_t* t, double r[kTileOrders][kDataSpaces]) {
+    const double k = double(t[DimK]), c = double(t[DimC]);
+    const double x = double(t[DimN]) * double(t[DimP]) * double(t[DimQ]);
+    const bool kt = t[DimK] > 1, ct = t[DimC] > 1, xt = x > 1.0;
+    r[OrderWeight][SpaceW] = 1.0;
+    r[OrderWeight][SpaceI] = (ct || xt) ? k : 1.0;
+    r[OrderWeight][SpaceO] = xt ? c : 1.0;
+    r[OrderOutput][SpaceW] = ct ? x : 1.0;
+    r[OrderOutput][SpaceI] = (ct || xt) ? k : 1.0;
+    r[OrderOutput][SpaceO] = 1.0;
+    r[OrderInput][SpaceW] = kt ? x : 1.0;
+    r[OrderInput][SpaceI] = 1.0;
+    r[OrderInput][SpaceO] = (kt || xt) ? c : 1.0;
+}
+
+TilingTerms tiling_terms(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, const std::int64_t* tiles) {
+    TilingTerms tt;
+    tt.tb = tile_bytes(l, u, a, tiles);
+    tt.fits = tiles_fit(l, tt.tb, a);
+    reload_factors_all(tiles, tt.reload);
+    return tt;
+}
+
 namespace {
 
 // Every term of a mapping's cost; traffic and overheads at tile counts t, the first-tile fill at tf (first: its
 // tiles' bytes), halos counted or not (evaluate: t = tf = the mapping's tiles, halos on; bounds: see tiling_bounds).
+// reload: the order's reload factors at t when the caller has them (else computed here).
 void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
                 const LayerContext& ctx, const Mapping& m, const std::int64_t* t, const std::int64_t* tf, bool halo,
-                const TileBytes& first, EdgeTpuCost& c, double* os_energy_pj = nullptr) {
-    double* v = c.v;
+                const TileBytes& first, double* v, double* os_energy_pj = nullptr, const double* reload = nullptr) {
     const double ab = double(a.act_bytes), wb = double(a.weight_bytes), pb = double(a.psum_bytes);
     const double pes = static_cast<double>(a.pes());
     const bool act_w = l.operand_is_activation();
     const std::int32_t lw = w_level(l, a), li = a.level_of[SpaceI], lo = a.level_of[SpaceO];
     double r[kDataSpaces] = {1.0, 1.0, 1.0};  // order -1 (bounds over every order): no reloads
-    if (m.order >= 0) reload_factors(t, m.order, r);
+    if (reload != nullptr) {
+        std::copy(reload, reload + kDataSpaces, r);
+    } else if (m.order >= 0) {
+        reload_factors(t, m.order, r);
+    }
 
     // Input bytes brought into the PEs over all tiles: the halo rows of P and Q tiles are read again.
     double halo_factor = 1.0;
@@ -305,7 +332,7 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
     const double fill_io = (w_offchip ? fill_w : 0.0) + (ctx.input_spilled ? fill_i : 0.0);
     // Whole cycles for a mapping; unrounded in a bound (rounding would break it where the I/O part of the fill is
     // taken back out of the overlapped transfer, see finish()).
-    v[F_fill_cycles] = halo ? std::ceil(fill_w + fill_i) : fill_w + fill_i;
+    v[F_fill_cycles] = halo ? ceil_exact(fill_w + fill_i) : fill_w + fill_i;
     double n_tiles = 1.0;
     for (int d = 0; d < kTiledDims; ++d) n_tiles *= double(t[d]);
     v[F_overhead_cycles] = a.layer_overhead_cycles + a.tile_overhead_cycles * n_tiles;
@@ -323,7 +350,7 @@ void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuA
     v[F_weights_cached] = ctx.weights_cached;
     v[F_input_spilled] = ctx.input_spilled;
     v[F_output_spilled] = ctx.output_spilled;
-    finish_prepared(c, p, v[F_compute_cycles] + v[F_vector_cycles], fill_io);
+    finish_prepared(v, p, v[F_compute_cycles] + v[F_vector_cycles], fill_io);
     if (os_energy_pj != nullptr) {
         // The same mapping with output-stationary lanes (inner 1; called with inner 0 and the weights not bypassed,
         // where the lanes change only the weight reads and the partial sums moved, hence energy alone): its total,
@@ -344,35 +371,35 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Unrolled& u, 
     const TileBytes tb = tile_bytes(l, u, a, m.tiles);
     if (!tiles_fit(l, tb, a)) return failed(Status::NoMapping);
     EdgeTpuCost c;
-    cost_terms(l, p, u, a, e, ctx, m, m.tiles, m.tiles, true, tb, c);
+    cost_terms(l, p, u, a, e, ctx, m, m.tiles, m.tiles, true, tb, c.v);
     fill_mapping_fields(c, m);
     flag_nonfinite(c);
     return c;
 }
 
 bool score_prepared(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
-                    const LayerContext& ctx, const Mapping& m, const TileBytes& tb, bool fits, double& cycles,
+                    const LayerContext& ctx, const Mapping& m, const TilingTerms& tt, double& cycles,
                     double& energy_pj) {
-    if (!fits) return false;
-    EdgeTpuCost c;
-    cost_terms(l, p, u, a, e, ctx, m, m.tiles, m.tiles, true, tb, c);
-    cycles = c.v[F_cycles];
-    energy_pj = c.v[F_energy_pj];
+    if (!tt.fits) return false;
+    double v[kEdgeTpuOutFields];  // every value the two totals read is written first
+    cost_terms(l, p, u, a, e, ctx, m, m.tiles, m.tiles, true, tt.tb, v, nullptr, tt.reload[m.order]);
+    cycles = v[F_cycles];
+    energy_pj = v[F_energy_pj];
     return std::isfinite(cycles) && std::isfinite(energy_pj);
 }
 
 bool score_prepared_lanes(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
-                          const LayerContext& ctx, const Mapping& m, const TileBytes& tb, bool fits, double& cycles,
+                          const LayerContext& ctx, const Mapping& m, const TilingTerms& tt, double& cycles,
                           double energy_pj[2], bool ok[2]) {
     ok[0] = ok[1] = false;
     if (w_level(l, a) == LevelBypass) return false;  // the lanes change the bytes read from the source: not here
-    if (!fits) return true;                          // both scored: neither fits
+    if (!tt.fits) return true;                       // both scored: neither fits
     Mapping ws = m;
     ws.inner = 0;
-    EdgeTpuCost c;
-    cost_terms(l, p, u, a, e, ctx, ws, ws.tiles, ws.tiles, true, tb, c, &energy_pj[1]);
-    cycles = c.v[F_cycles];
-    energy_pj[0] = c.v[F_energy_pj];
+    double v[kEdgeTpuOutFields];
+    cost_terms(l, p, u, a, e, ctx, ws, ws.tiles, ws.tiles, true, tt.tb, v, &energy_pj[1], tt.reload[m.order]);
+    cycles = v[F_cycles];
+    energy_pj[0] = v[F_energy_pj];
     ok[0] = std::isfinite(cycles) && std::isfinite(energy_pj[0]);
     ok[1] = std::isfinite(cycles) && std::isfinite(energy_pj[1]);
     return true;
@@ -381,11 +408,11 @@ bool score_prepared_lanes(const Layer& l, const Prep& p, const Unrolled& u, cons
 void tiling_bounds(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
                    const LayerContext& ctx, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi,
                    double& lb_cycles, double& lb_energy, double& lb_fill_cycles) {
-    EdgeTpuCost c;
-    cost_terms(l, p, u, a, e, ctx, m, lo, hi, false, tile_bytes(l, u, a, hi), c);
-    lb_cycles = c.v[F_cycles];
-    lb_energy = c.v[F_energy_pj];
-    lb_fill_cycles = c.v[F_fill_cycles];
+    double v[kEdgeTpuOutFields];
+    cost_terms(l, p, u, a, e, ctx, m, lo, hi, false, tile_bytes(l, u, a, hi), v);
+    lb_cycles = v[F_cycles];
+    lb_energy = v[F_energy_pj];
+    lb_fill_cycles = v[F_fill_cycles];
 }
 
 void unrolled_floor(const Layer& /*l*/, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,

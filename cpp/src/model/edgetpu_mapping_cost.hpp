@@ -34,8 +34,10 @@ struct Prep {
 };
 Prep prepare(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e);
 
-// finish() (edgetpu_internal.hpp) with the arch's and energy table's terms from the layer's Prep.
-void finish_prepared(EdgeTpuCost& c, const Prep& p, double exec_cycles, double fill_io_cycles);
+// finish() (edgetpu_internal.hpp) on a record's values with the arch's and energy table's terms from the layer's Prep.
+inline void finish_prepared(double* v, const Prep& p, double exec_cycles, double fill_io_cycles) {
+    finish_values(v, p.macs_per_cycle, p.leak_mw_e3, p.clock_hz, exec_cycles, fill_io_cycles);
+}
 
 // What a spatial unrolling fixes: per-PE extents (share), the temporal extent t[d] per MAC unit, compute cycles
 // (their product), the in-PE reuse of the lanes and SIMD levels (MACs per weight read, per input read, partial sums
@@ -74,6 +76,17 @@ bool smallest_tile_bytes(const Layer& l, const EdgeTpuArch& a, double bytes[2]);
 
 // Reload factors (visits / distinct tiles) of W, I, O for tile counts and an order (closed forms of the loop nest).
 void reload_factors(const std::int64_t* tiles, std::int32_t order, double r[kDataSpaces]);
+// The same for every order at once: r[order], equal to reload_factors(tiles, order, r[order]).
+void reload_factors_all(const std::int64_t* tiles, double r[kTileOrders][kDataSpaces]);
+
+// What a tiling fixes for every order and lane stationarity: its tiles' bytes (tile_bytes), whether they fit
+// (tiles_fit), each order's reload factors (reload_factors_all).
+struct TilingTerms {
+    TileBytes tb;
+    bool fits;
+    double reload[kTileOrders][kDataSpaces];
+};
+TilingTerms tiling_terms(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, const std::int64_t* tiles);
 
 // Full cost of a mapping (legality of the tiles checked: NoMapping when they do not fit).
 EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a,
@@ -81,10 +94,10 @@ EdgeTpuCost evaluate_prepared(const Layer& l, const Prep& p, const Unrolled& u, 
 
 // A mapping's cycles and energy alone (the mapper's score of a tiling; the full record is built for the winner):
 // false when its tiles do not fit or either value is not finite. Where it is true and evaluate_prepared's record
-// is Ok, the two values are the record's, bit for bit (the same terms, summed the same way). tb and fits:
-// tile_bytes(l, u, a, m.tiles) and tiles_fit of it (the same for every order and lane stationarity of a tiling).
+// is Ok, the two values are the record's, bit for bit (the same terms, summed the same way). tt: tiling_terms of
+// m.tiles (the same for every order and lane stationarity of a tiling).
 bool score_prepared(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
-                    const LayerContext& ctx, const Mapping& m, const TileBytes& tb, bool fits, double& cycles,
+                    const LayerContext& ctx, const Mapping& m, const TilingTerms& tt, double& cycles,
                     double& energy_pj);
 
 // Both lane stationarities of a mapping in one pass (the mapper's score when the constraints allow both): cycles
@@ -92,7 +105,7 @@ bool score_prepared(const Layer& l, const Prep& p, const Unrolled& u, const Edge
 // (nothing scored) when the weights bypass the PE: then the lanes change the bytes read from the source, and each
 // inner is scored on its own.
 bool score_prepared_lanes(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
-                          const LayerContext& ctx, const Mapping& m, const TileBytes& tb, bool fits, double& cycles,
+                          const LayerContext& ctx, const Mapping& m, const TilingTerms& tt, double& cycles,
                           double energy_pj[2], bool ok[2]);
 
 // Lower bounds (cycles, pJ) of every tiling whose counts lie between lo and hi per dimension (lo <= tiles <= hi),

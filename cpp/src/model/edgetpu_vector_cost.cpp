@@ -27,41 +27,21 @@ void leak_terms(const EdgeTpuArch& a, const EnergyTable& e, double& leak_mw_e3, 
     clock_hz = a.clock_mhz * 1e6;
 }
 
-double leak_pj(double leak_mw_e3, double clock_hz, double cycles) { return leak_mw_e3 * (cycles / clock_hz) * 1e12; }
-
 double leak_pj(const EdgeTpuArch& a, const EnergyTable& e, double cycles) {
     double leak_mw_e3 = 0.0, clock_hz = 0.0;
     leak_terms(a, e, leak_mw_e3, clock_hz);
     return leak_pj(leak_mw_e3, clock_hz, cycles);
 }
 
-namespace {
-
-void finish_with(EdgeTpuCost& c, double macs_per_cycle, double leak_mw_e3, double clock_hz, double exec_cycles,
-                 double fill_io_cycles) {
-    double* v = c.v;
-    const double io_after_fill = std::max(0.0, v[F_io_cycles] - fill_io_cycles);
-    v[F_cycles] = v[F_fill_cycles] + std::max(exec_cycles, io_after_fill) + v[F_overhead_cycles];
-    v[F_memory_bound] = io_after_fill > exec_cycles ? 1.0 : 0.0;
-    v[F_utilization] = v[F_macs] > 0 ? v[F_macs] / (v[F_cycles] * macs_per_cycle) : 0.0;
-    v[F_leak_pj] = leak_pj(leak_mw_e3, clock_hz, v[F_cycles]);
-    v[F_energy_pj] = v[F_mac_pj] + v[F_vector_pj] + v[F_core_w_pj] + v[F_pe_i_pj] + v[F_pe_o_pj] + v[F_onchip_w_pj] +
-                     v[F_dram_w_pj] + v[F_dram_i_pj] + v[F_dram_o_pj] + v[F_leak_pj];
-}
-
-}  // namespace
 
 // fill_io_cycles: the part of the exposed first-tile fill that crossed the I/O link; it is already in
 // io_cycles, so only the rest of the I/O transfer overlaps the execution.
 void finish(EdgeTpuCost& c, const EdgeTpuArch& a, const EnergyTable& e, double exec_cycles, double fill_io_cycles) {
     double leak_mw_e3 = 0.0, clock_hz = 0.0;
     leak_terms(a, e, leak_mw_e3, clock_hz);
-    finish_with(c, static_cast<double>(a.macs_per_cycle()), leak_mw_e3, clock_hz, exec_cycles, fill_io_cycles);
+    finish_values(c.v, static_cast<double>(a.macs_per_cycle()), leak_mw_e3, clock_hz, exec_cycles, fill_io_cycles);
 }
 
-void finish_prepared(EdgeTpuCost& c, const Prep& p, double exec_cycles, double fill_io_cycles) {
-    finish_with(c, p.macs_per_cycle, p.leak_mw_e3, p.clock_hz, exec_cycles, fill_io_cycles);
-}
 
 // Any value beyond double range (extreme but valid inputs: a denormal I/O bandwidth, 2^31-sized layers) makes
 // the result an overflow, never an inf or NaN.
@@ -92,7 +72,7 @@ EdgeTpuCost evaluate_vector_layer(const Layer& l, const EdgeTpuArch& a, const En
     const double ab = double(a.act_bytes);
     const double vec_width = static_cast<double>(a.pes() * a.simd);
     v[F_ops] = ops;
-    v[F_vector_cycles] = std::ceil((ops + out * kActOps[static_cast<int>(l.act)]) / vec_width);
+    v[F_vector_cycles] = ceil_exact((ops + out * kActOps[static_cast<int>(l.act)]) / vec_width);
     v[F_dram_i_bytes] = ctx.input_spilled ? in * ab : 0.0;
     v[F_dram_o_bytes] = ctx.output_spilled ? out * ab : 0.0;
     v[F_io_cycles] = (v[F_dram_i_bytes] + v[F_dram_o_bytes]) / a.io_bytes_per_cycle;
