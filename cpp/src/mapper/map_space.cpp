@@ -204,12 +204,8 @@ void compact_tilings(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, co
     static constexpr int kW[] = {DimK, DimG, DimC};
     static constexpr int kA[] = {DimP, DimQ, DimN};
     Tiling t{1, 1, 1, 1, 1, 1};
-    auto w_fits = [&](const std::int64_t* x) {  // the weight tile alone, activations at their finest
-        Tiling y{x[0], x[1], x[2], x[3], x[4], x[5]};
-        for (int d : kA) y[static_cast<std::size_t>(d)] = static_cast<std::int64_t>(u.share[d]);
-        TileBytes tb = tile_bytes(l, u, a, y.data());
-        tb.i = tb.o = 0.0;
-        return tiles_fit(l, tb, a);
+    auto w_fits = [&](const std::int64_t* x) {  // the weight tile alone (activations at their finest)
+        return tiles_fit(l, TileBytes{weight_tile_bytes(l, u, a, x), 0.0, 0.0}, a);
     };
     const double w0 = fewest(u, kW, 3, t.data(), w_fits);
     if (w0 == 0.0) return;

@@ -68,15 +68,21 @@ struct Search {
     const MapperOptions& opt;
     Best best;
 
-    void bounds(const Candidate& cand, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi, double& bm,
-                double& bt) const {
+    // The bounds of mapping m's order and lane stationarity over the box [lo, hi] (tiling_bounds; hi_bytes: the
+    // tile bytes at hi).
+    void bounds(const Candidate& cand, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi,
+                const TileBytes& hi_bytes, double& bm, double& bt) const {
         double fill = 0.0;
-        bounds(cand, m, lo, hi, bm, bt, fill);
+        bounds(cand, m, lo, hi, hi_bytes, bm, bt, fill);
     }
     void bounds(const Candidate& cand, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi, double& bm,
                 double& bt, double& fill) const {
+        bounds(cand, m, lo, hi, tile_bytes(l, cand.u, a, hi), bm, bt, fill);
+    }
+    void bounds(const Candidate& cand, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi,
+                const TileBytes& hi_bytes, double& bm, double& bt, double& fill) const {
         double cyc = 0.0, en = 0.0;
-        tiling_bounds(l, p, cand.u, a, e, ctx, m, lo, hi, cyc, en, fill);
+        tiling_bounds(l, p, cand.u, a, e, ctx, m, lo, hi, hi_bytes, cyc, en, fill);
         bm = metric_value(cyc, en, opt.metric);
         bt = tie_value(cyc, en, opt.metric);
     }
@@ -221,12 +227,13 @@ struct Search {
     bool each_order_bound(const Candidate& cand, const std::int64_t* lo, const std::int64_t* hi, Fn&& fn) const {
         std::int32_t orders[kTileOrders], inner[2];
         const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
+        const TileBytes hi_bytes = tile_bytes(l, cand.u, a, hi);
         for (int oi = 0; oi < n_orders; ++oi) {
             Mapping m = cand.m;
             m.order = orders[oi];
             m.inner = n_inner == 1 ? inner[0] : -1;
             double bm = 0.0, bt = 0.0;
-            bounds(cand, m, lo, hi, bm, bt);
+            bounds(cand, m, lo, hi, hi_bytes, bm, bt);
             if (!fn(bm, bt)) return false;
         }
         return true;

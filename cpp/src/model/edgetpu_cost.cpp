@@ -26,37 +26,14 @@ namespace detail {
 
 namespace {
 
-// Where the second operand of a MAC layer lives. Weights (Op::Mac) are parameters, cached on chip or streamed;
-// an activation-by-activation matmul's second operand (Op::MatMul) is an earlier layer's output: activation word
-// size, held where the inputs are.
-double w_word_bytes(const Layer& l, const EdgeTpuArch& a) {
-    return double(l.operand_is_activation() ? a.act_bytes : a.weight_bytes);
-}
-std::int32_t w_level(const Layer& l, const EdgeTpuArch& a) {
-    return l.operand_is_activation() ? a.level_of[SpaceI] : a.level_of[SpaceW];
-}
-
-// Input rows (or columns) that `out` consecutive output rows read: the window span, at most `taps` rows per output
-// row (a dilated or strided window skips rows), at most the padded input.
-double in_rows(double out, double taps, double stride, double dilation, double size, double pad) {
-    const double span = (out - 1.0) * stride + (taps - 1.0) * dilation + 1.0;
-    return std::min({span, out * taps, size + 2.0 * pad});
-}
-double rows_p(const Layer& l, double out) {
-    return in_rows(out, double(l.r), double(l.stride_h), double(l.dilation_h), double(l.h), double(l.pad_h));
-}
-double cols_q(const Layer& l, double out) {
-    return in_rows(out, double(l.s), double(l.stride_w), double(l.dilation_w), double(l.w), double(l.pad_w));
-}
 // Input rows read over all `tiles` tiles of an extent: tiles of ceil(extent / tiles), as many full ones as fit, the
 // rest of the extent in one shorter tile (a count that does not divide well may leave tiles empty).
 double rows_over_tiles(double (*rows)(const Layer&, double), const Layer& l, double extent, double tiles) {
+    if (tiles == 1.0) return rows(l, extent);  // what the lines below give for one tile, without the divisions
     const double b = dceil(extent, tiles);
     const double full = floor_exact(extent / b), rest = extent - full * b;
     return full * rows(l, b) + (rest > 0.0 ? rows(l, rest) : 0.0);
 }
-
-double tile_extent(const Unrolled& u, const std::int64_t* tiles, int d) { return dceil(u.share[d], double(tiles[d])); }
 
 // The activation after a MAC layer on the vector units: cycles and energy (the same for every mapping).
 double activation_cycles(const Layer& l, const Prep& p, const EdgeTpuArch& a) {
@@ -161,26 +138,6 @@ Unrolled unroll(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mappi
     return u;
 }
 
-TileBytes tile_bytes(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, const std::int64_t* tiles) {
-    double b[kTiledDims];
-    for (int d = 0; d < kTiledDims; ++d) b[d] = tile_extent(u, tiles, d);
-    TileBytes tb;
-    tb.w = b[DimG] * b[DimK] * b[DimC] * u.share[DimR] * u.share[DimS] * w_word_bytes(l, a);
-    tb.i = b[DimN] * b[DimG] * b[DimC] * rows_p(l, b[DimP]) * cols_q(l, b[DimQ]) * double(a.act_bytes);
-    tb.o = b[DimN] * b[DimG] * b[DimK] * b[DimP] * b[DimQ] * double(tiles[DimC] > 1 ? a.psum_bytes : a.act_bytes);
-    return tb;
-}
-
-bool tiles_fit(const Layer& l, const TileBytes& tb, const EdgeTpuArch& a) {
-    double need[2] = {0.0, 0.0};
-    const std::int32_t lw = w_level(l, a), li = a.level_of[SpaceI], lo = a.level_of[SpaceO];
-    if (lw != LevelBypass) need[lw] += tb.w;
-    if (li != LevelBypass) need[li] += tb.i;
-    if (lo != LevelBypass) need[lo] += tb.o;
-    return need[LevelCore] <= a.core_mem_bytes / 2.0 * (1.0 + 1e-12) &&
-           need[LevelPe] <= a.pe_mem_bytes / 2.0 * (1.0 + 1e-12);
-}
-
 bool smallest_tile_bytes(const Layer& l, const EdgeTpuArch& a, double bytes[2]) {
     // Every tiled dimension split to one, but C: with C split too, the output element is a partial sum
     // (psum_bytes); with C whole, it is final (act_bytes) and the input tile holds every channel. The smaller
@@ -257,9 +214,12 @@ namespace {
 // Every term of a mapping's cost; traffic and overheads at tile counts t, the first-tile fill at tf (first: its
 // tiles' bytes), halos counted or not (evaluate: t = tf = the mapping's tiles, halos on; bounds: see tiling_bounds).
 // reload: the order's reload factors at t when the caller has them (else computed here).
-void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
-                const LayerContext& ctx, const Mapping& m, const std::int64_t* t, const std::int64_t* tf, bool halo,
-                const TileBytes& first, double* v, double* os_energy_pj = nullptr, const double* reload = nullptr) {
+// Inlined into each caller: where v is a local array (a score, a bound), the stores that only a full record reads go.
+[[gnu::always_inline]] inline void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a,
+                                              const EnergyTable& e, const LayerContext& ctx, const Mapping& m,
+                                              const std::int64_t* t, const std::int64_t* tf, bool halo,
+                                              const TileBytes& first, double* v, double* os_energy_pj = nullptr,
+                                              const double* reload = nullptr) {
     const double ab = double(a.act_bytes), wb = double(a.weight_bytes), pb = double(a.psum_bytes);
     const double pes = static_cast<double>(a.pes());
     const bool act_w = l.operand_is_activation();
@@ -407,9 +367,9 @@ bool score_prepared_lanes(const Layer& l, const Prep& p, const Unrolled& u, cons
 
 void tiling_bounds(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
                    const LayerContext& ctx, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi,
-                   double& lb_cycles, double& lb_energy, double& lb_fill_cycles) {
+                   const TileBytes& hi_bytes, double& lb_cycles, double& lb_energy, double& lb_fill_cycles) {
     double v[kEdgeTpuOutFields];
-    cost_terms(l, p, u, a, e, ctx, m, lo, hi, false, tile_bytes(l, u, a, hi), v);
+    cost_terms(l, p, u, a, e, ctx, m, lo, hi, false, hi_bytes, v);
     lb_cycles = v[F_cycles];
     lb_energy = v[F_energy_pj];
     lb_fill_cycles = v[F_fill_cycles];

@@ -12,6 +12,8 @@
 // source, or DRAM when the layer's output spills), counted in psum_spill_bytes.
 #pragma once
 
+#include <algorithm>
+
 #include "edgetpu_internal.hpp"
 
 namespace codesign::detail {
@@ -62,12 +64,62 @@ void unroll_terms(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Map
 // Units of a spatial level the mapping uses (its factor, else the whole level).
 double level_units(const EdgeTpuArch& a, const Mapping& m, int level);
 
+// The tile helpers below are inline: the mapper calls them for every tiling it lists, scores or bounds.
+
+// Where the second operand of a MAC layer lives. Weights (Op::Mac) are parameters, cached on chip or streamed;
+// an activation-by-activation matmul's second operand (Op::MatMul) is an earlier layer's output: activation word
+// size, held where the inputs are.
+inline double w_word_bytes(const Layer& l, const EdgeTpuArch& a) {
+    return double(l.operand_is_activation() ? a.act_bytes : a.weight_bytes);
+}
+inline std::int32_t w_level(const Layer& l, const EdgeTpuArch& a) {
+    return l.operand_is_activation() ? a.level_of[SpaceI] : a.level_of[SpaceW];
+}
+
+// Input rows (or columns) that `out` consecutive output rows read: the window span, at most `taps` rows per output
+// row (a dilated or strided window skips rows), at most the padded input.
+inline double in_rows(double out, double taps, double stride, double dilation, double size, double pad) {
+    const double span = (out - 1.0) * stride + (taps - 1.0) * dilation + 1.0;
+    return std::min({span, out * taps, size + 2.0 * pad});
+}
+inline double rows_p(const Layer& l, double out) {
+    return in_rows(out, double(l.r), double(l.stride_h), double(l.dilation_h), double(l.h), double(l.pad_h));
+}
+inline double cols_q(const Layer& l, double out) {
+    return in_rows(out, double(l.s), double(l.stride_w), double(l.dilation_w), double(l.w), double(l.pad_w));
+}
+inline double tile_extent(const Unrolled& u, const std::int64_t* tiles, int d) {
+    return tiles[d] == 1 ? u.share[d] : dceil(u.share[d], double(tiles[d]));  // shares are whole numbers
+}
+
 // Bytes of each data space's largest tile per PE, and whether each memory's tiles fit half of it.
 struct TileBytes {
     double w, i, o;
 };
-TileBytes tile_bytes(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, const std::int64_t* tiles);
-bool tiles_fit(const Layer& l, const TileBytes& tb, const EdgeTpuArch& a);
+// The weight tile's bytes alone (tile_bytes' w; it depends on the G, K and C counts only).
+inline double weight_tile_bytes(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, const std::int64_t* tiles) {
+    return tile_extent(u, tiles, DimG) * tile_extent(u, tiles, DimK) * tile_extent(u, tiles, DimC) * u.share[DimR] *
+           u.share[DimS] * w_word_bytes(l, a);
+}
+inline TileBytes tile_bytes(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, const std::int64_t* tiles) {
+    double b[kTiledDims];
+    for (int d = 0; d < kTiledDims; ++d) b[d] = tile_extent(u, tiles, d);
+    TileBytes tb;
+    tb.w = weight_tile_bytes(l, u, a, tiles);
+    tb.i = b[DimN] * b[DimG] * b[DimC] * rows_p(l, b[DimP]) * cols_q(l, b[DimQ]) * double(a.act_bytes);
+    tb.o = b[DimN] * b[DimG] * b[DimK] * b[DimP] * b[DimQ] * double(tiles[DimC] > 1 ? a.psum_bytes : a.act_bytes);
+    return tb;
+}
+
+inline bool tiles_fit(const Layer& l, const TileBytes& tb, const EdgeTpuArch& a) {
+    double need[2] = {0.0, 0.0};
+    const std::int32_t lw = w_level(l, a), li = a.level_of[SpaceI], lo = a.level_of[SpaceO];
+    if (lw != LevelBypass) need[lw] += tb.w;
+    if (li != LevelBypass) need[li] += tb.i;
+    if (lo != LevelBypass) need[lo] += tb.o;
+    return need[LevelCore] <= a.core_mem_bytes / 2.0 * (1.0 + 1e-12) &&
+           need[LevelPe] <= a.pe_mem_bytes / 2.0 * (1.0 + 1e-12);
+}
 
 // The smallest tile of a layer (one output element's working set) per memory: bytes[0] in core memory, bytes[1] in
 // PE memory, under the arch's memory roles. True when it fits (then, and only then, the layer has a legal mapping
@@ -111,9 +163,10 @@ bool score_prepared_lanes(const Layer& l, const Prep& p, const Unrolled& u, cons
 // Lower bounds (cycles, pJ) of every tiling whose counts lie between lo and hi per dimension (lo <= tiles <= hi),
 // for the mapping's spatial unrolling, order and lane stationarity: the traffic and tile-overhead terms at lo (they
 // never fall as counts grow), the first-tile fill at hi (it never grows; returned apart too), halos left out.
+// hi_bytes: tile_bytes(l, u, a, hi).
 void tiling_bounds(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
                    const LayerContext& ctx, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi,
-                   double& lb_cycles, double& lb_energy, double& lb_fill_cycles);
+                   const TileBytes& hi_bytes, double& lb_cycles, double& lb_energy, double& lb_fill_cycles);
 
 // Lower bounds (cycles, pJ) of every mapping of a spatial unrolling, whatever its tiling, order and lane
 // stationarity: the compute and activation cycles, the fixed overheads at one tile, MAC and activation energy and
