@@ -4,6 +4,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "key_hash.hpp"
 #include "mirror.hpp"
 
 namespace codesign::detail {
@@ -15,18 +16,8 @@ static_assert(sizeof(LayerContext) == 24, "LayerContext changed: check LayerMemo
 static_assert(std::is_trivially_copyable_v<EdgeTpuCost>, "the memo copies costs");
 
 std::size_t LayerMemo::Hash::operator()(const Key& k) const {
-    // The key's 8-byte words (it has no padding: int64 and double fields only), each mixed in by a multiply and a
-    // rotate, then a final avalanche (splitmix64's): equal keys hash equal, and most one-field changes spread.
     static_assert(sizeof(Key) == (18 + kEdgeTpuFields + kEnergyFields + 1) * 8, "LayerMemo::Key must have no padding");
-    std::uint64_t words[sizeof(Key) / 8];
-    std::memcpy(words, &k, sizeof(Key));
-    std::uint64_t h = 0x9E3779B97F4A7C15ULL;
-    for (const std::uint64_t w : words) {
-        h ^= w * 0xBF58476D1CE4E5B9ULL;
-        h = (h << 27 | h >> 37) * 0x94D049BB133111EBULL;
-    }
-    h ^= h >> 31;
-    return static_cast<std::size_t>(h);
+    return hash_key_words(k);
 }
 
 std::vector<std::int64_t> mirror_adjacent_order(const double* archs, std::int64_t begin, std::int64_t end) {
@@ -58,10 +49,7 @@ EdgeTpuCost LayerMemo::map(const Layer& l, const EdgeTpuArch& a, const double* a
                            const double* energy_row, const LayerContext& ctx) {
     Key k;
     std::memset(&k, 0, sizeof(Key));
-    const std::int64_t fields[18] = {l.n, l.k, l.c, l.p, l.q, l.r, l.s, l.h, l.w, l.stride_h, l.stride_w, l.pad_h,
-                                     l.pad_w, l.dilation_h, l.dilation_w, l.groups, static_cast<std::int64_t>(l.op),
-                                     static_cast<std::int64_t>(l.act)};
-    std::memcpy(k.layer, fields, sizeof(fields));
+    layer_fields(l, k.layer);
     std::memcpy(k.arch, arch_row, sizeof(k.arch));
     std::memcpy(k.energy, energy_row, sizeof(k.energy));
     k.arch[14] = 0.0;  // inference_overhead_cycles: the network pass's
@@ -77,7 +65,7 @@ EdgeTpuCost LayerMemo::map(const Layer& l, const EdgeTpuArch& a, const double* a
             ++hits_;
             return it->second;
         }
-        const EdgeTpuCost c = search_layer(l, arch, e, ctx, opt_);
+        const EdgeTpuCost c = search_layer(l, arch, e, ctx, opt_, cache_.get());
         if (memo_.size() >= max_entries_) memo_.clear();  // bounded memory; results stay exact
         memo_.emplace(kk, c);
         return c;

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "codesign/mapper/mapper.hpp"
 #include "codesign/model/edgetpu_cost.hpp"
 #include "codesign/workload/layer.hpp"
+#include "search_cache.hpp"
 
 namespace codesign::detail {
 
@@ -33,9 +35,13 @@ class LayerMemo {
 public:
     // At most max_entries results (about 1 KB each: 16 MB per worker thread by default), then cleared: a batch's
     // work order puts the configurations that share entries next to each other (mirror_adjacent_order), so the
-    // entries in use are those of the last few configurations.
-    explicit LayerMemo(const MapperOptions& options, std::size_t max_entries = 1 << 14)
-        : opt_(options), max_entries_(max_entries) {}
+    // entries in use are those of the last few configurations. across_configs: the batch holds several
+    // configurations, so its searches share their unrollings and tilings too (search_cache.hpp; up to 18 MB more,
+    // and nothing to share in a batch of one configuration).
+    LayerMemo(const MapperOptions& options, bool across_configs, std::size_t max_entries = 1 << 14)
+        : opt_(options), max_entries_(max_entries) {
+        if (across_configs) cache_ = std::make_unique<SearchCache>(options.constraints);
+    }
 
     // The mapper's result for this layer, from the memo when an equal key was mapped before. arch_row is the
     // architecture's float64 row (kEdgeTpuFields), energy_row its energy row (kEnergyFields).
@@ -59,6 +65,7 @@ private:
     std::size_t max_entries_;
     std::unordered_map<Key, EdgeTpuCost, Hash> memo_;
     std::int64_t hits_ = 0;
+    std::unique_ptr<SearchCache> cache_;  // what the searches a miss runs share (search_cache.hpp), or null
 };
 
 }  // namespace codesign::detail

@@ -14,9 +14,12 @@
 
 namespace codesign::detail {
 
-// The search of map_edgetpu_layer on one grid orientation.
+class SearchCache;
+
+// The search of map_edgetpu_layer on one grid orientation; cache: what a batch's searches share (search_cache.hpp),
+// or null.
 EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
-                         const MapperOptions& opt);
+                         const MapperOptions& opt, SearchCache* cache);
 
 inline bool mirror_applies(const Layer& l, const EdgeTpuArch& a, const MapperOptions& opt) {
     const MapConstraints& c = opt.constraints;

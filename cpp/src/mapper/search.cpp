@@ -8,6 +8,7 @@
 #include "incumbent.hpp"
 #include "map_space.hpp"
 #include "mirror.hpp"
+#include "search_cache.hpp"
 
 namespace codesign {
 
@@ -22,7 +23,7 @@ struct Candidate {
     std::unique_ptr<TileChoices> tc;  // the tile choices listed: built for the complete space or a sample
     bool terms = false;               // u holds unroll_terms (set before any mapping of it is costed)
     int listing = -1;                 // its compact tilings (Listings), once listed; -1 before (or in the complete space)
-    double lb_m, lb_t;
+    double lb_m = 0.0, lb_t = 0.0;
     // The floor of every mapping (unrolled_floor), whether lb_m/lb_t hold the sub-space's bound yet, the position
     // in the enumeration.
     double floor_m = 0.0, floor_t = 0.0;
@@ -66,6 +67,7 @@ struct Search {
     const EnergyTable& e;
     const LayerContext& ctx;
     const MapperOptions& opt;
+    SearchCache* cache;  // the batch's shared parts (null outside a batch)
     Best best;
 
     // The bounds of mapping m's order and lane stationarity over the box [lo, hi] (tiling_bounds; hi_bytes: the
@@ -326,7 +328,11 @@ struct Search {
         for (std::size_t i = 0; i < listings.entries.size(); ++i)
             if (listings.entries[i].share == share) return static_cast<int>(i);
         const std::size_t begin = listings.pool.size();
-        compact_tilings(l, u, a, opt.constraints, listings.pool);
+        if (cache != nullptr) {
+            cache->compact(l, u, a, listings.pool);
+        } else {
+            compact_tilings(l, u, a, opt.constraints, listings.pool);
+        }
         listings.entries.push_back({share, begin, listings.pool.size()});
         return static_cast<int>(listings.entries.size() - 1);
     }
@@ -424,14 +430,14 @@ struct Search {
 EdgeTpuCost map_edgetpu_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
                               const MapperOptions& opt) {
     return detail::map_mirrored(l, a, opt, [&](const EdgeTpuArch& arch, bool) {
-        return detail::search_layer(l, arch, e, ctx, opt);
+        return detail::search_layer(l, arch, e, ctx, opt, nullptr);
     });
 }
 
 namespace detail {
 
 EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
-                         const MapperOptions& opt) {
+                         const MapperOptions& opt, SearchCache* cache) {
     if (*l.invalid_field() != '\0') {
         return failed(Status::InvalidLayer);
     }
@@ -450,33 +456,28 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
     const Prep p = prepare(l, a, e);
     thread_local Listings listings;
     listings.clear();
-    Search search{0, l, p, a, e, ctx, opt, Best{opt.metric}, listings};
-    std::int32_t orders[kTileOrders], inner[2];
-    const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
-    // Each spatial unrolling's sub-space and its floor (its bound is computed when needed).
-    // One buffer per thread, reused across layers (a fresh vector of a few hundred KiB per layer costs more in page
-    // faults than the search).
+    Search search{0, l, p, a, e, ctx, opt, cache, Best{opt.metric}, listings};
+    // Each spatial unrolling's sub-space and its floor (its bound is computed when needed). One buffer per thread,
+    // reused across layers (a fresh vector of a few hundred KiB per layer costs more in page faults than the search).
+    thread_local UnrollingList own;
+    const UnrollingList* unrollings = &own;
+    if (cache != nullptr) {
+        unrollings = &cache->unrollings(p, a);
+    } else {
+        list_unrollings(p, a, opt.constraints, own);
+    }
     thread_local std::vector<Candidate> cands;
-    auto build = [&](double& candidates) {
-        cands.clear();
-        candidates = 0.0;  // mappings in the space before the capacity check
-        thread_local std::vector<Mapping> spatial;
-        spatial_unrollings(p.s, a, opt.constraints, spatial);
-        for (const Mapping& sp : spatial) {
-            Candidate cand{sp, unroll_shares(p, a, sp), {}, nullptr, false, {}, 0.0, 0.0};
-            cand.tr = tile_range(cand.u, opt.constraints);
-            if (cand.tr.product() == 0.0 || n_orders * n_inner == 0) continue;
-            candidates += cand.tr.product() * double(n_orders * n_inner);
-            double floor_cycles = 0.0, floor_pj = 0.0;
-            unrolled_floor(l, p, cand.u, a, e, floor_cycles, floor_pj);
-            cand.floor_m = metric_value(floor_cycles, floor_pj, opt.metric);
-            cand.floor_t = tie_value(floor_cycles, floor_pj, opt.metric);
-            cand.index = static_cast<std::int64_t>(cands.size());
-            cands.push_back(std::move(cand));
-        }
-    };
-    double candidates = 0.0;
-    build(candidates);
+    cands.clear();
+    for (const Unrolling& un : unrollings->list) {
+        Candidate& cand = cands.emplace_back();
+        cand.m = un.m, cand.u = un.u, cand.tr = un.tr;
+        double floor_cycles = 0.0, floor_pj = 0.0;
+        unrolled_floor(l, p, cand.u, a, e, floor_cycles, floor_pj);
+        cand.floor_m = metric_value(floor_cycles, floor_pj, opt.metric);
+        cand.floor_t = tie_value(floor_cycles, floor_pj, opt.metric);
+        cand.index = static_cast<std::int64_t>(cands.size() - 1);
+    }
+    const double candidates = unrollings->map_space_size;  // mappings in the space before the capacity check
     if (cands.empty()) {
         none.status = Status::ConstraintViolated;
         return none;

@@ -244,7 +244,7 @@ void EdgeTpuBatch::run(std::int64_t begin, std::int64_t end) {
                 im.pool.pop_back();
             }
         }
-        if (!memo) memo = std::make_unique<detail::LayerMemo>(im.opt);
+        if (!memo) memo = std::make_unique<detail::LayerMemo>(im.opt, im.order.size() > 1);
         for (std::int64_t b = 0, e = 0; take(b, e);)
             for (std::int64_t pos = b; pos < e; ++pos) im.evaluate(im.order[static_cast<std::size_t>(pos)], *memo);
         const std::lock_guard<std::mutex> lock(im.pool_mutex);
