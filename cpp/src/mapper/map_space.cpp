@@ -97,11 +97,10 @@ namespace {
 // constraints (none when it exceeds the per-PE extent), else tile sizes extent, then each power of two below it,
 // largest first, as counts (at most 48). The one listing that tile_choices and tile_range share.
 template <typename Add>
-int each_tile_count(const Unrolled& u, const MapConstraints& c, int d, Add&& add) {
-    const double extent = u.share[d];
-    if (c.tiles[d] > 0) {
-        if (double(c.tiles[d]) > extent) return 0;
-        add(c.tiles[d]);
+int each_tile_count(double extent, std::int64_t fixed, Add&& add) {
+    if (fixed > 0) {
+        if (double(fixed) > extent) return 0;
+        add(fixed);
         return 1;
     }
     const std::int64_t e = static_cast<std::int64_t>(extent);
@@ -127,34 +126,89 @@ TileChoices tile_choices(const Unrolled& u, const MapConstraints& c) {
     TileChoices tc;
     for (int d = 0; d < kTiledDims; ++d) {
         int i = 0;
-        tc.n[d] = each_tile_count(u, c, d, [&](std::int64_t t) { tc.count[d][i++] = t; });
+        tc.n[d] = each_tile_count(u.share[d], c.tiles[d], [&](std::int64_t t) { tc.count[d][i++] = t; });
     }
     return tc;
 }
 
-TileRange tile_range(const Unrolled& u, const MapConstraints& c) {
+namespace {
+
+// tile_range for dimension d alone: its per-PE share and the constraints' fixed count of d.
+void tile_range_dim(double share, std::int64_t fixed, int d, TileRange& r) {
     // The listing's counts without listing them: 1, then ceil(e / size) for each power of two size below e. Those
     // strictly increase as size halves (ceil(2x) >= 2 ceil(x) - 1 > ceil(x) once ceil(x) >= 2, and the first is 2),
     // so there are 1 + ceil(log2 e) of them, the last e. Past the listing's 48 the last is not e: listed then.
-    TileRange r;
-    for (int d = 0; d < kTiledDims; ++d) {
-        const std::int64_t e = static_cast<std::int64_t>(u.share[d]);
-        // ceil(log2 e) for e >= 1: the bit width of e - 1
-        const int bits = e > 1 ? 64 - __builtin_clzll(static_cast<unsigned long long>(e - 1)) : 0;
-        if (c.tiles[d] > 0 || e < 1 || bits + 1 > 48) {
-            r.lo[d] = r.hi[d] = 0;
-            bool first = true;
-            r.n[d] = each_tile_count(u, c, d, [&](std::int64_t t) {
-                if (first) r.lo[d] = t, first = false;
-                r.hi[d] = t;
-            });
-            continue;
-        }
-        r.n[d] = bits + 1;
-        r.lo[d] = 1;
-        r.hi[d] = e;
+    const std::int64_t e = static_cast<std::int64_t>(share);
+    // ceil(log2 e) for e >= 1: the bit width of e - 1
+    const int bits = e > 1 ? 64 - __builtin_clzll(static_cast<unsigned long long>(e - 1)) : 0;
+    if (fixed > 0 || e < 1 || bits + 1 > 48) {
+        r.lo[d] = r.hi[d] = 0;
+        bool first = true;
+        r.n[d] = each_tile_count(share, fixed, [&](std::int64_t t) {
+            if (first) r.lo[d] = t, first = false;
+            r.hi[d] = t;
+        });
+        return;
     }
+    r.n[d] = bits + 1;
+    r.lo[d] = 1;
+    r.hi[d] = e;
+}
+
+}  // namespace
+
+TileRange tile_range(const Unrolled& u, const MapConstraints& c) {
+    TileRange r;
+    for (int d = 0; d < kTiledDims; ++d) tile_range_dim(u.share[d], c.tiles[d], d, r);
     return r;
+}
+
+UnrollTable::UnrollTable(const Prep& p, const EdgeTpuArch& a, const MapConstraints& c) : c_(c) {
+    std::copy(p.s.d, p.s.d + kDims, s_);
+    Mapping m;
+    for (int lev = 0; lev < kSpatialLevels; ++lev) m.factor[lev] = c.factor[lev];
+    for (int lev = 0; lev < kSpatialLevels; ++lev) units_[lev] = level_units(a, m, lev);
+}
+
+double UnrollTable::per_units(int d, unsigned levels) {
+    if (!(known_[d] >> levels & 1u)) {
+        double units = 1.0;  // unroll_shares' product: the levels' units in level order
+        for (int lev = 0; lev < kSpatialLevels; ++lev)
+            if (levels >> lev & 1u) units *= units_[lev];
+        extent_[d][levels] = units == 1.0 ? s_[d] : dceil(s_[d], units);
+        known_[d] |= static_cast<std::uint16_t>(1u << levels);
+    }
+    return extent_[d][levels];
+}
+
+UnrollTable::Entry UnrollTable::add(const Mapping& m) {
+    Entry x{0u, 1.0, 1.0};
+    for (int lev = 0; lev < kSpatialLevels; ++lev)
+        x.levels |= (1u << lev) << (4 * m.spatial[lev]);
+    for (int d = 0; d < kDims; ++d) x.compute *= per_units(d, levels_of(x, d));
+    for (int d = 0; d < kTiledDims; ++d) {
+        const unsigned pe = levels_of(x, d) & 3u;
+        if (!(ranged_[d] >> pe & 1u)) {
+            tile_range_dim(per_units(d, pe), c_.tiles[d], d, ranges_[pe]);
+            ranged_[d] = static_cast<std::uint8_t>(ranged_[d] | 1u << pe);
+        }
+        x.tilings *= double(ranges_[pe].n[d]);  // TileRange::product's order
+    }
+    return x;
+}
+
+void UnrollTable::expand(const Entry& x, Unrolled& u, TileRange& tr) const {
+    u = Unrolled{};
+    u.compute = 1.0;
+    for (int d = 0; d < kDims; ++d) {
+        u.t[d] = extent_[d][levels_of(x, d)];
+        u.share[d] = extent_[d][levels_of(x, d) & 3u];  // the PE levels alone
+        u.compute *= u.t[d];
+    }
+    for (int d = 0; d < kTiledDims; ++d) {
+        const TileRange& r = ranges_[levels_of(x, d) & 3u];
+        tr.lo[d] = r.lo[d], tr.hi[d] = r.hi[d], tr.n[d] = r.n[d];
+    }
 }
 
 namespace {

@@ -31,6 +31,34 @@ struct TileRange {
 };
 TileRange tile_range(const Unrolled& u, const MapConstraints& c);
 
+// unroll_shares and tile_range for the spatial unrollings of one layer on one grid, from a table: a dimension's
+// temporal extent, per-PE share and tile range depend only on which spatial levels unroll it, so each is computed
+// once per set of levels, by the same expressions (the same bits). add(m) records a mapping m of
+// spatial_unrollings(p.s, a, c) (its levels, compute cycles and number of tilings, TileRange::product); expand
+// gives u = unroll_shares(p, a, m) and tr = tile_range(u, c) for an added mapping.
+class UnrollTable {
+public:
+    struct Entry {
+        std::uint32_t levels;  // 4 bits per dimension: the spatial levels that unroll it
+        double compute;        // Unrolled::compute
+        double tilings;        // TileRange::product
+    };
+    UnrollTable(const Prep& p, const EdgeTpuArch& a, const MapConstraints& c);
+    Entry add(const Mapping& m);
+    void expand(const Entry& x, Unrolled& u, TileRange& tr) const;
+
+private:
+    static unsigned levels_of(const Entry& x, int d) { return x.levels >> (4 * d) & 15u; }
+    double per_units(int d, unsigned levels);  // ceil(extent of d / the units of those levels)
+    double s_[kDims];
+    MapConstraints c_;
+    double units_[kSpatialLevels];
+    double extent_[kDims][16];
+    std::uint16_t known_[kDims] = {};  // bit `levels`: extent_[d][levels] computed
+    TileRange ranges_[4];              // ranges_[pe levels] holds dimension d's range once bit of ranged_[d] is set
+    std::uint8_t ranged_[kTiledDims] = {};
+};
+
 // The tile orders allowed by the constraints whose reuse differs for these tile counts (an order whose reload
 // factors repeat an earlier order's is the same schedule). Returns how many were written to orders.
 int distinct_orders(const std::int64_t* tiles, const MapConstraints& c, std::int32_t orders[kTileOrders]);

@@ -17,11 +17,13 @@ namespace {
 
 // One spatial unrolling's sub-space and its bound.
 struct Candidate {
+    Candidate() {}  // u and tr stay unset until the unrolling is expanded (Search::with_terms)
     Mapping m;
+    const Unrolling* un = nullptr;    // its entry in the layer's unrollings
     Unrolled u;
     TileRange tr;                     // the tile choices' counts and ends (all the compact search needs)
     std::unique_ptr<TileChoices> tc;  // the tile choices listed: built for the complete space or a sample
-    bool terms = false;               // u holds unroll_terms (set before any mapping of it is costed)
+    bool terms = false;               // u and tr set, u with unroll_terms (before any mapping of it is costed)
     int listing = -1;                 // its compact tilings (Listings), once listed; -1 before (or in the complete space)
     double lb_m = 0.0, lb_t = 0.0;
     // The floor of every mapping (unrolled_floor), whether lb_m/lb_t hold the sub-space's bound yet, the position
@@ -322,6 +324,7 @@ struct Search {
 
     // The listing of an unrolling's compact tilings (Listings: made once per per-PE share).
     Listings& listings;
+    const UnrollingList* unrollings = nullptr;  // the layer's (each candidate's entry in it)
     int listed(const Unrolled& u) {
         std::array<double, kDims> share;
         std::copy(u.share, u.share + kDims, share.begin());
@@ -364,9 +367,12 @@ struct Search {
         return best.cost.status == Status::Ok;
     }
 
-    // Completes a candidate's unrolling (unroll_terms) before a mapping of it is costed.
+    // Completes a candidate's unrolling (its shares and tile range, unroll_terms) before a mapping of it is costed.
     void with_terms(Candidate& cand) const {
-        if (!cand.terms) unroll_terms(l, p, a, cand.m, cand.u);
+        if (!cand.terms) {
+            unrollings->expand(*cand.un, cand.u, cand.tr);
+            unroll_terms(l, p, a, cand.m, cand.u);
+        }
         cand.terms = true;
     }
 
@@ -466,13 +472,14 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
     } else {
         list_unrollings(p, a, opt.constraints, own);
     }
+    search.unrollings = unrollings;
     thread_local std::vector<Candidate> cands;
     cands.clear();
     for (const Unrolling& un : unrollings->list) {
         Candidate& cand = cands.emplace_back();
-        cand.m = un.m, cand.u = un.u, cand.tr = un.tr;
+        cand.m = un.m, cand.un = &un;
         double floor_cycles = 0.0, floor_pj = 0.0;
-        unrolled_floor(l, p, cand.u, a, e, floor_cycles, floor_pj);
+        unrolled_floor(p, un.x.compute, a, e, floor_cycles, floor_pj);
         cand.floor_m = metric_value(floor_cycles, floor_pj, opt.metric);
         cand.floor_t = tie_value(floor_cycles, floor_pj, opt.metric);
         cand.index = static_cast<std::int64_t>(cands.size() - 1);

@@ -24,20 +24,17 @@ void list_unrollings(const Prep& p, const EdgeTpuArch& a, const MapConstraints& 
     const int ways = allowed_orders(c, orders) * lane_choices(c, inner);
     out.list.clear();
     out.map_space_size = 0.0;
+    out.table.reset();
     if (ways == 0) return;
     thread_local std::vector<Mapping> spatial;
     spatial_unrollings(p.s, a, c, spatial);
     out.list.reserve(spatial.size());
+    out.table = std::make_unique<UnrollTable>(p, a, c);
     for (const Mapping& sp : spatial) {
-        Unrolling& un = out.list.emplace_back();
-        un.m = sp;
-        un.u = unroll_shares(p, a, sp);
-        un.tr = tile_range(un.u, c);
-        if (un.tr.product() == 0.0) {
-            out.list.pop_back();
-            continue;
-        }
-        out.map_space_size += un.tr.product() * double(ways);
+        const UnrollTable::Entry x = out.table->add(sp);
+        if (x.tilings == 0.0) continue;
+        out.list.push_back({sp, x});
+        out.map_space_size += x.tilings * double(ways);
     }
 }
 

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -29,19 +30,21 @@ inline void layer_fields(const Layer& l, std::int64_t out[18]) {
     std::memcpy(out, f, sizeof(f));
 }
 
-// A spatial unrolling of the map space with what it fixes before any tiling: the mapping's spatial fields, the
-// unrolling's shares (unroll_shares), its tile choices' counts and ends.
+// A spatial unrolling of the map space: the mapping's spatial fields and what its table entry holds (the levels
+// unrolling each dimension, the compute cycles; the shares and tile range on demand, UnrollingList::expand).
 struct Unrolling {
     Mapping m;
-    Unrolled u;
-    TileRange tr;
+    UnrollTable::Entry x;
 };
 
-// The unrollings of a layer on a grid whose tile range is not empty, in enumeration order, and the size of the
-// map space they span (mappings before the capacity check).
+// The unrollings of a layer on a grid whose tile range is not empty, in enumeration order, the size of the map
+// space they span (mappings before the capacity check) and their table.
 struct UnrollingList {
     std::vector<Unrolling> list;
     double map_space_size = 0.0;
+    std::unique_ptr<UnrollTable> table;
+    // u = unroll_shares(p, a, un.m) and tr = tile_range(u, c) of the layer, grid and constraints listed.
+    void expand(const Unrolling& un, Unrolled& u, TileRange& tr) const { table->expand(un.x, u, tr); }
 };
 
 // Builds an UnrollingList (the search's own enumeration; what the cache stores).

@@ -375,12 +375,12 @@ void tiling_bounds(const Layer& l, const Prep& p, const Unrolled& u, const EdgeT
     lb_fill_cycles = v[F_fill_cycles];
 }
 
-void unrolled_floor(const Layer& /*l*/, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
-                    double& lb_cycles, double& lb_energy) {
+void unrolled_floor(const Prep& p, double compute, const EdgeTpuArch& a, const EnergyTable& e, double& lb_cycles,
+                    double& lb_energy) {
     // cycles = fill + max(exec, io after the fill) + layer overhead + tile overhead x tiles (finish()), each
     // term >= 0 and at least one tile; energy = MAC + activation + memory terms (>= 0) + leakage, which grows with
     // the cycles. Summed in the same order as finish(), so rounding keeps the floor below every mapping's value.
-    lb_cycles = (u.compute + p.act_cycles) + (a.layer_overhead_cycles + a.tile_overhead_cycles);
+    lb_cycles = (compute + p.act_cycles) + (a.layer_overhead_cycles + a.tile_overhead_cycles);
     lb_energy = (p.macs * e.mac_pj + p.act_pj) + leak_pj(p.leak_mw_e3, p.clock_hz, lb_cycles);
 }
 

@@ -170,8 +170,9 @@ void tiling_bounds(const Layer& l, const Prep& p, const Unrolled& u, const EdgeT
 
 // Lower bounds (cycles, pJ) of every mapping of a spatial unrolling, whatever its tiling, order and lane
 // stationarity: the compute and activation cycles, the fixed overheads at one tile, MAC and activation energy and
-// the leakage over those cycles. Cheaper than tiling_bounds (no tile terms) and never above it.
-void unrolled_floor(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
-                    double& lb_cycles, double& lb_energy);
+// the leakage over those cycles. Cheaper than tiling_bounds (no tile terms) and never above it. compute: the
+// unrolling's compute cycles (Unrolled::compute).
+void unrolled_floor(const Prep& p, double compute, const EdgeTpuArch& a, const EnergyTable& e, double& lb_cycles,
+                    double& lb_energy);
 
 }  // namespace codesign::detail
