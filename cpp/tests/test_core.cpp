@@ -468,6 +468,53 @@ void test_tile_range_matches_the_listing() {
     }
 }
 
+// The mapper's table forms equal what they stand for: distinct_orders_of the reload-factor comparison for random
+// tile counts and every fixed order; an UnrollTable's expansion unroll_shares and tile_range for every spatial
+// unrolling of random layers on random grids (bit for bit).
+void test_mapper_tables() {
+    for (int i = 0; i < 20000; ++i) {
+        std::int64_t tiles[kTiledDims];
+        for (std::int64_t& t : tiles) t = uniform(0, 3) == 0 ? uniform(2, 9) : 1;
+        for (std::int32_t fixed = -1; fixed < kTileOrders; ++fixed) {
+            MapConstraints c;
+            c.order = fixed;
+            std::int32_t a[kTileOrders], b[kTileOrders];
+            const int na = detail::distinct_orders(tiles, c, a), nb = detail::distinct_orders_of(tiles, c, b);
+            CHECK_EQ(na, nb);
+            for (int k = 0; k < na && k < nb; ++k) CHECK_EQ(a[k], b[k]);
+        }
+    }
+    std::int64_t wrong = 0, unrollings = 0;
+    for (int i = 0; i < 300; ++i) {
+        Layer l;
+        l.n = uniform(1, 3), l.k = uniform(1, 700), l.c = uniform(1, 700), l.p = uniform(1, 120), l.q = uniform(1, 120);
+        l.r = l.s = uniform(1, 5), l.h = l.p + l.r - 1, l.w = l.q + l.s - 1;
+        EdgeTpuArch a;
+        a.pe_x = uniform(1, 9), a.pe_y = uniform(1, 9), a.lanes = uniform(1, 9), a.simd = uniform(1, 130);
+        MapConstraints c;
+        if (i % 3 == 0) c.factor[0] = uniform(1, a.pe_x), c.tiles[DimK] = uniform(1, 4);
+        const detail::Prep p = detail::prepare(l, a, EnergyTable{});
+        std::vector<Mapping> spatial;
+        detail::spatial_unrollings(p.s, a, c, spatial);
+        detail::UnrollTable table(p, a, c);
+        for (const Mapping& m : spatial) {
+            const detail::UnrollTable::Entry x = table.add(m);
+            detail::Unrolled u;
+            detail::TileRange tr;
+            table.expand(x, u, tr);
+            const detail::Unrolled v = detail::unroll_shares(p, a, m);
+            const detail::TileRange r = detail::tile_range(v, c);
+            wrong += std::memcmp(u.t, v.t, sizeof(u.t)) != 0 || std::memcmp(u.share, v.share, sizeof(u.share)) != 0;
+            wrong += u.compute != v.compute || x.compute != v.compute || x.tilings != r.product();
+            wrong += std::memcmp(tr.lo, r.lo, sizeof(tr.lo)) != 0 || std::memcmp(tr.hi, r.hi, sizeof(tr.hi)) != 0 ||
+                     std::memcmp(tr.n, r.n, sizeof(tr.n)) != 0;
+            ++unrollings;
+        }
+    }
+    CHECK(unrollings > 1000);
+    CHECK_EQ(wrong, 0);
+}
+
 // Division by an invariant divisor (array rows and columns) against the hardware division: every d to 4096 and
 // powers of two +-1 to 2^62 and INT64_MAX, numerators small, near multiples of d, random and near INT64_MAX.
 void test_divisor() {
@@ -507,6 +554,7 @@ int main() {
     test_edgetpu_batch_threads_and_ranges();
     test_parallel_ranges();
     test_tile_range_matches_the_listing();
+    test_mapper_tables();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("codesign core tests: %d checks, %d failures, %.2f s\n", g_checks, g_failures, secs);
     return g_failures == 0 ? 0 : 1;

@@ -171,7 +171,7 @@ UnrollTable::UnrollTable(const Prep& p, const EdgeTpuArch& a, const MapConstrain
 }
 
 double UnrollTable::per_units(int d, unsigned levels) {
-    if (!(known_[d] >> levels & 1u)) {
+    if (!(static_cast<unsigned>(known_[d]) >> levels & 1u)) {
         double units = 1.0;  // unroll_shares' product: the levels' units in level order
         for (int lev = 0; lev < kSpatialLevels; ++lev)
             if (levels >> lev & 1u) units *= units_[lev];
@@ -188,7 +188,7 @@ UnrollTable::Entry UnrollTable::add(const Mapping& m) {
     for (int d = 0; d < kDims; ++d) x.compute *= per_units(d, levels_of(x, d));
     for (int d = 0; d < kTiledDims; ++d) {
         const unsigned pe = levels_of(x, d) & 3u;
-        if (!(ranged_[d] >> pe & 1u)) {
+        if (!(static_cast<unsigned>(ranged_[d]) >> pe & 1u)) {
             tile_range_dim(per_units(d, pe), c_.tiles[d], d, ranges_[pe]);
             ranged_[d] = static_cast<std::uint8_t>(ranged_[d] | 1u << pe);
         }
@@ -315,6 +315,35 @@ int distinct_orders(const std::int64_t* tiles, const MapConstraints& c, std::int
     double reload[kTileOrders][kDataSpaces];
     reload_factors_all(tiles, reload);
     return distinct_orders(reload, c, orders);
+}
+
+namespace {
+
+// distinct_orders for each pattern of the three flags and each fixed order (-1 .. 2), from tiles of two where a
+// flag is set (see distinct_orders_of).
+struct OrderTable {
+    std::int32_t orders[kTileOrders + 1][8][kTileOrders];
+    int n[kTileOrders + 1][8];
+    OrderTable() {
+        for (std::int32_t fixed = -1; fixed < kTileOrders; ++fixed)
+            for (int f = 0; f < 8; ++f) {
+                MapConstraints c;
+                c.order = fixed;
+                const std::int64_t tiles[kTiledDims] = {1, f & 4 ? 2 : 1, f & 1 ? 2 : 1, f & 2 ? 2 : 1, 1, 1};
+                n[fixed + 1][f] = distinct_orders(tiles, c, orders[fixed + 1][f]);
+            }
+    }
+};
+
+}  // namespace
+
+int distinct_orders_of(const std::int64_t* tiles, const MapConstraints& c, std::int32_t orders[kTileOrders]) {
+    static const OrderTable table;
+    const int f = (tiles[DimK] > 1 ? 1 : 0) | (tiles[DimC] > 1 ? 2 : 0) |
+                  (tiles[DimN] > 1 || tiles[DimP] > 1 || tiles[DimQ] > 1 ? 4 : 0);
+    const int row = c.order >= 0 && c.order < kTileOrders ? c.order + 1 : 0;
+    std::copy(table.orders[row][f], table.orders[row][f] + table.n[row][f], orders);
+    return table.n[row][f];
 }
 
 std::int32_t canonical_order(const std::int64_t* tiles, std::int32_t order, const MapConstraints& c) {

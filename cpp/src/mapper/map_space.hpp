@@ -65,6 +65,10 @@ int distinct_orders(const std::int64_t* tiles, const MapConstraints& c, std::int
 // The same from the tiles' reload factors of every order (reload_factors_all).
 int distinct_orders(const double reload[kTileOrders][kDataSpaces], const MapConstraints& c,
                     std::int32_t orders[kTileOrders]);
+// The same from a table: which orders repeat an earlier one's reload factors depends only on whether K, C and the
+// NPQ tiles are split (each data space's factor across the orders is one, or its one value: x, k or c, which is one
+// exactly when its dimension is not split), so tiles of two where a dimension is split give every pattern.
+int distinct_orders_of(const std::int64_t* tiles, const MapConstraints& c, std::int32_t orders[kTileOrders]);
 // The compact map space's tilings for one spatial unrolling (MapperOptions::complete = false): weights split
 // along K, then G, then C into the fewest tiles that fit (x1, x2, x4); activations along P, then Q, then N likewise
 // for each weight tiling. Only legal tilings that meet the constraints' fixed counts; appended to out (at most 9).

@@ -303,7 +303,7 @@ struct Search {
                 std::copy(t.begin(), t.end(), m.tiles);
                 const TilingTerms tt = tiling_terms(l, cand.u, a, m.tiles);  // the same for every order and inner
                 std::int32_t orders[kTileOrders];
-                const int n_orders = distinct_orders(tt.reload, opt.constraints, orders);
+                const int n_orders = distinct_orders_of(m.tiles, opt.constraints, orders);
                 for (int oi = 0; oi < n_orders; ++oi) {
                     m.order = orders[oi];
                     if (lean && n_inner == 2 && score_lanes(cand, m, tt)) continue;  // both inners in one pass
