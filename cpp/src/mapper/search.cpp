@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "incumbent.hpp"
+#include "listings.hpp"
 #include "map_space.hpp"
 #include "mirror.hpp"
 #include "search_cache.hpp"
@@ -31,30 +32,6 @@ struct Candidate {
     double floor_m = 0.0, floor_t = 0.0;
     bool bounded = false;
     std::int64_t index = 0;
-};
-
-// The compact tilings of the unrollings listed so far in one search, each listing once per per-PE share (they
-// depend on an unrolling only through it: the lanes and SIMD levels unroll within a PE), in one pool reused across
-// searches (a vector per listing cost more in allocations than the listing).
-struct Listings {
-    struct Entry {
-        std::array<double, kDims> share;
-        std::size_t begin, end;  // its tilings: pool[begin, end)
-    };
-    std::vector<Entry> entries;
-    std::vector<Tiling> pool;
-    void clear() { entries.clear(), pool.clear(); }
-};
-
-// A listing's tilings (pointers into the pool, valid until the next listing is made).
-struct TilingSpan {
-    const Tiling* first;
-    const Tiling* last;
-    const Tiling* begin() const { return first; }
-    const Tiling* end() const { return last; }
-    bool empty() const { return first == last; }
-    std::size_t size() const { return static_cast<std::size_t>(last - first); }
-    const Tiling& operator[](std::size_t i) const { return first[i]; }
 };
 
 // Most nodes the complete search visits per layer (its time bound, well under a second): within it the search is
