@@ -515,6 +515,36 @@ void test_mapper_tables() {
     CHECK_EQ(wrong, 0);
 }
 
+// Every compact tiling fits (compact_tilings checks only the fewest activation split of each weight split: larger
+// counts fit by monotonicity), on random layers, grids, memory sizes and memory roles; and the listing is not
+// empty where the finest split of the finest weight split fits.
+void test_compact_tilings_fit() {
+    std::int64_t listed = 0, unfit = 0;
+    for (int i = 0; i < 400; ++i) {
+        Layer l;
+        l.n = uniform(1, 3), l.k = uniform(1, 700), l.c = uniform(1, 700), l.p = uniform(1, 120), l.q = uniform(1, 120);
+        l.r = l.s = uniform(1, 5), l.stride_h = l.stride_w = uniform(1, 2);
+        l.h = (l.p - 1) * l.stride_h + l.r, l.w = (l.q - 1) * l.stride_w + l.s;
+        EdgeTpuArch a;
+        a.pe_x = uniform(1, 9), a.pe_y = uniform(1, 9), a.lanes = uniform(1, 9), a.simd = uniform(1, 130);
+        a.core_mem_bytes = double(uniform(1, 1 << 12)) * 1024.0, a.pe_mem_bytes = double(uniform(1, 1 << 10)) * 1024.0;
+        for (int s = 0; s < kDataSpaces; ++s) a.level_of[s] = static_cast<std::int32_t>(uniform(0, 2));
+        a.psum_bytes = uniform(1, 4);
+        const detail::Prep p = detail::prepare(l, a, EnergyTable{});
+        std::vector<Mapping> spatial;
+        detail::spatial_unrollings(p.s, a, MapConstraints{}, spatial);
+        for (std::size_t j = 0; j < spatial.size(); j += 7) {
+            const detail::Unrolled u = detail::unroll_shares(p, a, spatial[j]);
+            std::vector<detail::Tiling> out;
+            detail::compact_tilings(l, u, a, MapConstraints{}, out);
+            for (const detail::Tiling& t : out) unfit += !detail::tiles_fit(l, detail::tile_bytes(l, u, a, t.data()), a);
+            listed += static_cast<std::int64_t>(out.size());
+        }
+    }
+    CHECK(listed > 1000);
+    CHECK_EQ(unfit, 0);
+}
+
 // Division by an invariant divisor (array rows and columns) against the hardware division: every d to 4096 and
 // powers of two +-1 to 2^62 and INT64_MAX, numerators small, near multiples of d, random and near INT64_MAX.
 void test_divisor() {
@@ -555,6 +585,7 @@ int main() {
     test_parallel_ranges();
     test_tile_range_matches_the_listing();
     test_mapper_tables();
+    test_compact_tilings_fit();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("codesign core tests: %d checks, %d failures, %.2f s\n", g_checks, g_failures, secs);
     return g_failures == 0 ? 0 : 1;

@@ -170,14 +170,12 @@ UnrollTable::UnrollTable(const Prep& p, const EdgeTpuArch& a, const MapConstrain
     for (int lev = 0; lev < kSpatialLevels; ++lev) units_[lev] = level_units(a, m, lev);
 }
 
-double UnrollTable::per_units(int d, unsigned levels) {
-    if (!(static_cast<unsigned>(known_[d]) >> levels & 1u)) {
-        double units = 1.0;  // unroll_shares' product: the levels' units in level order
-        for (int lev = 0; lev < kSpatialLevels; ++lev)
-            if (levels >> lev & 1u) units *= units_[lev];
-        extent_[d][levels] = units == 1.0 ? s_[d] : dceil(s_[d], units);
-        known_[d] |= static_cast<std::uint16_t>(1u << levels);
-    }
+double UnrollTable::per_units_first(int d, unsigned levels) {
+    double units = 1.0;  // unroll_shares' product: the levels' units in level order
+    for (int lev = 0; lev < kSpatialLevels; ++lev)
+        if (levels >> lev & 1u) units *= units_[lev];
+    extent_[d][levels] = units == 1.0 ? s_[d] : dceil(s_[d], units);
+    known_[d] |= static_cast<std::uint16_t>(1u << levels);
     return extent_[d][levels];
 }
 
@@ -276,13 +274,18 @@ void compact_tilings(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, co
         if (a0 == 0.0) continue;
         double most_a = 1.0;
         for (int d : kA) most_a *= u.share[d];
+        bool fixed = false;
+        for (int d = 0; d < kTiledDims; ++d) fixed = fixed || c.tiles[d] != 0;
         for (int ai = 0; ai < 3; ++ai) {
             const double at = std::min(most_a, a0 * double(1 << ai));
             if (ai > 0 && at <= std::min(most_a, a0 * double(1 << (ai - 1)))) break;
             Tiling y = base;
             split(u, kA, 3, at, y.data());
-            bool ok = all_fit(y.data());
-            for (int d = 0; d < kTiledDims; ++d) ok = ok && (c.tiles[d] == 0 || c.tiles[d] == y[static_cast<std::size_t>(d)]);
+            // y fits: its counts are at least those of a0's split, which fits (split's counts never fall as the
+            // count grows, nor do tile bytes as counts grow; C, which widens the output tile, is base's).
+            bool ok = true;
+            for (int d = 0; fixed && d < kTiledDims; ++d)
+                ok = ok && (c.tiles[d] == 0 || c.tiles[d] == y[static_cast<std::size_t>(d)]);
             if (ok) out.push_back(y);
         }
     }

@@ -49,7 +49,12 @@ public:
 
 private:
     static unsigned levels_of(const Entry& x, int d) { return x.levels >> (4 * d) & 15u; }
-    double per_units(int d, unsigned levels);  // ceil(extent of d / the units of those levels)
+    // ceil(extent of d / the units of those levels), computed on the first call for them (per_units_first)
+    double per_units(int d, unsigned levels) {
+        if (static_cast<unsigned>(known_[d]) >> levels & 1u) return extent_[d][levels];
+        return per_units_first(d, levels);
+    }
+    double per_units_first(int d, unsigned levels);
     double s_[kDims];
     MapConstraints c_;
     double units_[kSpatialLevels];

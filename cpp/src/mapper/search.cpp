@@ -226,11 +226,17 @@ struct Search {
         with_terms(cand);
         const std::int64_t* lo = cand.tr.lo;
         const std::int64_t* hi = cand.tr.hi;
+        std::int32_t orders[kTileOrders], inner[2];
+        const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
+        Mapping m = cand.m;
+        m.inner = n_inner == 1 ? inner[0] : -1;
+        double cyc[kTileOrders], en[kTileOrders];
+        tiling_bounds_orders(l, p, cand.u, a, e, ctx, m, orders, n_orders, lo, hi, tile_bytes(l, cand.u, a, hi), cyc, en);
         double lb_m = std::numeric_limits<double>::infinity(), lb_t = lb_m;
-        each_order_bound(cand, lo, hi, [&](double bm, double bt) {
+        for (int oi = 0; oi < n_orders; ++oi) {
+            const double bm = metric_value(cyc[oi], en[oi], opt.metric), bt = tie_value(cyc[oi], en[oi], opt.metric);
             if (bm < lb_m || (bm == lb_m && bt < lb_t)) lb_m = bm, lb_t = bt;
-            return true;
-        });
+        }
         cand.lb_m = lb_m, cand.lb_t = lb_t;
         cand.bounded = true;
     }

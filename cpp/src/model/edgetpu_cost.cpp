@@ -211,66 +211,103 @@ TilingTerms tiling_terms(const Layer& l, const Unrolled& u, const EdgeTpuArch& a
 
 namespace {
 
-// Every term of a mapping's cost; traffic and overheads at tile counts t, the first-tile fill at tf (first: its
-// tiles' bytes), halos counted or not (evaluate: t = tf = the mapping's tiles, halos on; bounds: see tiling_bounds).
-// reload: the order's reload factors at t when the caller has them (else computed here).
-// Inlined into each caller: where v is a local array (a score, a bound), the stores that only a full record reads go.
-[[gnu::always_inline]] inline void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a,
-                                              const EnergyTable& e, const LayerContext& ctx, const Mapping& m,
-                                              const std::int64_t* t, const std::int64_t* tf, bool halo,
-                                              const TileBytes& first, double* v, double* os_energy_pj = nullptr,
-                                              const double* reload = nullptr) {
-    const double ab = double(a.act_bytes), wb = double(a.weight_bytes), pb = double(a.psum_bytes);
-    const double pes = static_cast<double>(a.pes());
-    const bool act_w = l.operand_is_activation();
-    const std::int32_t lw = w_level(l, a), li = a.level_of[SpaceI], lo = a.level_of[SpaceO];
-    double r[kDataSpaces] = {1.0, 1.0, 1.0};  // order -1 (bounds over every order): no reloads
-    if (reload != nullptr) {
-        std::copy(reload, reload + kDataSpaces, r);
-    } else if (m.order >= 0) {
-        reload_factors(t, m.order, r);
-    }
+// The terms of a mapping's cost that its tile order leaves alone (the reload factors carry the order): traffic and
+// overheads at tile counts t, the first-tile fill at tf (first: its tiles' bytes), halos counted or not (evaluate:
+// t = tf = the mapping's tiles, halos on; bounds: see tiling_bounds). Split from the order's terms (order_terms)
+// so that a bound over every order computes them once; each value is the one expression cost_terms always used.
+struct OrderFreeTerms {
+    double ab, wb, pb, pes;
+    bool act_w, w_offchip;
+    std::int32_t lw, li, lo;
+    double e_level[3];  // pJ per byte by MemLevel: core, PE, bypassed (the on-chip source)
+    double halo_factor, i_pe;
+    double w_reads, psum_moved, w_reads_os, psum_os, i_reads;
+    double fill_cycles, fill_io, overhead_cycles;
+};
+
+[[gnu::always_inline]] inline OrderFreeTerms order_free_terms(const Layer& l, const Prep& p, const Unrolled& u,
+                                                              const EdgeTpuArch& a, const LayerContext& ctx,
+                                                              const Mapping& m, const std::int64_t* t,
+                                                              const std::int64_t* tf, bool halo,
+                                                              const TileBytes& first) {
+    OrderFreeTerms f;
+    f.ab = double(a.act_bytes), f.wb = double(a.weight_bytes), f.pb = double(a.psum_bytes);
+    f.pes = static_cast<double>(a.pes());
+    f.act_w = l.operand_is_activation();
+    f.lw = w_level(l, a), f.li = a.level_of[SpaceI], f.lo = a.level_of[SpaceO];
+    f.e_level[LevelCore] = p.e_core, f.e_level[LevelPe] = p.e_pe, f.e_level[LevelBypass] = p.e_src;
 
     // Input bytes brought into the PEs over all tiles: the halo rows of P and Q tiles are read again.
-    double halo_factor = 1.0;
+    f.halo_factor = 1.0;
     if (halo) {
-        halo_factor = rows_over_tiles(rows_p, l, u.share[DimP], double(t[DimP])) / u.rows_share *
-                      rows_over_tiles(cols_q, l, u.share[DimQ], double(t[DimQ])) / u.cols_share;
+        f.halo_factor = rows_over_tiles(rows_p, l, u.share[DimP], double(t[DimP])) / u.rows_share *
+                        rows_over_tiles(cols_q, l, u.share[DimQ], double(t[DimQ])) / u.cols_share;
     }
-    const double i_pe = u.i_pe_whole * halo_factor;
-    const double spill = 2.0 * (r[SpaceO] - 1.0) * p.out_elems * pb;  // out and back, per extra visit
+    f.i_pe = u.i_pe_whole * f.halo_factor;
 
     // Off-chip traffic (DRAM or host link). A matmul's activation operand spills with the layer's input.
-    const bool w_offchip = act_w ? ctx.input_spilled : !ctx.weights_cached;
-    // Reads of the lanes, served by the memory holding the data space (or its source when bypassed).
-    const double e_core = p.e_core, e_pe = p.e_pe, e_src = p.e_src;
-    auto e_at = [&](std::int32_t level) { return level == LevelCore ? e_core : level == LevelPe ? e_pe : e_src; };
+    f.w_offchip = f.act_w ? ctx.input_spilled : !ctx.weights_cached;
     // Lane stationarity (unroll): ws or os weight reads and partial sums; inner -1 (bounds over both): the fewer
-    // weight reads (ws) and the less partial-sum traffic.
-    const double w_reads_ws = u.w_reads_ws, psum_ws = u.psum_ws, w_reads_os = u.w_reads_os;
-    const double psum_os = t[DimC] > 1 ? 2.0 * double(t[DimC]) * p.out_elems * pb : p.out_elems * ab;
-    double w_reads = m.inner == 1 ? w_reads_os : w_reads_ws, psum_moved = m.inner == 1 ? psum_os : psum_ws;
+    // weight reads (ws) and the less partial-sum traffic. Reads of the lanes are served by the memory holding the
+    // data space (or its source when bypassed).
+    const double w_reads_ws = u.w_reads_ws, psum_ws = u.psum_ws;
+    f.w_reads_os = u.w_reads_os;
+    f.psum_os = t[DimC] > 1 ? 2.0 * double(t[DimC]) * p.out_elems * f.pb : p.out_elems * f.ab;
+    f.w_reads = m.inner == 1 ? f.w_reads_os : w_reads_ws;
+    f.psum_moved = m.inner == 1 ? f.psum_os : psum_ws;
     if (m.inner < 0) {  // the lane stationarity changes no time term: the one with the less energy bounds both
-        const double e_w = e_at(lw), e_o = e_at(lo);
-        if (w_reads_os * e_w + psum_os * e_o < w_reads_ws * e_w + psum_ws * e_o) w_reads = w_reads_os, psum_moved = psum_os;
+        const double e_w = f.e_level[f.lw], e_o = f.e_level[f.lo];
+        if (f.w_reads_os * e_w + f.psum_os * e_o < w_reads_ws * e_w + psum_ws * e_o) {
+            f.w_reads = f.w_reads_os, f.psum_moved = f.psum_os;
+        }
     }
-    if (act_w) w_reads *= ab / wb;
-    const double i_reads = u.i_reads;
-    // Tile fills into the PE memories (none for a bypassed data space: its reads go to the source instead).
-    const double w_fill = lw == LevelBypass ? 0.0 : u.w_pe * pes * r[SpaceW];
-    const double i_fill = li == LevelBypass ? 0.0 : i_pe * pes * r[SpaceI];
+    if (f.act_w) f.w_reads *= f.ab / f.wb;
+    f.i_reads = u.i_reads;
 
-    const double w_src = lw == LevelBypass ? w_reads : p.w_layer * r[SpaceW];  // bytes from cache / DRAM
-    const double i_src = li == LevelBypass ? i_reads : p.i_layer * r[SpaceI] * halo_factor;
-    v[F_dram_w_bytes] = w_offchip ? w_src : 0.0;
+    // The first tiles' fill and the tile overheads.
+    const double onchip_bw = p.onchip_bw;
+    const double n_w = double(tf[DimG]) * double(tf[DimK]) * double(tf[DimC]);
+    const double n_i = double(tf[DimG]) * double(tf[DimN]) * double(tf[DimC]) * double(tf[DimP]) * double(tf[DimQ]);
+    const double fill_w = f.lw == LevelBypass ? 0.0
+                          : f.w_offchip       ? (p.w_layer / n_w) / a.io_bytes_per_cycle
+                                              : first.w / onchip_bw;
+    const double fill_i = f.li == LevelBypass ? 0.0
+                          : ctx.input_spilled ? (p.i_layer / n_i) / a.io_bytes_per_cycle
+                                              : first.i / onchip_bw;
+    f.fill_io = (f.w_offchip ? fill_w : 0.0) + (ctx.input_spilled ? fill_i : 0.0);
+    // Whole cycles for a mapping; unrounded in a bound (rounding would break it where the I/O part of the fill is
+    // taken back out of the overlapped transfer, see finish()).
+    f.fill_cycles = halo ? ceil_exact(fill_w + fill_i) : fill_w + fill_i;
+    double n_tiles = 1.0;
+    for (int d = 0; d < kTiledDims; ++d) n_tiles *= double(t[d]);
+    f.overhead_cycles = a.layer_overhead_cycles + a.tile_overhead_cycles * n_tiles;
+    return f;
+}
+
+// The rest of a mapping's cost, from its order's reload factors r (reload_factors at t; 1 for order -1, bounds
+// over every order), written to v with finish()'s totals. os_energy_pj: see cost_terms.
+// Inlined into each caller: where v is a local array (a score, a bound), the stores that only a full record reads go.
+[[gnu::always_inline]] inline void order_terms(const OrderFreeTerms& f, const Prep& p, const Unrolled& u,
+                                               const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
+                                               const double r[kDataSpaces], double* v, double* os_energy_pj) {
+    const std::int32_t lw = f.lw, li = f.li, lo = f.lo;
+    const double e_src = f.e_level[LevelBypass];
+    const double spill = 2.0 * (r[SpaceO] - 1.0) * p.out_elems * f.pb;  // out and back, per extra visit
+    // Tile fills into the PE memories (none for a bypassed data space: its reads go to the source instead).
+    const double w_fill = lw == LevelBypass ? 0.0 : u.w_pe * f.pes * r[SpaceW];
+    const double i_fill = li == LevelBypass ? 0.0 : f.i_pe * f.pes * r[SpaceI];
+
+    const double w_src = lw == LevelBypass ? f.w_reads : p.w_layer * r[SpaceW];  // bytes from cache / DRAM
+    const double i_src = li == LevelBypass ? f.i_reads : p.i_layer * r[SpaceI] * f.halo_factor;
+    v[F_dram_w_bytes] = f.w_offchip ? w_src : 0.0;
     v[F_dram_i_bytes] = ctx.input_spilled ? i_src : 0.0;
-    v[F_dram_o_bytes] = ctx.output_spilled ? p.out_elems * ab + spill : 0.0;
-    v[F_onchip_w_bytes] = (!act_w && ctx.weights_cached) ? w_src : 0.0;
+    v[F_dram_o_bytes] = ctx.output_spilled ? p.out_elems * f.ab + spill : 0.0;
+    v[F_onchip_w_bytes] = (!f.act_w && ctx.weights_cached) ? w_src : 0.0;
     v[F_psum_spill_bytes] = spill;
 
-    const double w_moved = lw == LevelBypass ? 0.0 : w_reads + w_fill;  // in the PE memory holding W
-    const double i_moved = li == LevelBypass ? 0.0 : i_reads + i_fill;
-    const double o_moved = lo == LevelBypass ? 0.0 : psum_moved;
+    const double w_moved = lw == LevelBypass ? 0.0 : f.w_reads + w_fill;  // in the PE memory holding W
+    const double i_moved = li == LevelBypass ? 0.0 : f.i_reads + i_fill;
+    const double o_moved = lo == LevelBypass ? 0.0 : f.psum_moved;
     double bytes_at[2] = {0.0, 0.0};
     if (lw != LevelBypass) bytes_at[lw] += w_moved;
     if (li != LevelBypass) bytes_at[li] += i_moved;
@@ -284,25 +321,16 @@ namespace {
     v[F_compute_cycles] = u.compute;
     v[F_vector_cycles] = p.act_cycles;
     v[F_io_cycles] = (v[F_dram_w_bytes] + v[F_dram_i_bytes] + v[F_dram_o_bytes]) / a.io_bytes_per_cycle;
-    const double onchip_bw = p.onchip_bw;
-    const double n_w = double(tf[DimG]) * double(tf[DimK]) * double(tf[DimC]);
-    const double n_i = double(tf[DimG]) * double(tf[DimN]) * double(tf[DimC]) * double(tf[DimP]) * double(tf[DimQ]);
-    const double fill_w = lw == LevelBypass ? 0.0 : w_offchip ? (p.w_layer / n_w) / a.io_bytes_per_cycle : first.w / onchip_bw;
-    const double fill_i = li == LevelBypass ? 0.0 : ctx.input_spilled ? (p.i_layer / n_i) / a.io_bytes_per_cycle : first.i / onchip_bw;
-    const double fill_io = (w_offchip ? fill_w : 0.0) + (ctx.input_spilled ? fill_i : 0.0);
-    // Whole cycles for a mapping; unrounded in a bound (rounding would break it where the I/O part of the fill is
-    // taken back out of the overlapped transfer, see finish()).
-    v[F_fill_cycles] = halo ? ceil_exact(fill_w + fill_i) : fill_w + fill_i;
-    double n_tiles = 1.0;
-    for (int d = 0; d < kTiledDims; ++d) n_tiles *= double(t[d]);
-    v[F_overhead_cycles] = a.layer_overhead_cycles + a.tile_overhead_cycles * n_tiles;
+    v[F_fill_cycles] = f.fill_cycles;
+    v[F_overhead_cycles] = f.overhead_cycles;
 
     // Energy: each data space's traffic at the energy per byte of the memory that serves it.
     v[F_mac_pj] = p.macs * e.mac_pj;
     v[F_vector_pj] = p.act_pj;
-    v[F_core_w_pj] = lw == LevelBypass ? w_reads * e_src : w_moved * e_at(lw);
-    v[F_pe_i_pj] = li == LevelBypass ? i_reads * e_src : i_moved * e_at(li);
-    v[F_pe_o_pj] = (lo == LevelBypass ? psum_moved * e_src : o_moved * e_at(lo)) + (ctx.output_spilled ? 0.0 : spill * e_src);
+    v[F_core_w_pj] = lw == LevelBypass ? f.w_reads * e_src : w_moved * f.e_level[lw];
+    v[F_pe_i_pj] = li == LevelBypass ? f.i_reads * e_src : i_moved * f.e_level[li];
+    v[F_pe_o_pj] = (lo == LevelBypass ? f.psum_moved * e_src : o_moved * f.e_level[lo]) +
+                   (ctx.output_spilled ? 0.0 : spill * e_src);
     v[F_onchip_w_pj] = v[F_onchip_w_bytes] * e_src;
     v[F_dram_w_pj] = v[F_dram_w_bytes] * e.dram_pj_per_byte;
     v[F_dram_i_pj] = v[F_dram_i_bytes] * e.dram_pj_per_byte;
@@ -310,18 +338,35 @@ namespace {
     v[F_weights_cached] = ctx.weights_cached;
     v[F_input_spilled] = ctx.input_spilled;
     v[F_output_spilled] = ctx.output_spilled;
-    finish_prepared(v, p, v[F_compute_cycles] + v[F_vector_cycles], fill_io);
+    finish_prepared(v, p, v[F_compute_cycles] + v[F_vector_cycles], f.fill_io);
     if (os_energy_pj != nullptr) {
         // The same mapping with output-stationary lanes (inner 1; called with inner 0 and the weights not bypassed,
         // where the lanes change only the weight reads and the partial sums moved, hence energy alone): its total,
         // with the same expressions summed in finish()'s order, so equal bit for bit to a call with inner 1.
-        const double w_reads_1 = act_w ? w_reads_os * (ab / wb) : w_reads_os;
-        const double core_w_pj = (w_reads_1 + w_fill) * e_at(lw);
-        const double pe_o_pj = (lo == LevelBypass ? psum_os * e_src : psum_os * e_at(lo)) +
+        const double w_reads_1 = f.act_w ? f.w_reads_os * (f.ab / f.wb) : f.w_reads_os;
+        const double core_w_pj = (w_reads_1 + w_fill) * f.e_level[lw];
+        const double pe_o_pj = (lo == LevelBypass ? f.psum_os * e_src : f.psum_os * f.e_level[lo]) +
                                (ctx.output_spilled ? 0.0 : spill * e_src);
         *os_energy_pj = v[F_mac_pj] + v[F_vector_pj] + core_w_pj + v[F_pe_i_pj] + pe_o_pj + v[F_onchip_w_pj] +
                         v[F_dram_w_pj] + v[F_dram_i_pj] + v[F_dram_o_pj] + v[F_leak_pj];
     }
+}
+
+// Every term of a mapping's cost (order_free_terms, then order_terms with the order's reload factors at t: reload
+// when the caller has them, else computed here).
+[[gnu::always_inline]] inline void cost_terms(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a,
+                                              const EnergyTable& e, const LayerContext& ctx, const Mapping& m,
+                                              const std::int64_t* t, const std::int64_t* tf, bool halo,
+                                              const TileBytes& first, double* v, double* os_energy_pj = nullptr,
+                                              const double* reload = nullptr) {
+    const OrderFreeTerms f = order_free_terms(l, p, u, a, ctx, m, t, tf, halo, first);
+    double r[kDataSpaces] = {1.0, 1.0, 1.0};  // order -1 (bounds over every order): no reloads
+    if (reload != nullptr) {
+        std::copy(reload, reload + kDataSpaces, r);
+    } else if (m.order >= 0) {
+        reload_factors(t, m.order, r);
+    }
+    order_terms(f, p, u, a, e, ctx, r, v, os_energy_pj);
 }
 
 }  // namespace
@@ -373,6 +418,20 @@ void tiling_bounds(const Layer& l, const Prep& p, const Unrolled& u, const EdgeT
     lb_cycles = v[F_cycles];
     lb_energy = v[F_energy_pj];
     lb_fill_cycles = v[F_fill_cycles];
+}
+
+void tiling_bounds_orders(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
+                          const LayerContext& ctx, const Mapping& m, const std::int32_t* orders, int n_orders,
+                          const std::int64_t* lo, const std::int64_t* hi, const TileBytes& hi_bytes, double* lb_cycles,
+                          double* lb_energy) {
+    const OrderFreeTerms f = order_free_terms(l, p, u, a, ctx, m, lo, hi, false, hi_bytes);
+    for (int i = 0; i < n_orders; ++i) {
+        double r[kDataSpaces], v[kEdgeTpuOutFields];
+        reload_factors(lo, orders[i], r);
+        order_terms(f, p, u, a, e, ctx, r, v, nullptr);
+        lb_cycles[i] = v[F_cycles];
+        lb_energy[i] = v[F_energy_pj];
+    }
 }
 
 void unrolled_floor(const Prep& p, double compute, const EdgeTpuArch& a, const EnergyTable& e, double& lb_cycles,

@@ -168,6 +168,13 @@ void tiling_bounds(const Layer& l, const Prep& p, const Unrolled& u, const EdgeT
                    const LayerContext& ctx, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi,
                    const TileBytes& hi_bytes, double& lb_cycles, double& lb_energy, double& lb_fill_cycles);
 
+// tiling_bounds for each of n_orders orders (the mapping's order replaced; its lane stationarity kept), in one call:
+// lb_cycles[i], lb_energy[i] for orders[i], bit for bit tiling_bounds' (the order-free terms computed once).
+void tiling_bounds_orders(const Layer& l, const Prep& p, const Unrolled& u, const EdgeTpuArch& a, const EnergyTable& e,
+                          const LayerContext& ctx, const Mapping& m, const std::int32_t* orders, int n_orders,
+                          const std::int64_t* lo, const std::int64_t* hi, const TileBytes& hi_bytes, double* lb_cycles,
+                          double* lb_energy);
+
 // Lower bounds (cycles, pJ) of every mapping of a spatial unrolling, whatever its tiling, order and lane
 // stationarity: the compute and activation cycles, the fixed overheads at one tile, MAC and activation energy and
 // the leakage over those cycles. Cheaper than tiling_bounds (no tile terms) and never above it. compute: the
