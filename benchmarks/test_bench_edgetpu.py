@@ -40,7 +40,7 @@ def test_mobilenetv2_one_config(benchmark, mobilenetv2, metric, space, memo):
     status, values, totals = benchmark(_core.edgetpu_batch, layers, arch, energy, metric, 0, 0, 0, 1, None,
                                        space == "complete", memo)
     assert not status.any()
-    benchmark.extra_info["mappings_evaluated"] = float(values[0, :, -2].sum())
+    benchmark.extra_info["mappings_evaluated"] = float(values[0, :, _core.EDGETPU_OUT_FIELDS.index("mappings_evaluated")].sum())
     benchmark.extra_info["latency_ms"] = float(totals[0, 1])
     benchmark.extra_info["energy_pj"] = float(totals[0, 2])
 

@@ -259,7 +259,9 @@ struct Search {
                 return index > o.index;
             }
         };
-        thread_local std::vector<Key> heap;
+        thread_local std::vector<Key> heap_buffer;
+        std::vector<Key>& heap = heap_buffer;  // its address once (each use of a thread_local in a shared library
+                                               // may call __tls_get_addr)
         heap.clear();
         for (const Candidate& c : cands) heap.push_back({c.floor_m, c.floor_t, 0, c.index});
         const auto later = [](const Key& x, const Key& y) { return x > y; };
@@ -443,12 +445,14 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
         return none;
     }
     const Prep p = prepare(l, a, e);
-    thread_local Listings listings;
+    thread_local Listings listings_buffer;  // bound to references once (see compact_space's heap)
+    Listings& listings = listings_buffer;
     listings.clear();
     Search search{0, l, p, a, e, ctx, opt, cache, Best{opt.metric}, listings};
     // Each spatial unrolling's sub-space and its floor (its bound is computed when needed). One buffer per thread,
     // reused across layers (a fresh vector of a few hundred KiB per layer costs more in page faults than the search).
-    thread_local UnrollingList own;
+    thread_local UnrollingList own_buffer;
+    UnrollingList& own = own_buffer;
     const UnrollingList* unrollings = &own;
     if (cache != nullptr) {
         unrollings = &cache->unrollings(p, a);
@@ -456,7 +460,8 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
         list_unrollings(p, a, opt.constraints, own);
     }
     search.unrollings = unrollings;
-    thread_local std::vector<Candidate> cands;
+    thread_local std::vector<Candidate> cands_buffer;
+    std::vector<Candidate>& cands = cands_buffer;
     cands.clear();
     for (const Unrolling& un : unrollings->list) {
         Candidate& cand = cands.emplace_back();

@@ -26,7 +26,8 @@ void list_unrollings(const Prep& p, const EdgeTpuArch& a, const MapConstraints& 
     out.map_space_size = 0.0;
     out.table.reset();
     if (ways == 0) return;
-    thread_local std::vector<Mapping> spatial;
+    thread_local std::vector<Mapping> spatial_buffer;
+    std::vector<Mapping>& spatial = spatial_buffer;  // its address once (search.cpp's compact_space)
     spatial_unrollings(p.s, a, c, spatial);
     out.list.reserve(spatial.size());
     out.table = std::make_unique<UnrollTable>(p, a, c);

@@ -425,10 +425,11 @@ void tiling_bounds_orders(const Layer& l, const Prep& p, const Unrolled& u, cons
                           const std::int64_t* lo, const std::int64_t* hi, const TileBytes& hi_bytes, double* lb_cycles,
                           double* lb_energy) {
     const OrderFreeTerms f = order_free_terms(l, p, u, a, ctx, m, lo, hi, false, hi_bytes);
+    double r[kTileOrders][kDataSpaces];
+    reload_factors_all(lo, r);
     for (int i = 0; i < n_orders; ++i) {
-        double r[kDataSpaces], v[kEdgeTpuOutFields];
-        reload_factors(lo, orders[i], r);
-        order_terms(f, p, u, a, e, ctx, r, v, nullptr);
+        double v[kEdgeTpuOutFields];
+        order_terms(f, p, u, a, e, ctx, r[orders[i]], v, nullptr);
         lb_cycles[i] = v[F_cycles];
         lb_energy[i] = v[F_energy_pj];
     }
