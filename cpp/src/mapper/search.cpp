@@ -49,21 +49,12 @@ struct Search {
     SearchCache* cache;  // the batch's shared parts (null outside a batch)
     Best best;
 
-    // The bounds of mapping m's order and lane stationarity over the box [lo, hi] (tiling_bounds; hi_bytes: the
-    // tile bytes at hi).
-    void bounds(const Candidate& cand, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi,
-                const TileBytes& hi_bytes, double& bm, double& bt) const {
-        double fill = 0.0;
-        bounds(cand, m, lo, hi, hi_bytes, bm, bt, fill);
-    }
+    // The bounds of mapping m's order and lane stationarity over the box [lo, hi] (tiling_bounds) and its
+    // first fill.
     void bounds(const Candidate& cand, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi, double& bm,
                 double& bt, double& fill) const {
-        bounds(cand, m, lo, hi, tile_bytes(l, cand.u, a, hi), bm, bt, fill);
-    }
-    void bounds(const Candidate& cand, const Mapping& m, const std::int64_t* lo, const std::int64_t* hi,
-                const TileBytes& hi_bytes, double& bm, double& bt, double& fill) const {
         double cyc = 0.0, en = 0.0;
-        tiling_bounds(l, p, cand.u, a, e, ctx, m, lo, hi, hi_bytes, cyc, en, fill);
+        tiling_bounds(l, p, cand.u, a, e, ctx, m, lo, hi, tile_bytes(l, cand.u, a, hi), cyc, en, fill);
         bm = metric_value(cyc, en, opt.metric);
         bt = tie_value(cyc, en, opt.metric);
     }
@@ -199,44 +190,39 @@ struct Search {
                 hi[d] = std::max(hi[d], t[static_cast<std::size_t>(d)]);
             }
         }
-        return each_order_bound(cand, lo, hi, [&](double bm, double bt) { return best.beaten(bm, bt); });
-    }
-
-    // Calls fn(bound metric, bound tie value) for each allowed order over the box [lo, hi] (both lane
-    // stationarities at once, inner -1, unless the constraints fix one) while it returns true; true if it always did.
-    template <typename Fn>
-    bool each_order_bound(const Candidate& cand, const std::int64_t* lo, const std::int64_t* hi, Fn&& fn) const {
-        std::int32_t orders[kTileOrders], inner[2];
-        const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
-        const TileBytes hi_bytes = tile_bytes(l, cand.u, a, hi);
-        for (int oi = 0; oi < n_orders; ++oi) {
-            Mapping m = cand.m;
-            m.order = orders[oi];
-            m.inner = n_inner == 1 ? inner[0] : -1;
-            double bm = 0.0, bt = 0.0;
-            bounds(cand, m, lo, hi, hi_bytes, bm, bt);
-            if (!fn(bm, bt)) return false;
-        }
+        double bm[kTileOrders], bt[kTileOrders];
+        const int n = order_bounds(cand, lo, hi, bm, bt);
+        for (int i = 0; i < n; ++i)
+            if (!best.beaten(bm[i], bt[i])) return false;
         return true;
     }
 
-    // A sub-space's bound: the least over the allowed orders, both lane stationarities at once (inner -1), tile
-    // counts anywhere in their range.
-    void bound(Candidate& cand) const {
-        with_terms(cand);
-        const std::int64_t* lo = cand.tr.lo;
-        const std::int64_t* hi = cand.tr.hi;
+    // The bounds (metric bm[i], tie value bt[i]) of each allowed order over the box [lo, hi] (tiling_bounds_orders;
+    // both lane stationarities at once, inner -1, unless the constraints fix one). Returns how many orders.
+    int order_bounds(const Candidate& cand, const std::int64_t* lo, const std::int64_t* hi, double* bm,
+                     double* bt) const {
         std::int32_t orders[kTileOrders], inner[2];
         const int n_orders = allowed_orders(opt.constraints, orders), n_inner = lane_choices(opt.constraints, inner);
         Mapping m = cand.m;
         m.inner = n_inner == 1 ? inner[0] : -1;
         double cyc[kTileOrders], en[kTileOrders];
         tiling_bounds_orders(l, p, cand.u, a, e, ctx, m, orders, n_orders, lo, hi, tile_bytes(l, cand.u, a, hi), cyc, en);
-        double lb_m = std::numeric_limits<double>::infinity(), lb_t = lb_m;
-        for (int oi = 0; oi < n_orders; ++oi) {
-            const double bm = metric_value(cyc[oi], en[oi], opt.metric), bt = tie_value(cyc[oi], en[oi], opt.metric);
-            if (bm < lb_m || (bm == lb_m && bt < lb_t)) lb_m = bm, lb_t = bt;
+        for (int i = 0; i < n_orders; ++i) {
+            bm[i] = metric_value(cyc[i], en[i], opt.metric);
+            bt[i] = tie_value(cyc[i], en[i], opt.metric);
         }
+        return n_orders;
+    }
+
+    // A sub-space's bound: the least over the allowed orders, both lane stationarities at once (inner -1), tile
+    // counts anywhere in their range.
+    void bound(Candidate& cand) const {
+        with_terms(cand);
+        double bm[kTileOrders], bt[kTileOrders];
+        const int n = order_bounds(cand, cand.tr.lo, cand.tr.hi, bm, bt);
+        double lb_m = std::numeric_limits<double>::infinity(), lb_t = lb_m;
+        for (int i = 0; i < n; ++i)
+            if (bm[i] < lb_m || (bm[i] == lb_m && bt[i] < lb_t)) lb_m = bm[i], lb_t = bt[i];
         cand.lb_m = lb_m, cand.lb_t = lb_t;
         cand.bounded = true;
     }
