@@ -224,10 +224,39 @@ def test_batch_equals_single_and_threads_equal_serial():
     (dict(pe_x=0), "pe_x"), (dict(simd=-1), "simd"), (dict(core_mem_kib=0), "core_mem_kib"),
     (dict(io_bw_gbps=float("nan")), "io_bw_gbps"), (dict(data_type="int4"), "data_type"),
     (dict(global_mem_kib=-1), "global_mem_kib"), (dict(layer_overhead_us=float("inf")), "layer_overhead_us"),
+    (dict(reserved_onchip_kib=1e30), "reserved_onchip_kib=1e"), (dict(io_bw_gbps=1e-300), "io_bw_gbps=1e-300"),
 ])
 def test_bad_config(kwargs, field):
     with pytest.raises((ValueError, TypeError), match=field):
         EdgeTpuConfig(**kwargs)
+
+
+def test_too_large_names_the_clock_only_where_it_converts():
+    with pytest.raises(ValueError) as tile:
+        EdgeTpuConfig(tile_overhead_cycles=1e30)
+    assert "clock_mhz" not in str(tile.value) and "tile_overhead_cycles=1e+30" in str(tile.value)
+    with pytest.raises(ValueError, match="at clock_mhz=500 it is 5e"):
+        EdgeTpuConfig(inference_overhead_us=1e30, clock_mhz=500)
+
+
+def test_a_global_memory_smaller_than_a_pe_memory_is_read_at_the_pe_memory_energy():
+    # the on-chip source (cached parameters, bypassed data spaces) is the global memory, or the PE memories
+    # without one; a global memory too small to hold what a PE memory holds never makes reads cheaper
+    wl = Workload("w", [Layer.conv("a", c=32, k=64, h=30, w=30, r=3), Layer.conv("b", c=64, k=64, h=28, w=28, r=3)])
+    base = codesign.preset("edgetpu")
+    none, tiny = evaluate(wl, base), evaluate(wl, base.replace(global_mem_kib=1e-9))
+    assert tiny.totals["onchip_w_pj"] == none.totals["onchip_w_pj"] > 0  # before: 1.4e-6 of it (sqrt(1e-9 / 512))
+    assert tiny.totals["energy_pj"] == pytest.approx(none.totals["energy_pj"], rel=1e-12)  # leakage of 1e-9 KiB
+    big = evaluate(wl, base.replace(global_mem_kib=4 * base.pe_mem_kib))  # read at its own (higher) energy per byte
+    ratio = big.totals["onchip_w_pj"] / none.totals["onchip_w_pj"]
+    assert ratio == pytest.approx(2.0, rel=1e-12)  # sqrt(4): energy per byte grows with the square root of capacity
+
+
+def test_evaluate_checks_threads_on_edgetpu_too():
+    wl = Workload("w", [Layer.conv("a", c=8, k=8, h=8, w=8, r=3)])
+    for bad in (-1, "2", 1.5, True):
+        with pytest.raises(ValueError, match="threads"):
+            evaluate(wl, codesign.preset("edgetpu"), threads=bad)
 
 
 def test_mapper_options_validation():

@@ -199,12 +199,12 @@ def evaluate(x: Any, hw: Any, *, threads: int = 1, mapper: Any = None) -> Any:
         TypeError: ``x`` or ``hw`` of the wrong type. ValueError: a layer the array cannot run (the message
         names the layer and the reason, e.g. overflow of int64 counts).
     """
-    if isinstance(hw, EdgeTpuConfig):
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
+        raise ValueError(f"threads must be an int >= 0, got {threads!r}")
+    if isinstance(hw, EdgeTpuConfig):  # one configuration is mapped on one thread (MapperOptions.threads aside)
         from .edgetpu_cost import evaluate_edgetpu
 
         return evaluate_edgetpu(x, hw, mapper=mapper)
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
-        raise ValueError(f"threads must be an int >= 0, got {threads!r}")
     hw = _check_hw(hw)
     _no_mapper_for_systolic(mapper)
     layers, names = _layers_array(x)

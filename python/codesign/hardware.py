@@ -595,7 +595,10 @@ def _edgetpu_row(n: Any, f: Any = float) -> list[Any]:
 _ROW_LIMITS = (("io_bw_gbps", 7, "bytes per cycle"), ("layer_overhead_us", 12, "cycles"),
                ("tile_overhead_cycles", 13, "cycles"), ("inference_overhead_us", 14, "cycles"),
                ("activation_buffers", 15, "working sets"), *((f, i, "cycles") for f, i in _OP_COST_COLUMNS.items()),
-               ("host", 22, "MACs per cycle"), ("host", 23, "bytes per cycle"), ("host", 24, "cycles"))
+               ("host", 22, "MACs per cycle"), ("host", 23, "bytes per cycle"), ("host", 24, "cycles"),
+               ("reserved_onchip_kib", 25, "bytes"))
+# The row fields converted through the clock (a time or a rate per second, as cycles or bytes per cycle).
+_CLOCKED = {"io_bw_gbps", "layer_overhead_us", "inference_overhead_us", "host", *(f for f in _OP_COST_COLUMNS)}
 
 
 def _edgetpu_row_too_large(row: Sequence[float]) -> tuple[str, int, str] | None:
@@ -648,7 +651,9 @@ class EdgeTpuConfig:
     Memory roles (as Timeloop's and ZigZag's per-level keep/bypass): ``w_mem``, ``i_mem``, ``o_mem`` name the
     memory that holds the weight, input and output (partial-sum) tiles in a PE: ``core``, ``pe`` or ``bypass``
     (no tile; every access goes to the on-chip source, the global memory or the PE memories, at its energy per
-    byte). A memory holding several data spaces is shared: their tiles together fit half of it, the mapper
+    byte; a global memory smaller than one PE memory is read at a PE memory's energy per byte, as what it cannot
+    hold sits in the PE memories). The cached parameters are read from the same source. A memory holding several
+    data spaces is shared: their tiles together fit half of it, the mapper
     choosing the split through the tile counts. Default: weights in core memory, inputs and outputs in PE memory.
     An activation-by-activation matmul's second operand follows ``i_mem``.
 
@@ -727,8 +732,12 @@ class EdgeTpuConfig:
             name, i, unit = bad
             value = getattr(self, name)
             shown = f"{value:g}" if isinstance(value, float) else repr(value)
-            raise ValueError(f"{name}={shown} is too large: at clock_mhz={self.clock_mhz:g} it is "
-                             f"{self._row[i]:g} {unit}, and the model takes below 1e18")
+            at = f"at clock_mhz={self.clock_mhz:g} " if name in _CLOCKED else ""
+            raise ValueError(f"{name}={shown} is too large: {at}it is {self._row[i]:g} {unit}, and the model "
+                             f"takes below 1e18")
+        if not self._row[7] >= 1e-9:  # bytes per cycle: below it, one layer's transfer overflows the counts
+            raise ValueError(f"io_bw_gbps={self.io_bw_gbps:g} is too small: at clock_mhz={self.clock_mhz:g} it is "
+                             f"{self._row[7]:g} bytes per cycle, and the model takes at least 1e-9")
 
     @property
     def pes(self) -> int:

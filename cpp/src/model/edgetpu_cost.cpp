@@ -70,7 +70,9 @@ Prep prepare(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e) {
     }
     p.e_core = e.sram_pj_per_byte(a.core_mem_bytes);
     p.e_pe = e.sram_pj_per_byte(a.pe_mem_bytes);
-    p.e_src = e.sram_pj_per_byte(a.global_mem_bytes > 0 ? a.global_mem_bytes : a.pe_mem_bytes);
+    // The on-chip source: the global memory, or the PE memories without one; a global memory smaller than a PE
+    // memory cannot hold what a PE memory would, which then sits in the PE memories: never below their energy.
+    p.e_src = e.sram_pj_per_byte(std::max(a.global_mem_bytes, a.pe_mem_bytes));
     p.act_cycles = activation_cycles(l, p, a);
     p.act_pj = activation_pj(l, p, e);
     p.onchip_bw = e.onchip_bytes_per_cycle > 0 ? e.onchip_bytes_per_cycle : double(a.simd * a.lanes);
