@@ -183,7 +183,10 @@ def test_malformed_sweep_space_names_the_file(tmp_path, text, needle):
      "pe_x is both fixed and swept"),
     ("f.yaml", "base: edgetpu-baseline\nfixed: [1]\ngrid:\n  pe_x: [1, 2]\n",
      "'fixed' must be a mapping of field: value, got [1]"),
-    ("n.yaml", "base: edgetpu-baseline\ngrid:\n  clock_mhz: [1e300]\n", "write a number with a dot"),
+    ("n.yaml", "base: edgetpu-baseline\ngrid:\n  clock_mhz: [1e300]\n", "without a dot as text; write 1.0e+300"),
+    ("n.yaml", "base: edgetpu-baseline\ngrid:\n  io_bw_gbps: [1e-3, 10]\n",
+     "mixes strings and numbers: ('1e-3', 10) (the file gave the text '1e-3': YAML reads an exponent without a dot"),
+    ("n.yaml", "base: edgetpu-baseline\ngrid:\n  pe_x: [\"4\"]\n", "write the number without quotes"),
 ])
 def test_space_file_mistakes_are_one_line(tmp_path, name, text, needle):
     f = tmp_path / name
@@ -328,3 +331,24 @@ def test_oversized_search_checkpoint_is_refused_before_reading(tmp_path):
         fh.truncate(_MAX_CHECKPOINT + 1)
     with pytest.raises(ValueError, match="more than a checkpoint holds"):
         _read_checkpoint(p)
+
+
+# ------------------------------------------------------------------- messages that named the wrong thing (new-user check)
+@pytest.mark.parametrize("args, needle", [
+    (["evaluate", "-n", "/dev/null"], "--network '/dev/null': not a regular file"),
+    (["evaluate", "-n", TOPO, "--hw", "/dev/null"], "--hw '/dev/null': not a regular file"),
+    (["evaluate", "-n", "/no/such/topology.csv"], "--network '/no/such/topology.csv': no such file"),
+    (["sweep", "-n", "", "--sample", "2", "--no-progress"], "--network must be a timm model name or a SCALE-Sim"),
+    (["sweep", "-n", TOPO, "--mapper-seed", "-1", "--no-progress"], "--mapper-seed must be between 0 and 2**63 - 1"),
+])
+def test_cli_messages_name_the_option(tmp_path, args, needle):
+    one_line(invoke(*args, *(["--out", tmp_path / "o"] if args[0] == "sweep" else [])), needle)
+
+
+@pytest.mark.parametrize("exists", [False, True])
+def test_resume_with_overwrite_is_the_conflict_whether_or_not_the_folder_exists(tmp_path, exists):
+    out = tmp_path / "run"
+    if exists:
+        out.mkdir()
+    one_line(invoke("sweep", "-n", TOPO, "--sample", "2", "--out", out, "--resume", "--overwrite", "--no-progress"),
+             "give --resume or --overwrite, not both")

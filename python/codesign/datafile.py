@@ -13,10 +13,18 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MAX_BYTES", "read_document"]
+__all__ = ["MAX_BYTES", "missing_file", "read_document"]
 
 #: Largest space file read (the largest built-in space written out is about 2 KiB).
 MAX_BYTES = 4 << 20
+
+
+def missing_file(path: str | os.PathLike[str]) -> str:
+    """Why ``path`` is not a regular file to read: "no such file", "a directory" or "not a regular file" (a device,
+    a FIFO), for a one-line error naming it."""
+    if not os.path.exists(path):
+        return "no such file"
+    return "a directory" if os.path.isdir(path) else "not a regular file"
 
 
 def _read_text(p: Path) -> str:

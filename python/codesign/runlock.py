@@ -150,6 +150,8 @@ def holds_run_lock(command: str, folder_arg: str, *, main_process_only: bool = F
             folder = given.get(folder_arg)
             if folder is None or (main_process_only and os.environ.get("RANK", "0") != "0"):
                 return fn(*args, **kwargs)
+            if given.get("resume", False) and given.get("overwrite", False):  # before the lock looks for the folder
+                raise ValueError("give --resume or --overwrite, not both")
             is_file = bool(file_output(given)) if file_output is not None else False
             with run_lock(folder, command, create=not given.get("resume", False), is_file=is_file):
                 return fn(*args, **kwargs)

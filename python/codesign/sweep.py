@@ -292,7 +292,7 @@ class SweepSummary:
         return read_sweep(self.out, columns=columns)
 
 
-def _load_network(x: Any, resolution: int = 224, batch: int = 1) -> Any:
+def _load_network(x: Any, resolution: int | None = None, batch: int = 1) -> Any:
     from . import workload
 
     if hasattr(x, "layers") and hasattr(x, "to_array"):
@@ -302,7 +302,9 @@ def _load_network(x: Any, resolution: int = 224, batch: int = 1) -> Any:
     if isinstance(x, os.PathLike) or (isinstance(x, str) and (x.lower().endswith(".csv") or os.sep in x)):
         path = os.fspath(x)
         if not os.path.isfile(path):
-            raise ValueError(f"--network {path!r}: no such file")
+            from .datafile import missing_file
+
+            raise ValueError(f"--network {path!r}: {missing_file(path)}")
         return workload.from_scalesim_csv(path)
     if not isinstance(x, str):
         raise TypeError(f"network must be a Workload, a timm model name or a SCALE-Sim CSV path, got {type(x).__name__}")
@@ -373,7 +375,7 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
           seed: int = 0, out: str | os.PathLike[str] | None = None, fmt: str | None = None, resume: bool = False,
           overwrite: bool = False, chunk_size: int = 1024, threads: int = 0, mapper: Any = None,
           scheduler: str | None = None, workers: int | None = None, objectives: Sequence[str] | None = None,
-          progress: bool = False, resolution: int = 224, batch: int = 1,
+          progress: bool = False, resolution: int | None = None, batch: int = 1,
           on_chunk: Callable[[int, int], None] | None = None) -> Any:
     """Evaluate every configuration of ``space`` that satisfies ``where`` (or a sample of them) for every network.
 
@@ -395,7 +397,7 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
         objectives: Pareto objectives (minimised; default latency_ms, energy_mj, area_mm2 for Edge-TPU-like
             spaces, latency_ms, area_mm2 for systolic ones).
         progress: show a progress bar on stderr.
-        resolution, batch: for timm networks.
+        resolution, batch: for timm networks (resolution None: the model's own input size, as `evaluate`).
         on_chunk: called as ``on_chunk(chunk_id, n_configs)`` after each chunk is written (tests, logging).
 
     Returns:
@@ -437,7 +439,7 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
     objectives = tuple(objectives) if objectives else DEFAULT_OBJECTIVES[space.kind]
     for o in objectives:
         if o not in metric_cols:
-            raise ValueError(f"--objectives: unknown metric {o!r} for a {space.kind} sweep; metrics: "
+            raise ValueError(f"--objectives: unknown metric {o!r} for {space.kind} sweeps; metrics: "
                              f"{', '.join(metric_cols)}")
     if len(set(objectives)) != len(objectives):
         raise ValueError(f"--objectives lists a metric twice: {', '.join(objectives)}")

@@ -37,6 +37,17 @@ def _is_number_text(v: str) -> bool:
     return True
 
 
+def _number_text_hint(vals: tuple[Any, ...]) -> str:
+    """A hint for values a file gave as text that read as numbers ("" when none does): YAML 1.1 reads 1e300
+    (exponent, no dot) as text; a quoted number is text in any format."""
+    text = next((v for v in vals if isinstance(v, str) and _is_number_text(v)), None)
+    if text is None:
+        return ""
+    if "e" in text.lower() and "." not in text:
+        return f" (the file gave the text {text!r}: YAML reads an exponent without a dot as text; write 1.0e+300)"
+    return f" (the file gave the text {text!r}: write the number without quotes)"
+
+
 def _plain(v: Any) -> Any:
     if isinstance(v, (np.integer,)):
         return int(v)
@@ -89,7 +100,8 @@ class SweepSpace:
             if kinds - {int, float, str}:
                 raise ValueError(f"space {self.name!r}: {key} values must be numbers or strings, got {vals!r}")
             if str in kinds and len(kinds) > 1:
-                raise ValueError(f"space {self.name!r}: {key} mixes strings and numbers: {vals!r}")
+                raise ValueError(f"space {self.name!r}: {key} mixes strings and numbers: {vals!r}"
+                                 f"{_number_text_hint(vals)}")
             for v in vals:  # each value alone must be acceptable to the hardware class
                 try:
                     self.base.replace(**{key: v})
@@ -97,10 +109,8 @@ class SweepSpace:
                     first = str(exc).splitlines()[0]
                     if "too small" in first or "must hold" in first:
                         continue  # depends on other fields (SRAM vs array edge): judged per configuration
-                    hint = ""
-                    if isinstance(v, str) and _is_number_text(v):  # YAML 1.1 reads 1e300 (no dot) as text
-                        hint = f" (the file gave the text {v!r}: write a number with a dot, e.g. 1.0e+300)"
-                    raise ValueError(f"space {self.name!r}: {key}={v!r} is invalid: {first}{hint}") from None
+                    raise ValueError(f"space {self.name!r}: {key}={v!r} is invalid: {first}"
+                                     f"{_number_text_hint((v,))}") from None
             grid[key] = vals
         size = math.prod(len(v) for v in grid.values())
         if size >= 1 << 62:

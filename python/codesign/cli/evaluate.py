@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from ..datafile import missing_file
 from ._common import error_line
 from ._common import fail as _fail
 from .layer_tables import render_edgetpu, render_systolic
@@ -62,7 +63,7 @@ def load_workload(network: str, resolution: Optional[int], batch: int, cache: bo
         if os.path.isdir(network):
             raise UsageError(f"--network {network!r} is a directory, not a SCALE-Sim topology CSV")
         if not os.path.isfile(network):
-            raise UsageError(f"--network {network!r}: no such file")
+            raise UsageError(f"--network {network!r}: {missing_file(network)}")
         try:
             return wl.from_scalesim_csv(network)
         except UnicodeDecodeError:
@@ -111,7 +112,7 @@ def load_hardware(hw: str, overrides: dict[str, Any]) -> Any:
 
     if hw.lower().endswith(".cfg") or os.path.sep in hw:
         if not os.path.isfile(hw):
-            raise UsageError(f"--hw {hw!r}: no such file")
+            raise UsageError(f"--hw {hw!r}: {missing_file(hw)}")
         try:
             base = hardware.from_scalesim_cfg(hw)
         except UnicodeDecodeError:

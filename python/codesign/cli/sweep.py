@@ -46,7 +46,9 @@ def sweep_command(
                                                   "area_mm2; latency_ms,area_mm2 for systolic spaces)"),
     top: int = typer.Option(15, "--top", help="Pareto rows printed per network"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar on stderr"),
-    resolution: int = typer.Option(224, "--resolution", help="input resolution for timm networks (px)"),
+    resolution: Optional[int] = typer.Option(None, "--resolution",
+                                             help="input resolution for timm networks (px); default: the model's "
+                                                  "own (pretrained_cfg input_size)"),
     batch: int = typer.Option(1, "--batch", help="batch size N for timm networks"),
 ) -> None:
     """Sweep a hardware space for one or more networks: batched, streamed to Parquet/CSV, resumable, Dask-ready;
@@ -61,8 +63,13 @@ def sweep_command(
 
     try:
         for name, value in (("--resolution", resolution), ("--batch", batch), ("--top", top)):
-            if value < 1:
+            if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
+        if not 0 <= mapper_seed < 2**63:
+            raise ValueError(f"--mapper-seed must be between 0 and 2**63 - 1, got {mapper_seed}")
+        for net in network:
+            if not net.strip():
+                raise ValueError(f"--network must be a timm model name or a SCALE-Sim topology CSV, got {net!r}")
         mapper = MapperOptions(metric=metric, budget=budget, patience=patience, seed=mapper_seed)
         objs = [o.strip() for o in objectives.split(",") if o.strip()] if objectives else None
         if objectives is not None and not objs:
