@@ -241,3 +241,16 @@ def test_sweep_and_map_tables_fit_80_columns_in_a_pipe(tmp_path):
     out = _piped("map", "--layer", "conv K=64 C=64 P=56 Q=56 R=3 S=3", "--hw", "edgetpu", "--top", "3")
     assert max(len(ln) for ln in out.splitlines()) <= 80, out
     assert "not shown at this width" in out
+    heading = " ".join(ln for ln in out.splitlines() if ln.startswith("┃"))
+    assert "pJ" in heading and "pj" not in heading and "text" not in heading, heading  # units as written
+    best = next(i for i, ln in enumerate(out.splitlines()) if ln.startswith("best: "))
+    assert out.splitlines()[best + 1].split() == ["cycles", "28,225,", "energy", "493,008,614", "pJ"]
+    assert "mapping: dims on pe_x/pe_y/lanes/simd, tile counts > 1, tile order, ws/os lanes" in out
+
+
+def test_narrow_headings_write_units_as_units():
+    from codesign.cli._common import _heading
+
+    assert [_heading(c) for c in ("energy_pj", "energy_mj", "pe_mem_kib", "io_bw_gbps", "area_mm2", "latency_ms",
+                                  "utilization", "config_id")] == [
+        "energy pJ", "energy mJ", "pe mem KiB", "io bw GB/s", "area mm²", "latency ms", "util.", "config id"]

@@ -62,6 +62,18 @@ def error_line(exc: BaseException) -> str:
     return first_line(exc)
 
 
+# A column name's unit suffix as the unit is written (energy_pj -> "energy pJ", pe_mem_kib -> "pe mem KiB").
+_UNITS = {"pj": "pJ", "mj": "mJ", "kib": "KiB", "mib": "MiB", "gbps": "GB/s", "mhz": "MHz", "mm2": "mm²"}
+
+
+def _heading(column: str) -> str:
+    """A narrow table's heading: the name broken at ``_``, its unit as written."""
+    if column == "utilization":
+        return "util."
+    words = column.split("_")
+    return " ".join(words[:-1] + [_UNITS.get(words[-1], words[-1])])
+
+
 def frame_table(df: Any, columns: list[str], title: str, width: int | None = None,
                 required: tuple[str, ...] = ()) -> tuple[Table, list[str]]:
     """A rich table of the DataFrame's ``columns`` (ids and ranks as written, other cells by :func:`fmt`), and the
@@ -82,7 +94,7 @@ def frame_table(df: Any, columns: list[str], title: str, width: int | None = Non
     def layout(narrow: bool, cols: list[str]) -> tuple[Table, int]:
         rows = cells(narrow, cols)
         t = Table(title=title, header_style="bold", pad_edge=False)
-        heads = [c.replace("_", " ") if narrow else c for c in cols]
+        heads = [_heading(c) if narrow else c for c in cols]
         widths = []
         for i, (c, head) in enumerate(zip(cols, heads)):
             texts = [r[i] for r in rows]

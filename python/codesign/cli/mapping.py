@@ -108,21 +108,24 @@ def map_command(
         return
     console = Console()  # its own width: a terminal's, or 80 in a pipe
     edge = type(hardware).__name__ == "EdgeTpuConfig"
-    cols_ = (["rank", "mapping", "cycles", "latency_ms", "energy_pj", "utilization", "bound_text", "core_mem_bytes",
+    cols_ = (["rank", "mapping", "cycles", "latency_ms", "energy_pj", "utilization", "bound", "core_mem_bytes",
               "pe_mem_bytes", "dram_w_bytes"] if edge else
              ["rank", "mapping", "cycles", "stall_cycles", "mapping_efficiency", "compute_utilization", "latency_ms"])
     if edge:
-        head = head.assign(bound_text=["memory" if b else "compute" for b in head["memory_bound"]])
+        head = head.assign(bound=["memory" if b else "compute" for b in head["memory_bound"]])
     best = space.iloc[0]
     shape = (f"N={the_layer.n} K={the_layer.k} C={the_layer.c} P={the_layer.p} Q={the_layer.q} R={the_layer.r} "
              f"S={the_layer.s} stride={the_layer.stride_h} groups={the_layer.groups}")
     console.print(f"[bold]{the_layer.kind} {shape}[/] on {hardware.name}: {len(space):,} legal mappings, "
                   f"ranked by {metric}")
-    console.print(f"best: [bold]{best['mapping']}[/]  cycles {_fmt(float(best['cycles']))}"
+    console.print(f"best: [bold]{best['mapping']}[/]\n      cycles {_fmt(float(best['cycles']))}"
                   + (f", energy {_fmt(float(best['energy_pj']))} pJ" if edge else ""))
     table, left_out = _table(head, [c for c in cols_ if c in head.columns], f"top {len(head)}", console.width,
                              required=("rank", "mapping", "cycles", "latency_ms"))
     console.print(table)
+    if edge:  # how to read a mapping (edgetpu_cost._mapping_texts)
+        console.print("mapping: dims on pe_x/pe_y/lanes/simd, tile counts > 1, tile order, ws/os lanes",
+                      style="dim", highlight=False)
     if left_out:
         console.print(f"not shown at this width: {', '.join(left_out)} (--format csv or json has them)", style="dim",
                       highlight=False)
