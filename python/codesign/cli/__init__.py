@@ -49,6 +49,10 @@ def make_app(commands: list[str] | None = None) -> typer.Typer:
     modules = dict.fromkeys(COMMANDS[c] for c in (commands if commands is not None else COMMANDS))
     for name in modules:
         importlib.import_module(f".{name}", __name__).register(out)
+    for info in out.registered_commands:  # the command list: each docstring's first paragraph as one line,
+        doc = (info.callback.__doc__ or "") if info.callback else ""  # rewrapped to the terminal (not its breaks)
+        if info.short_help is None and doc.strip():
+            info.short_help = " ".join(doc.strip().split("\n\n")[0].split())
     return out
 
 

@@ -42,8 +42,8 @@ def sweep_command(
     patience: int = typer.Option(0, "--patience", help="Edge-TPU mapper: stop after N non-improving mappings"),
     mapper_seed: int = typer.Option(0, "--mapper-seed", help="Edge-TPU mapper: sampling seed"),
     objectives: Optional[str] = typer.Option(None, "--objectives",
-                                             help="Pareto objectives, comma-separated (default latency_ms,energy_mj,"
-                                                  "area_mm2; latency_ms,area_mm2 for systolic spaces)"),
+                                             help="Pareto objectives, comma-separated (default: latency_ms, "
+                                                  "energy_mj, area_mm2; latency_ms, area_mm2 for systolic spaces)"),
     top: int = typer.Option(15, "--top", help="Pareto rows printed per network"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar on stderr"),
     resolution: Optional[int] = typer.Option(None, "--resolution",
