@@ -340,6 +340,9 @@ def test_oversized_search_checkpoint_is_refused_before_reading(tmp_path):
     (["evaluate", "-n", "/no/such/topology.csv"], "--network '/no/such/topology.csv': no such file"),
     (["sweep", "-n", "", "--sample", "2", "--no-progress"], "--network must be a timm model name or a SCALE-Sim"),
     (["sweep", "-n", TOPO, "--mapper-seed", "-1", "--no-progress"], "--mapper-seed must be between 0 and 2**63 - 1"),
+    (["evaluate", "-n", TOPO, "--hw", "systolic", "--metric", "energy"], "(got --metric energy)"),
+    (["map", "--layer", "fc C=16 K=8", "--hw", "edgetpu", "--all", "--out", "/tmp/codesign-ms.txt"],
+     "--all writes Parquet (.parquet) or CSV (.csv), not '.txt'"),
 ])
 def test_cli_messages_name_the_option(tmp_path, args, needle):
     one_line(invoke(*args, *(["--out", tmp_path / "o"] if args[0] == "sweep" else [])), needle)

@@ -221,9 +221,10 @@ def evaluate(
         from ..cost import evaluate as run
 
         if type(hardware).__name__ == "SystolicArray" and (metric != "latency" or budget != 0 or seed != 0):
+            given = ", ".join(f"{o} {v}" for o, v, default in (("--metric", metric, "latency"), ("--budget", budget, 0),
+                                                               ("--seed", seed, 0)) if v != default)
             raise UsageError(f"--metric, --budget and --seed choose mappings on the Edge-TPU template; {hw!r} is a "
-                             f"systolic array, whose dataflow fixes the mapping (got --metric {metric}, --budget "
-                             f"{budget}, --seed {seed})")
+                             f"systolic array, whose dataflow fixes the mapping (got {given})")
         mapper = MapperOptions(metric=metric, budget=budget, seed=seed)
         if not 1 <= num_segments <= 64:
             raise UsageError(f"--num-segments must be between 1 and 64, got {num_segments}")

@@ -64,6 +64,8 @@ def map_command(
             raise ValueError(f"--format must be table, csv or json, got {fmt!r}")
         if top < 1:
             raise ValueError(f"--top must be >= 1, got {top}")
+        if dump_all and out.suffix.lower() not in (".csv", ".parquet", ".pq", ""):
+            raise ValueError(f"--out {str(out)!r}: --all writes Parquet (.parquet) or CSV (.csv), not {out.suffix!r}")
         the_layer = parse_layer(layer)
         hardware = load_hardware(hw, dict(pe_x=pe_x, pe_y=pe_y, lanes=lanes, simd=simd, core_mem_kib=core_mem_kib,
                                           pe_mem_kib=pe_mem_kib, io_bw_gbps=io_bw_gbps, rows=rows, cols=cols))
