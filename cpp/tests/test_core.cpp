@@ -545,6 +545,71 @@ void test_compact_tilings_fit() {
     CHECK_EQ(unfit, 0);
 }
 
+// The energy metrics' floor of a spatial unrolling (unrolled_floor_reads) is never above tiling_bounds over its
+// whole tile range, in any order and lane stationarity (fixed or both), memory roles and context, nor than the
+// cost of any of its compact tilings; and it is above unrolled_floor's somewhere (it adds terms).
+void test_energy_floor_below_bounds() {
+    std::int64_t above = 0, tighter = 0, compared = 0;
+    for (int i = 0; i < 300; ++i) {
+        Layer l;
+        l.n = uniform(1, 2), l.k = uniform(1, 300), l.c = uniform(1, 300), l.p = uniform(1, 60), l.q = uniform(1, 60);
+        l.r = l.s = uniform(1, 3), l.stride_h = l.stride_w = uniform(1, 2);
+        l.h = (l.p - 1) * l.stride_h + l.r, l.w = (l.q - 1) * l.stride_w + l.s;
+        if (i % 4 == 0) l.groups = l.c = l.k;  // depthwise
+        EdgeTpuArch a;
+        a.pe_x = uniform(1, 6), a.pe_y = uniform(1, 6), a.lanes = uniform(1, 8), a.simd = uniform(1, 64);
+        a.core_mem_bytes = double(uniform(1, 1 << 9)) * 1024.0, a.pe_mem_bytes = double(uniform(1, 1 << 9)) * 1024.0;
+        a.global_mem_bytes = i % 3 == 0 ? double(uniform(1, 1 << 12)) * 1024.0 : 0.0;
+        for (int s = 0; s < kDataSpaces; ++s) a.level_of[s] = static_cast<std::int32_t>(uniform(0, 2));
+        a.tile_overhead_cycles = double(uniform(0, 3)), a.layer_overhead_cycles = double(uniform(0, 50));
+        LayerContext ctx;
+        ctx.weights_cached = uniform(0, 1) == 1, ctx.input_spilled = uniform(0, 1) == 1;
+        ctx.output_spilled = uniform(0, 1) == 1;
+        const EnergyTable e;
+        const detail::Prep p = detail::prepare(l, a, e);
+        std::vector<Mapping> spatial;
+        detail::spatial_unrollings(p.s, a, MapConstraints{}, spatial);
+        for (std::size_t j = 0; j < spatial.size(); j += 5) {
+            const Mapping& m = spatial[j];
+            const detail::Unrolled u = detail::unroll(l, p, a, m);
+            const detail::TileRange tr = detail::tile_range(u, MapConstraints{});
+            if (tr.product() == 0.0) continue;
+            double fc = 0.0, fe = 0.0, oc = 0.0, oe = 0.0;
+            detail::unrolled_floor_reads(l, p, u.compute, u.t, u.share, m, a, e, fc, fe);
+            detail::unrolled_floor(p, u.compute, a, e, oc, oe);
+            CHECK_EQ(fc, oc);
+            tighter += fe > oe;
+            const detail::TileBytes hi_bytes = detail::tile_bytes(l, u, a, tr.hi);
+            for (std::int32_t order = 0; order < kTileOrders; ++order)
+                for (std::int32_t inner = -1; inner < 2; ++inner) {
+                    Mapping mo = m;
+                    mo.order = order, mo.inner = inner;
+                    double bc = 0.0, be = 0.0, fill = 0.0;
+                    detail::tiling_bounds(l, p, u, a, e, ctx, mo, tr.lo, tr.hi, hi_bytes, bc, be, fill);
+                    above += fe > be || fc > bc;
+                    ++compared;
+                }
+            std::vector<detail::Tiling> tilings;
+            detail::compact_tilings(l, u, a, MapConstraints{}, tilings);
+            for (const detail::Tiling& t : tilings) {
+                Mapping mo = m;
+                std::copy(t.begin(), t.end(), mo.tiles);
+                for (std::int32_t order = 0; order < kTileOrders; ++order)
+                    for (std::int32_t inner = 0; inner < 2; ++inner) {
+                        mo.order = order, mo.inner = inner;
+                        const EdgeTpuCost c = detail::evaluate_prepared(l, p, u, a, e, ctx, mo);
+                        if (c.status != Status::Ok) continue;
+                        above += fe > c.v[F_energy_pj] || fc > c.v[F_cycles];
+                        ++compared;
+                    }
+            }
+        }
+    }
+    CHECK(compared > 10000);
+    CHECK(tighter > 100);
+    CHECK_EQ(above, 0);
+}
+
 // Division by an invariant divisor (array rows and columns) against the hardware division: every d to 4096 and
 // powers of two +-1 to 2^62 and INT64_MAX, numerators small, near multiples of d, random and near INT64_MAX.
 void test_divisor() {
@@ -586,6 +651,7 @@ int main() {
     test_tile_range_matches_the_listing();
     test_mapper_tables();
     test_compact_tilings_fit();
+    test_energy_floor_below_bounds();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("codesign core tests: %d checks, %d failures, %.2f s\n", g_checks, g_failures, secs);
     return g_failures == 0 ? 0 : 1;

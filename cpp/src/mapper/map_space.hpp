@@ -46,6 +46,10 @@ public:
     UnrollTable(const Prep& p, const EdgeTpuArch& a, const MapConstraints& c);
     Entry add(const Mapping& m);
     void expand(const Entry& x, Unrolled& u, TileRange& tr) const;
+    // The temporal and per-PE extents of an added mapping (expand's u.t and u.share) alone.
+    void extents(const Entry& x, double t[kDims], double share[kDims]) const {
+        for (int d = 0; d < kDims; ++d) t[d] = extent_[d][levels_of(x, d)], share[d] = extent_[d][levels_of(x, d) & 3u];
+    }
 
 private:
     static unsigned levels_of(const Entry& x, int d) { return x.levels >> (4 * d) & 15u; }

@@ -453,7 +453,13 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
         Candidate& cand = cands.emplace_back();
         cand.m = un.m, cand.un = &un;
         double floor_cycles = 0.0, floor_pj = 0.0;
-        unrolled_floor(p, un.x.compute, a, e, floor_cycles, floor_pj);
+        if (opt.metric == Metric::Latency) {  // the cycles rank: the energy floor is only the tie value
+            unrolled_floor(p, un.x.compute, a, e, floor_cycles, floor_pj);
+        } else {
+            double t[kDims], share[kDims];
+            unrollings->table->extents(un.x, t, share);
+            unrolled_floor_reads(l, p, un.x.compute, t, share, un.m, a, e, floor_cycles, floor_pj);
+        }
         cand.floor_m = metric_value(floor_cycles, floor_pj, opt.metric);
         cand.floor_t = tie_value(floor_cycles, floor_pj, opt.metric);
         cand.index = static_cast<std::int64_t>(cands.size() - 1);

@@ -109,29 +109,31 @@ Unrolled unroll_shares(const Prep& p, const EdgeTpuArch& a, const Mapping& m) {
     return u;
 }
 
-void unroll_terms(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mapping& m, Unrolled& u) {
-    u.bw_w = u.bw_i = u.red_o = 1.0;
+void lane_reuse(const Prep& p, const EdgeTpuArch& a, const Mapping& m, double& bw_w, double& bw_i, double& red_o) {
+    bw_w = bw_i = red_o = 1.0;
     for (int lev = 2; lev < kSpatialLevels; ++lev) {
         const std::int32_t d = m.spatial[lev];
         const double sz = std::min(level_units(a, m, lev), p.s.d[d]);
-        if (d == DimN || d == DimP || d == DimQ) u.bw_w *= sz;
-        if (d == DimK) u.bw_i *= sz;
-        if (d == DimC) u.red_o *= sz;
+        if (d == DimN || d == DimP || d == DimQ) bw_w *= sz;
+        if (d == DimK) bw_i *= sz;
+        if (d == DimC) red_o *= sz;
     }
+}
+
+void unroll_terms(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mapping& m, Unrolled& u) {
+    lane_reuse(p, a, m, u.bw_w, u.bw_i, u.red_o);
     const double* sh = u.share;
-    u.w_pe = sh[DimG] * sh[DimK] * sh[DimC] * sh[DimR] * sh[DimS] * w_word_bytes(l, a);
+    u.w_pe = share_weight_bytes(l, a, sh);
     u.o_pe_elems = sh[DimN] * sh[DimG] * sh[DimK] * sh[DimP] * sh[DimQ];
     const double ab = double(a.act_bytes), wb = double(a.weight_bytes), pb = double(a.psum_bytes);
     u.rows_share = rows_p(l, sh[DimP]);
     u.cols_share = cols_q(l, sh[DimQ]);
-    u.i_pe_whole = sh[DimN] * sh[DimG] * sh[DimC] * u.rows_share * u.cols_share * ab;
+    u.i_pe_whole = share_input_bytes(l, a, sh);  // sh[N] sh[G] sh[C] x rows_share x cols_share x act_bytes
     // Weight-stationary lanes: a weight serves the lane's N, P, Q loop. Output-stationary lanes: the accumulator
     // holds an output over its reduction in one tile (its partial sums depend on the C tiles: in cost_terms).
     const double reduction_steps = u.t[DimC] * u.t[DimR] * u.t[DimS];
-    u.w_reads_ws = p.macs / (u.bw_w * u.t[DimN] * u.t[DimP] * u.t[DimQ]) * wb;
     u.psum_ws = reduction_steps > 1.0 ? 2.0 * (p.macs / u.red_o) * pb : p.out_elems * ab;
-    u.w_reads_os = p.macs / u.bw_w * wb;
-    u.i_reads = p.macs / u.bw_i * ab;
+    lane_reads(p, u.bw_w, u.bw_i, u.t[DimN], u.t[DimP], u.t[DimQ], wb, ab, u.w_reads_ws, u.w_reads_os, u.i_reads);
 }
 
 Unrolled unroll(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mapping& m) {
@@ -444,6 +446,33 @@ void unrolled_floor(const Prep& p, double compute, const EdgeTpuArch& a, const E
     // the cycles. Summed in the same order as finish(), so rounding keeps the floor below every mapping's value.
     lb_cycles = (compute + p.act_cycles) + (a.layer_overhead_cycles + a.tile_overhead_cycles);
     lb_energy = (p.macs * e.mac_pj + p.act_pj) + leak_pj(p.leak_mw_e3, p.clock_hz, lb_cycles);
+}
+
+void unrolled_floor_reads(const Layer& l, const Prep& p, double compute, const double* t, const double* share,
+                          const Mapping& m,
+                          const EdgeTpuArch& a, const EnergyTable& e, double& lb_cycles, double& lb_energy) {
+    // unrolled_floor's terms with the lanes' reads and the first fills added: cost_terms' core_w_pj is (weight
+    // reads + fills) x the energy per byte of W's memory, or the reads x the source's where W bypasses the PE; the
+    // reads are the ws or the os count (inner -1: either), so at least the lesser; the fills are the PE's weight
+    // share x PEs x a reload factor >= 1 (at least the share x PEs). pe_i_pj likewise (input reads, the input
+    // share, no halo in a bound). Each is the same expression as cost_terms' on the same values (lane_reuse,
+    // lane_reads, share_*_bytes), and the sum keeps finish()'s order (the terms between are >= 0), so the floor
+    // stays below every bound.
+    lb_cycles = (compute + p.act_cycles) + (a.layer_overhead_cycles + a.tile_overhead_cycles);
+    const double ab = double(a.act_bytes), wb = double(a.weight_bytes);
+    double bw_w = 1.0, bw_i = 1.0, red_o = 1.0, w_ws = 0.0, w_os = 0.0, i_reads = 0.0;
+    lane_reuse(p, a, m, bw_w, bw_i, red_o);
+    lane_reads(p, bw_w, bw_i, t[DimN], t[DimP], t[DimQ], wb, ab, w_ws, w_os, i_reads);
+    double w_reads = std::min(w_ws, w_os);
+    if (l.operand_is_activation()) w_reads *= ab / wb;
+    const double e_level[3] = {p.e_core, p.e_pe, p.e_src};  // by MemLevel, as cost_terms' (bypassed: the source)
+    const double pes = static_cast<double>(a.pes());
+    const std::int32_t lw = w_level(l, a), li = a.level_of[SpaceI];
+    const double w_moved = lw == LevelBypass ? w_reads : w_reads + share_weight_bytes(l, a, share) * pes;
+    const double i_moved = li == LevelBypass ? i_reads : i_reads + share_input_bytes(l, a, share) * pes;
+    const double core_w_pj = w_moved * e_level[lw];
+    const double pe_i_pj = i_moved * e_level[li];
+    lb_energy = (p.macs * e.mac_pj + p.act_pj) + core_w_pj + pe_i_pj + leak_pj(p.leak_mw_e3, p.clock_hz, lb_cycles);
 }
 
 }  // namespace detail

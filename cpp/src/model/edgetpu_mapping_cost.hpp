@@ -61,6 +61,17 @@ Unrolled unroll(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mappi
 Unrolled unroll_shares(const Prep& p, const EdgeTpuArch& a, const Mapping& m);
 void unroll_terms(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Mapping& m, Unrolled& u);
 
+// The in-PE reuse of the lanes and SIMD levels (Unrolled's bw_w, bw_i, red_o), as unroll_terms computes it.
+void lane_reuse(const Prep& p, const EdgeTpuArch& a, const Mapping& m, double& bw_w, double& bw_i, double& red_o);
+// The lanes' weight reads, ws and os, and input reads in bytes (Unrolled's w_reads_ws, w_reads_os, i_reads) from
+// the reuse and the temporal extents of N, P and Q: one expression for unroll_terms and unrolled_floor_reads.
+inline void lane_reads(const Prep& p, double bw_w, double bw_i, double t_n, double t_p, double t_q, double wb,
+                       double ab, double& w_ws, double& w_os, double& i_reads) {
+    w_ws = p.macs / (bw_w * t_n * t_p * t_q) * wb;
+    w_os = p.macs / bw_w * wb;
+    i_reads = p.macs / bw_i * ab;
+}
+
 // Units of a spatial level the mapping uses (its factor, else the whole level).
 double level_units(const EdgeTpuArch& a, const Mapping& m, int level);
 
@@ -87,6 +98,14 @@ inline double rows_p(const Layer& l, double out) {
 }
 inline double cols_q(const Layer& l, double out) {
     return in_rows(out, double(l.s), double(l.stride_w), double(l.dilation_w), double(l.w), double(l.pad_w));
+}
+// A PE's share of the weights and of the inputs (no halos), bytes, from its per-PE extents sh: Unrolled's w_pe
+// and i_pe_whole (one expression for unroll_terms and unrolled_floor_reads).
+inline double share_weight_bytes(const Layer& l, const EdgeTpuArch& a, const double* sh) {
+    return sh[DimG] * sh[DimK] * sh[DimC] * sh[DimR] * sh[DimS] * w_word_bytes(l, a);
+}
+inline double share_input_bytes(const Layer& l, const EdgeTpuArch& a, const double* sh) {
+    return sh[DimN] * sh[DimG] * sh[DimC] * rows_p(l, sh[DimP]) * cols_q(l, sh[DimQ]) * double(a.act_bytes);
 }
 inline double tile_extent(const Unrolled& u, const std::int64_t* tiles, int d) {
     return tiles[d] == 1 ? u.share[d] : dceil(u.share[d], double(tiles[d]));  // shares are whole numbers
@@ -181,5 +200,12 @@ void tiling_bounds_orders(const Layer& l, const Prep& p, const Unrolled& u, cons
 // unrolling's compute cycles (Unrolled::compute).
 void unrolled_floor(const Prep& p, double compute, const EdgeTpuArch& a, const EnergyTable& e, double& lb_cycles,
                     double& lb_energy);
+// unrolled_floor with the lanes' weight and input reads in the energy (at least the fewer of ws and os weight
+// reads, at the energy per byte of the memories holding W and I): tighter where energy ranks mappings (energy,
+// EDP), and the first fill of W's and I's tiles into their PE memories (each tile at least once). Still never
+// above tiling_bounds. t, share: the unrolling's temporal and per-PE extents (Unrolled's); m: its spatial fields.
+void unrolled_floor_reads(const Layer& l, const Prep& p, double compute, const double* t, const double* share,
+                          const Mapping& m,
+                          const EdgeTpuArch& a, const EnergyTable& e, double& lb_cycles, double& lb_energy);
 
 }  // namespace codesign::detail
