@@ -121,7 +121,7 @@ void test_compact_tilings_fit() {
     CHECK_EQ(unfit, 0);
 }
 
-// The energy metrics' floor of a spatial unrolling (unrolled_floor_reads) is never above tiling_bounds over its
+// The energy metrics' floor of a spatial unrolling (unrolled_floor_traffic) is never above tiling_bounds over its
 // whole tile range, in any order and lane stationarity (fixed or both), memory roles and context, nor than the
 // cost of any of its compact tilings; and it is above unrolled_floor's somewhere (it adds terms).
 void test_energy_floor_below_bounds() {
@@ -151,7 +151,7 @@ void test_energy_floor_below_bounds() {
             const detail::TileRange tr = detail::tile_range(u, MapConstraints{});
             if (tr.product() == 0.0) continue;
             double fc = 0.0, fe = 0.0, oc = 0.0, oe = 0.0;
-            detail::unrolled_floor_reads(l, p, u.compute, u.t, u.share, m, a, e, fc, fe);
+            detail::unrolled_floor_traffic(l, p, u.compute, u.t, u.share, m, a, e, fc, fe);
             detail::unrolled_floor(p, u.compute, a, e, oc, oe);
             CHECK_EQ(fc, oc);
             tighter += fe > oe;

@@ -458,7 +458,7 @@ EdgeTpuCost search_layer(const Layer& l, const EdgeTpuArch& a, const EnergyTable
         } else {
             double t[kDims], share[kDims];
             unrollings->table->extents(un.x, t, share);
-            unrolled_floor_reads(l, p, un.x.compute, t, share, un.m, a, e, floor_cycles, floor_pj);
+            unrolled_floor_traffic(l, p, un.x.compute, t, share, un.m, a, e, floor_cycles, floor_pj);
         }
         cand.floor_m = metric_value(floor_cycles, floor_pj, opt.metric);
         cand.floor_t = tie_value(floor_cycles, floor_pj, opt.metric);

@@ -448,9 +448,9 @@ void unrolled_floor(const Prep& p, double compute, const EdgeTpuArch& a, const E
     lb_energy = (p.macs * e.mac_pj + p.act_pj) + leak_pj(p.leak_mw_e3, p.clock_hz, lb_cycles);
 }
 
-void unrolled_floor_reads(const Layer& l, const Prep& p, double compute, const double* t, const double* share,
-                          const Mapping& m,
-                          const EdgeTpuArch& a, const EnergyTable& e, double& lb_cycles, double& lb_energy) {
+void unrolled_floor_traffic(const Layer& l, const Prep& p, double compute, const double* t, const double* share,
+                            const Mapping& m, const EdgeTpuArch& a, const EnergyTable& e, double& lb_cycles,
+                            double& lb_energy) {
     // unrolled_floor's terms with the lanes' reads and the first fills added: cost_terms' core_w_pj is (weight
     // reads + fills) x the energy per byte of W's memory, or the reads x the source's where W bypasses the PE; the
     // reads are the ws or the os count (inner -1: either), so at least the lesser; the fills are the PE's weight

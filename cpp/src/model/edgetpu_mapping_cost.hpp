@@ -64,7 +64,7 @@ void unroll_terms(const Layer& l, const Prep& p, const EdgeTpuArch& a, const Map
 // The in-PE reuse of the lanes and SIMD levels (Unrolled's bw_w, bw_i, red_o), as unroll_terms computes it.
 void lane_reuse(const Prep& p, const EdgeTpuArch& a, const Mapping& m, double& bw_w, double& bw_i, double& red_o);
 // The lanes' weight reads, ws and os, and input reads in bytes (Unrolled's w_reads_ws, w_reads_os, i_reads) from
-// the reuse and the temporal extents of N, P and Q: one expression for unroll_terms and unrolled_floor_reads.
+// the reuse and the temporal extents of N, P and Q: one expression for unroll_terms and unrolled_floor_traffic.
 inline void lane_reads(const Prep& p, double bw_w, double bw_i, double t_n, double t_p, double t_q, double wb,
                        double ab, double& w_ws, double& w_os, double& i_reads) {
     w_ws = p.macs / (bw_w * t_n * t_p * t_q) * wb;
@@ -100,7 +100,7 @@ inline double cols_q(const Layer& l, double out) {
     return in_rows(out, double(l.s), double(l.stride_w), double(l.dilation_w), double(l.w), double(l.pad_w));
 }
 // A PE's share of the weights and of the inputs (no halos), bytes, from its per-PE extents sh: Unrolled's w_pe
-// and i_pe_whole (one expression for unroll_terms and unrolled_floor_reads).
+// and i_pe_whole (one expression for unroll_terms and unrolled_floor_traffic).
 inline double share_weight_bytes(const Layer& l, const EdgeTpuArch& a, const double* sh) {
     return sh[DimG] * sh[DimK] * sh[DimC] * sh[DimR] * sh[DimS] * w_word_bytes(l, a);
 }
@@ -200,12 +200,13 @@ void tiling_bounds_orders(const Layer& l, const Prep& p, const Unrolled& u, cons
 // unrolling's compute cycles (Unrolled::compute).
 void unrolled_floor(const Prep& p, double compute, const EdgeTpuArch& a, const EnergyTable& e, double& lb_cycles,
                     double& lb_energy);
-// unrolled_floor with the lanes' weight and input reads in the energy (at least the fewer of ws and os weight
-// reads, at the energy per byte of the memories holding W and I): tighter where energy ranks mappings (energy,
-// EDP), and the first fill of W's and I's tiles into their PE memories (each tile at least once). Still never
-// above tiling_bounds. t, share: the unrolling's temporal and per-PE extents (Unrolled's); m: its spatial fields.
-void unrolled_floor_reads(const Layer& l, const Prep& p, double compute, const double* t, const double* share,
-                          const Mapping& m,
-                          const EdgeTpuArch& a, const EnergyTable& e, double& lb_cycles, double& lb_energy);
+// unrolled_floor with the weight and input traffic of the PE memories in the energy: the lanes' reads (at least
+// the fewer of the ws and os weight reads) and the first fill of W's and I's tiles (each tile at least once), at
+// the energy per byte of the memories holding W and I. Tighter where energy ranks mappings (energy, EDP); still
+// never above tiling_bounds. t, share: the unrolling's temporal and per-PE extents (Unrolled's); m: its spatial
+// fields.
+void unrolled_floor_traffic(const Layer& l, const Prep& p, double compute, const double* t, const double* share,
+                            const Mapping& m, const EdgeTpuArch& a, const EnergyTable& e, double& lb_cycles,
+                            double& lb_energy);
 
 }  // namespace codesign::detail
