@@ -254,9 +254,11 @@ def test_a_global_memory_smaller_than_a_pe_memory_is_read_at_the_pe_memory_energ
 
 def test_evaluate_checks_threads_on_edgetpu_too():
     wl = Workload("w", [Layer.conv("a", c=8, k=8, h=8, w=8, r=3)])
-    for bad in (-1, "2", 1.5, True):
+    for bad in (-1, "2", 1.5, True, 2**64):
         with pytest.raises(ValueError, match="threads"):
             evaluate(wl, codesign.preset("edgetpu"), threads=bad)
+        with pytest.raises(ValueError, match="threads must be an int between 0 and 2..63 - 1"):
+            evaluate_batch(wl, [codesign.preset("edgetpu")] * 2, threads=bad)  # 2**64: pybind11's TypeError dump
 
 
 def test_mapper_options_validation():
@@ -304,3 +306,13 @@ def test_edgetpu_preset_ranks_like_the_device(coral_predictions):
         for b, (pb, mb) in coral_predictions.items():
             if ma > 1.2 * mb:
                 assert pa > pb, (a, b)
+
+
+def test_a_sample_without_a_legal_mapping_says_so():
+    # one sampled mapping of a layer whose smallest tile fits, but not that mapping: the message blamed the
+    # memories and named no bytes
+    layer = Layer.conv("pwl", c=576, k=160, h=7, w=7, r=1)
+    hw = codesign.preset("edgetpu")
+    assert map_layer(layer, hw)["cycles"] > 0
+    with pytest.raises(ValueError, match=r"'pwl': the sample of 1 mappings \(budget=1\) holds none that fits"):
+        evaluate(Workload("w", [layer]), hw, mapper=MapperOptions(budget=1))

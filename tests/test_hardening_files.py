@@ -343,6 +343,9 @@ def test_oversized_search_checkpoint_is_refused_before_reading(tmp_path):
     (["evaluate", "-n", TOPO, "--hw", "systolic", "--metric", "energy"], "(got --metric energy)"),
     (["map", "--layer", "fc C=16 K=8", "--hw", "edgetpu", "--all", "--out", "/tmp/codesign-ms.txt"],
      "--all writes Parquet (.parquet) or CSV (.csv), not '.txt'"),
+    (["map", "--layer", "conv N=8 K=256 C=256 P=56 Q=56 R=3 S=3", "--hw", "edgetpu"],
+     "more than 2,000,000 legal mappings, too many to list and rank: narrow it with constraints (CLI: -c pe_x=K"),
+    (["evaluate", "-n", TOPO, "--hw", "edgetpu", "--budget", "1"], "holds none that fits on edgetpu"),
 ])
 def test_cli_messages_name_the_option(tmp_path, args, needle):
     one_line(invoke(*args, *(["--out", tmp_path / "o"] if args[0] == "sweep" else [])), needle)

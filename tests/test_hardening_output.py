@@ -246,6 +246,11 @@ def test_sweep_and_map_tables_fit_80_columns_in_a_pipe(tmp_path):
     best = next(i for i, ln in enumerate(out.splitlines()) if ln.startswith("best: "))
     assert out.splitlines()[best + 1].split() == ["cycles", "28,225,", "energy", "493,008,614", "pJ"]
     assert "mapping: dims on pe_x/pe_y/lanes/simd, tile counts > 1, tile order, ws/os lanes" in out
+    assert "mapper's pick" not in out  # the complete space: its pick is the table's best
+    out = _piped("map", "--layer", "conv K=64 C=64 P=56 Q=56 R=3 S=3", "--hw", "edgetpu", "--top", "3", "--space",
+                 "compact")
+    pick = out.splitlines()[next(i for i, ln in enumerate(out.splitlines()) if ln.startswith("mapper's pick")) + 1]
+    assert pick.strip() == "P/Q/K/C tiles K12 P4 order=input ws", pick  # what evaluate maps, beside the lattice
 
 
 def test_narrow_headings_write_units_as_units():

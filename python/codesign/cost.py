@@ -199,8 +199,8 @@ def evaluate(x: Any, hw: Any, *, threads: int = 1, mapper: Any = None) -> Any:
         TypeError: ``x`` or ``hw`` of the wrong type. ValueError: a layer the array cannot run (the message
         names the layer and the reason, e.g. overflow of int64 counts).
     """
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
-        raise ValueError(f"threads must be an int >= 0, got {threads!r}")
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 0 <= threads < 2**63:
+        raise ValueError(f"threads must be an int between 0 and 2**63 - 1, got {threads!r}")
     if isinstance(hw, EdgeTpuConfig):  # one configuration is mapped on one thread (MapperOptions.threads aside)
         from .edgetpu_cost import evaluate_edgetpu
 
@@ -327,8 +327,8 @@ def evaluate_batch(x: Any, hws: Any, *, threads: int = 0, mapper: Any = None, to
     hws = list(hws)
     if not hws:
         raise ValueError("hws must hold at least one SystolicArray or EdgeTpuConfig, got an empty sequence")
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
-        raise ValueError(f"threads must be an int >= 0, got {threads!r}")
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 0 <= threads < 2**63:
+        raise ValueError(f"threads must be an int between 0 and 2**63 - 1, got {threads!r}")
     if not isinstance(totals_only, (bool, np.bool_)):
         raise TypeError(f"totals_only must be a bool, got {totals_only!r}")
     if all(isinstance(h, EdgeTpuConfig) for h in hws):

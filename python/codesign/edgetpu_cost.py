@@ -41,7 +41,8 @@ class MapperOptions:
     constraints: a :class:`codesign.map_constraints.MapConstraints` narrowing the map space (None: free).
     space: ``compact`` (default: per spatial unrolling the fewest weight tiles that fit, x1, x2, x4, each with the
     fewest activation tiles, x1, x2, x4; the complete space when none is legal) or ``complete`` (tiles along every
-    dimension, every power-of-two size; exact by branch and bound, slower).
+    dimension, every power-of-two size; exact over that lattice by branch and bound, slower; the compact counts are
+    not all on the lattice, so on a few layers the compact pick costs less).
     memo: batch calls remember mapped layers (exact; False maps every layer anew, to check the memo).
     """
 
@@ -302,6 +303,11 @@ def _explain(code: int, name: str, hw: Any, row: np.ndarray | None = None, mappe
                  for b in [core_b] if b > hw.core_mem_kib * 512]
         where += [f"{b:g} B in PE memory (half of {hw.pe_mem_kib:g} KiB = {hw.pe_mem_kib * 512:g} B)"
                   for b in [pe_b] if b > hw.pe_mem_kib * 512]
+        if not where:  # the smallest tile fits: a sample (a budget) drew no legal mapping
+            budget = mapper.budget if mapper is not None else 0
+            return (f"layer {name!r}: the sample of {budget:,} mappings (budget={budget}) holds none that fits on "
+                    f"{hw.name}, though the layer has legal mappings: raise the budget, or use budget=0 (the whole "
+                    f"map space)")
         return (f"layer {name!r} has no legal mapping on {hw.name}: its smallest tile (one output element's working "
                 f"set) needs {' and '.join(where)}")
     if reason == "no mapping meets the mapping constraints":

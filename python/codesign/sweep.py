@@ -418,8 +418,8 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
         mapper = MapperOptions()
     elif not isinstance(mapper, MapperOptions):
         raise TypeError(f"mapper must be a codesign.MapperOptions, got {type(mapper).__name__}")
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
-        raise ValueError(f"--threads must be an int >= 0, got {threads!r}")
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 0 <= threads < 2**63:
+        raise ValueError(f"--threads must be an int between 0 and 2**63 - 1, got {threads!r}")
     if scheduler and workers:
         raise ValueError("give --scheduler or --workers, not both")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1):

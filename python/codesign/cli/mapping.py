@@ -122,6 +122,10 @@ def map_command(
                   f"ranked by {metric}")
     console.print(f"best: [bold]{best['mapping']}[/]\n      cycles {_fmt(float(best['cycles']))}"
                   + (f", energy {_fmt(float(best['energy_pj']))} pJ" if edge else ""))
+    pick = study.mapper_best
+    if edge and pick is not None and space_kind == "compact":  # the table ranks the complete lattice
+        console.print(f"mapper's pick (--space compact, as evaluate and sweep map):\n      [bold]{pick['mapping']}[/]"
+                      f"\n      cycles {_fmt(float(pick['cycles']))}, energy {_fmt(float(pick['energy_pj']))} pJ")
     table, left_out = _table(head, [c for c in cols_ if c in head.columns], f"top {len(head)}", console.width,
                              required=("rank", "mapping", "cycles", "latency_ms"))
     console.print(table)
