@@ -316,3 +316,13 @@ def test_a_sample_without_a_legal_mapping_says_so():
     assert map_layer(layer, hw)["cycles"] > 0
     with pytest.raises(ValueError, match=r"'pwl': the sample of 1 mappings \(budget=1\) holds none that fits"):
         evaluate(Workload("w", [layer]), hw, mapper=MapperOptions(budget=1))
+
+
+def test_batch_totals_derive_what_a_network_cost_derives():
+    wl = Workload("w", [Layer.conv("a", c=16, k=32, h=12, w=12, r=3), Layer.conv("b", c=32, k=32, h=10, w=10, r=3)])
+    hws = [codesign.preset("edgetpu"), codesign.preset("edgetpu").replace(pe_x=2, simd=16)]
+    batch = evaluate_batch(wl, hws)
+    for a, hw in enumerate(hws):
+        one = evaluate(wl, hw).totals
+        for name in ("latency_ms", "energy_mj", "edp_mj_ms", "area_mm2", "cycles"):
+            assert batch.total(name)[a] == one[name], name

@@ -185,13 +185,17 @@ class EdgeTpuBatchResult:
         return self._per_layer()[:, :, _E_INDEX[name]]
 
     def total(self, name: str) -> np.ndarray:
-        """(A,) network totals (``latency_ms``, ``energy_pj``, ``cycles``, ...; ``area_mm2``); NaN where a layer failed."""
+        """(A,) network totals (``latency_ms``, ``energy_pj``, ``cycles``, ...; ``area_mm2``, ``energy_mj``,
+        ``edp_mj_ms`` as :attr:`EdgeTpuNetworkCost.totals` derives them); NaN where a layer failed."""
         if name == "area_mm2":
             return np.array([h.area_mm2 for h in self.hws])
         if name == "energy_mj":
             return self.total("energy_pj") * 1e-9
+        if name == "edp_mj_ms":
+            return self.total("energy_mj") * self.total("latency_ms")
         if name not in _T_INDEX:
-            raise KeyError(f"unknown total {name!r}; known: {', '.join(EDGETPU_TOTALS)}, area_mm2, energy_mj")
+            raise KeyError(f"unknown total {name!r}; known: {', '.join(EDGETPU_TOTALS)}, area_mm2, energy_mj, "
+                           f"edp_mj_ms")
         return np.where(self.ok, self.totals_array[:, _T_INDEX[name]], np.nan)
 
     def network(self, a: int) -> EdgeTpuNetworkCost:
