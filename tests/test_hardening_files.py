@@ -346,6 +346,8 @@ def test_oversized_search_checkpoint_is_refused_before_reading(tmp_path):
     (["map", "--layer", "conv N=8 K=256 C=256 P=56 Q=56 R=3 S=3", "--hw", "edgetpu"],
      "more than 2,000,000 legal mappings, too many to list and rank: narrow it with constraints (CLI: -c pe_x=K"),
     (["evaluate", "-n", TOPO, "--hw", "edgetpu", "--budget", "1"], "holds none that fits on edgetpu"),
+    (["map", "--layer", "fc C=16 K=8", "--hw", "edgetpu", "--seed", "-1"], "--seed must be between 0 and 2**63 - 1"),
+    (["map", "--layer", "fc C=16 K=8", "--hw", "edgetpu", "--budget", "-3"], "--budget must be between 0 and"),
 ])
 def test_cli_messages_name_the_option(tmp_path, args, needle):
     one_line(invoke(*args, *(["--out", tmp_path / "o"] if args[0] == "sweep" else [])), needle)

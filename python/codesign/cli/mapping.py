@@ -64,6 +64,9 @@ def map_command(
             raise ValueError(f"--format must be table, csv or json, got {fmt!r}")
         if top < 1:
             raise ValueError(f"--top must be >= 1, got {top}")
+        for name, value in (("--budget", budget), ("--seed", seed)):
+            if not 0 <= value < 2**63:
+                raise ValueError(f"{name} must be between 0 and 2**63 - 1, got {value}")
         if dump_all and out.suffix.lower() not in (".csv", ".parquet", ".pq", ""):
             raise ValueError(f"--out {str(out)!r}: --all writes Parquet (.parquet) or CSV (.csv), not {out.suffix!r}")
         the_layer = parse_layer(layer)
