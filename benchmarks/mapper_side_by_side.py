@@ -1,5 +1,7 @@
 """The published 50,000-configuration Edge-TPU space x MobileNetV2 (timm's layers, built analytically), one batched
-mapper call, timed here and, side by side in the same run, with another build of codesign (issue 15's "today"):
+mapper call, and MobileNetV2 on the `edgetpu` preset alone (one configuration, latency and energy metrics, the
+best of 7 x 200 calls), timed here and, side by side in the same run, with another build of codesign (issue 15's
+"today"):
 
     python benchmarks/mapper_side_by_side.py [--threads 2] [--reference /path/to/other/venv/bin/python]
 
@@ -32,6 +34,20 @@ print(f"{time.perf_counter() - t:.2f} s wall, {time.process_time() - c:.2f} CPU-
       f"{'totals only' if extra else 'per-layer records'}, latency sum {np.nansum(tot[:, 1]):.6f} ms")
 """
 
+ONE = r"""
+import sys, timeit
+import numpy as np
+from codesign import _core
+d = sys.argv[1]
+L, A, E = (np.load(f"{d}/{n}.npy") for n in ("layers", "one", "energy"))
+from codesign.hardware import EDGETPU_FIELDS
+A = A[:, :len(EDGETPU_FIELDS)] if A.shape[1] >= len(EDGETPU_FIELDS) else np.pad(A, ((0, 0), (0, len(EDGETPU_FIELDS) - A.shape[1])))
+for metric, name in ((0, "latency"), (1, "energy")):
+    f = lambda: _core.edgetpu_batch(L, A, E, metric, 0, 0, 0, 1, None, False, True)
+    best = min(timeit.repeat(f, number=200, repeat=7)) / 200
+    print(f"one configuration, {name} metric: {best * 1e3:.3f} ms (latency {f()[2][0, 1]:.6f} ms)")
+"""
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -47,10 +63,13 @@ def main() -> None:
         np.save(f"{d}/layers.npy", codesign.from_timm("mobilenetv2_100").to_array())
         np.save(f"{d}/archs.npy", np.asarray([h.to_row() for h in hws]))
         np.save(f"{d}/energy.npy", np.asarray([hws[0].energy_row()]))
+        np.save(f"{d}/one.npy", np.asarray([codesign.preset("edgetpu").to_row()]))
         for label, python in (("this build", sys.executable), ("reference", args.reference)):
             if python:
-                out = subprocess.run([python, "-c", RUN, d, str(args.threads)], capture_output=True, text=True)
-                print(f"{label}: {out.stdout.strip() or out.stderr.strip().splitlines()[-1]}")
+                for script, extra in ((RUN, [str(args.threads)]), (ONE, [])):
+                    out = subprocess.run([python, "-c", script, d, *extra], capture_output=True, text=True)
+                    for line in (out.stdout.strip() or out.stderr.strip().splitlines()[-1]).splitlines():
+                        print(f"{label}: {line}")
 
 
 if __name__ == "__main__":

@@ -344,7 +344,7 @@ def test_oversized_search_checkpoint_is_refused_before_reading(tmp_path):
     (["map", "--layer", "fc C=16 K=8", "--hw", "edgetpu", "--all", "--out", "/tmp/codesign-ms.txt"],
      "--all writes Parquet (.parquet) or CSV (.csv), not '.txt'"),
     (["map", "--layer", "conv N=8 K=256 C=256 P=56 Q=56 R=3 S=3", "--hw", "edgetpu"],
-     "more than 2,000,000 legal mappings, too many to list and rank: narrow it with constraints (CLI: -c pe_x=K"),
+     "more than max_mappings = 2,000,000 legal mappings, too many to list: narrow it with constraints (CLI: -c pe_x=K"),
     (["evaluate", "-n", TOPO, "--hw", "edgetpu", "--budget", "1"], "holds none that fits on edgetpu"),
     (["map", "--layer", "fc C=16 K=8", "--hw", "edgetpu", "--seed", "-1"], "--seed must be between 0 and 2**63 - 1"),
     (["map", "--layer", "fc C=16 K=8", "--hw", "edgetpu", "--budget", "-3"], "--budget must be between 0 and"),

@@ -190,6 +190,12 @@ class NetworkCost:
         return pd.DataFrame(self.layers)
 
 
+def _check_threads(threads: Any, name: str = "threads") -> None:
+    """ValueError unless ``threads`` is an int in [0, 2**63) (0: every core), named ``name`` in the message."""
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 0 <= threads < 2**63:
+        raise ValueError(f"{name} must be an int between 0 and 2**63 - 1, got {threads!r}")
+
+
 def evaluate(x: Any, hw: Any, *, threads: int = 1, mapper: Any = None) -> Any:
     """Cost of a layer (-> :class:`LayerCost`) or a workload / list of layers (-> :class:`NetworkCost`) on a
     :class:`~codesign.hardware.SystolicArray`; on an :class:`~codesign.hardware.EdgeTpuConfig`, the mapper's
@@ -199,8 +205,7 @@ def evaluate(x: Any, hw: Any, *, threads: int = 1, mapper: Any = None) -> Any:
         TypeError: ``x`` or ``hw`` of the wrong type. ValueError: a layer the array cannot run (the message
         names the layer and the reason, e.g. overflow of int64 counts).
     """
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 0 <= threads < 2**63:
-        raise ValueError(f"threads must be an int between 0 and 2**63 - 1, got {threads!r}")
+    _check_threads(threads)
     if isinstance(hw, EdgeTpuConfig):  # one configuration is mapped on one thread (MapperOptions.threads aside)
         from .edgetpu_cost import evaluate_edgetpu
 
@@ -327,8 +332,7 @@ def evaluate_batch(x: Any, hws: Any, *, threads: int = 0, mapper: Any = None, to
     hws = list(hws)
     if not hws:
         raise ValueError("hws must hold at least one SystolicArray or EdgeTpuConfig, got an empty sequence")
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 0 <= threads < 2**63:
-        raise ValueError(f"threads must be an int between 0 and 2**63 - 1, got {threads!r}")
+    _check_threads(threads)
     if not isinstance(totals_only, (bool, np.bool_)):
         raise TypeError(f"totals_only must be a bool, got {totals_only!r}")
     if all(isinstance(h, EdgeTpuConfig) for h in hws):

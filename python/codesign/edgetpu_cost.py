@@ -347,11 +347,18 @@ def map_space(layer: Any, hw: EdgeTpuConfig, *, weights_cached: bool = True, inp
     if not hasattr(layer, "to_row"):
         raise TypeError(f"layer must be a codesign.Layer, got {type(layer).__name__}")
     hw = _check_edgetpu(hw)
+    if isinstance(max_mappings, bool) or not isinstance(max_mappings, (int, np.integer)) or not 1 <= max_mappings < 2**63:
+        raise ValueError(f"max_mappings must be an int between 1 and 2**63 - 1, got {max_mappings!r}")
     opts = MapperOptions(constraints=constraints)
     row = np.asarray(layer.to_row(), np.int64)
-    st, status, values = _core.edgetpu_map_space(row, np.asarray(hw.to_row()), np.asarray(hw.energy_row()),
-                                                 weights_cached, input_spilled, output_spilled, opts.constraint_row(),
-                                                 max_mappings)
+    try:
+        st, status, values = _core.edgetpu_map_space(row, np.asarray(hw.to_row()), np.asarray(hw.energy_row()),
+                                                     weights_cached, input_spilled, output_spilled,
+                                                     opts.constraint_row(), max_mappings)
+    except ValueError:  # the core stops listing past max_mappings (its only ValueError for checked inputs)
+        raise ValueError(f"{layer.name}: the map space has more than max_mappings = {max_mappings:,} legal mappings, "
+                         f"too many to list: narrow it with constraints (CLI: -c pe_x=K -c pe_y=P), or map it alone "
+                         f"with map_layer (CLI: codesign evaluate)") from None
     if st:
         raise ValueError(_explain(st, layer.name, hw, row, opts))
     with np.errstate(invalid="ignore"):

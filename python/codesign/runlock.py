@@ -136,7 +136,7 @@ def holds_run_lock(command: str, folder_arg: str, *, main_process_only: bool = F
                    file_output: Callable[[dict[str, Any]], bool] | None = None) -> Callable[[F], F]:
     """Decorate a function that writes the run folder named by its argument ``folder_arg`` so that it runs
     under :func:`run_lock` (nothing is locked when that argument is None; a ``resume=True`` call does not create
-    a missing folder). ``main_process_only``: under ``torchrun`` only rank 0 (environment ``RANK``), which alone
+    a missing folder; ``resume`` and ``overwrite`` both true is refused first). ``main_process_only``: under ``torchrun`` only rank 0 (environment ``RANK``), which alone
     writes the folder, takes the lock. ``file_output(arguments)``: True when the call writes one file rather than a
     folder (``arguments``: the call's arguments by name, defaults included)."""
     def decorate(fn: F) -> F:
@@ -147,11 +147,11 @@ def holds_run_lock(command: str, folder_arg: str, *, main_process_only: bool = F
             bound = sig.bind(*args, **kwargs)
             bound.apply_defaults()
             given = bound.arguments
+            if given.get("resume", False) and given.get("overwrite", False):  # before the lock looks for the folder
+                raise ValueError("give --resume or --overwrite, not both")
             folder = given.get(folder_arg)
             if folder is None or (main_process_only and os.environ.get("RANK", "0") != "0"):
                 return fn(*args, **kwargs)
-            if given.get("resume", False) and given.get("overwrite", False):  # before the lock looks for the folder
-                raise ValueError("give --resume or --overwrite, not both")
             is_file = bool(file_output(given)) if file_output is not None else False
             with run_lock(folder, command, create=not given.get("resume", False), is_file=is_file):
                 return fn(*args, **kwargs)

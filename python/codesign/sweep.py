@@ -410,7 +410,7 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
     """
     import pandas as pd
 
-    from .cost import MapperOptions
+    from .cost import MapperOptions, _check_threads
 
     t0 = time.perf_counter()
     space = load_space(space)
@@ -418,8 +418,7 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
         mapper = MapperOptions()
     elif not isinstance(mapper, MapperOptions):
         raise TypeError(f"mapper must be a codesign.MapperOptions, got {type(mapper).__name__}")
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 0 <= threads < 2**63:
-        raise ValueError(f"--threads must be an int between 0 and 2**63 - 1, got {threads!r}")
+    _check_threads(threads, "--threads")
     if scheduler and workers:
         raise ValueError("give --scheduler or --workers, not both")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1):
@@ -429,8 +428,6 @@ def sweep(networks: Any, space: Any = "edgetpu-space", *, where: str | None = No
     if space.kind != "edgetpu" and dataclasses.replace(mapper, threads=0) != MapperOptions():
         raise ValueError(f"--metric, --budget, --patience and --mapper-seed choose mappings on the Edge-TPU-like "
                          f"template; {space.name} holds systolic arrays, whose dataflow fixes the mapping")
-    if resume and overwrite:
-        raise ValueError("give --resume or --overwrite, not both")
     if out is not None and (not isinstance(out, (str, os.PathLike)) or not os.fspath(out)):
         raise ValueError(f"--out must be a file or directory path, got {out!r}")
     metric_cols = EDGETPU_METRICS if space.kind == "edgetpu" else SYSTOLIC_METRICS

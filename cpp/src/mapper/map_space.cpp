@@ -261,6 +261,8 @@ void compact_tilings(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, co
     };
     const double w0 = fewest(u, kW, 3, t.data(), w_fits);
     if (w0 == 0.0) return;
+    bool fixed = false;  // any tile count fixed by the constraints
+    for (int d = 0; d < kTiledDims; ++d) fixed = fixed || c.tiles[d] != 0;
     double most_w = 1.0;
     for (int d : kW) most_w *= u.share[d];
     for (int wi = 0; wi < 3; ++wi) {
@@ -274,8 +276,6 @@ void compact_tilings(const Layer& l, const Unrolled& u, const EdgeTpuArch& a, co
         if (a0 == 0.0) continue;
         double most_a = 1.0;
         for (int d : kA) most_a *= u.share[d];
-        bool fixed = false;
-        for (int d = 0; d < kTiledDims; ++d) fixed = fixed || c.tiles[d] != 0;
         for (int ai = 0; ai < 3; ++ai) {
             const double at = std::min(most_a, a0 * double(1 << ai));
             if (ai > 0 && at <= std::min(most_a, a0 * double(1 << (ai - 1)))) break;

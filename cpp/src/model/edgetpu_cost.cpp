@@ -68,11 +68,11 @@ Prep prepare(const Layer& l, const EdgeTpuArch& a, const EnergyTable& e) {
     } else {
         p.i_layer = static_cast<double>(words) * double(a.act_bytes);
     }
-    p.e_core = e.sram_pj_per_byte(a.core_mem_bytes);
-    p.e_pe = e.sram_pj_per_byte(a.pe_mem_bytes);
+    p.e_level[LevelCore] = e.sram_pj_per_byte(a.core_mem_bytes);
+    p.e_level[LevelPe] = e.sram_pj_per_byte(a.pe_mem_bytes);
     // The on-chip source: the global memory, or the PE memories without one; a global memory smaller than a PE
     // memory cannot hold what a PE memory would, which then sits in the PE memories: never below their energy.
-    p.e_src = e.sram_pj_per_byte(std::max(a.global_mem_bytes, a.pe_mem_bytes));
+    p.e_level[LevelBypass] = e.sram_pj_per_byte(std::max(a.global_mem_bytes, a.pe_mem_bytes));
     p.act_cycles = activation_cycles(l, p, a);
     p.act_pj = activation_pj(l, p, e);
     p.onchip_bw = e.onchip_bytes_per_cycle > 0 ? e.onchip_bytes_per_cycle : double(a.simd * a.lanes);
@@ -223,7 +223,6 @@ struct OrderFreeTerms {
     double ab, wb, pb, pes;
     bool act_w, w_offchip;
     std::int32_t lw, li, lo;
-    double e_level[3];  // pJ per byte by MemLevel: core, PE, bypassed (the on-chip source)
     double halo_factor, i_pe;
     double w_reads, psum_moved, w_reads_os, psum_os, i_reads;
     double fill_cycles, fill_io, overhead_cycles;
@@ -239,7 +238,6 @@ struct OrderFreeTerms {
     f.pes = static_cast<double>(a.pes());
     f.act_w = l.operand_is_activation();
     f.lw = w_level(l, a), f.li = a.level_of[SpaceI], f.lo = a.level_of[SpaceO];
-    f.e_level[LevelCore] = p.e_core, f.e_level[LevelPe] = p.e_pe, f.e_level[LevelBypass] = p.e_src;
 
     // Input bytes brought into the PEs over all tiles: the halo rows of P and Q tiles are read again.
     f.halo_factor = 1.0;
@@ -260,7 +258,7 @@ struct OrderFreeTerms {
     f.w_reads = m.inner == 1 ? f.w_reads_os : w_reads_ws;
     f.psum_moved = m.inner == 1 ? f.psum_os : psum_ws;
     if (m.inner < 0) {  // the lane stationarity changes no time term: the one with the less energy bounds both
-        const double e_w = f.e_level[f.lw], e_o = f.e_level[f.lo];
+        const double e_w = p.e_level[f.lw], e_o = p.e_level[f.lo];
         if (f.w_reads_os * e_w + f.psum_os * e_o < w_reads_ws * e_w + psum_ws * e_o) {
             f.w_reads = f.w_reads_os, f.psum_moved = f.psum_os;
         }
@@ -295,7 +293,8 @@ struct OrderFreeTerms {
                                                const EdgeTpuArch& a, const EnergyTable& e, const LayerContext& ctx,
                                                const double r[kDataSpaces], double* v, double* os_energy_pj) {
     const std::int32_t lw = f.lw, li = f.li, lo = f.lo;
-    const double e_src = f.e_level[LevelBypass];
+    const double* e_level = p.e_level;
+    const double e_src = e_level[LevelBypass];
     const double spill = 2.0 * (r[SpaceO] - 1.0) * p.out_elems * f.pb;  // out and back, per extra visit
     // Tile fills into the PE memories (none for a bypassed data space: its reads go to the source instead).
     const double w_fill = lw == LevelBypass ? 0.0 : u.w_pe * f.pes * r[SpaceW];
@@ -331,9 +330,9 @@ struct OrderFreeTerms {
     // Energy: each data space's traffic at the energy per byte of the memory that serves it.
     v[F_mac_pj] = p.macs * e.mac_pj;
     v[F_vector_pj] = p.act_pj;
-    v[F_core_w_pj] = lw == LevelBypass ? f.w_reads * e_src : w_moved * f.e_level[lw];
-    v[F_pe_i_pj] = li == LevelBypass ? f.i_reads * e_src : i_moved * f.e_level[li];
-    v[F_pe_o_pj] = (lo == LevelBypass ? f.psum_moved * e_src : o_moved * f.e_level[lo]) +
+    v[F_core_w_pj] = lw == LevelBypass ? f.w_reads * e_src : w_moved * e_level[lw];
+    v[F_pe_i_pj] = li == LevelBypass ? f.i_reads * e_src : i_moved * e_level[li];
+    v[F_pe_o_pj] = (lo == LevelBypass ? f.psum_moved * e_src : o_moved * e_level[lo]) +
                    (ctx.output_spilled ? 0.0 : spill * e_src);
     v[F_onchip_w_pj] = v[F_onchip_w_bytes] * e_src;
     v[F_dram_w_pj] = v[F_dram_w_bytes] * e.dram_pj_per_byte;
@@ -348,8 +347,8 @@ struct OrderFreeTerms {
         // where the lanes change only the weight reads and the partial sums moved, hence energy alone): its total,
         // with the same expressions summed in finish()'s order, so equal bit for bit to a call with inner 1.
         const double w_reads_1 = f.act_w ? f.w_reads_os * (f.ab / f.wb) : f.w_reads_os;
-        const double core_w_pj = (w_reads_1 + w_fill) * f.e_level[lw];
-        const double pe_o_pj = (lo == LevelBypass ? f.psum_os * e_src : f.psum_os * f.e_level[lo]) +
+        const double core_w_pj = (w_reads_1 + w_fill) * e_level[lw];
+        const double pe_o_pj = (lo == LevelBypass ? f.psum_os * e_src : f.psum_os * e_level[lo]) +
                                (ctx.output_spilled ? 0.0 : spill * e_src);
         *os_energy_pj = v[F_mac_pj] + v[F_vector_pj] + core_w_pj + v[F_pe_i_pj] + pe_o_pj + v[F_onchip_w_pj] +
                         v[F_dram_w_pj] + v[F_dram_i_pj] + v[F_dram_o_pj] + v[F_leak_pj];
@@ -439,12 +438,21 @@ void tiling_bounds_orders(const Layer& l, const Prep& p, const Unrolled& u, cons
     }
 }
 
+namespace {
+
+// cycles = fill + max(exec, io after the fill) + layer overhead + tile overhead x tiles (finish()), each term >= 0
+// and at least one tile: at least the compute and activation cycles and the overheads at one tile.
+double floor_cycles(const Prep& p, double compute, const EdgeTpuArch& a) {
+    return (compute + p.act_cycles) + (a.layer_overhead_cycles + a.tile_overhead_cycles);
+}
+
+}  // namespace
+
 void unrolled_floor(const Prep& p, double compute, const EdgeTpuArch& a, const EnergyTable& e, double& lb_cycles,
                     double& lb_energy) {
-    // cycles = fill + max(exec, io after the fill) + layer overhead + tile overhead x tiles (finish()), each
-    // term >= 0 and at least one tile; energy = MAC + activation + memory terms (>= 0) + leakage, which grows with
-    // the cycles. Summed in the same order as finish(), so rounding keeps the floor below every mapping's value.
-    lb_cycles = (compute + p.act_cycles) + (a.layer_overhead_cycles + a.tile_overhead_cycles);
+    // cycles: floor_cycles; energy = MAC + activation + memory terms (>= 0) + leakage, which grows with the
+    // cycles. Summed in the same order as finish(), so rounding keeps the floor below every mapping's value.
+    lb_cycles = floor_cycles(p, compute, a);
     lb_energy = (p.macs * e.mac_pj + p.act_pj) + leak_pj(p.leak_mw_e3, p.clock_hz, lb_cycles);
 }
 
@@ -458,14 +466,14 @@ void unrolled_floor_traffic(const Layer& l, const Prep& p, double compute, const
     // share, no halo in a bound). Each is the same expression as cost_terms' on the same values (lane_reuse,
     // lane_reads, share_*_bytes), and the sum keeps finish()'s order (the terms between are >= 0), so the floor
     // stays below every bound.
-    lb_cycles = (compute + p.act_cycles) + (a.layer_overhead_cycles + a.tile_overhead_cycles);
+    lb_cycles = floor_cycles(p, compute, a);
     const double ab = double(a.act_bytes), wb = double(a.weight_bytes);
     double bw_w = 1.0, bw_i = 1.0, red_o = 1.0, w_ws = 0.0, w_os = 0.0, i_reads = 0.0;
     lane_reuse(p, a, m, bw_w, bw_i, red_o);
     lane_reads(p, bw_w, bw_i, t[DimN], t[DimP], t[DimQ], wb, ab, w_ws, w_os, i_reads);
     double w_reads = std::min(w_ws, w_os);
     if (l.operand_is_activation()) w_reads *= ab / wb;
-    const double e_level[3] = {p.e_core, p.e_pe, p.e_src};  // by MemLevel, as cost_terms' (bypassed: the source)
+    const double* e_level = p.e_level;  // by MemLevel, as cost_terms' (bypassed: the source)
     const double pes = static_cast<double>(a.pes());
     const std::int32_t lw = w_level(l, a), li = a.level_of[SpaceI];
     const double w_moved = lw == LevelBypass ? w_reads : w_reads + share_weight_bytes(l, a, share) * pes;

@@ -28,7 +28,7 @@ struct Shape {
 struct Prep {
     Shape s;
     double macs, out_elems, w_layer, i_layer;
-    double e_core, e_pe, e_src;    // pJ per byte of core memory, PE memory, the on-chip source
+    double e_level[3];             // pJ per byte by MemLevel: core memory, PE memory, the on-chip source (bypass)
     double act_cycles, act_pj;     // the activation after the layer on the vector units
     double onchip_bw;              // on-chip fill bytes per cycle
     double leak_mw_e3, clock_hz;   // leakage (mW x 1e-3) and the clock, for leak_pj(cycles)
